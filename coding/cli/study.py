@@ -1,0 +1,248 @@
+"""Commands that build and inspect a study: init, codebook, import, coders, status, resolve."""
+
+from __future__ import annotations
+
+import click
+import pandas as pd
+
+from coding import codebook as codebook_io
+from coding import service
+from coding.cli.common import actor, echo_json, friendly, note, open_study
+from coding.cli.main import cli
+from coding.store import Store
+
+STUDY = click.argument("study", metavar="STUDY")
+
+
+@cli.command()
+@click.argument("study", metavar="STUDY")
+@click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
+              help="Codebook file (YAML, JSON or CSV) to load as version 1.")
+@click.option("--unit", type=click.Choice(["paragraph", "sentence", "section"]),
+              default="paragraph", show_default=True, help="The unit of coding.")
+@friendly
+def init(study: str, codebook_path: str | None, unit: str) -> None:
+    """Create a study (a SQLite file, or a PostgreSQL URL).
+
+    Example: coding init study.db --codebook codebooks/mechanisms.yaml
+    """
+    with service.init_study(study, actor(), codebook_path, unit) as store:
+        version = store.codebook_versions()
+    click.echo(f"created {study} (unit: {unit}; codebook: "
+               f"{'v' + str(version[-1]) if version else 'none yet'})")
+
+
+@cli.group()
+def codebook() -> None:
+    """Validate codebook files and load new versions into a study."""
+
+
+@codebook.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@friendly
+def codebook_validate(file: str) -> None:
+    """Check a codebook file and report every problem with its place.
+
+    Example: coding codebook validate codebooks/mechanisms.yaml
+    """
+    book, sha = codebook_io.read_codebook(file)
+    click.echo(f"{file}: valid codebook {book.id!r} with {len(book.codes)} codes "
+               f"(sha256 {sha[:12]})")
+
+
+@codebook.command("load")
+@STUDY
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@friendly
+def codebook_load(study: str, file: str) -> None:
+    """Load a codebook file into a study as a new version (if it changed).
+
+    Example: coding codebook load study.db codebooks/mechanisms.yaml
+    """
+    with open_study(study) as store:
+        result = service.load_codebook(store, file, actor())
+    if result.unchanged:
+        click.echo(f"unchanged: codebook v{result.version} already matches {file}")
+        return
+    click.echo(f"loaded codebook v{result.version}")
+    for change in result.changes:
+        click.echo(f"  - {change}")
+
+
+@codebook.command("show")
+@STUDY
+@click.option("--version", "version", type=int, help="Codebook version (default: newest).")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "csv"]), default="yaml")
+@friendly
+def codebook_show(study: str, version: int | None, fmt: str) -> None:
+    """Print a stored codebook version."""
+    with open_study(study) as store:
+        stored = store.codebook(version)
+    click.echo(codebook_io.write_codebook(stored.codebook, fmt), nl=False)
+
+
+@cli.command("import")
+@STUDY
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--programme", default="", help="Programme name for these documents.")
+@click.option("--title", default="", help="Title (default: the first heading or the file name).")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False),
+              help="CSV with file,document_id,programme,title per file.")
+@friendly
+def import_(study: str, files: tuple[str, ...], programme: str, title: str,
+            manifest: str | None) -> None:
+    """Import documents (.txt .md .docx .pdf, or a pre-segmented .csv) and segment them.
+
+    Example: coding import study.db corpus/*.md --manifest corpus/manifest.csv
+    """
+    with open_study(study) as store:
+        with click.progressbar(length=len(files), label="importing", file=click.get_text_stream(
+                "stderr")) as bar:
+            def progress(message: str) -> None:
+                if message.startswith("reading"):
+                    bar.update(1)
+
+            results = service.import_documents(store, files, actor(), programme=programme,
+                                               title=title, manifest=manifest, progress=progress)
+    for r in results:
+        click.echo(f"{r.status:12} {r.document_id:28} {r.segments:5d} units  {r.source}")
+
+
+@cli.group()
+def coders() -> None:
+    """List and add coders."""
+
+
+@coders.command("add")
+@STUDY
+@click.argument("names", nargs=-1, required=True)
+@friendly
+def coders_add(study: str, names: tuple[str, ...]) -> None:
+    """Add coders to a study.  Example: coding coders add study.db amira ben"""
+    with open_study(study) as store:
+        added = service.add_coders(store, list(names), actor())
+    click.echo(f"added: {', '.join(added) or 'none (all present)'}")
+
+
+@coders.command("list")
+@STUDY
+@friendly
+def coders_list(study: str) -> None:
+    """List a study's coders."""
+    with open_study(study) as store:
+        for name in store.coders():
+            click.echo(name)
+
+
+@cli.command("import-codings")
+@STUDY
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--complete", type=click.Choice(["documents", "segments", "none"]),
+              default="documents", show_default=True,
+              help="Units to mark as finished by each coder in the file.")
+@click.option("--add-coders", is_flag=True, help="Add coders not yet in the study.")
+@friendly
+def import_codings(study: str, file: str, complete: str, add_coders: bool) -> None:
+    """Import coders' codings from a long CSV (all rows or none).
+
+    Columns: segment_id or document_id,start,end; coder; code; memo (optional).
+    Example: coding import-codings study.db corpus/codings.csv
+    """
+    with open_study(study) as store:
+        result = service.import_codings(store, file, actor(), complete=complete,
+                                        add_new_coders=add_coders)
+    click.echo(f"{result.rows} rows: {result.added} annotations added, "
+               f"{result.already_present} already present; coders {', '.join(result.coders)}; "
+               f"{result.completed_units} units marked complete")
+
+
+@cli.command()
+@STUDY
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@friendly
+def status(study: str, fmt: str) -> None:
+    """Documents, segments, coders, codes, progress and disagreements.
+
+    Example: coding status study.db --format json
+    """
+    with open_study(study) as store:
+        info = service.status(store)
+    if fmt == "json":
+        echo_json(info)
+        return
+    click.echo(f"study            {info['study']} (schema v{info['schema_version']})")
+    click.echo(f"codebook         v{info['codebook_version']}, {info['codes']} codes")
+    click.echo(f"documents        {info['documents']} ({info['document_versions']} versions)")
+    click.echo(f"segments         {info['segments']} (unit: {info['unit']})")
+    click.echo(f"coders           {info['coders']}")
+    click.echo(f"annotations      {info['annotations']}")
+    for coder, p in info["progress"].items():
+        share = p["completed"] / info["segments"] if info["segments"] else 0.0
+        click.echo(f"  {coder:14} {p['completed']:5d}/{info['segments']} units done "
+                   f"({share:.0%}), {p['annotations']} annotations")
+    click.echo(f"disagreements    {info['disagreements']} ({info['disagreements_open']} open, "
+               f"{info['disagreements_resolved']} resolved)")
+    click.echo(f"suggestions      {info['suggestions']}")
+
+
+@cli.command()
+@STUDY
+@click.option("--code", "code_id", help="Only this code.")
+@click.option("--open-only", is_flag=True, help="Hide disagreements that have a decision.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@friendly
+def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) -> None:
+    """List (segment, code) pairs where coders differ.
+
+    Example: coding disagreements study.db --code emotion_regulation
+    """
+    with open_study(study) as store:
+        found = service.disagreements(store)
+    if code_id:
+        found = found[found["code_id"] == code_id]
+    if open_only:
+        found = found[found["decision"] == ""]
+    _print_frame(found, fmt, text_width=70)
+
+
+@cli.command()
+@STUDY
+@click.argument("segment_id")
+@click.option("--code", "code_id", required=True, help="The code decided on.")
+@click.option("--decision", type=click.Choice(["apply", "reject", "withdraw"]), required=True,
+              help="apply: the code stands; reject: it does not; withdraw: undo the last decision.")
+@click.option("--rationale", required=True, help="Why (required, kept in the audit trail).")
+@click.option("--reviewer", default=None, help="Reviewer name (default: $CONCORD_USER).")
+@friendly
+def resolve(study: str, segment_id: str, code_id: str, decision: str, rationale: str,
+            reviewer: str | None) -> None:
+    """Record a consensus decision on one disagreement (coders' codings stay as they were).
+
+    Example: coding resolve study.db 3f2a... --code relational_safety --decision apply
+    --rationale "Describes the staff-parent alliance"
+    """
+    with open_study(study) as store:
+        rid = service.resolve(store, segment_id, code_id, decision, reviewer or actor(), rationale)
+    click.echo(f"recorded resolution #{rid}: {code_id} {decision} on {segment_id}")
+
+
+def _print_frame(frame: pd.DataFrame, fmt: str, text_width: int = 60) -> None:
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
+    else:
+        shown = frame.copy()
+        if "text" in shown:
+            shown["text"] = shown["text"].str.replace("\n", " ").str.slice(0, text_width)
+        click.echo(shown.to_string(index=False) if len(shown) else "(none)")
+
+
+@cli.command()
+@STUDY
+@friendly
+def migrate(study: str) -> None:
+    """Bring a study's database schema up to date (also done on open)."""
+    with Store.open(study) as store:
+        click.echo(f"schema v{store.schema_version()}")
+    note("up to date")

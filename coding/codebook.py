@@ -1,0 +1,313 @@
+"""Codebook files (YAML, JSON, CSV) <-> Codebook, reporting every problem with its place.
+
+YAML/JSON shape::
+
+    codebook: {id: imh-mechanisms, name: ..., description: ...}
+    codes:
+      - id: emotion_regulation
+        name: Emotion regulation
+        parent: null
+        colour: "#1b9e77"
+        definition: ...
+        inclusion: [...]
+        exclusion: [...]
+        indicators: [...]
+        examples: {typical: [...], borderline: [...]}
+
+CSV columns: id,name,parent,colour,definition,inclusion,exclusion,indicators,typical_examples,
+borderline_examples; list cells join items with " | ".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from coding.errors import InvalidInput, Problem
+from coding.model import CODE_ID_RE, COLOUR_RE, Code, Codebook, Examples, sha256_text
+
+LIST_FIELDS = ("inclusion", "exclusion", "indicators")
+CODE_FIELDS = {"id", "name", "parent", "colour", "color", "definition", "examples", *LIST_FIELDS}
+CSV_COLUMNS = ("id", "name", "parent", "colour", "definition", "inclusion", "exclusion",
+               "indicators", "typical_examples", "borderline_examples")
+LIST_SEPARATOR = " | "
+
+
+def read_codebook(path: str | Path) -> tuple[Codebook, str]:
+    """Parse and validate a codebook file; return it with the sha256 of its text."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        where = f"byte {err.start}"
+        raise InvalidInput(str(path), [Problem(where, "not UTF-8 text")]) from err
+    return parse_codebook(text, path.name, fmt=path.suffix.lower().lstrip(".")), sha256_text(text)
+
+
+def parse_codebook(text: str, source: str, fmt: str = "yaml") -> Codebook:
+    """Parse codebook text in ``fmt`` (yaml, yml, json, csv)."""
+    if fmt in ("yaml", "yml"):
+        return _from_yaml(text, source)
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InvalidInput(source, [Problem(f"line {err.lineno}", err.msg)]) from err
+        return _from_data(data, source, lambda i, f: f"codes[{i}]" + (f".{f}" if f else ""))
+    if fmt == "csv":
+        return _from_csv(text, source)
+    raise InvalidInput(source, [Problem("file", f"unsupported codebook format '.{fmt}'; "
+                                                "use .yaml, .json or .csv")])
+
+
+def _from_yaml(text: str, source: str) -> Codebook:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "file"
+        raise InvalidInput(source, [Problem(where, str(getattr(err, "problem", err)))]) from err
+    lines = _yaml_code_lines(root)
+
+    def where(i: int, field: str) -> str:
+        line = lines.get((i, field)) or lines.get((i, ""))
+        label = f"codes[{i}]" + (f".{field}" if field else "")
+        return f"line {line}, {label}" if line else label
+
+    return _from_data(data, source, where)
+
+
+def _yaml_code_lines(root: yaml.Node | None) -> dict[tuple[int, str], int]:
+    """1-based line of each code entry and of each of its fields."""
+    lines: dict[tuple[int, str], int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value != "codes" or not isinstance(value, yaml.SequenceNode):
+            continue
+        for i, item in enumerate(value.value):
+            lines[(i, "")] = item.start_mark.line + 1
+            if isinstance(item, yaml.MappingNode):
+                for k, _v in item.value:
+                    lines[(i, str(k.value))] = k.start_mark.line + 1
+    return lines
+
+
+def _from_data(data: Any, source: str, where: Any) -> Codebook:
+    problems: list[Problem] = []
+    if not isinstance(data, Mapping):
+        raise InvalidInput(source, [Problem("file", "expected a mapping with 'codebook' and 'codes'")])
+    head = data.get("codebook") or {}
+    if not isinstance(head, Mapping):
+        problems.append(Problem("codebook", "must be a mapping (id, name, description)"))
+        head = {}
+    entries = data.get("codes")
+    if not isinstance(entries, list) or not entries:
+        raise InvalidInput(source, [*problems, Problem("codes", "must be a non-empty list")])
+    raw_codes: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            problems.append(Problem(where(i, ""), "each code must be a mapping"))
+            continue
+        raw_codes.append({"_where": lambda f, i=i: where(i, f), **entry})
+    codes = _build_codes(raw_codes, problems)
+    codebook_id = str(head.get("id") or Path(source).stem)
+    return _finish(codebook_id, head, codes, problems, source)
+
+
+def _from_csv(text: str, source: str) -> Codebook:
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in ("id", "name", "definition") if c not in header]
+    if missing:
+        raise InvalidInput(source, [Problem("header", f"missing column(s): {', '.join(missing)}")])
+    problems: list[Problem] = []
+    raw_codes: list[dict[str, Any]] = []
+    for row_number, row in enumerate(reader, start=2):
+        def split(cell: str | None) -> list[str]:
+            return [p.strip() for p in (cell or "").split("|") if p.strip()]
+
+        raw_codes.append({
+            "_where": lambda f, n=row_number: f"row {n}" + (f", {f}" if f else ""),
+            "id": row.get("id"), "name": row.get("name"), "parent": row.get("parent") or None,
+            "colour": row.get("colour") or None, "definition": row.get("definition"),
+            **{f: split(row.get(f)) for f in LIST_FIELDS},
+            "examples": {"typical": split(row.get("typical_examples")),
+                         "borderline": split(row.get("borderline_examples"))},
+        })
+    return _finish(Path(source).stem, {}, _build_codes(raw_codes, problems), problems, source)
+
+
+def _text_list(value: Any, field: str, where: Any, problems: list[Problem]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else ()
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        problems.append(Problem(where(field), "must be a list of texts"))
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _build_codes(
+    raw_codes: Sequence[dict[str, Any]], problems: list[Problem]
+) -> list[tuple[Code, str]]:
+    """Valid codes, each with the place of its 'parent' field (for hierarchy problems)."""
+    codes: list[tuple[Code, str]] = []
+    seen: dict[str, str] = {}
+    for raw in raw_codes:
+        where = raw["_where"]
+        unknown = sorted(set(raw) - CODE_FIELDS - {"_where"})
+        if unknown:
+            problems.append(Problem(where(""), f"unknown field(s): {', '.join(unknown)}"))
+        code_id = str(raw.get("id") or "").strip()
+        name = str(raw.get("name") or "").strip()
+        definition = str(raw.get("definition") or "").strip()
+        parent = raw.get("parent")
+        parent = str(parent).strip() if parent not in (None, "") else None
+        colour = raw.get("colour", raw.get("color"))
+        colour = str(colour).strip() if colour not in (None, "") else None
+        bad = False
+        if not code_id:
+            problems.append(Problem(where("id"), "'id' is empty"))
+            bad = True
+        elif not CODE_ID_RE.match(code_id):
+            problems.append(Problem(where("id"), f"id {code_id!r}: use lowercase letters, digits, "
+                                                 "'_' (and '.' between parts), starting with a letter"))
+            bad = True
+        elif code_id in seen:
+            problems.append(Problem(where("id"), f"duplicate id {code_id!r} (first at {seen[code_id]})"))
+            bad = True
+        else:
+            seen[code_id] = where("")
+        if not name:
+            problems.append(Problem(where("name"), "'name' is empty"))
+        if not definition:
+            problems.append(Problem(where("definition"), "'definition' is empty"))
+        if colour is not None and not COLOUR_RE.match(colour):
+            problems.append(Problem(where("colour"), f"colour {colour!r} is not of the form #rrggbb"))
+            colour = None
+        lists = {f: _text_list(raw.get(f), f, where, problems) for f in LIST_FIELDS}
+        examples = raw.get("examples") or {}
+        if not isinstance(examples, Mapping):
+            problems.append(Problem(where("examples"), "must be a mapping with typical/borderline"))
+            examples = {}
+        if bad:
+            continue
+        code = Code(
+            id=code_id, name=name, definition=definition, parent=parent, colour=colour,
+            examples=Examples(
+                typical=_text_list(examples.get("typical"), "examples", where, problems),
+                borderline=_text_list(examples.get("borderline"), "examples", where, problems),
+            ),
+            **lists,
+        )
+        codes.append((code, where("parent")))
+    return codes
+
+
+def _finish(
+    codebook_id: str, head: Mapping[str, Any], placed: list[tuple[Code, str]],
+    problems: list[Problem], source: str,
+) -> Codebook:
+    problems.extend(_hierarchy_problems(placed))
+    codes = [code for code, _where in placed]
+    if problems:
+        raise InvalidInput(source, problems)
+    return Codebook(
+        id=codebook_id, name=str(head.get("name") or codebook_id),
+        description=str(head.get("description") or "").strip(), codes=tuple(codes),
+    )
+
+
+def _hierarchy_problems(placed: Sequence[tuple[Code, str]]) -> list[Problem]:
+    problems: list[Problem] = []
+    by_id = {c.id: c for c, _where in placed}
+    for code, where in placed:
+        if code.parent is None:
+            continue
+        if code.parent not in by_id:
+            problems.append(Problem(where, f"code {code.id!r}: unknown parent {code.parent!r}"))
+            continue
+        seen = {code.id}
+        node: Code | None = by_id[code.parent]
+        while node is not None:
+            if node.id in seen:
+                problems.append(Problem(where, f"code {code.id!r}: parent chain forms a cycle "
+                                               f"through {node.id!r}"))
+                break
+            seen.add(node.id)
+            node = by_id.get(node.parent) if node.parent else None
+    return problems
+
+
+def codebook_to_data(codebook: Codebook) -> dict[str, Any]:
+    """A codebook as plain data in the YAML/JSON shape."""
+    return {
+        "codebook": {"id": codebook.id, "name": codebook.name, "description": codebook.description},
+        "codes": [
+            {"id": c.id, "name": c.name, "parent": c.parent, "colour": c.colour,
+             "definition": c.definition, "inclusion": list(c.inclusion),
+             "exclusion": list(c.exclusion), "indicators": list(c.indicators),
+             "examples": {"typical": list(c.examples.typical),
+                          "borderline": list(c.examples.borderline)}}
+            for c in codebook.codes
+        ],
+    }
+
+
+def write_codebook(codebook: Codebook, fmt: str = "yaml") -> str:
+    """Serialise a codebook as YAML, JSON or CSV text."""
+    data = codebook_to_data(codebook)
+    if fmt in ("yaml", "yml"):
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for c in codebook.codes:
+            writer.writerow([
+                c.id, c.name, c.parent or "", c.colour or "", c.definition,
+                LIST_SEPARATOR.join(c.inclusion), LIST_SEPARATOR.join(c.exclusion),
+                LIST_SEPARATOR.join(c.indicators), LIST_SEPARATOR.join(c.examples.typical),
+                LIST_SEPARATOR.join(c.examples.borderline),
+            ])
+        return out.getvalue()
+    raise ValueError(f"unknown codebook format {fmt!r}")
+
+
+def diff_codebooks(old: Codebook, new: Codebook) -> list[str]:
+    """Human-readable changes from ``old`` to ``new``.
+
+    >>> a = Codebook("cb", "cb", (Code("x", "X", "d"),))
+    >>> b = Codebook("cb", "cb", (Code("x", "X", "d2"), Code("y", "Y", "d")))
+    >>> diff_codebooks(a, b)
+    ["added code 'y'", "code 'x': definition changed"]
+    """
+    changes: list[str] = []
+    old_ids, new_ids = set(old.code_ids), set(new.code_ids)
+    changes += [f"added code {cid!r}" for cid in new.code_ids if cid not in old_ids]
+    changes += [f"removed code {cid!r}" for cid in old.code_ids if cid not in new_ids]
+    fields = ("name", "parent", "colour", "definition", "inclusion", "exclusion", "indicators",
+              "examples")
+    for cid in new.code_ids:
+        if cid in old_ids:
+            before, after = old.code(cid), new.code(cid)
+            changes += [f"code {cid!r}: {f} changed" for f in fields
+                        if getattr(before, f) != getattr(after, f)]
+    if old.name != new.name or old.description != new.description:
+        changes.append("codebook name or description changed")
+    return changes

@@ -1,0 +1,200 @@
+"""Read source files (.txt .md .docx .pdf, pre-segmented .csv) into normalised text.
+
+Normalisation: UTF-8 (a BOM is dropped), Unicode NFC, and "\\n" for every line end. Offsets of
+segments and annotations refer to this normalised text; ``normalise_with_map`` keeps the way
+back to positions in the text as written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from coding.errors import InvalidInput, Problem
+
+SUPPORTED = (".txt", ".md", ".markdown", ".docx", ".pdf")
+_NEWLINES = re.compile(r"\r\n?|\u2028|\u2029")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """Text read from one file, before it becomes a Document."""
+
+    text: str
+    source: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresegmentedRow:
+    document_id: str
+    segment_id: str
+    text: str
+    programme: str
+    title: str
+
+
+def normalise(text: str) -> str:
+    """NFC, "\\n" newlines, no BOM.
+
+    >>> normalise("\\ufeffa\\r\\nb\\rc")
+    'a\\nb\\nc'
+    """
+    return unicodedata.normalize("NFC", _NEWLINES.sub("\n", text.removeprefix("\ufeff")))
+
+
+def normalise_with_map(text: str) -> tuple[str, list[int]]:
+    """Normalised text plus, for each of its positions (and its end), the raw position.
+
+    >>> normalise_with_map("a\\r\\nb")
+    ('a\\nb', [0, 1, 3, 4])
+    """
+    out: list[str] = []
+    positions: list[int] = []
+    raw = 1 if text.startswith("\ufeff") else 0
+    pieces = re.finditer(r"\r\n?|\u2028|\u2029|[^\r\u2028\u2029]+", text[raw:])
+    for piece in pieces:
+        chunk = piece.group()
+        base = raw + piece.start()
+        if chunk[0] in "\r\u2028\u2029":
+            out.append("\n")
+            positions.append(base)
+            continue
+        # NFC may merge characters: map each output character to the first raw one it came from.
+        i = 0
+        while i < len(chunk):
+            j = i + 1
+            while j < len(chunk) and unicodedata.combining(chunk[j]):
+                j += 1
+            composed = unicodedata.normalize("NFC", chunk[i:j])
+            for k in range(len(composed)):
+                positions.append(base + i + min(k, j - i - 1))
+            out.append(composed)
+            i = j
+    positions.append(len(text))
+    return "".join(out), positions
+
+
+def decode(raw: bytes, source: str) -> str:
+    """UTF-8 text of a file, or InvalidInput naming the line of the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InvalidInput(source, [Problem(f"line {line}, byte {err.start}",
+                                            "not valid UTF-8; save the file as UTF-8 and retry")]) from err
+
+
+def read_source(path: str | Path) -> SourceText:
+    """Read one .txt/.md/.docx/.pdf file into normalised text with a title."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise InvalidInput(str(path), [Problem("file", f"unsupported file type {suffix or '(none)'}; "
+                                                       f"use one of {', '.join(SUPPORTED)} or .csv")])
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
+    if suffix == ".docx":
+        text = _docx_text(raw, str(path))
+    elif suffix == ".pdf":
+        text = _pdf_text(raw, str(path))
+    else:
+        text = decode(raw, str(path))
+    text = normalise(text)
+    if not text.strip():
+        raise InvalidInput(str(path), [Problem("file", "the document is empty (no text)")])
+    return SourceText(text=text, source=str(path), title=_title(text, path))
+
+
+def _title(text: str, path: Path) -> str:
+    match = _HEADING.search(text)
+    if match:
+        return match.group(2).strip()
+    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def _docx_text(raw: bytes, source: str) -> str:
+    import docx  # python-docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(raw))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise InvalidInput(source, [Problem("file", f"not a readable .docx file ({err})")]) from err
+    blocks: list[str] = []
+    for para in document.paragraphs:
+        text = para.text.strip()
+        if not text:
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        level = _heading_level(style)
+        blocks.append(f"{'#' * level} {text}" if level else text)
+    return "\n\n".join(blocks)
+
+
+def _heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = re.match(r"Heading (\d)", style)
+    return min(int(match.group(1)) + 1, 6) if match else 0
+
+
+def _pdf_text(raw: bytes, source: str) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError) as err:
+        raise InvalidInput(source, [Problem("file", f"not a readable PDF ({err})")]) from err
+    if not any(pages):
+        raise InvalidInput(source, [Problem("file", f"no extractable text in {len(pages)} page(s): "
+                                                    "a scanned PDF needs OCR first")])
+    return "\n\n".join(p for p in pages if p)
+
+
+PRESEGMENTED_REQUIRED = ("document_id", "segment_id", "text")
+
+
+def read_presegmented(path: str | Path) -> list[PresegmentedRow]:
+    """Rows of a pre-segmented CSV (document_id, segment_id, text[, programme, title])."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
+    text = normalise(decode(raw, str(path)))
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in PRESEGMENTED_REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidInput(str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")])
+    problems: list[Problem] = []
+    rows: list[PresegmentedRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, row in enumerate(reader, start=2):
+        doc_id = (row.get("document_id") or "").strip()
+        seg_id = (row.get("segment_id") or "").strip()
+        body = (row.get("text") or "").strip()
+        for column, value in (("document_id", doc_id), ("segment_id", seg_id), ("text", body)):
+            if not value:
+                problems.append(Problem(f"row {number}", f"'{column}' is empty"))
+        if (doc_id, seg_id) in seen:
+            problems.append(Problem(f"row {number}", f"duplicate segment_id {seg_id!r} in document "
+                                                     f"{doc_id!r} (first at row {seen[doc_id, seg_id]})"))
+        seen.setdefault((doc_id, seg_id), number)
+        rows.append(PresegmentedRow(doc_id, seg_id, body, (row.get("programme") or "").strip(),
+                                    (row.get("title") or "").strip()))
+    if not rows and not problems:
+        problems.append(Problem("file", "no rows"))
+    if problems:
+        raise InvalidInput(str(path), problems)
+    return rows

@@ -1,0 +1,185 @@
+"""Import coders' codings from long-format CSV, and add coders."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from coding import corpus
+from coding.errors import CodingError, InvalidInput, Problem
+from coding.model import NAME_RE, Annotation, Segment
+from coding.store import Store
+
+COMPLETE_MODES = ("documents", "segments", "none")
+
+
+def add_coders(store: Store, names: Sequence[str], actor: str) -> list[str]:
+    """Add human coders by name; return those that were new."""
+    bad = [n for n in names if not NAME_RE.match(n) or n == "nlp"]
+    if bad:
+        raise CodingError(f"invalid coder name(s): {', '.join(map(repr, bad))} (letters, digits, "
+                          "'_', '-', '.', '@'; 'nlp' is reserved for suggestions)")
+    return store.add_coders(names, actor)
+
+
+@dataclass(frozen=True)
+class CodingsImport:
+    rows: int
+    added: int
+    already_present: int
+    coders: tuple[str, ...]
+    completed_units: int
+
+
+class _Index:
+    """Finds the unit segments a codings row refers to."""
+
+    def __init__(self, store: Store) -> None:
+        segments = store.segments()
+        self.by_id = {s.id: s for s in segments}
+        self.by_label: dict[tuple[str, str], Segment] = {
+            (s.document_id, s.label): s for s in segments if s.kind == "imported"
+        }
+        self.by_document: dict[str, list[Segment]] = {}
+        for s in segments:
+            self.by_document.setdefault(s.document_id, []).append(s)
+        latest = {d.name: d.id for d in store.documents(latest_only=True)}
+        self.documents = {d.id: d for d in store.documents()}
+        self.resolve_name = lambda name: name if name in self.documents else latest.get(name)
+
+    def find(self, row: dict[str, str], where: str, problems: list[Problem]) -> list[Segment]:
+        seg_id = (row.get("segment_id") or "").strip()
+        doc_name = (row.get("document_id") or "").strip()
+        doc_id = self.resolve_name(doc_name) if doc_name else None
+        if doc_name and doc_id is None:
+            problems.append(Problem(where, f"unknown document {doc_name!r}"))
+            return []
+        if seg_id:
+            found = self.by_id.get(seg_id) or (self.by_label.get((doc_id, seg_id)) if doc_id else None)
+            if found is None:
+                problems.append(Problem(where, f"unknown segment {seg_id!r}"))
+                return []
+            return [found]
+        if doc_id is None:
+            problems.append(Problem(where, "give segment_id, or document_id with start and end"))
+            return []
+        try:
+            start, end = int(row.get("start") or ""), int(row.get("end") or "")
+        except ValueError:
+            problems.append(Problem(where, "start and end must be whole numbers"))
+            return []
+        length = len(self.documents[doc_id].text)
+        if not 0 <= start < end <= length:
+            problems.append(Problem(where, f"span {start}:{end} is outside document {doc_name!r} "
+                                           f"(0:{length})"))
+            return []
+        hits = [s for s in self.by_document.get(doc_id, []) if s.start < end and start < s.end]
+        if not hits:
+            problems.append(Problem(where, f"span {start}:{end} covers no unit of {doc_name!r}"))
+        return hits
+
+
+def import_codings(
+    store: Store, path: str | Path, actor: str, *, complete: str = "documents",
+    add_new_coders: bool = False,
+) -> CodingsImport:
+    """Import codings (segment_id or document_id+start+end, coder, code[, memo]); all or none.
+
+    ``complete``: which units count as finished by each coder in the file: every unit of
+    each document they coded (``documents``, the default), only the units they coded
+    (``segments``), or none (``none``: mark completion later).
+    """
+    if complete not in COMPLETE_MODES:
+        raise CodingError(f"unknown completion mode {complete!r}")
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
+    reader = csv.DictReader(io.StringIO(corpus.normalise(corpus.decode(raw, str(path)))))
+    header = reader.fieldnames or []
+    missing = [c for c in ("coder", "code") if c not in header]
+    if "segment_id" not in header and not {"document_id", "start", "end"} <= set(header):
+        missing.append("segment_id (or document_id, start, end)")
+    if missing:
+        raise InvalidInput(str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")])
+    current = store.codebook()
+    codes = set(current.codebook.code_ids)
+    known_coders = set(store.coders(kind="human"))
+    index = _Index(store)
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str, str, int | None, int | None], int] = {}
+    annotations: list[Annotation] = []
+    new_coders: set[str] = set()
+    n_rows = 0
+    for number, row in enumerate(reader, start=2):
+        n_rows += 1
+        where = f"row {number}"
+        coder, code = (row.get("coder") or "").strip(), (row.get("code") or "").strip()
+        if not coder:
+            problems.append(Problem(where, "'coder' is empty"))
+        elif coder not in known_coders:
+            if add_new_coders and NAME_RE.match(coder) and coder != "nlp":
+                new_coders.add(coder)
+            else:
+                problems.append(Problem(where, f"unknown coder {coder!r} (add with 'coding coders "
+                                               "add', or pass --add-coders)"))
+        if not code:
+            problems.append(Problem(where, "'code' is empty"))
+        elif code not in codes:
+            problems.append(Problem(where, f"unknown code {code!r} (not in codebook "
+                                           f"v{current.version})"))
+        for seg in index.find(row, where, problems):
+            span = _span(row, seg)
+            key = (seg.id, code, coder, *span)
+            if key in seen:
+                problems.append(Problem(where, f"duplicate of row {seen[key]}"))
+                continue
+            seen[key] = number
+            annotations.append(Annotation(
+                segment_id=seg.id, code_id=code, coder=coder, start=span[0], end=span[1],
+                memo=(row.get("memo") or "").strip(), codebook_version=current.version))
+    if n_rows == 0:
+        problems.append(Problem("file", "no rows"))
+    if problems:
+        raise InvalidInput(str(path), problems)
+    existing = store.annotations_frame()
+    have = {
+        (r.segment_id, r.code_id, r.coder, None if r.whole_segment else r.start,
+         None if r.whole_segment else r.end)
+        for r in existing.itertuples(index=False)
+    }
+    fresh = [a for a in annotations if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have]
+    pairs = _completed_pairs(index, annotations, complete)
+    if new_coders:
+        store.add_coders(sorted(new_coders), actor)
+    store.add_annotations(fresh, actor, complete=pairs)
+    return CodingsImport(rows=n_rows, added=len(fresh), already_present=len(annotations) - len(fresh),
+                         coders=tuple(sorted({a.coder for a in annotations})),
+                         completed_units=len(pairs))
+
+
+def _span(row: dict[str, str], seg: Segment) -> tuple[int | None, int | None]:
+    """The row's span clipped to the segment; (None, None) when it covers the whole segment."""
+    if (row.get("segment_id") or "").strip() or not (row.get("start") or "").strip():
+        return None, None
+    start, end = max(int(row["start"]), seg.start), min(int(row["end"]), seg.end)
+    if start <= seg.start and end >= seg.end:
+        return None, None
+    return start, end
+
+
+def _completed_pairs(
+    index: _Index, annotations: Sequence[Annotation], mode: str
+) -> list[tuple[str, str]]:
+    if mode == "none":
+        return []
+    if mode == "segments":
+        return sorted({(a.segment_id, a.coder) for a in annotations})
+    pairs: set[tuple[str, str]] = set()
+    for coder, doc_id in {(a.coder, index.by_id[a.segment_id].document_id) for a in annotations}:
+        pairs.update((s.id, coder) for s in index.by_document[doc_id])
+    return sorted(pairs)

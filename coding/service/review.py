@@ -1,0 +1,96 @@
+"""Disagreements, reviewer decisions and the study's status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from coding import review
+from coding.errors import CodingError, NotFound
+from coding.model import Decision, utcnow
+from coding.store import Store
+
+
+def disagreements(store: Store, coders: list[str] | None = None) -> pd.DataFrame:
+    """Open and resolved disagreements with segment text and the standing decision."""
+    found = review.find_disagreements(
+        store.annotations_frame(coders), store.assignments_frame(coders),
+        store.codebook().codebook.code_ids, coders,
+    )
+    segments = store.segments_frame().set_index("segment_id")
+    found["text"] = [segments.at[s, "text"] for s in found["segment_id"]]
+    found["start"] = [int(segments.at[s, "start"]) for s in found["segment_id"]]
+    found["end"] = [int(segments.at[s, "end"]) for s in found["segment_id"]]
+    decided = store.current_resolutions_frame()
+    standing = {} if decided.empty else {
+        (r.segment_id, r.code_id): r.decision for r in decided.itertuples(index=False)
+    }
+    found["decision"] = [standing.get((s, c), "") for s, c in
+                         zip(found["segment_id"], found["code_id"], strict=True)]
+    return found
+
+
+def resolve(
+    store: Store, segment_id: str, code_id: str, decision: str, reviewer: str, rationale: str
+) -> int:
+    """Record one reviewer decision (apply, reject, or withdraw the standing one)."""
+    current = store.codebook()
+    if code_id not in current.codebook.code_ids:
+        raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
+    if not store.segments(ids=[segment_id]):
+        raise NotFound(f"unknown segment {segment_id!r}")
+    resolution = review.decide(segment_id, code_id, decision, reviewer, rationale, utcnow(),
+                               current.version)
+    if resolution.decision is not Decision.WITHDRAW:
+        open_pairs = review.find_disagreements(
+            store.annotations_frame(), store.assignments_frame(), [code_id])
+        pairs = set(zip(open_pairs["segment_id"], open_pairs["code_id"], strict=True))
+        if (segment_id, code_id) not in pairs:
+            raise CodingError(f"segment {segment_id} code {code_id}: the coders do not disagree "
+                              "here; there is nothing to resolve")
+    return store.add_resolutions([resolution], actor=reviewer)[0]
+
+
+def status(store: Store) -> dict[str, Any]:
+    """Counts that describe the study, as one dict with snake_case keys."""
+    codebook = store.codebook() if store.codebook_versions() else None
+    documents = store.documents()
+    segments = store.segments_frame()
+    assignments = store.assignments_frame()
+    annotations = store.annotations_frame()
+    human = store.coders(kind="human")
+    progress = {}
+    for coder in human:
+        mine = assignments[assignments["coder"] == coder]
+        progress[coder] = {
+            "assigned": len(mine), "completed": int(mine["completed"].sum()),
+            "annotations": int((annotations["coder"] == coder).sum()),
+            "documents_completed": int(mine[mine["completed"]]["document_id"].nunique()),
+        }
+    code_ids = codebook.codebook.code_ids if codebook else ()
+    found = review.find_disagreements(annotations, assignments, code_ids)
+    decided = store.current_resolutions_frame()
+    standing = set() if decided.empty else set(zip(decided["segment_id"], decided["code_id"],
+                                                   strict=True))
+    resolved = sum((s, c) in standing for s, c in zip(found["segment_id"], found["code_id"],
+                                                      strict=True))
+    return {
+        "study": store.target,
+        "schema_version": store.schema_version(),
+        "unit": store.settings().get("unit", ""),
+        "codebook_version": codebook.version if codebook else None,
+        "codes": len(code_ids),
+        "documents": len({d.name for d in documents}),
+        "document_versions": len(documents),
+        "segments": len(segments),
+        "coders": len(human),
+        "annotations": len(annotations),
+        "progress": progress,
+        "disagreements": len(found),
+        "disagreements_resolved": resolved,
+        "disagreements_open": len(found) - resolved,
+        "resolutions": store.count("resolutions"),
+        "suggestions": store.count("suggestions"),
+        "events": store.revision(),
+    }

@@ -1,0 +1,225 @@
+"""Study actions: create a study, load codebooks, import documents and codings, report status."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coding import codebook as codebook_io
+from coding import corpus, segment
+from coding.errors import CodingError, InvalidInput, NotFound, Problem
+from coding.model import Document, Segment, SegmentKind, segment_id_for, sha256_text
+from coding.store import Store
+
+Progress = Callable[[str], None]
+UNIT_KINDS = (SegmentKind.PARAGRAPH, SegmentKind.SENTENCE, SegmentKind.SECTION)
+SETTING_UNIT = "unit"
+SETTING_SUGGESTIONS_VISIBLE = "suggestions_visible"  # "after_submit" (default) | "always" | "never"
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+# -- study and codebook ---------------------------------------------------------------------
+def init_study(
+    target: str | Path, actor: str, codebook_path: str | Path | None = None,
+    unit: str = SegmentKind.PARAGRAPH,
+) -> Store:
+    """Create a new study (an empty database) and load its first codebook if given."""
+    if unit not in UNIT_KINDS:
+        raise CodingError(f"unknown unit {unit!r}; choose one of {', '.join(UNIT_KINDS)}")
+    parsed = codebook_io.read_codebook(codebook_path) if codebook_path else None
+    store = Store.open(target, create=True)
+    store.set_setting(SETTING_UNIT, str(unit), actor)
+    store.set_setting(SETTING_SUGGESTIONS_VISIBLE, "after_submit", actor)
+    if parsed is not None and codebook_path is not None:
+        codebook, sha = parsed
+        store.add_codebook_version(codebook, sha, str(codebook_path), actor, ["first version"])
+    return store
+
+
+@dataclass(frozen=True)
+class CodebookLoad:
+    version: int
+    changes: tuple[str, ...]
+    unchanged: bool
+
+
+def load_codebook(store: Store, path: str | Path, actor: str) -> CodebookLoad:
+    """Load a codebook file as a new version, unless it equals the current one."""
+    codebook, sha = codebook_io.read_codebook(path)
+    versions = store.codebook_versions()
+    if not versions:
+        version = store.add_codebook_version(codebook, sha, str(path), actor, ["first version"])
+        return CodebookLoad(version, ("first version",), unchanged=False)
+    current = store.codebook()
+    changes = codebook_io.diff_codebooks(current.codebook, codebook)
+    if not changes:
+        return CodebookLoad(current.version, (), unchanged=True)
+    version = store.add_codebook_version(codebook, sha, str(path), actor, changes)
+    return CodebookLoad(version, tuple(changes), unchanged=False)
+
+
+def unit_kind(store: Store) -> str:
+    return store.settings().get(SETTING_UNIT, SegmentKind.PARAGRAPH)
+
+
+# -- documents ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportedDocument:
+    document_id: str
+    source: str
+    status: str  # "new", "new version", "unchanged"
+    segments: int
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    document_id: str
+    programme: str
+    title: str
+
+
+def slug(text: str) -> str:
+    """A document name from a file name.
+
+    >>> slug("Family Circle Manual (v2).docx")
+    'family-circle-manual-v2'
+    """
+    stem = Path(text).stem.lower()
+    return re.sub(r"[^a-z0-9]+", "-", stem).strip("-") or "document"
+
+
+def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
+    """file,document_id,programme,title rows keyed by file name."""
+    path = Path(path)
+    text = corpus.decode(path.read_bytes(), str(path))
+    reader = csv.DictReader(io.StringIO(corpus.normalise(text)))
+    if "file" not in (reader.fieldnames or []):
+        raise InvalidInput(str(path), [Problem("header", "missing column 'file'")])
+    entries: dict[str, ManifestEntry] = {}
+    problems = []
+    for number, row in enumerate(reader, start=2):
+        name = (row.get("file") or "").strip()
+        if not name:
+            problems.append(Problem(f"row {number}", "'file' is empty"))
+            continue
+        if name in entries:
+            problems.append(Problem(f"row {number}", f"duplicate file {name!r}"))
+        entries[name] = ManifestEntry(
+            (row.get("document_id") or "").strip() or slug(name),
+            (row.get("programme") or "").strip(), (row.get("title") or "").strip())
+    if problems:
+        raise InvalidInput(str(path), problems)
+    return entries
+
+
+def import_documents(
+    store: Store, paths: Sequence[str | Path], actor: str, *, programme: str = "",
+    title: str = "", manifest: str | Path | None = None, progress: Progress = _quiet,
+) -> list[ImportedDocument]:
+    """Import source files into the study: all of them, or (on any problem) none.
+
+    A file whose text is already stored under its name is skipped; changed text becomes
+    a new version of the document (``name@vN``); nothing is overwritten.
+    """
+    entries = read_manifest(manifest) if manifest else {}
+    kind = unit_kind(store)
+    problems: list[InvalidInput] = []
+    planned: list[tuple[Document, list[Segment]]] = []
+    results: list[ImportedDocument] = []
+    taken: dict[str, str] = {}
+    for path in map(Path, paths):
+        progress(f"reading {path}")
+        if path.suffix.lower() == ".csv":
+            try:
+                planned_csv = _plan_presegmented(store, path, actor)
+            except InvalidInput as err:
+                problems.append(err)
+                continue
+            planned += [p for p in planned_csv if p[1]]
+            results += [ImportedDocument(d.id, str(path), status, len(segs))
+                        for d, segs, status in ((d, s, _status(d)) for d, s in planned_csv)]
+            continue
+        try:
+            source = corpus.read_source(path)
+        except InvalidInput as err:
+            problems.append(err)
+            continue
+        entry = entries.get(path.name, ManifestEntry(slug(path.name), programme, title))
+        name = entry.document_id
+        if name in taken:
+            problems.append(InvalidInput(str(path), [Problem(
+                "file", f"document id {name!r} is also used by {taken[name]} in this import")]))
+            continue
+        taken[name] = str(path)
+        document = _versioned(store, name, source.text, entry.title or source.title,
+                              entry.programme or programme, str(path))
+        if document is None:
+            results.append(ImportedDocument(name, str(path), "unchanged", 0))
+            continue
+        segments = segment.segment(document, kind)
+        if not segments:
+            problems.append(InvalidInput(str(path), [Problem("file", f"no {kind} units found")]))
+            continue
+        planned.append((document, segments))
+        results.append(ImportedDocument(document.id, str(path), _status(document), len(segments)))
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} of {len(paths)} file(s) could not be imported; nothing was imported",
+            [Problem(err.source, str(p)) for err in problems for p in err.problems],
+        )
+    if planned:
+        progress(f"storing {len(planned)} document(s)")
+        store.add_documents(planned, actor)
+    return results
+
+
+def _status(document: Document) -> str:
+    return "new" if document.version == 1 else "new version"
+
+
+def _versioned(
+    store: Store, name: str, text: str, title: str, programme: str, source: str
+) -> Document | None:
+    """The next version of document ``name`` for this text, or None if already stored."""
+    sha = sha256_text(text)
+    versions = store.document_versions(name)
+    if any(v.sha256 == sha for v in versions):
+        return None
+    version = len(versions) + 1
+    return Document(
+        id=name if version == 1 else f"{name}@v{version}", name=name, version=version,
+        title=title, text=text, sha256=sha, programme=programme, source=source,
+    )
+
+
+def _plan_presegmented(
+    store: Store, path: Path, actor: str
+) -> list[tuple[Document, list[Segment]]]:
+    rows = corpus.read_presegmented(path)
+    by_document: dict[str, list[corpus.PresegmentedRow]] = {}
+    for row in rows:
+        by_document.setdefault(row.document_id, []).append(row)
+    planned: list[tuple[Document, list[Segment]]] = []
+    for name, doc_rows in by_document.items():
+        text = "\n\n".join(r.text for r in doc_rows)
+        first = doc_rows[0]
+        document = _versioned(store, name, text, first.title or name, first.programme, str(path))
+        if document is None:
+            continue
+        segments, pos = [], 0
+        for i, row in enumerate(doc_rows):
+            start, end = pos, pos + len(row.text)
+            segments.append(Segment(
+                id=segment_id_for(document.id, start, end), document_id=document.id,
+                start=start, end=end, text=row.text, kind=SegmentKind.IMPORTED, position=i,
+                label=row.segment_id))
+            pos = end + 2
+        planned.append((document, segments))
+    return planned

@@ -1,0 +1,245 @@
+"""Tables (SQLAlchemy Core) and ordered migrations. Times are ISO-8601 UTC TEXT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", String(40), nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+codebook_versions = Table(
+    "codebook_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("codebook_id", String(200), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("loaded_at", String(40), nullable=False),
+    Column("loaded_by", String(100), nullable=False),
+    Column("changes", Text, nullable=False),  # JSON list of strings
+)
+
+codes = Table(
+    "codes",
+    metadata,
+    Column("version", Integer, ForeignKey("codebook_versions.version"), primary_key=True),
+    Column("code_id", String(200), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("parent", String(200)),
+    Column("definition", Text, nullable=False),
+    Column("inclusion", Text, nullable=False),  # JSON lists
+    Column("exclusion", Text, nullable=False),
+    Column("indicators", Text, nullable=False),
+    Column("examples", Text, nullable=False),  # JSON {"typical": [...], "borderline": [...]}
+    Column("colour", String(7)),
+    CheckConstraint("length(definition) > 0", name="code_definition_not_empty"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("programme", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("imported_at", String(40), nullable=False),
+    UniqueConstraint("name", "version", name="document_name_version"),
+    UniqueConstraint("name", "sha256", name="document_name_sha256"),
+    CheckConstraint("length(text) > 0", name="document_text_not_empty"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("document_id", String(200), ForeignKey("documents.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    UniqueConstraint("document_id", "kind", "start", "end", name="segment_range"),
+    CheckConstraint('0 <= start AND start < "end"', name="segment_range_valid"),
+    CheckConstraint(
+        "kind IN ('section', 'paragraph', 'sentence', 'window', 'imported')", name="segment_kind"
+    ),
+)
+
+coders = Table(
+    "coders",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    CheckConstraint("kind IN ('human', 'nlp')", name="coder_kind"),
+)
+
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
+    Column("code_id", String(200), nullable=False),
+    Column("coder", String(100), ForeignKey("coders.name"), nullable=False),
+    Column("codebook_version", Integer, nullable=False),
+    Column("span_start", Integer, nullable=False),
+    Column("span_end", Integer, nullable=False),
+    Column("whole_segment", Integer, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    UniqueConstraint(
+        "segment_id", "code_id", "coder", "span_start", "span_end", name="annotation_once"
+    ),
+    CheckConstraint("0 <= span_start AND span_start < span_end", name="annotation_span_valid"),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("segment_id", String(64), ForeignKey("segments.id"), primary_key=True),
+    Column("coder", String(100), ForeignKey("coders.name"), primary_key=True),
+    Column("assigned_at", String(40), nullable=False),
+    Column("completed_at", String(40)),
+)
+
+suggestion_runs = Table(
+    "suggestion_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("engine", String(50), nullable=False),
+    Column("model_version", Text, nullable=False),
+    Column("codebook_version", Integer, ForeignKey("codebook_versions.version"), nullable=False),
+    Column("data_revision", Integer, nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("created_at", String(40), nullable=False),
+)
+
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("run_id", Integer, ForeignKey("suggestion_runs.id"), primary_key=True),
+    Column("segment_id", String(64), ForeignKey("segments.id"), primary_key=True),
+    Column("code_id", String(200), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON
+    CheckConstraint("score >= 0 AND score <= 1", name="suggestion_score_range"),
+)
+
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
+    Column("code_id", String(200), nullable=False),
+    Column("codebook_version", Integer, nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("reviewer", String(100), nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("supersedes", Integer, ForeignKey("resolutions.id")),
+    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    CheckConstraint("decision IN ('apply', 'reject', 'withdraw')", name="resolution_decision"),
+    CheckConstraint("length(trim(rationale)) > 0", name="resolution_rationale_not_empty"),
+)
+
+# Version 2: people who sign in to the app, and notes on codes raised during review.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    CheckConstraint("role IN ('coder', 'reviewer', 'admin')", name="user_role"),
+)
+
+code_notes = Table(
+    "code_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code_id", String(200), nullable=False),
+    Column("codebook_version", Integer, nullable=False),
+    Column("segment_id", String(64), ForeignKey("segments.id")),
+    Column("author", String(100), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    CheckConstraint("length(trim(note)) > 0", name="code_note_not_empty"),
+)
+
+V1_TABLES = (
+    settings,
+    events,
+    codebook_versions,
+    codes,
+    documents,
+    segments,
+    coders,
+    annotations,
+    assignments,
+    suggestion_runs,
+    suggestions,
+    resolutions,
+)
+V2_TABLES = (users, code_notes)
+
+
+def _create_core_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=list(V1_TABLES))
+
+
+def _add_users_and_code_notes(conn: Connection) -> None:
+    metadata.create_all(conn, tables=list(V2_TABLES))
+
+
+Migration = Callable[[Connection], None]
+# Each migration runs in its own transaction; schema_version holds one row per applied number.
+MIGRATIONS: tuple[Migration, ...] = (_create_core_tables, _add_users_and_code_notes)
