@@ -51,7 +51,7 @@ def read_codebook(path: str | Path) -> tuple[Codebook, str]:
     except UnicodeDecodeError as err:
         where = f"byte {err.start}"
         raise InvalidInput(str(path), [Problem(where, "not UTF-8 text")]) from err
-    return parse_codebook(text, path.name, fmt=path.suffix.lower().lstrip(".")), sha256_text(text)
+    return parse_codebook(text, str(path), fmt=path.suffix.lower().lstrip(".")), sha256_text(text)
 
 
 def parse_codebook(text: str, source: str, fmt: str = "yaml") -> Codebook:

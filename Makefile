@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine:
+#   make demo   builds the demo study in demo.db and starts the app on it
+#   make test   runs the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+DEMO_DB ?= demo.db
+PORT   ?= 8501
+
+.PHONY: demo test lint bench clean venv
+
+$(VENV)/.installed-app: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[app]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-app
+
+venv: $(VENV)/.installed-app
+
+demo: $(VENV)/.installed-app
+	$(PY) -m coding demo --db $(DEMO_DB) --force $(if $(CI),--no-app,--port $(PORT))
+
+test: $(VENV)/.installed-dev
+	bash scripts/test-services.sh
+	$(PY) -m pytest -n 2 --dist loadfile
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check coding tests benchmarks app.py
+	$(VENV)/bin/ruff format --check coding tests benchmarks app.py
+	$(VENV)/bin/mypy coding
+
+bench: $(VENV)/.installed-dev
+	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .pytest_cache .hypothesis

@@ -1,0 +1,79 @@
+"""Commands that build the demo study and start the app."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from coding import service
+from coding.cli.common import actor, friendly, note, open_study
+from coding.cli.main import cli
+from coding.errors import CodingError
+from coding.service.demo import PROJECT_ROOT, build_demo
+
+APP_FILE = PROJECT_ROOT / "app.py"
+
+
+@cli.command()
+@click.option("--db", "db", default="demo.db", show_default=True, help="Where to build it.")
+@click.option("--force", is_flag=True, help="Replace an existing demo study at --db.")
+@click.option("--no-app", is_flag=True, help="Build only; do not start the app.")
+@click.option("--port", type=int, default=8501, show_default=True)
+@friendly
+def demo(db: str, force: bool, no_app: bool, port: int) -> None:
+    """Build the demo study (codebook, four manuals, two coders) and start the app.
+
+    Example: coding demo --db demo.db --no-app
+    """
+    path = Path(db)
+    if path.exists():
+        if not force:
+            raise CodingError(f"{db} exists; pass --force to rebuild it")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    build_demo(db, actor(), progress=note)
+    with open_study(db) as store:
+        info = service.status(store)
+    click.echo(f"demo study {db}: {info['documents']} documents, {info['segments']} units, "
+               f"{info['coders']} coders, {info['codes']} codes, {info['annotations']} "
+               f"annotations, {info['disagreements']} disagreements to review")
+    if not no_app:
+        _run_app(db, port)
+
+
+@cli.command()
+@click.argument("study", metavar="STUDY")
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (keep 127.0.0.1 behind a reverse proxy).")
+@friendly
+def app(study: str, port: int, address: str) -> None:
+    """Start the Streamlit app on a study.  Example: coding app study.db"""
+    with open_study(study):
+        pass  # fail here, clearly, if the study cannot be opened
+    _run_app(study, port, address)
+
+
+def _run_app(study: str, port: int, address: str = "127.0.0.1") -> None:
+    if not APP_FILE.is_file():
+        raise CodingError(f"app entry point not found at {APP_FILE}")
+    with socket.socket() as probe:
+        if probe.connect_ex((address, port)) == 0:
+            raise CodingError(f"port {port} on {address} is in use; pass --port")
+    env = {**os.environ, "CONCORD_STUDY": str(Path(study).resolve()) if "://" not in study
+           else study}
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+               "--server.headless", "true", "--server.address", address,
+               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    note(f"starting the app on http://{address}:{port} (Ctrl+C stops it)")
+    try:
+        subprocess.run(command, env=env, check=False)
+    except KeyboardInterrupt:
+        note("stopped")
+
+

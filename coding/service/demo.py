@@ -1,0 +1,51 @@
+"""Build the demo study from the project's own codebook, manuals and codings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from coding.errors import NotFound
+from coding.service.codings import import_codings
+from coding.service.study import Progress, _quiet, import_documents, init_study
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_CODEBOOK = "codebooks/mechanisms.yaml"
+DEMO_CORPUS = "corpus"
+
+
+@dataclass(frozen=True)
+class DemoFiles:
+    codebook: Path
+    manuals: tuple[Path, ...]
+    manifest: Path
+    codings: Path
+
+
+def demo_files(root: Path = PROJECT_ROOT) -> DemoFiles:
+    """The demo's input files, checked to exist."""
+    corpus_dir = root / DEMO_CORPUS
+    files = DemoFiles(
+        codebook=root / DEMO_CODEBOOK,
+        manuals=tuple(sorted(corpus_dir.glob("*.md"))),
+        manifest=corpus_dir / "manifest.csv",
+        codings=corpus_dir / "codings.csv",
+    )
+    missing = [p for p in (files.codebook, files.manifest, files.codings) if not p.is_file()]
+    if missing or not files.manuals:
+        raise NotFound(f"demo files not found under {root}: "
+                       f"{', '.join(map(str, missing)) or 'no manuals in corpus/'}")
+    return files
+
+
+def build_demo(
+    target: str | Path, actor: str = "demo", root: Path = PROJECT_ROOT, progress: Progress = _quiet
+) -> None:
+    """Create the demo study at ``target``: codebook, four manuals, two coders' codings."""
+    files = demo_files(root)
+    progress(f"creating {target} with {files.codebook.name}")
+    with init_study(target, actor, files.codebook) as store:
+        progress(f"importing {len(files.manuals)} manuals")
+        import_documents(store, files.manuals, actor, manifest=files.manifest)
+        progress("importing two coders' codings")
+        import_codings(store, files.codings, actor, add_new_coders=True)

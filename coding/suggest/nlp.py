@@ -1,0 +1,97 @@
+"""The shared spaCy pipeline: blank English, a sentencizer and a lookup lemmatizer. Offline.
+
+Nothing is downloaded: ``spacy.blank("en")`` brings the tokenizer, the ``sentencizer`` is rule-based
+and the lemma table comes from the installed ``spacy-lookups-data`` package. The stock lookup
+lemmatizer looks up ``token.text``, so "Attuning" at the start of a sentence would keep its form;
+ours looks up the lower-case form instead, so every lemma is lower case and matching ignores case.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from typing import cast
+
+import spacy
+import spacy_lookups_data
+from spacy.language import Language
+from spacy.pipeline import Lemmatizer
+from spacy.tokens import Doc, Token
+
+LEMMATIZER_FACTORY = "concord_lower_lookup_lemmatizer"
+BATCH_SIZE = 512
+
+#: Part of every model_version: a change of spaCy or of the lemma table changes the matches.
+PIPELINE_VERSION = f"spacy-{spacy.__version__}+lookups-{spacy_lookups_data.__version__}"
+
+
+class LowerCaseLookupLemmatizer(Lemmatizer):
+    """A lookup-mode lemmatizer that looks up the lower-case form of each token."""
+
+    def lookup_lemmatize(self, token: Token) -> list[str]:
+        table = self.lookups.get_table("lemma_lookup", {})
+        lower = token.lower_
+        return [str(table.get(lower, lower))]
+
+
+if LEMMATIZER_FACTORY not in Language.factories:
+
+    @Language.factory(
+        LEMMATIZER_FACTORY,
+        assigns=["token.lemma"],
+        default_config={
+            "model": None,
+            "mode": "lookup",
+            "overwrite": True,
+            "scorer": {"@scorers": "spacy.lemmatizer_scorer.v1"},
+        },
+    )
+    def _make_lemmatizer(
+        nlp: Language, model: None, name: str, mode: str, overwrite: bool, scorer: object
+    ) -> LowerCaseLookupLemmatizer:
+        return LowerCaseLookupLemmatizer(
+            nlp.vocab, model, name, mode=mode, overwrite=overwrite, scorer=scorer
+        )
+
+
+@functools.cache
+def pipeline() -> Language:
+    """The cached pipeline: ``spacy.blank("en")`` + ``sentencizer`` + lookup ``lemmatizer``.
+
+    Shared by every engine in the process (the UI caches it with ``st.cache_resource``).
+
+    >>> [t.lemma_ for t in pipeline()("Attuned to the cues")]
+    ['attune', 'to', 'the', 'cue']
+    """
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe(LEMMATIZER_FACTORY, name="lemmatizer")
+    nlp.initialize()
+    return nlp
+
+
+def lemmatise(text: str) -> tuple[str, ...]:
+    """The lower-case lemmas of a short text, one per token.
+
+    >>> lemmatise("Attuning to cues")
+    ('attune', 'to', 'cue')
+    """
+    return tuple(t.lemma_ for t in pipeline()(text, disable=["sentencizer"]))
+
+
+def lemma_docs(texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[Doc]:
+    """Tokenise and lemmatise many texts in batches; sentences are left to :func:`sentences`."""
+    return cast(
+        Iterator[Doc], pipeline().pipe(texts, batch_size=batch_size, disable=["sentencizer"])
+    )
+
+
+def sentences(doc: Doc) -> list[tuple[int, int]]:
+    """Sentence boundaries of a doc as token ranges, running the sentencizer on demand.
+
+    >>> sentences(next(lemma_docs(["One. Two two."])))
+    [(0, 2), (2, 5)]
+    """
+    if not doc.has_annotation("SENT_START"):
+        doc = pipeline().get_pipe("sentencizer")(doc)
+    return [(s.start, s.end) for s in doc.sents]

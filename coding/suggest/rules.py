@@ -1,0 +1,272 @@
+"""The rules engine: lemma-level matching of each code's indicators, vetoed by its exclusions.
+
+It needs no coding at all, so it can suggest from the first segment of a study. See
+docs/suggestions.md for the conventions (wildcards, determiners, quoted veto phrases) and the
+score.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import pandas as pd
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+
+from coding.errors import InvalidInput, Problem
+from coding.model import Code, Codebook, Segment, Suggestion
+from coding.suggest import nlp
+from coding.suggest.base import SUGGESTERS, suggestions_from_scores, version_string
+
+#: Words that may stand between the words of a multiword indicator: "attune to cues" also
+#: matches "attuned to the cues" and "attune to their cues".
+DETERMINERS = (
+    "a an the this that these those my your his her its our their some any each every".split()
+)
+
+#: A phrase in single, double or curly quotes inside an exclusion criterion is a veto phrase.
+#: A single quote only opens after a non-word character and only closes before one, so the
+#: apostrophes in "parent's" or "baby's" are not taken for quotes.
+QUOTED = re.compile(r"""(?<!\w)'(.+?)'(?!\w)|"(.+?)"|\u2018(.+?)\u2019|\u201c(.+?)\u201d""")
+
+RULES_THRESHOLD = 0.5  # the score of a single hit: any unvetoed hit is suggested
+REPEAT_WEIGHT = 0.25  # a repeated hit of the same indicator counts a quarter of a new one
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One indicator (or veto phrase) of a code, as lemma-level token specs.
+
+    ``words`` holds one tuple of specs per whitespace-separated word; a spec is a lemma, or a
+    lower-case prefix ending in "*" (a wildcard word such as "attun*").
+    """
+
+    code_id: str
+    text: str
+    veto: bool
+    words: tuple[tuple[str, ...], ...]
+
+    @property
+    def needs_matcher(self) -> bool:
+        """True for multiword or wildcard patterns (token Matcher); else the PhraseMatcher."""
+        return len(self.words) > 1 or any(s.endswith("*") for w in self.words for s in w)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A matched span: character offsets into the text that was matched."""
+
+    code_id: str
+    start: int
+    end: int
+    text: str
+    pattern: str
+
+
+def rule_score(distinct: int, total: int) -> float:
+    """Score for ``distinct`` indicators hit ``total`` times: 1 - 2^-(distinct + repeats / 4).
+
+    Monotone in both; one hit gives 0.5, two different indicators 0.75, three 0.875.
+
+    >>> rule_score(0, 0), rule_score(1, 1), rule_score(2, 2), rule_score(1, 5)
+    (0.0, 0.5, 0.75, 0.75)
+    """
+    return float(1.0 - 2.0 ** -(distinct + REPEAT_WEIGHT * (total - distinct)))
+
+
+def veto_phrases(code: Code) -> list[str]:
+    """The quoted phrases in a code's exclusion criteria.
+
+    >>> veto_phrases(Code("x", "X", "d", exclusion=("Not 'childcare logistics' or the parent's",)))
+    ['childcare logistics']
+    """
+    found = []
+    for criterion in code.exclusion:
+        for match in QUOTED.finditer(criterion):
+            phrase = next(g for g in match.groups() if g is not None).strip()
+            if phrase:
+                found.append(phrase)
+    return found
+
+
+def _word_specs(word: str) -> tuple[str, ...]:
+    if word.endswith("*") and word.rstrip("*"):
+        return (word.rstrip("*").lower() + "*",)
+    return nlp.lemmatise(word)
+
+
+def build_patterns(codebook: Codebook) -> list[Pattern]:
+    """Indicator and veto patterns of every code; InvalidInput lists empty ones."""
+    patterns: list[Pattern] = []
+    problems: list[Problem] = []
+    for code in codebook.codes:
+        phrases = [(p, False) for p in code.indicators] + [(p, True) for p in veto_phrases(code)]
+        for number, (phrase, veto) in enumerate(phrases, start=1):
+            words = tuple(s for s in (_word_specs(w) for w in phrase.split()) if s)
+            if not words:
+                kind = "veto phrase" if veto else "indicator"
+                problems.append(Problem(f"code {code.id}, {kind} {number}", "has no words"))
+                continue
+            patterns.append(Pattern(code.id, phrase.strip(), veto, words))
+    if problems:
+        raise InvalidInput(f"codebook {codebook.id}", problems)
+    return patterns
+
+
+def _token_specs(pattern: Pattern) -> list[dict[str, object]]:
+    tokens: list[dict[str, object]] = []
+    for n, word in enumerate(pattern.words):
+        if n > 0 and word[0] not in DETERMINERS:
+            tokens.append({"LOWER": {"IN": DETERMINERS}, "OP": "?"})
+        for spec in word:
+            if spec.endswith("*"):
+                tokens.append({"LOWER": {"REGEX": "^" + re.escape(spec[:-1])}})
+            else:
+                tokens.append({"LEMMA": spec})
+    return tokens
+
+
+class RuleMatcher:
+    """Compiled indicator and veto patterns of one codebook."""
+
+    def __init__(self, codebook: Codebook) -> None:
+        self.patterns = build_patterns(codebook)
+        vocab = nlp.pipeline().vocab
+        self._phrases = PhraseMatcher(vocab, attr="LEMMA")
+        self._tokens = Matcher(vocab)
+        self._by_key: dict[int, Pattern] = {}
+        for n, pattern in enumerate(self.patterns):
+            key = f"concord:{pattern.code_id}:{n}"
+            self._by_key[vocab.strings.add(key)] = pattern
+            if pattern.needs_matcher:
+                self._tokens.add(key, [_token_specs(pattern)])
+            else:
+                lemmas = [s for w in pattern.words for s in w]
+                self._phrases.add(key, [Doc(vocab, words=lemmas, lemmas=lemmas)])
+
+    def hits(self, texts: Sequence[str]) -> list[list[Hit]]:
+        """Unvetoed hits per text; offsets are character offsets into that text."""
+        return [self._doc_hits(doc) for doc in nlp.lemma_docs(texts)]
+
+    def _doc_hits(self, doc: Doc) -> list[Hit]:
+        found: dict[tuple[str, bool], list[tuple[int, int, Pattern]]] = {}
+        for key, start, end in [*self._phrases(doc), *self._tokens(doc)]:
+            pattern = self._by_key[key]
+            found.setdefault((pattern.code_id, pattern.veto), []).append((start, end, pattern))
+        hits: list[Hit] = []
+        for (code_id, veto), matches in found.items():
+            if veto:
+                continue
+            kept = _longest_first(matches)
+            vetoes = found.get((code_id, True))
+            if vetoes:
+                kept = _outside_vetoed_sentences(doc, kept, vetoes)
+            for start, end, pattern in kept:
+                span = doc[start:end]
+                hits.append(
+                    Hit(code_id, span.start_char, span.end_char, span.text, pattern.text)
+                )
+        hits.sort(key=lambda h: (h.start, h.end, h.code_id))
+        return hits
+
+
+def _longest_first(
+    matches: list[tuple[int, int, Pattern]],
+) -> list[tuple[int, int, Pattern]]:
+    """Drop matches overlapping a longer (then earlier) match of the same code."""
+    taken: set[int] = set()
+    kept = []
+    for start, end, pattern in sorted(matches, key=lambda m: (m[0] - m[1], m[0], m[2].text)):
+        if taken.isdisjoint(range(start, end)):
+            kept.append((start, end, pattern))
+            taken.update(range(start, end))
+    return sorted(kept, key=lambda m: m[0])
+
+
+def _outside_vetoed_sentences(
+    doc: Doc, kept: list[tuple[int, int, Pattern]], vetoes: list[tuple[int, int, Pattern]]
+) -> list[tuple[int, int, Pattern]]:
+    """Hits not in a sentence that also holds a veto phrase of the same code."""
+    vetoed = [
+        (s, e) for s, e in nlp.sentences(doc) if any(vs < e and ve > s for vs, ve, _ in vetoes)
+    ]
+    return [m for m in kept if not any(m[0] < e and m[1] > s for s, e in vetoed)]
+
+
+class RulesSuggester:
+    """Zero-shot suggestions from indicator hits. ``fit`` learns nothing; it exists for the
+    protocol (the "auto" engine calibrates rule scores against reference labels)."""
+
+    name = "rules"
+
+    def __init__(self, codebook: Codebook, *, seed: int = 0) -> None:
+        self.codebook = codebook
+        self.seed = seed  # unused: the engine is deterministic
+        self.matcher = RuleMatcher(codebook)
+
+    def fit(self, texts: Sequence[str], labels: pd.DataFrame, groups: Sequence[str]) -> Self:
+        return self
+
+    def thresholds(self) -> dict[str, float]:
+        return dict.fromkeys(self.codebook.code_ids, RULES_THRESHOLD)
+
+    def reasons(self) -> dict[str, str]:
+        with_patterns = {p.code_id for p in self.matcher.patterns if not p.veto}
+        return {
+            c: "the code has no indicators" for c in self.codebook.code_ids if c not in with_patterns
+        }
+
+    @property
+    def model_version(self) -> str:
+        patterns = [(p.code_id, p.text, p.veto, p.words) for p in self.matcher.patterns]
+        params = {"threshold": RULES_THRESHOLD, "repeat_weight": REPEAT_WEIGHT}
+        return version_string(self.name, params, nlp.PIPELINE_VERSION, repr(patterns))
+
+    def scores_from_hits(self, hits: Sequence[Sequence[Hit]]) -> pd.DataFrame:
+        """One row per text, one column per code: :func:`rule_score` of its hits."""
+        code_ids = list(self.codebook.code_ids)
+        column = {c: j for j, c in enumerate(code_ids)}
+        values = np.zeros((len(hits), len(code_ids)))
+        for i, text_hits in enumerate(hits):
+            per_code: dict[str, list[str]] = {}
+            for hit in text_hits:
+                per_code.setdefault(hit.code_id, []).append(hit.pattern)
+            for code_id, patterns in per_code.items():
+                values[i, column[code_id]] = rule_score(len(set(patterns)), len(patterns))
+        return pd.DataFrame(values, columns=code_ids)
+
+    def scores(self, texts: Sequence[str]) -> pd.DataFrame:
+        return self.scores_from_hits(self.matcher.hits(texts))
+
+    def suggest(self, segments: Sequence[Segment]) -> list[Suggestion]:
+        hits = self.matcher.hits([s.text for s in segments])
+        scores = self.scores_from_hits(hits)
+
+        def evidence(row: int, code_id: str) -> str:
+            return spans_json(hits[row], code_id, segments[row].start)
+
+        return suggestions_from_scores(
+            segments, scores, self.thresholds(), evidence, self.name, self.model_version
+        )
+
+
+def spans_evidence(hits: Sequence[Hit], code_id: str, offset: int) -> list[dict[str, object]]:
+    """A code's hits as evidence, with document offsets (``offset`` = the segment's start)."""
+    return [
+        {"start": h.start + offset, "end": h.end + offset, "text": h.text, "pattern": h.pattern}
+        for h in hits
+        if h.code_id == code_id
+    ]
+
+
+def spans_json(hits: Sequence[Hit], code_id: str, offset: int) -> str:
+    """:func:`spans_evidence` as a JSON list."""
+    return json.dumps(spans_evidence(hits, code_id, offset), ensure_ascii=False)
+
+
+SUGGESTERS["rules"] = RulesSuggester

@@ -1,0 +1,72 @@
+"""Shared fixtures: a study with a small codebook, a small corpus, and a coded study."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coding import service
+from coding.store import Store
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+os.environ.setdefault("CONCORD_USER", "tester")
+
+
+@pytest.fixture
+def small_codebook() -> Path:
+    return DATA / "codebook_small.yaml"
+
+
+@pytest.fixture
+def study(tmp_path: Path, small_codebook: Path) -> Path:
+    """An empty study with the small codebook (version 1)."""
+    path = tmp_path / "study.db"
+    service.init_study(path, "tester", small_codebook).close()
+    return path
+
+
+@pytest.fixture
+def store(study: Path) -> Iterator[Store]:
+    with Store.open(study) as opened:
+        yield opened
+
+
+@pytest.fixture
+def corpus_db(study: Path) -> Path:
+    """The small study with tests/data/manual.md imported (paragraph units)."""
+    with Store.open(study) as opened:
+        service.import_documents(opened, [DATA / "manual.md"], "tester", programme="Small Steps")
+    return study
+
+
+def write_codings(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A codings CSV of (segment_id, coder, code) rows."""
+    lines = ["segment_id,coder,code"] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def coded_db(corpus_db: Path, tmp_path: Path) -> Path:
+    """Two coders, all units completed; they disagree on 'calm' in unit 1 and 'cues' in unit 3.
+
+    Units (paragraphs) of manual.md: 0 intro, 1 phase-one stress/calm, 2 attunes/cues,
+    3 check-in.
+    """
+    with Store.open(corpus_db) as opened:
+        units = [s.id for s in opened.segments()]
+        service.add_coders(opened, ["amira", "ben"], "tester")
+        rows = [
+            (units[1], "amira", "calm"),
+            (units[2], "amira", "cues"),
+            (units[2], "ben", "cues"),
+            (units[3], "ben", "cues"),
+        ]
+        csv_path = write_codings(tmp_path / "codings.csv", rows)
+        service.import_codings(opened, csv_path, "tester")
+    return corpus_db

@@ -1,0 +1,155 @@
+"""Importing sources: normalisation, each file type, bad input, versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coding import service
+from coding.corpus import normalise, normalise_with_map, read_source
+from coding.errors import InvalidInput
+from coding.store import Store
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_crlf_and_bom_are_normalised() -> None:
+    source = read_source(DATA / "crlf.txt")
+    assert "\r" not in source.text and source.text.startswith("Café notes.\n\nSecond")
+
+
+@given(st.lists(st.sampled_from(["a", "e\u0301", "\r\n", "\r", "\n", "\u00e9", " ", "\ufeff"]),
+                max_size=40).map("".join))
+def test_offset_map_points_back_into_the_raw_text(raw: str) -> None:
+    text, positions = normalise_with_map(raw)
+    assert text == normalise(raw)
+    assert len(positions) == len(text) + 1
+    assert positions == sorted(positions)
+    for i, char in enumerate(text):
+        if char == "\n":
+            assert raw[positions[i]] in "\r\n"
+
+
+def test_markdown_title_comes_from_the_first_heading() -> None:
+    assert read_source(DATA / "manual.md").title == "Small Steps Manual"
+
+
+def test_docx_headings_become_markdown_headings(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Family Time", level=1)
+    document.add_paragraph("Parents and infants play together.")
+    document.save(str(tmp_path / "m.docx"))
+    source = read_source(tmp_path / "m.docx")
+    assert source.text == "## Family Time\n\nParents and infants play together."
+
+
+def _pdf(path: Path, lines: list[str]) -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.rect(50, 50, 100, 100)
+    for i, line in enumerate(lines):
+        pdf.drawString(72, 760 - 14 * i, line)
+    pdf.save()
+    return path
+
+
+def test_pdf_text_is_extracted(tmp_path: Path) -> None:
+    source = read_source(_pdf(tmp_path / "m.pdf", ["Staff soothe the parent."]))
+    assert "Staff soothe the parent." in source.text
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.txt", "the document is empty"),
+        ("blank.txt", "the document is empty"),
+        ("latin1.txt", "line 1, byte 3: not valid UTF-8"),
+    ],
+)
+def test_bad_text_files_get_a_clear_error_naming_the_file(name: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        read_source(DATA / name)
+    assert caught.value.source.endswith(name)
+    assert message in str(caught.value)
+
+
+def test_scanned_pdf_without_text_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="no extractable text"):
+        read_source(_pdf(tmp_path / "scan.pdf", []))
+
+
+def test_unsupported_and_corrupt_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.rtf").write_text("x")
+    (tmp_path / "b.docx").write_text("not a zip")
+    with pytest.raises(InvalidInput, match="unsupported file type .rtf"):
+        read_source(tmp_path / "a.rtf")
+    with pytest.raises(InvalidInput, match="not a readable .docx"):
+        read_source(tmp_path / "b.docx")
+
+
+def test_one_bad_file_means_nothing_is_imported(store: Store) -> None:
+    before = store.revision()
+    with pytest.raises(InvalidInput) as caught:
+        service.import_documents(store, [DATA / "manual.md", DATA / "empty.txt"], "tester")
+    assert "empty.txt" in str(caught.value)
+    assert store.documents() == [] and store.revision() == before
+
+
+def test_reimporting_an_unchanged_file_is_a_no_op(corpus_db: Path) -> None:
+    with Store.open(corpus_db) as store:
+        before = store.revision()
+        results = service.import_documents(store, [DATA / "manual.md"], "tester")
+        assert [r.status for r in results] == ["unchanged"]
+        assert store.revision() == before
+
+
+def test_a_changed_file_becomes_a_new_version(corpus_db: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "manual.md"
+    changed.write_text((DATA / "manual.md").read_text() + "\nA new closing paragraph.\n")
+    with Store.open(corpus_db) as store:
+        results = service.import_documents(store, [changed], "tester")
+        assert [(r.document_id, r.status) for r in results] == [("manual@v2", "new version")]
+        assert [d.version for d in store.document_versions("manual")] == [1, 2]
+        assert store.document("manual").text == normalise((DATA / "manual.md").read_text())
+
+
+def test_segment_ids_are_stable_across_studies(tmp_path: Path, small_codebook: Path) -> None:
+    ids = []
+    for name in ("a.db", "b.db"):
+        with service.init_study(tmp_path / name, "t", small_codebook) as store:
+            service.import_documents(store, [DATA / "manual.md"], "t")
+            ids.append([s.id for s in store.segments()])
+    assert ids[0] == ids[1]
+
+
+def test_presegmented_csv_keeps_segments_and_their_ids(store: Store) -> None:
+    results = service.import_documents(store, [DATA / "presegmented.csv"], "tester")
+    assert [(r.document_id, r.segments) for r in results] == [("prog_a", 2), ("prog_b", 1)]
+    doc = store.document("prog_a")
+    segs = store.segments(document_id="prog_a")
+    assert [s.label for s in segs] == ["p1", "p2"]
+    assert all(doc.text[s.start:s.end] == s.text for s in segs)
+    assert doc.programme == "Alpha"
+
+
+def test_presegmented_csv_reports_duplicates_and_empty_cells(store: Store) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        service.import_documents(store, [DATA / "presegmented_dup.csv"], "tester")
+    text = str(caught.value)
+    assert "row 3: duplicate segment_id 'p1' in document 'prog_a' (first at row 2)" in text
+    assert "row 4: 'text' is empty" in text
+
+
+def test_manifest_sets_ids_programmes_and_titles(store: Store, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,document_id,programme,title\nmanual.md,steps,Small Steps,Steps\n")
+    service.import_documents(store, [DATA / "manual.md"], "tester", manifest=manifest)
+    doc = store.document("steps")
+    assert (doc.programme, doc.title) == ("Small Steps", "Steps")
