@@ -70,3 +70,24 @@ def coded_db(corpus_db: Path, tmp_path: Path) -> Path:
         csv_path = write_codings(tmp_path / "codings.csv", rows)
         service.import_codings(opened, csv_path, "tester")
     return corpus_db
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    from tests import pg
+
+    reason = pg.why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with pg.server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A place for a new study on each engine: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "study.db")
+    from tests import pg
+
+    return pg.fresh_database(request.getfixturevalue("postgres_server"))

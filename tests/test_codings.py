@@ -134,3 +134,14 @@ def test_a_decision_without_rationale_is_refused(coded_db: Path) -> None:
         seg = store.segments()[1].id
         with pytest.raises(CodingError, match="rationale"):
             service.resolve(store, seg, "calm", "apply", "rosa", "  ")
+
+
+def test_assigning_a_document_gives_its_units_open(corpus_db: Path) -> None:
+    with Store.open(corpus_db) as store:
+        service.add_coders(store, ["chloe"], "t")
+        assert service.assign(store, "chloe", "t", ["manual"]) == 4
+        assert service.assign(store, "chloe", "t", ["manual"]) == 0
+        work = store.assignments_frame()
+        assert len(work) == 4 and not work["completed"].any()
+        with pytest.raises(CodingError, match="unknown document"):
+            service.assign(store, "chloe", "t", ["ghost"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 import pandas as pd
 
@@ -96,8 +98,7 @@ def import_(study: str, files: tuple[str, ...], programme: str, title: str,
     Example: coding import study.db corpus/*.md --manifest corpus/manifest.csv
     """
     with open_study(study) as store:
-        with click.progressbar(length=len(files), label="importing", file=click.get_text_stream(
-                "stderr")) as bar:
+        with click.progressbar(length=len(files), label="importing", file=sys.stderr) as bar:
             def progress(message: str) -> None:
                 if message.startswith("reading"):
                     bar.update(1)
@@ -132,6 +133,22 @@ def coders_list(study: str) -> None:
     with open_study(study) as store:
         for name in store.coders():
             click.echo(name)
+
+
+@cli.command()
+@STUDY
+@click.option("--coder", required=True, help="The coder to give units to.")
+@click.option("--document", "documents", multiple=True,
+              help="A document id (repeatable); default: every document.")
+@friendly
+def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
+    """Give a coder the units of some documents to code.
+
+    Example: coding assign study.db --coder chloe --document residential
+    """
+    with open_study(study) as store:
+        added = service.assign(store, coder, actor(), list(documents))
+    click.echo(f"assigned {added} new units to {coder}")
 
 
 @cli.command("import-codings")

@@ -1,6 +1,6 @@
 """One function per user action. The CLI and the app call these and nothing below them."""
 
-from coding.service.codings import CodingsImport, add_coders, import_codings
+from coding.service.codings import CodingsImport, add_coders, assign, import_codings
 from coding.service.review import disagreements, resolve, status
 from coding.service.study import (
     CodebookLoad,
@@ -16,6 +16,7 @@ __all__ = [
     "CodingsImport",
     "ImportedDocument",
     "add_coders",
+    "assign",
     "disagreements",
     "import_codings",
     "import_documents",

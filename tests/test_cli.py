@@ -1,0 +1,75 @@
+"""The command line: each command end to end, errors as one clear message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from coding.cli import cli
+from coding.store import Store
+from tests.conftest import DATA, ROOT
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_init_import_status_json(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    assert run("init", db, "--codebook", str(DATA / "codebook_small.yaml"))[0] == 0
+    code, out = run("import", db, str(DATA / "manual.md"), "--programme", "Small Steps")
+    assert code == 0 and "new" in out and "4 units" in out
+    code, out = run("status", db, "--format", "json")
+    info = json.loads(out)
+    assert code == 0
+    assert {k: info[k] for k in ("documents", "segments", "coders", "codes", "annotations",
+                                 "resolutions")} == {"documents": 1, "segments": 4, "coders": 0,
+                                                     "codes": 2, "annotations": 0,
+                                                     "resolutions": 0}
+
+
+def test_errors_are_one_message_without_traceback(tmp_path: Path) -> None:
+    code, out = run("status", str(tmp_path / "missing.db"))
+    assert code == 1
+    assert "missing.db: no such study" in out and "Traceback" not in out
+    code, out = run("codebook", "validate", str(DATA / "codebook_bad.yaml"))
+    assert code == 1 and "6 problem(s)" in out and "line 12, codes[2].parent" in out
+
+
+def test_codebook_load_reports_changes(study: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "cb.yaml"
+    changed.write_text((DATA / "codebook_small.yaml").read_text().replace(
+        "indicators: [cue, attune]", "indicators: [cue, attune, respond]"))
+    code, out = run("codebook", "load", str(study), str(changed))
+    assert code == 0 and "loaded codebook v2" in out and "code 'cues': indicators changed" in out
+    code, out = run("codebook", "load", str(study), str(changed))
+    assert "unchanged" in out
+
+
+def test_import_codings_disagreements_and_resolve(coded_db: Path) -> None:
+    code, out = run("disagreements", str(coded_db), "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 2
+    first = rows[0]
+    code, out = run("resolve", str(coded_db), first["segment_id"], "--code", first["code_id"],
+                    "--decision", "reject", "--rationale", "Not the parent", "--reviewer", "rosa")
+    assert code == 0 and "recorded resolution #1" in out
+    code, out = run("disagreements", str(coded_db), "--open-only", "--format", "json")
+    assert len(json.loads(out)) == 1
+
+
+def test_resolve_without_rationale_is_refused(coded_db: Path) -> None:
+    with Store.open(coded_db) as store:
+        seg = store.segments()[1].id
+    code, out = run("resolve", str(coded_db), seg, "--code", "calm", "--decision", "apply",
+                    "--rationale", " ")
+    assert code == 1 and "rationale" in out
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in cli.commands if f"coding {name}" not in readme]
+    assert missing == []

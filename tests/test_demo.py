@@ -1,0 +1,67 @@
+"""The demo study builds from the project's own files and has what the tour promises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coding import service
+from coding.cli import cli
+from coding.service.demo import build_demo
+from coding.store import Store
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--db", str(path), "--no-app"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_demo_has_four_manuals_two_coders_and_five_codes(demo_db: Path) -> None:
+    info = json.loads(CliRunner().invoke(cli, ["status", str(demo_db), "--format",
+                                               "json"]).output)
+    assert info["documents"] == 4 and info["codes"] == 5
+    assert {"amira", "ben"} <= set(info["progress"])
+    for coder in ("amira", "ben"):
+        assert info["progress"][coder]["completed"] == info["segments"]
+
+
+def test_demo_programmes_and_units(demo_db: Path) -> None:
+    with Store.open(demo_db) as store:
+        docs = store.documents()
+        assert len({d.programme for d in docs}) == 4
+        for doc in docs:
+            words = len(doc.text.split())
+            assert 1500 <= words <= 3000, (doc.id, words)
+            assert all(doc.text[s.start:s.end] == s.text for s in store.segments(doc.id))
+
+
+def test_every_code_has_agreements_and_disagreements(demo_db: Path) -> None:
+    with Store.open(demo_db) as store:
+        found = service.disagreements(store)
+        ann = store.annotations_frame()
+    both = ann.groupby(["segment_id", "code_id"])["coder"].nunique()
+    agreed = both[both == 2].reset_index()
+    for code_id in ("emotion_regulation", "caregiver_attunement", "reflective_functioning",
+                    "relational_safety", "parent_child_attachment"):
+        assert (found["code_id"] == code_id).sum() >= 3
+        assert (agreed["code_id"] == code_id).sum() >= 5
+
+
+def test_demo_refuses_to_overwrite_without_force(demo_db: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--db", str(demo_db), "--no-app"])
+    assert result.exit_code == 1 and "--force" in result.output
+
+
+def test_demo_build_is_reproducible(tmp_path: Path) -> None:
+    frames = []
+    for name in ("a.db", "b.db"):
+        build_demo(tmp_path / name)
+        with Store.open(tmp_path / name) as store:
+            frames.append(store.annotations_frame().drop(columns=["created_at"]))
+    assert frames[0].equals(frames[1])
