@@ -191,11 +191,12 @@ def status(study: str, fmt: str) -> None:
     click.echo(f"codebook         v{info['codebook_version']}, {info['codes']} codes")
     click.echo(f"documents        {info['documents']} ({info['document_versions']} versions)")
     click.echo(f"segments         {info['segments']} (unit: {info['unit']})")
-    click.echo(f"coders           {info['coders']}")
+    click.echo(f"coders           {info['coders']} with submitted work "
+               f"({info['coders_registered']} registered)")
     click.echo(f"annotations      {info['annotations']}")
     for coder, p in info["progress"].items():
-        share = p["completed"] / info["segments"] if info["segments"] else 0.0
-        click.echo(f"  {coder:14} {p['completed']:5d}/{info['segments']} units done "
+        share = p["completed"] / p["assigned"] if p["assigned"] else 0.0
+        click.echo(f"  {coder:14} {p['completed']:5d}/{p['assigned']} assigned units done "
                    f"({share:.0%}), {p['annotations']} annotations")
     click.echo(f"disagreements    {info['disagreements']} ({info['disagreements_open']} open, "
                f"{info['disagreements_resolved']} resolved)")

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coding.errors import NotFound
-from coding.service.codings import import_codings
+from coding.service.codings import add_coders, assign, import_codings
 from coding.service.study import Progress, _quiet, import_documents, init_study
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CODEBOOK = "codebooks/mechanisms.yaml"
 DEMO_CORPUS = "corpus"
+TRAINEE, TRAINEE_DOCUMENT = "chloe", "residential"
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,6 @@ def build_demo(
         import_documents(store, files.manuals, actor, manifest=files.manifest)
         progress("importing two coders' codings")
         import_codings(store, files.codings, actor, add_new_coders=True)
+        # A third coder starts on one manual, so there is coding left to do in the app.
+        add_coders(store, [TRAINEE], actor)
+        assign(store, TRAINEE, actor, [TRAINEE_DOCUMENT])

@@ -84,7 +84,8 @@ def status(store: Store) -> dict[str, Any]:
         "documents": len({d.name for d in documents}),
         "document_versions": len(documents),
         "segments": len(segments),
-        "coders": len(human),
+        "coders": sum(p["completed"] > 0 for p in progress.values()),  # who submitted work
+        "coders_registered": len(human),
         "annotations": len(annotations),
         "progress": progress,
         "disagreements": len(found),

@@ -70,7 +70,8 @@ def check_training_input(
 
 def label_matrix(labels: pd.DataFrame, code_ids: Sequence[str]) -> np.ndarray:
     """Labels as a float array with one column per code id (NaN for codes labels lack)."""
-    return labels.reindex(columns=list(code_ids)).to_numpy(dtype=float)
+    values: np.ndarray = labels.reindex(columns=list(code_ids)).to_numpy(dtype=float)
+    return values
 
 
 def version_string(engine: str, params: Mapping[str, object], *parts: str) -> str:
@@ -93,8 +94,8 @@ def suggestions_from_scores(
 ) -> list[Suggestion]:
     """Suggestions for every (segment, code) scoring at or above the code's threshold.
 
-    ``evidence(row, code_id)`` gives the JSON evidence; it is called only for suggested pairs. Output is sorted by (-score, code_id,
-    segment_id), so the same input always gives the same list.
+    ``evidence(row, code_id)`` gives the JSON evidence; it is called only for suggested pairs.
+    Output is sorted by (-score, code_id, segment_id): the same input gives the same list.
     """
     out: list[Suggestion] = []
     values = scores.to_numpy(dtype=float)
@@ -102,7 +103,7 @@ def suggestions_from_scores(
         threshold = thresholds.get(code_id)
         if threshold is None:
             continue
-        for i in np.flatnonzero(values[:, j] >= threshold):
+        for i in map(int, np.flatnonzero(values[:, j] >= threshold)):
             score = float(np.clip(values[i, j], 0.0, 1.0))
             out.append(
                 Suggestion(
@@ -110,7 +111,7 @@ def suggestions_from_scores(
                     code_id=code_id,
                     score=round(score, 6),
                     engine=engine,
-                    evidence=evidence(int(i), code_id),
+                    evidence=evidence(i, code_id),
                     model_version=model_version,
                 )
             )

@@ -9,10 +9,10 @@ ours looks up the lower-case form instead, so every lemma is lower case and matc
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
-from typing import cast
+from collections.abc import Callable, Iterable, Iterator
 
 import spacy
+import spacy.about
 import spacy_lookups_data
 from spacy.language import Language
 from spacy.pipeline import Lemmatizer
@@ -22,7 +22,7 @@ LEMMATIZER_FACTORY = "concord_lower_lookup_lemmatizer"
 BATCH_SIZE = 512
 
 #: Part of every model_version: a change of spaCy or of the lemma table changes the matches.
-PIPELINE_VERSION = f"spacy-{spacy.__version__}+lookups-{spacy_lookups_data.__version__}"
+PIPELINE_VERSION = f"spacy-{spacy.about.__version__}+lookups-{spacy_lookups_data.__version__}"
 
 
 class LowerCaseLookupLemmatizer(Lemmatizer):
@@ -47,7 +47,12 @@ if LEMMATIZER_FACTORY not in Language.factories:
         },
     )
     def _make_lemmatizer(
-        nlp: Language, model: None, name: str, mode: str, overwrite: bool, scorer: object
+        nlp: Language,
+        model: None,
+        name: str,
+        mode: str,
+        overwrite: bool,
+        scorer: Callable[..., object] | None,
     ) -> LowerCaseLookupLemmatizer:
         return LowerCaseLookupLemmatizer(
             nlp.vocab, model, name, mode=mode, overwrite=overwrite, scorer=scorer
@@ -81,9 +86,7 @@ def lemmatise(text: str) -> tuple[str, ...]:
 
 def lemma_docs(texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[Doc]:
     """Tokenise and lemmatise many texts in batches; sentences are left to :func:`sentences`."""
-    return cast(
-        Iterator[Doc], pipeline().pipe(texts, batch_size=batch_size, disable=["sentencizer"])
-    )
+    return pipeline().pipe(texts, batch_size=batch_size, disable=["sentencizer"])
 
 
 def sentences(doc: Doc) -> list[tuple[int, int]]:

@@ -25,9 +25,10 @@ from coding.suggest.base import SUGGESTERS, suggestions_from_scores, version_str
 
 #: Words that may stand between the words of a multiword indicator: "attune to cues" also
 #: matches "attuned to the cues" and "attune to their cues".
-DETERMINERS = (
-    "a an the this that these those my your his her its our their some any each every".split()
-)
+DETERMINERS = [
+    *("a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every"),
+    *("my", "your", "his", "her", "its", "our", "their"),
+]
 
 #: A phrase in single, double or curly quotes inside an exclusion criterion is a veto phrase.
 #: A single quote only opens after a non-word character and only closes before one, so the
@@ -168,9 +169,7 @@ class RuleMatcher:
                 kept = _outside_vetoed_sentences(doc, kept, vetoes)
             for start, end, pattern in kept:
                 span = doc[start:end]
-                hits.append(
-                    Hit(code_id, span.start_char, span.end_char, span.text, pattern.text)
-                )
+                hits.append(Hit(code_id, span.start_char, span.end_char, span.text, pattern.text))
         hits.sort(key=lambda h: (h.start, h.end, h.code_id))
         return hits
 
@@ -217,9 +216,8 @@ class RulesSuggester:
 
     def reasons(self) -> dict[str, str]:
         with_patterns = {p.code_id for p in self.matcher.patterns if not p.veto}
-        return {
-            c: "the code has no indicators" for c in self.codebook.code_ids if c not in with_patterns
-        }
+        missing = [c for c in self.codebook.code_ids if c not in with_patterns]
+        return dict.fromkeys(missing, "the code has no indicators")
 
     @property
     def model_version(self) -> str:

@@ -1,0 +1,355 @@
+"""The standalone reliability calculator: every coefficient that applies to one data file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from functools import partial
+
+import numpy as np
+
+from coding.agreement import kappa
+from coding.agreement.bootstrap import Statistic, alpha_bootstrap, unit_bootstrap
+from coding.agreement.coincidence import (
+    DISTANCES,
+    LEVELS,
+    NO_PAIRABLE,
+    ONE_CODER,
+    Distance,
+    Level,
+    alpha_from_coincidences,
+    coincidences,
+    distance_matrix,
+    level_distances,
+)
+from coding.agreement.layouts import (
+    SET_SEPARATOR,
+    CategoryCounts,
+    CodingTable,
+    Contingency,
+    Parsed,
+    Source,
+    SpanTable,
+    canonical_layout,
+    parse_number,
+    read_layout,
+)
+from coding.agreement.ratings import FloatArray, Ratings, from_codes, from_contingency
+from coding.agreement.ratings import from_unit_counts
+from coding.agreement.unitizing import character_kappa, u_alpha
+from coding.errors import InvalidInput, Problem
+
+Weights = str | Callable[[Hashable, Hashable], float]
+SET_DISTANCES = ("masi", "jaccard")
+NEEDS_PAIR = "needs exactly two coders"
+NO_IDENTITY = "needs to know which coder gave which code; the counts layout does not say"
+
+
+def reliability(
+    data: Source | Parsed,
+    layout: str,
+    level: str = "nominal",
+    distance: str | Distance | None = None,
+    weights: Weights | None = None,
+    coders: Sequence[str] | None = None,
+    continuum: tuple[int, int] | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> dict[str, object]:
+    """Every agreement statistic that applies to some reliability data.
+
+    ``data`` is a path, a text stream, a DataFrame of strings or already parsed data in
+    ``layout``. ``distance`` (a name in ``DISTANCES`` or a function of two categories) sets
+    alpha's difference function; ``weights`` (``linear``, ``quadratic``, ``gwet-ordinal`` or a
+    function giving the agreement weight of two categories) weights the kappa family and, when
+    neither ``distance`` nor a non-nominal ``level`` is given, alpha (``1 - w``). Undefined
+    statistics are None, with the reason in ``result["notes"]``. ``bootstrap`` replicates add
+    ``<statistic>_ci`` = [low, high] (95%) and ``krippendorff_alpha_bootstrap``.
+    """
+    layout = canonical_layout(layout)
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    if isinstance(distance, str) and distance not in DISTANCES:
+        raise ValueError(f"unknown distance {distance!r}; use one of {', '.join(DISTANCES)}")
+    if isinstance(weights, str) and weights not in kappa.WEIGHTS:
+        raise ValueError(f"unknown weights {weights!r}; use one of {', '.join(kappa.WEIGHTS)}")
+    parsed = data if isinstance(data, Parsed) else read_layout(data, layout)
+    if isinstance(parsed, SpanTable):
+        if level != "nominal" or distance is not None or weights is not None:
+            raise InvalidInput("options", [Problem("spans", "take no level, distance or weights")])
+        return _unitizing(parsed, coders, continuum)
+    as_sets = distance in SET_DISTANCES or (isinstance(parsed, CodingTable) and parsed.sets)
+    ratings, values = _ratings(parsed, level, as_sets, coders)
+    return _coefficients(ratings, values, layout, level, distance, weights, bootstrap, seed)
+
+
+def _label(category: Hashable) -> Hashable:
+    if isinstance(category, frozenset):
+        return SET_SEPARATOR.join(sorted(str(c) for c in category))
+    return category
+
+
+def _as_set(text: str) -> frozenset[str]:
+    return frozenset(part for part in text.split(SET_SEPARATOR) if part)
+
+
+def _ratings(
+    parsed: Parsed, level: str, as_sets: bool, coders: Sequence[str] | None
+) -> tuple[Ratings, list[float] | None]:
+    numeric = level in ("interval", "ratio")
+    if isinstance(parsed, CategoryCounts):
+        cats: tuple[Hashable, ...] = parsed.categories
+        if as_sets:
+            cats = tuple(_as_set(str(c)) for c in cats)
+        return from_unit_counts(parsed.counts, cats), _numbers(cats, numeric, "column")
+    if isinstance(parsed, Contingency):
+        cats = parsed.categories
+        if as_sets:
+            cats = tuple(_as_set(str(c)) for c in cats)
+        return from_contingency(parsed.table, cats), _numbers(cats, numeric, "category")
+    if not isinstance(parsed, CodingTable):
+        raise TypeError(f"unexpected data {type(parsed).__name__}")
+    table = _select_coders(parsed, coders)
+    raw = [v for row in table.values for v in row if v is not None]
+    convert: Callable[[str], Hashable]
+    if as_sets and level == "nominal":
+        convert = _as_set
+    elif all(parse_number(v) is not None for v in raw):
+        convert = parse_number
+    else:
+        if level != "nominal":
+            bad = next(v for v in raw if parse_number(v) is None)
+            raise InvalidInput("data", [Problem("values", f"{level} data must be numbers: {bad!r}")])
+        convert = str
+    lookup = {v: convert(v) for v in set(raw)}
+    categories = sorted(set(lookup.values()), key=_sort_key)
+    index = {c: i for i, c in enumerate(categories)}
+    codes = np.array(
+        [[-1 if v is None else index[lookup[v]] for v in row] for row in table.values],
+        dtype=np.int64,
+    ).reshape(len(table.coders), len(table.units))
+    ratings = from_codes(codes, categories, table.coders)
+    return ratings, _numbers(tuple(categories), numeric, "value")
+
+
+def _sort_key(value: Hashable) -> tuple[int, object]:
+    if isinstance(value, frozenset):
+        return (1, (len(value), sorted(str(v) for v in value)))
+    if isinstance(value, int | float):
+        return (0, value)
+    return (2, str(value))
+
+
+def _numbers(categories: tuple[Hashable, ...], needed: bool, what: str) -> list[float] | None:
+    if not all(isinstance(c, int | float) for c in categories):
+        if needed:
+            raise InvalidInput("data", [Problem(what, "interval and ratio data must be numbers")])
+        return None
+    return [float(c) for c in categories if isinstance(c, int | float)]
+
+
+def _select_coders(table: CodingTable, coders: Sequence[str] | None) -> CodingTable:
+    if coders is None:
+        return table
+    unknown = [c for c in coders if c not in table.coders]
+    if unknown:
+        problems = [Problem(c, f"no such coder (the coders are {', '.join(table.coders)})")
+                    for c in unknown]
+        raise InvalidInput("--coders", problems)
+    rows = [table.values[table.coders.index(c)] for c in coders]
+    return CodingTable(tuple(coders), table.units, tuple(rows), table.sets)
+
+
+def _alpha_delta(
+    ratings: Ratings,
+    values: list[float] | None,
+    level: str,
+    distance: str | Distance | None,
+    weight_matrix: FloatArray | None,
+) -> tuple[FloatArray, str]:
+    matrix = coincidences(ratings)
+    if distance is not None:
+        func = DISTANCES[distance] if isinstance(distance, str) else distance
+        name = distance if isinstance(distance, str) else "custom distance"
+        return distance_matrix(ratings.categories, func), name
+    if level != "nominal" or weight_matrix is None:
+        lvl: Level = level  # type: ignore[assignment]
+        return level_distances(lvl, values, matrix.sum(axis=0)), level
+    return 1.0 - weight_matrix, "1 - weights"
+
+
+def _kappa_statistics(
+    ratings: Ratings, w: FloatArray | None
+) -> dict[str, Statistic | str]:
+    """Statistic functions by name, or the reason a statistic does not apply."""
+    known = ratings.codes is not None
+    pair = ratings.n_coders == 2
+    stats: dict[str, Statistic | str] = {"percent_agreement": kappa.percent_agreement}
+    if w is not None:
+        stats["weighted_percent_agreement"] = partial(kappa.percent_agreement, weights=w)
+    why_pair = NEEDS_PAIR if known else NO_IDENTITY
+    stats["cohen_kappa"] = kappa.cohen_kappa if pair else why_pair
+    if w is not None:
+        stats["cohen_weighted_kappa"] = partial(kappa.cohen_kappa, weights=w) if pair else why_pair
+    stats["scott_pi"] = partial(kappa.scott_pi, weights=w) if pair else why_pair
+    stats["fleiss_kappa"] = partial(kappa.fleiss_kappa, weights=w)
+    stats["conger_kappa"] = partial(kappa.conger_kappa, weights=w) if known else NO_IDENTITY
+    stats["gwet_ac1"] = kappa.gwet_ac
+    if w is not None:
+        stats["gwet_ac2"] = partial(kappa.gwet_ac, weights=w)
+    stats["brennan_prediger"] = partial(kappa.brennan_prediger, weights=w)
+    stats["bennett_s"] = kappa.brennan_prediger
+    if ratings.q == 2:
+        stats["pabak"] = kappa.brennan_prediger
+    return stats
+
+
+def _undefined_reason(ratings: Ratings, name: str) -> str:
+    if ratings.n_coders is not None and ratings.n_coders < 2:
+        return ONE_CODER
+    if ratings.n_pairable == 0:
+        return NO_PAIRABLE
+    if name == "gwet_ac1" and ratings.q < 2:
+        return "needs two or more categories"
+    return "chance agreement is 1 (no variation in the codes), so the coefficient is 0/0"
+
+
+def _coefficients(
+    ratings: Ratings,
+    values: list[float] | None,
+    layout: str,
+    level: str,
+    distance: str | Distance | None,
+    weights: Weights | None,
+    bootstrap: int,
+    seed: int,
+) -> dict[str, object]:
+    w: FloatArray | None = None
+    if isinstance(weights, str):
+        w = kappa.weight_matrix(weights, ratings.q)
+    elif weights is not None:
+        w = 1.0 - distance_matrix(ratings.categories, lambda a, b: 1.0 - weights(a, b))
+    n_coders = ratings.n_coders
+    if n_coders is None:
+        n_coders = int(ratings.coded.max()) if ratings.coded.size else 0
+    result: dict[str, object] = {
+        "layout": layout,
+        "level": level,
+        "distance": distance if isinstance(distance, str) or distance is None else "custom",
+        "weights": weights if isinstance(weights, str) or weights is None else "custom",
+        "n_units": ratings.n_units,
+        "n_pairable_units": ratings.n_pairable,
+        "n_coders": n_coders,
+        "categories": [_label(c) for c in ratings.categories],
+    }
+    notes: dict[str, str] = {}
+    freq = ratings.freq[None, :]
+    defined: dict[str, Statistic] = {}
+    for name, stat in _kappa_statistics(ratings, w).items():
+        if isinstance(stat, str):
+            result[name], notes[name] = None, stat
+            continue
+        value = float(stat(ratings, freq)[0])
+        if np.isnan(value):
+            result[name], notes[name] = None, _undefined_reason(ratings, name)
+        else:
+            result[name] = value
+            defined[name] = stat
+    pa = result["percent_agreement"]
+    pe = float(kappa.fleiss_expected(ratings, freq)[0])
+    result["fleiss_observed_agreement_Pbar"] = pa
+    result["fleiss_expected_agreement_Pe"] = None if pa is None else pe
+    per_category = kappa.fleiss_category_kappa(ratings)
+    result["fleiss_category_kappa"] = {
+        _label(c): None if np.isnan(v) else float(v)
+        for c, v in zip(ratings.categories, per_category, strict=True)
+    }
+    delta, difference = _alpha_delta(ratings, values, level, distance, w)
+    alpha = alpha_from_coincidences(coincidences(ratings), delta)
+    if n_coders < 2:
+        alpha = type(alpha)(None, None, None, 0.0, ONE_CODER)
+    result["alpha_difference"] = difference
+    result["krippendorff_alpha"] = alpha.alpha
+    result["krippendorff_alpha_observed_disagreement"] = alpha.observed
+    result["krippendorff_alpha_expected_disagreement"] = alpha.expected
+    if alpha.reason:
+        notes["krippendorff_alpha"] = alpha.reason
+    if bootstrap > 0:
+        rng = np.random.default_rng(seed)
+        _bootstrap(result, notes, ratings, delta, n_coders, defined, bootstrap, rng)
+    result["notes"] = notes
+    return result
+
+
+def _bootstrap(
+    result: dict[str, object],
+    notes: dict[str, str],
+    ratings: Ratings,
+    delta: FloatArray,
+    n_coders: int,
+    defined: dict[str, Statistic],
+    replicates: int,
+    rng: np.random.Generator,
+) -> None:
+    result["bootstrap_replicates"] = replicates
+    boot = alpha_bootstrap(coincidences(ratings), delta, n_coders, replicates, rng)
+    if boot.ci_low is None or boot.ci_high is None:
+        result["krippendorff_alpha_ci"] = None
+        notes["krippendorff_alpha_ci"] = boot.reason or "undefined"
+    else:
+        result["krippendorff_alpha_ci"] = [boot.ci_low, boot.ci_high]
+        summary: dict[str, object] = {"ci95_lower": boot.ci_low, "ci95_upper": boot.ci_high}
+        summary.update({f"q_fail_alpha_min_{a:.3f}": q for a, q in boot.q_fail.items()})
+        summary.update(
+            {"M_draws": boot.draws, "n_pairable_values": boot.n_pairable_values,
+             "replicates": boot.replicates}
+        )
+        result["krippendorff_alpha_bootstrap"] = summary
+    intervals = unit_bootstrap(ratings, defined, replicates, rng)
+    for name, interval in intervals.items():
+        result[f"{name}_ci"] = None if interval is None else list(interval)
+
+
+def _unitizing(
+    parsed: SpanTable, coders: Sequence[str] | None, continuum: tuple[int, int] | None
+) -> dict[str, object]:
+    spans = parsed.spans
+    if not spans:
+        raise InvalidInput("data", [Problem("spans", "there are no spans")])
+    begin, end = continuum or (min(s.start for s in spans), max(s.end for s in spans))
+    problems = [
+        Problem(f"span [{s.start},{s.end}) of {s.coder!r}", f"lies outside [{begin},{end})")
+        for s in spans
+        if s.start < begin or s.end > end
+    ]
+    if end <= begin:
+        problems.append(Problem("--continuum", f"end {end} is not after begin {begin}"))
+    if problems:
+        raise InvalidInput("--continuum", problems)
+    coder_list = list(coders) if coders is not None else sorted({s.coder for s in spans})
+    unitized = u_alpha(spans, begin, end, coder_list)
+    by_char, pooled_char = character_kappa(spans, begin, end, coder_list)
+    overall = unitized.overall
+    result: dict[str, object] = {
+        "layout": "spans",
+        "continuum": [begin, end],
+        "n_units": sum(1 for s in spans if s.coder in coder_list),
+        "n_coders": len(coder_list),
+        "categories": sorted(unitized.by_code),
+        "krippendorff_u_alpha": overall.alpha,
+        "krippendorff_u_alpha_observed_disagreement": overall.observed,
+        "krippendorff_u_alpha_expected_disagreement": overall.expected,
+        "krippendorff_u_alpha_by_category": {c: r.alpha for c, r in unitized.by_code.items()},
+        "krippendorff_u_alpha_observed_disagreement_by_category": {
+            c: r.observed for c, r in unitized.by_code.items()
+        },
+        "krippendorff_u_alpha_expected_disagreement_by_category": {
+            c: r.expected for c, r in unitized.by_code.items()
+        },
+        "character_kappa": pooled_char,
+        "character_kappa_by_category": by_char,
+    }
+    notes = {f"krippendorff_u_alpha[{c}]": r.reason for c, r in unitized.by_code.items() if r.reason}
+    if overall.reason:
+        notes["krippendorff_u_alpha"] = overall.reason
+    result["notes"] = notes
+    return result

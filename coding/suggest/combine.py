@@ -1,0 +1,175 @@
+"""The "auto" engine: one calibrated score per (segment, code) from the rules and supervised ones.
+
+For a code with a calibrated supervised model, the score is that model's probability (rule
+scores are already among its features, so they are not counted twice). For any other code the
+score is the rule score, rescaled so that its mean over reference segments with a hit matches the
+precision of the rules on those segments, shrunk toward the rules' own prior. Before any coding
+the rule score is used as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from coding.model import Codebook, Segment, Suggestion
+from coding.suggest.base import (
+    SUGGESTERS,
+    check_training_input,
+    label_matrix,
+    suggestions_from_scores,
+    version_string,
+)
+from coding.suggest.rules import RULES_THRESHOLD, Hit, spans_evidence
+from coding.suggest.supervised import Explainer, Prediction, SupervisedParams, SupervisedSuggester
+
+PRIOR_STRENGTH = 4.0  # pseudo-segments behind the rules' own score when rescaling it
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCalibration:
+    """How reference labels rescale a code's rule score: ``score * factor``, clipped to 1."""
+
+    factor: float
+    hits: int  # reference segments with a rule hit for the code
+    applied: int  # of those, segments the code applies to
+
+
+def calibrate_rules(
+    rule_scores: np.ndarray, labels: np.ndarray, prior_strength: float = PRIOR_STRENGTH
+) -> RuleCalibration:
+    """Shrunk precision of the rule hits over their mean score: the factor for rule scores.
+
+    >>> calibrate_rules(np.array([0.5, 0.5, 0.0]), np.array([1.0, 0.0, 0.0])).factor
+    1.0
+    """
+    hit = (rule_scores > 0) & ~np.isnan(labels)
+    n, applied = int(hit.sum()), int(np.nansum(labels[hit]))
+    if n == 0:
+        return RuleCalibration(1.0, 0, 0)
+    prior = float(rule_scores[hit].mean())
+    precision = (applied + prior_strength * prior) / (n + prior_strength)
+    return RuleCalibration(precision / prior, n, applied)
+
+
+class CombinedSuggester:
+    """Engine "auto": the supervised score where calibrated, else the calibrated rule score."""
+
+    name = "auto"
+
+    def __init__(
+        self, codebook: Codebook, *, seed: int = 0, params: SupervisedParams | None = None
+    ) -> None:
+        self.codebook = codebook
+        self.seed = seed
+        self.supervised = SupervisedSuggester(codebook, seed=seed, params=params)
+        self.rules = self.supervised.rules
+        self.calibration = {c: RuleCalibration(1.0, 0, 0) for c in codebook.code_ids}
+        self._fitted = False
+
+    def fit(self, texts: Sequence[str], labels: pd.DataFrame, groups: Sequence[str]) -> Self:
+        check_training_input(texts, labels, groups, self.codebook)
+        self.supervised.fit(texts, labels, groups)
+        rule_scores = self.rules.scores_from_hits(self.supervised.train_hits).to_numpy()
+        y = label_matrix(labels, self.codebook.code_ids)
+        self.calibration = {
+            code_id: calibrate_rules(rule_scores[:, j], y[:, j])
+            for j, code_id in enumerate(self.codebook.code_ids)
+        }
+        self._fitted = True
+        return self
+
+    def _uses_supervised(self, code_id: str) -> bool:
+        model = self.supervised.code_models.get(code_id)
+        return self._fitted and model is not None and model.calibrated
+
+    def predict(self, texts: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, Prediction | None]:
+        """Combined scores, the rule scores, and the supervised prediction (None before fit)."""
+        prediction = self.supervised.predict(texts) if self._fitted else None
+        hits = prediction.hits if prediction else self.rules.matcher.hits(texts)
+        rules = self.rules.scores_from_hits(hits)
+        combined = rules.copy()
+        for code_id in self.codebook.code_ids:
+            if prediction is not None and self._uses_supervised(code_id):
+                combined[code_id] = prediction.scores[code_id]
+            else:
+                factor = self.calibration[code_id].factor
+                combined[code_id] = np.clip(rules[code_id] * factor, 0.0, 1.0)
+        return combined, rules, prediction
+
+    def scores(self, texts: Sequence[str]) -> pd.DataFrame:
+        return self.predict(texts)[0]
+
+    def thresholds(self) -> dict[str, float]:
+        supervised = self.supervised.thresholds()
+        return {
+            c: supervised[c]
+            if self._uses_supervised(c)
+            else min(1.0, RULES_THRESHOLD * self.calibration[c].factor)
+            for c in self.codebook.code_ids
+        }
+
+    def reasons(self) -> dict[str, str]:
+        if not self._fitted:
+            return dict.fromkeys(self.codebook.code_ids, "rules only: no reference labels yet")
+        why = self.supervised.reasons()
+        return {
+            c: f"rules only: {why.get(c, 'no calibrated model')}"
+            for c in self.codebook.code_ids
+            if not self._uses_supervised(c)
+        }
+
+    @property
+    def model_version(self) -> str:
+        parts = [self.rules.model_version]
+        if self._fitted:
+            parts.append(self.supervised.model_version)
+            parts.append(repr(sorted(self.calibration.items())))
+        return version_string(self.name, {"prior_strength": PRIOR_STRENGTH}, *parts)
+
+    def suggest(self, segments: Sequence[Segment]) -> list[Suggestion]:
+        combined, rules, prediction = self.predict([s.text for s in segments])
+        explain = (
+            Explainer(self.supervised, prediction, [s.id for s in segments])
+            if prediction is not None
+            else None
+        )
+        hits: list[list[Hit]] = (
+            prediction.hits if prediction else self.rules.matcher.hits([s.text for s in segments])
+        )
+
+        def evidence(row: int, code_id: str) -> str:
+            supervised = self._uses_supervised(code_id)
+            out: dict[str, object] = {
+                "source": "supervised" if supervised else "rules",
+                "scores": {
+                    "rules": round(float(rules.at[row, code_id]), 6),
+                    "supervised": _score_or_none(prediction, row, code_id),
+                },
+                "spans": spans_evidence(hits[row], code_id, segments[row].start),
+            }
+            if supervised and explain is not None:
+                out.update(explain(row, code_id))
+            else:
+                calibration = self.calibration[code_id]
+                out["calibration"] = {"hits": calibration.hits, "applied": calibration.applied}
+            return json.dumps(out, ensure_ascii=False)
+
+        return suggestions_from_scores(
+            segments, combined, self.thresholds(), evidence, self.name, self.model_version
+        )
+
+
+def _score_or_none(prediction: Prediction | None, row: int, code_id: str) -> float | None:
+    if prediction is None:
+        return None
+    value = float(prediction.scores.at[row, code_id])
+    return None if np.isnan(value) else round(value, 6)
+
+
+SUGGESTERS["auto"] = CombinedSuggester

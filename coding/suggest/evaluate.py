@@ -1,0 +1,173 @@
+"""Evaluate an engine against reference labels with folds grouped by document.
+
+Each fold trains a fresh engine on the other documents, which picks its thresholds on those
+training documents only; the held-out documents are scored once and never tuned on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import GroupKFold
+
+from coding.errors import InvalidInput, Problem
+from coding.model import Codebook
+from coding.suggest.base import SUGGESTERS, check_training_input, label_matrix
+
+Metrics = dict[str, float | int | str | None]
+METRICS = ("precision", "recall", "f1", "cohen_kappa", "gwet_ac1", "pr_auc", "brier")
+
+
+def cohen_kappa(tp: int, fp: int, fn: int, tn: int) -> float | None:
+    """Cohen's kappa of a 2x2 table (engine x reference); None when chance agreement is 1.
+
+    >>> round(cohen_kappa(118, 5, 2, 0), 4)  # high agreement, kappa below zero: the paradox
+    -0.0234
+    """
+    n = tp + fp + fn + tn
+    if n == 0:
+        return None
+    observed = (tp + tn) / n
+    chance = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
+    return None if chance == 1 else (observed - chance) / (1 - chance)
+
+
+def gwet_ac1(tp: int, fp: int, fn: int, tn: int) -> float | None:
+    """Gwet's AC1 of a 2x2 table, two raters; None for an empty table.
+
+    >>> round(gwet_ac1(118, 5, 2, 0), 4)
+    0.9408
+    """
+    n = tp + fp + fn + tn
+    if n == 0:
+        return None
+    observed = (tp + tn) / n
+    share = ((tp + fp) + (tp + fn)) / (2 * n)  # mean share of "applied" over both raters
+    chance = 2 * share * (1 - share)
+    return (observed - chance) / (1 - chance)
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def binary_metrics(y: np.ndarray, decided: np.ndarray, scores: np.ndarray) -> Metrics:
+    """Precision, recall, F1, kappa, AC1, average precision and Brier score of 0/1 arrays."""
+    y, decided = y.astype(bool), decided.astype(bool)
+    tp, fp = int((y & decided).sum()), int((~y & decided).sum())
+    fn, tn = int((y & ~decided).sum()), int((~y & ~decided).sum())
+    return {
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "cohen_kappa": cohen_kappa(tp, fp, fn, tn),
+        "gwet_ac1": gwet_ac1(tp, fp, fn, tn),
+        "pr_auc": float(average_precision_score(y, scores)) if y.any() else None,
+        "brier": float(np.mean((scores - y) ** 2)) if y.size else None,
+    }
+
+
+def grouped_folds(
+    groups: Sequence[str], folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row indices; every document is in exactly one test fold and never split.
+
+    Uses ``min(folds, number of documents)`` folds; raises InvalidInput with fewer than two
+    documents.
+    """
+    group_array = np.asarray([str(g) for g in groups], dtype=object)
+    n_groups = np.unique(group_array).size
+    if min(folds, n_groups) < 2:
+        raise InvalidInput(
+            "evaluation", [Problem("documents", f"need 2 or more documents, got {n_groups}")]
+        )
+    cv = GroupKFold(n_splits=min(folds, n_groups), shuffle=True, random_state=seed)
+    return list(cv.split(np.zeros(len(group_array)), groups=group_array))
+
+
+def evaluate(
+    texts: Sequence[str],
+    labels: pd.DataFrame,
+    groups: Sequence[str],
+    engine: str = "auto",
+    *,
+    codebook: Codebook,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, object]:
+    """Grouped cross-validation of one engine over reference labels, per code and macro.
+
+    Returns ``{"engine", "folds", "seed", "codes": [...], "macro": {...}}``. Each code entry
+    has n (reference segments), n_scored, prevalence, precision, recall, f1, cohen_kappa,
+    gwet_ac1, pr_auc (average precision), brier and ``human_kappa: None`` (filled in by the
+    caller from the agreement engine). A metric is None when it is undefined; a code the
+    engine could not score in any fold gets a ``reason``.
+    """
+    check_training_input(texts, labels, groups, codebook)
+    factory = SUGGESTERS[engine]
+    code_ids = list(codebook.code_ids)
+    y = label_matrix(labels, code_ids)
+    scores = np.full(y.shape, np.nan)
+    decided = np.full(y.shape, np.nan)
+    reasons: dict[str, set[str]] = {c: set() for c in code_ids}
+    text_list = list(texts)
+    group_list = [str(g) for g in groups]
+    splits = grouped_folds(group_list, folds, seed)
+    for train, test in splits:
+        model = factory(codebook, seed=seed).fit(
+            [text_list[i] for i in train], labels.iloc[train], [group_list[i] for i in train]
+        )
+        fold_scores = model.scores([text_list[i] for i in test]).reindex(columns=code_ids)
+        thresholds = model.thresholds()
+        for code_id, reason in model.reasons().items():
+            reasons[code_id].add(reason)
+        for j, code_id in enumerate(code_ids):
+            column = fold_scores[code_id].to_numpy(dtype=float)
+            scores[test, j] = column
+            if code_id in thresholds:
+                decided[test, j] = np.where(np.isnan(column), np.nan, column >= thresholds[code_id])
+    per_code = [
+        _code_report(code_id, y[:, j], scores[:, j], decided[:, j], reasons[code_id])
+        for j, code_id in enumerate(code_ids)
+    ]
+    return {
+        "engine": engine,
+        "folds": len(splits),
+        "seed": seed,
+        "codes": per_code,
+        "macro": _macro(per_code, int((~np.isnan(y)).any(axis=1).sum())),
+    }
+
+
+def _code_report(
+    code_id: str, y: np.ndarray, scores: np.ndarray, decided: np.ndarray, reasons: set[str]
+) -> Metrics:
+    known = ~np.isnan(y)
+    scored = known & ~np.isnan(scores) & ~np.isnan(decided)
+    report: Metrics = {
+        "code": code_id,
+        "n": int(known.sum()),
+        "n_scored": int(scored.sum()),
+        "prevalence": float(y[known].mean()) if known.any() else None,
+    }
+    if scored.any():
+        report.update(binary_metrics(y[scored], decided[scored], scores[scored]))
+    else:
+        report.update(dict.fromkeys(METRICS))
+    if reasons:
+        report["reason"] = "; ".join(sorted(reasons))
+    report["human_kappa"] = None
+    return report
+
+
+def _macro(per_code: list[Metrics], n: int) -> Metrics:
+    """Unweighted mean over codes of each metric that is defined for at least one code."""
+    macro: Metrics = {"n": n}
+    for metric in ("prevalence", *METRICS):
+        values = [float(v) for r in per_code if isinstance(v := r[metric], int | float)]
+        macro[metric] = float(np.mean(values)) if values else None
+    macro["human_kappa"] = None
+    return macro
