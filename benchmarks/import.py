@@ -20,10 +20,47 @@ from pathlib import Path
 from coding import service
 from coding.segment import by_paragraph, by_sentence, sentence_pipeline
 
-WORDS = ("parent infant caregiver attunement regulation recovery treatment session staff "
-         "safety reflective feelings cues soothe craving relapse attachment bond nursery "
-         "home visit practitioner therapist mother father child family stress calm notice "
-         "respond trust shame support group plan review supervision outcome").split()
+WORDS = [
+    "parent",
+    "infant",
+    "caregiver",
+    "attunement",
+    "regulation",
+    "recovery",
+    "treatment",
+    "session",
+    "staff",
+    "safety",
+    "reflective",
+    "feelings",
+    "cues",
+    "soothe",
+    "craving",
+    "relapse",
+    "attachment",
+    "bond",
+    "nursery",
+    "home",
+    "visit",
+    "practitioner",
+    "therapist",
+    "mother",
+    "father",
+    "child",
+    "family",
+    "stress",
+    "calm",
+    "notice",
+    "respond",
+    "trust",
+    "shame",
+    "support",
+    "group",
+    "plan",
+    "review",
+    "supervision",
+    "outcome",
+]
 
 
 def manual(pages: int, seed: int = 7) -> str:
@@ -91,12 +128,16 @@ def main() -> None:
             runs = [run_once(path, unit) for _ in range(args.repeat)]
             seconds = statistics.median(r[0] for r in runs)
             peak = run_once(path, unit, trace=True)[1]
-            print(f"{unit:10} import+segment+store: median {seconds:6.2f} s over {args.repeat} "
-                  f"runs, {runs[0][2]:6,d} units, peak traced memory {peak:7.1f} MB")
+            print(
+                f"{unit:10} import+segment+store: median {seconds:6.2f} s over {args.repeat} "
+                f"runs, {runs[0][2]:6,d} units, peak traced memory {peak:7.1f} MB"
+            )
         batched = statistics.median(batched_sentences(text) for _ in range(args.repeat))
         naive = statistics.median(naive_sentences(text) for _ in range(args.repeat))
-        print(f"sentence segmentation alone: nlp.pipe batches {batched:.3f} s vs one spaCy call "
-              f"per paragraph {naive:.3f} s (ratio {naive / batched:.2f}x)")
+        print(
+            f"sentence segmentation alone: nlp.pipe batches {batched:.3f} s vs one spaCy call "
+            f"per paragraph {naive:.3f} s (ratio {naive / batched:.2f}x)"
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS: {rss:.0f} MB (target < 500 MB); Python {sys.version.split()[0]}")
 

@@ -34,8 +34,18 @@ from coding.model import CODE_ID_RE, COLOUR_RE, Code, Codebook, Examples, sha256
 
 LIST_FIELDS = ("inclusion", "exclusion", "indicators")
 CODE_FIELDS = {"id", "name", "parent", "colour", "color", "definition", "examples", *LIST_FIELDS}
-CSV_COLUMNS = ("id", "name", "parent", "colour", "definition", "inclusion", "exclusion",
-               "indicators", "typical_examples", "borderline_examples")
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "parent",
+    "colour",
+    "definition",
+    "inclusion",
+    "exclusion",
+    "indicators",
+    "typical_examples",
+    "borderline_examples",
+)
 LIST_SEPARATOR = " | "
 
 
@@ -66,8 +76,9 @@ def parse_codebook(text: str, source: str, fmt: str = "yaml") -> Codebook:
         return _from_data(data, source, lambda i, f: f"codes[{i}]" + (f".{f}" if f else ""))
     if fmt == "csv":
         return _from_csv(text, source)
-    raise InvalidInput(source, [Problem("file", f"unsupported codebook format '.{fmt}'; "
-                                                "use .yaml, .json or .csv")])
+    raise InvalidInput(
+        source, [Problem("file", f"unsupported codebook format '.{fmt}'; use .yaml, .json or .csv")]
+    )
 
 
 def _from_yaml(text: str, source: str) -> Codebook:
@@ -76,8 +87,8 @@ def _from_yaml(text: str, source: str) -> Codebook:
         root = yaml.compose(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "file"
-        raise InvalidInput(source, [Problem(where, str(getattr(err, "problem", err)))]) from err
+        place = f"line {mark.line + 1}" if mark else "file"
+        raise InvalidInput(source, [Problem(place, str(getattr(err, "problem", err)))]) from err
     lines = _yaml_code_lines(root)
 
     def where(i: int, field: str) -> str:
@@ -107,7 +118,9 @@ def _yaml_code_lines(root: yaml.Node | None) -> dict[tuple[int, str], int]:
 def _from_data(data: Any, source: str, where: Any) -> Codebook:
     problems: list[Problem] = []
     if not isinstance(data, Mapping):
-        raise InvalidInput(source, [Problem("file", "expected a mapping with 'codebook' and 'codes'")])
+        raise InvalidInput(
+            source, [Problem("file", "expected a mapping with 'codebook' and 'codes'")]
+        )
     head = data.get("codebook") or {}
     if not isinstance(head, Mapping):
         problems.append(Problem("codebook", "must be a mapping (id, name, description)"))
@@ -135,17 +148,25 @@ def _from_csv(text: str, source: str) -> Codebook:
     problems: list[Problem] = []
     raw_codes: list[dict[str, Any]] = []
     for row_number, row in enumerate(reader, start=2):
+
         def split(cell: str | None) -> list[str]:
             return [p.strip() for p in (cell or "").split("|") if p.strip()]
 
-        raw_codes.append({
-            "_where": lambda f, n=row_number: f"row {n}" + (f", {f}" if f else ""),
-            "id": row.get("id"), "name": row.get("name"), "parent": row.get("parent") or None,
-            "colour": row.get("colour") or None, "definition": row.get("definition"),
-            **{f: split(row.get(f)) for f in LIST_FIELDS},
-            "examples": {"typical": split(row.get("typical_examples")),
-                         "borderline": split(row.get("borderline_examples"))},
-        })
+        raw_codes.append(
+            {
+                "_where": lambda f, n=row_number: f"row {n}" + (f", {f}" if f else ""),
+                "id": row.get("id"),
+                "name": row.get("name"),
+                "parent": row.get("parent") or None,
+                "colour": row.get("colour") or None,
+                "definition": row.get("definition"),
+                **{f: split(row.get(f)) for f in LIST_FIELDS},
+                "examples": {
+                    "typical": split(row.get("typical_examples")),
+                    "borderline": split(row.get("borderline_examples")),
+                },
+            }
+        )
     return _finish(Path(source).stem, {}, _build_codes(raw_codes, problems), problems, source)
 
 
@@ -183,11 +204,18 @@ def _build_codes(
             problems.append(Problem(where("id"), "'id' is empty"))
             bad = True
         elif not CODE_ID_RE.match(code_id):
-            problems.append(Problem(where("id"), f"id {code_id!r}: use lowercase letters, digits, "
-                                                 "'_' (and '.' between parts), starting with a letter"))
+            problems.append(
+                Problem(
+                    where("id"),
+                    f"id {code_id!r}: use lowercase letters, digits, "
+                    "'_' (and '.' between parts), starting with a letter",
+                )
+            )
             bad = True
         elif code_id in seen:
-            problems.append(Problem(where("id"), f"duplicate id {code_id!r} (first at {seen[code_id]})"))
+            problems.append(
+                Problem(where("id"), f"duplicate id {code_id!r} (first at {seen[code_id]})")
+            )
             bad = True
         else:
             seen[code_id] = where("")
@@ -196,7 +224,9 @@ def _build_codes(
         if not definition:
             problems.append(Problem(where("definition"), "'definition' is empty"))
         if colour is not None and not COLOUR_RE.match(colour):
-            problems.append(Problem(where("colour"), f"colour {colour!r} is not of the form #rrggbb"))
+            problems.append(
+                Problem(where("colour"), f"colour {colour!r} is not of the form #rrggbb")
+            )
             colour = None
         lists = {f: _text_list(raw.get(f), f, where, problems) for f in LIST_FIELDS}
         examples = raw.get("examples") or {}
@@ -206,7 +236,11 @@ def _build_codes(
         if bad:
             continue
         code = Code(
-            id=code_id, name=name, definition=definition, parent=parent, colour=colour,
+            id=code_id,
+            name=name,
+            definition=definition,
+            parent=parent,
+            colour=colour,
             examples=Examples(
                 typical=_text_list(examples.get("typical"), "examples", where, problems),
                 borderline=_text_list(examples.get("borderline"), "examples", where, problems),
@@ -218,16 +252,21 @@ def _build_codes(
 
 
 def _finish(
-    codebook_id: str, head: Mapping[str, Any], placed: list[tuple[Code, str]],
-    problems: list[Problem], source: str,
+    codebook_id: str,
+    head: Mapping[str, Any],
+    placed: list[tuple[Code, str]],
+    problems: list[Problem],
+    source: str,
 ) -> Codebook:
     problems.extend(_hierarchy_problems(placed))
     codes = [code for code, _where in placed]
     if problems:
         raise InvalidInput(source, problems)
     return Codebook(
-        id=codebook_id, name=str(head.get("name") or codebook_id),
-        description=str(head.get("description") or "").strip(), codes=tuple(codes),
+        id=codebook_id,
+        name=str(head.get("name") or codebook_id),
+        description=str(head.get("description") or "").strip(),
+        codes=tuple(codes),
     )
 
 
@@ -244,8 +283,11 @@ def _hierarchy_problems(placed: Sequence[tuple[Code, str]]) -> list[Problem]:
         node: Code | None = by_id[code.parent]
         while node is not None:
             if node.id in seen:
-                problems.append(Problem(where, f"code {code.id!r}: parent chain forms a cycle "
-                                               f"through {node.id!r}"))
+                problems.append(
+                    Problem(
+                        where, f"code {code.id!r}: parent chain forms a cycle through {node.id!r}"
+                    )
+                )
                 break
             seen.add(node.id)
             node = by_id.get(node.parent) if node.parent else None
@@ -257,11 +299,20 @@ def codebook_to_data(codebook: Codebook) -> dict[str, Any]:
     return {
         "codebook": {"id": codebook.id, "name": codebook.name, "description": codebook.description},
         "codes": [
-            {"id": c.id, "name": c.name, "parent": c.parent, "colour": c.colour,
-             "definition": c.definition, "inclusion": list(c.inclusion),
-             "exclusion": list(c.exclusion), "indicators": list(c.indicators),
-             "examples": {"typical": list(c.examples.typical),
-                          "borderline": list(c.examples.borderline)}}
+            {
+                "id": c.id,
+                "name": c.name,
+                "parent": c.parent,
+                "colour": c.colour,
+                "definition": c.definition,
+                "inclusion": list(c.inclusion),
+                "exclusion": list(c.exclusion),
+                "indicators": list(c.indicators),
+                "examples": {
+                    "typical": list(c.examples.typical),
+                    "borderline": list(c.examples.borderline),
+                },
+            }
             for c in codebook.codes
         ],
     }
@@ -279,12 +330,20 @@ def write_codebook(codebook: Codebook, fmt: str = "yaml") -> str:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for c in codebook.codes:
-            writer.writerow([
-                c.id, c.name, c.parent or "", c.colour or "", c.definition,
-                LIST_SEPARATOR.join(c.inclusion), LIST_SEPARATOR.join(c.exclusion),
-                LIST_SEPARATOR.join(c.indicators), LIST_SEPARATOR.join(c.examples.typical),
-                LIST_SEPARATOR.join(c.examples.borderline),
-            ])
+            writer.writerow(
+                [
+                    c.id,
+                    c.name,
+                    c.parent or "",
+                    c.colour or "",
+                    c.definition,
+                    LIST_SEPARATOR.join(c.inclusion),
+                    LIST_SEPARATOR.join(c.exclusion),
+                    LIST_SEPARATOR.join(c.indicators),
+                    LIST_SEPARATOR.join(c.examples.typical),
+                    LIST_SEPARATOR.join(c.examples.borderline),
+                ]
+            )
         return out.getvalue()
     raise ValueError(f"unknown codebook format {fmt!r}")
 
@@ -301,13 +360,24 @@ def diff_codebooks(old: Codebook, new: Codebook) -> list[str]:
     old_ids, new_ids = set(old.code_ids), set(new.code_ids)
     changes += [f"added code {cid!r}" for cid in new.code_ids if cid not in old_ids]
     changes += [f"removed code {cid!r}" for cid in old.code_ids if cid not in new_ids]
-    fields = ("name", "parent", "colour", "definition", "inclusion", "exclusion", "indicators",
-              "examples")
+    fields = (
+        "name",
+        "parent",
+        "colour",
+        "definition",
+        "inclusion",
+        "exclusion",
+        "indicators",
+        "examples",
+    )
     for cid in new.code_ids:
         if cid in old_ids:
             before, after = old.code(cid), new.code(cid)
-            changes += [f"code {cid!r}: {f} changed" for f in fields
-                        if getattr(before, f) != getattr(after, f)]
+            changes += [
+                f"code {cid!r}: {f} changed"
+                for f in fields
+                if getattr(before, f) != getattr(after, f)
+            ]
     if old.name != new.name or old.description != new.description:
         changes.append("codebook name or description changed")
     return changes

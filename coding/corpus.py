@@ -87,8 +87,15 @@ def decode(raw: bytes, source: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise InvalidInput(source, [Problem(f"line {line}, byte {err.start}",
-                                            "not valid UTF-8; save the file as UTF-8 and retry")]) from err
+        raise InvalidInput(
+            source,
+            [
+                Problem(
+                    f"line {line}, byte {err.start}",
+                    "not valid UTF-8; save the file as UTF-8 and retry",
+                )
+            ],
+        ) from err
 
 
 def read_source(path: str | Path) -> SourceText:
@@ -96,8 +103,16 @@ def read_source(path: str | Path) -> SourceText:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        raise InvalidInput(str(path), [Problem("file", f"unsupported file type {suffix or '(none)'}; "
-                                                       f"use one of {', '.join(SUPPORTED)} or .csv")])
+        raise InvalidInput(
+            str(path),
+            [
+                Problem(
+                    "file",
+                    f"unsupported file type {suffix or '(none)'}; "
+                    f"use one of {', '.join(SUPPORTED)} or .csv",
+                )
+            ],
+        )
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -157,8 +172,15 @@ def _pdf_text(raw: bytes, source: str) -> str:
     except (PdfReadError, ValueError, KeyError) as err:
         raise InvalidInput(source, [Problem("file", f"not a readable PDF ({err})")]) from err
     if not any(pages):
-        raise InvalidInput(source, [Problem("file", f"no extractable text in {len(pages)} page(s): "
-                                                    "a scanned PDF needs OCR first")])
+        raise InvalidInput(
+            source,
+            [
+                Problem(
+                    "file",
+                    f"no extractable text in {len(pages)} page(s): a scanned PDF needs OCR first",
+                )
+            ],
+        )
     return "\n\n".join(p for p in pages if p)
 
 
@@ -176,7 +198,9 @@ def read_presegmented(path: str | Path) -> list[PresegmentedRow]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in PRESEGMENTED_REQUIRED if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput(str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")])
+        raise InvalidInput(
+            str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")]
+        )
     problems: list[Problem] = []
     rows: list[PresegmentedRow] = []
     seen: dict[tuple[str, str], int] = {}
@@ -188,11 +212,23 @@ def read_presegmented(path: str | Path) -> list[PresegmentedRow]:
             if not value:
                 problems.append(Problem(f"row {number}", f"'{column}' is empty"))
         if (doc_id, seg_id) in seen:
-            problems.append(Problem(f"row {number}", f"duplicate segment_id {seg_id!r} in document "
-                                                     f"{doc_id!r} (first at row {seen[doc_id, seg_id]})"))
+            problems.append(
+                Problem(
+                    f"row {number}",
+                    f"duplicate segment_id {seg_id!r} in document "
+                    f"{doc_id!r} (first at row {seen[doc_id, seg_id]})",
+                )
+            )
         seen.setdefault((doc_id, seg_id), number)
-        rows.append(PresegmentedRow(doc_id, seg_id, body, (row.get("programme") or "").strip(),
-                                    (row.get("title") or "").strip()))
+        rows.append(
+            PresegmentedRow(
+                doc_id,
+                seg_id,
+                body,
+                (row.get("programme") or "").strip(),
+                (row.get("title") or "").strip(),
+            )
+        )
     if not rows and not problems:
         problems.append(Problem("file", "no rows"))
     if problems:

@@ -14,7 +14,9 @@ DISAGREEMENT_COLUMNS = ("segment_id", "document_id", "code_id", "applied_by", "n
 
 
 def find_disagreements(
-    annotations: pd.DataFrame, assignments: pd.DataFrame, code_ids: Sequence[str],
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    code_ids: Sequence[str],
     coders: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """(segment, code) pairs where the coders who completed the segment differ.
@@ -43,13 +45,25 @@ def find_disagreements(
         for code_id in code_ids:
             yes = sorted(applied.get((str(segment_id), code_id), set()) & set(seg_coders))
             if yes and len(yes) < len(seg_coders):
-                rows.append((segment_id, documents[segment_id], code_id, yes,
-                             [c for c in seg_coders if c not in yes]))
+                rows.append(
+                    (
+                        segment_id,
+                        documents[segment_id],
+                        code_id,
+                        yes,
+                        [c for c in seg_coders if c not in yes],
+                    )
+                )
     return pd.DataFrame(rows, columns=list(DISAGREEMENT_COLUMNS))
 
 
 def decide(
-    segment_id: str, code_id: str, decision: str, reviewer: str, rationale: str, at: datetime,
+    segment_id: str,
+    code_id: str,
+    decision: str,
+    reviewer: str,
+    rationale: str,
+    at: datetime,
     codebook_version: int,
 ) -> Resolution:
     """A Resolution from a reviewer's choice, refusing an empty rationale or unknown decision."""
@@ -62,13 +76,21 @@ def decide(
         raise CodingError("a decision needs a rationale: say why, for the record")
     if not reviewer.strip():
         raise CodingError("a decision needs the reviewer's name")
-    return Resolution(segment_id=segment_id, code_id=code_id, decision=choice,
-                      reviewer=reviewer.strip(), rationale=rationale.strip(), at=at,
-                      codebook_version=codebook_version)
+    return Resolution(
+        segment_id=segment_id,
+        code_id=code_id,
+        decision=choice,
+        reviewer=reviewer.strip(),
+        rationale=rationale.strip(),
+        at=at,
+        codebook_version=codebook_version,
+    )
 
 
 def final_codes(
-    annotations: pd.DataFrame, assignments: pd.DataFrame, resolutions: pd.DataFrame,
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    resolutions: pd.DataFrame,
     code_ids: Sequence[str],
 ) -> pd.DataFrame:
     """Final code per (segment, code) that anyone applied: its status and whether it stands.
@@ -98,11 +120,16 @@ def final_codes(
             final = True if status == "agreed" else None
         else:
             status, final = "single", bool(yes)
-        rows.append({
-            "segment_id": segment_id, "code_id": code_id, "applied_by": sorted(yes),
-            "status": status, "final": final,
-            "rationale": resolution.rationale if resolution is not None else "",
-            "reviewer": resolution.reviewer if resolution is not None else "",
-        })
+        rows.append(
+            {
+                "segment_id": segment_id,
+                "code_id": code_id,
+                "applied_by": sorted(yes),
+                "status": status,
+                "final": final,
+                "rationale": resolution.rationale if resolution is not None else "",
+                "reviewer": resolution.reviewer if resolution is not None else "",
+            }
+        )
     columns = ["segment_id", "code_id", "applied_by", "status", "final", "rationale", "reviewer"]
     return pd.DataFrame(rows, columns=columns)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from coding.model import Document, Segment, SegmentKind, segment_id_for
@@ -89,7 +90,7 @@ def by_section(text: str) -> list[Span]:
     bounds = [0, *starts, len(text)] if not starts or starts[0] != 0 else [*starts, len(text)]
     spans: list[Span] = []
     headings = _Headings()
-    for begin, finish in zip(bounds, bounds[1:], strict=False):
+    for begin, finish in pairwise(bounds):
         line_end = text.find("\n", begin, finish)
         headings.see(text[begin : finish if line_end == -1 else line_end])
         start, end = _trim(text, begin, finish)
@@ -140,7 +141,15 @@ def segment(document: Document, kind: str) -> list[Segment]:
     except KeyError:
         raise ValueError(f"unknown segmenter {kind!r}; choose from {sorted(SEGMENTERS)}") from None
     return [
-        Segment(id=segment_id_for(document.id, start, end), document_id=document.id, start=start,
-                end=end, text=document.text[start:end], kind=kind, position=i, label=label)
+        Segment(
+            id=segment_id_for(document.id, start, end),
+            document_id=document.id,
+            start=start,
+            end=end,
+            text=document.text[start:end],
+            kind=kind,
+            position=i,
+            label=label,
+        )
         for i, (start, end, label) in enumerate(segmenter(document.text))
     ]

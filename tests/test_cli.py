@@ -25,10 +25,17 @@ def test_init_import_status_json(tmp_path: Path) -> None:
     code, out = run("status", db, "--format", "json")
     info = json.loads(out)
     assert code == 0
-    assert {k: info[k] for k in ("documents", "segments", "coders", "codes", "annotations",
-                                 "resolutions")} == {"documents": 1, "segments": 4, "coders": 0,
-                                                     "codes": 2, "annotations": 0,
-                                                     "resolutions": 0}
+    assert {
+        k: info[k]
+        for k in ("documents", "segments", "coders", "codes", "annotations", "resolutions")
+    } == {
+        "documents": 1,
+        "segments": 4,
+        "coders": 0,
+        "codes": 2,
+        "annotations": 0,
+        "resolutions": 0,
+    }
 
 
 def test_errors_are_one_message_without_traceback(tmp_path: Path) -> None:
@@ -41,8 +48,11 @@ def test_errors_are_one_message_without_traceback(tmp_path: Path) -> None:
 
 def test_codebook_load_reports_changes(study: Path, tmp_path: Path) -> None:
     changed = tmp_path / "cb.yaml"
-    changed.write_text((DATA / "codebook_small.yaml").read_text().replace(
-        "indicators: [cue, attune]", "indicators: [cue, attune, respond]"))
+    changed.write_text(
+        (DATA / "codebook_small.yaml")
+        .read_text()
+        .replace("indicators: [cue, attune]", "indicators: [cue, attune, respond]")
+    )
     code, out = run("codebook", "load", str(study), str(changed))
     assert code == 0 and "loaded codebook v2" in out and "code 'cues': indicators changed" in out
     code, out = run("codebook", "load", str(study), str(changed))
@@ -54,8 +64,19 @@ def test_import_codings_disagreements_and_resolve(coded_db: Path) -> None:
     rows = json.loads(out)
     assert code == 0 and len(rows) == 2
     first = rows[0]
-    code, out = run("resolve", str(coded_db), first["segment_id"], "--code", first["code_id"],
-                    "--decision", "reject", "--rationale", "Not the parent", "--reviewer", "rosa")
+    code, out = run(
+        "resolve",
+        str(coded_db),
+        first["segment_id"],
+        "--code",
+        first["code_id"],
+        "--decision",
+        "reject",
+        "--rationale",
+        "Not the parent",
+        "--reviewer",
+        "rosa",
+    )
     assert code == 0 and "recorded resolution #1" in out
     code, out = run("disagreements", str(coded_db), "--open-only", "--format", "json")
     assert len(json.loads(out)) == 1
@@ -64,8 +85,9 @@ def test_import_codings_disagreements_and_resolve(coded_db: Path) -> None:
 def test_resolve_without_rationale_is_refused(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         seg = store.segments()[1].id
-    code, out = run("resolve", str(coded_db), seg, "--code", "calm", "--decision", "apply",
-                    "--rationale", " ")
+    code, out = run(
+        "resolve", str(coded_db), seg, "--code", "calm", "--decision", "apply", "--rationale", " "
+    )
     assert code == 1 and "rationale" in out
 
 

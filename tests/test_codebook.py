@@ -18,9 +18,13 @@ ROOT = Path(__file__).parent.parent
 
 def test_the_default_codebook_has_the_five_mechanisms_fully_described() -> None:
     book, _ = read_codebook(ROOT / "codebooks" / "mechanisms.yaml")
-    assert book.code_ids == ("emotion_regulation", "caregiver_attunement",
-                             "reflective_functioning", "relational_safety",
-                             "parent_child_attachment")
+    assert book.code_ids == (
+        "emotion_regulation",
+        "caregiver_attunement",
+        "reflective_functioning",
+        "relational_safety",
+        "parent_child_attachment",
+    )
     for code in book.codes:
         assert len(code.definition) > 100
         assert code.inclusion and code.exclusion and len(code.indicators) >= 8
@@ -95,8 +99,11 @@ def test_non_utf8_codebook_is_refused(tmp_path: Path) -> None:
     assert "not UTF-8" in _problems(bad)[0]
 
 
-texts = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).map(
-    str.strip).filter(bool)
+texts = (
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
+    .map(str.strip)
+    .filter(bool)
+)
 code_ids = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 
 
@@ -104,10 +111,14 @@ code_ids = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 def codebooks(draw: st.DrawFn) -> Codebook:
     ids = draw(st.lists(code_ids, min_size=1, max_size=5, unique=True))
     codes = tuple(
-        Code(id=i, name=draw(texts), definition=draw(texts),
-             inclusion=tuple(draw(st.lists(texts, max_size=3))),
-             indicators=tuple(draw(st.lists(texts.filter(lambda s: "|" not in s), max_size=3))),
-             examples=Examples(typical=tuple(draw(st.lists(texts, max_size=2)))))
+        Code(
+            id=i,
+            name=draw(texts),
+            definition=draw(texts),
+            inclusion=tuple(draw(st.lists(texts, max_size=3))),
+            indicators=tuple(draw(st.lists(texts.filter(lambda s: "|" not in s), max_size=3))),
+            examples=Examples(typical=tuple(draw(st.lists(texts, max_size=2)))),
+        )
         for i in ids
     )
     return Codebook(id="cb", name=draw(texts), codes=codes)

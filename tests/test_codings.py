@@ -34,8 +34,16 @@ def test_codings_by_span_map_to_the_units_they_overlap(corpus_db: Path, tmp_path
         )
         service.import_codings(store, csv_path, "t")
         ann = store.annotations_frame().sort_values(["start", "code_id"])
-    rows = list(zip(ann["segment_id"], ann["code_id"], ann["start"], ann["end"],
-                    ann["whole_segment"], strict=True))
+    rows = list(
+        zip(
+            ann["segment_id"],
+            ann["code_id"],
+            ann["start"],
+            ann["end"],
+            ann["whole_segment"],
+            strict=True,
+        )
+    )
     assert (whole.id, "calm", whole.start, whole.end, True) in rows
     assert (inner.id, "cues", inner.start + 4, inner.start + 20, False) in rows
     assert (whole.id, "cues", whole.start + 5, whole.end, False) in rows  # clipped to each unit
@@ -114,7 +122,9 @@ def test_disagreements_and_resolution(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         found = service.disagreements(store)
         assert sorted(zip(found["code_id"], found["applied_by"], strict=True)) == [
-            ("calm", ["amira"]), ("cues", ["ben"])]
+            ("calm", ["amira"]),
+            ("cues", ["ben"]),
+        ]
         row = found[found["code_id"] == "calm"].iloc[0]
         service.resolve(store, row["segment_id"], "calm", "apply", "rosa", "Parent self-calms")
         info = service.status(store)

@@ -21,8 +21,11 @@ def test_crlf_and_bom_are_normalised() -> None:
     assert "\r" not in source.text and source.text.startswith("Café notes.\n\nSecond")
 
 
-@given(st.lists(st.sampled_from(["a", "e\u0301", "\r\n", "\r", "\n", "\u00e9", " ", "\ufeff"]),
-                max_size=40).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(["a", "e\u0301", "\r\n", "\r", "\n", "\u00e9", " ", "\ufeff"]), max_size=40
+    ).map("".join)
+)
 def test_offset_map_points_back_into_the_raw_text(raw: str) -> None:
     text, positions = normalise_with_map(raw)
     assert text == normalise(raw)
@@ -88,9 +91,9 @@ def test_scanned_pdf_without_text_is_refused(tmp_path: Path) -> None:
 def test_unsupported_and_corrupt_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "a.rtf").write_text("x")
     (tmp_path / "b.docx").write_text("not a zip")
-    with pytest.raises(InvalidInput, match="unsupported file type .rtf"):
+    with pytest.raises(InvalidInput, match=r"unsupported file type \.rtf"):
         read_source(tmp_path / "a.rtf")
-    with pytest.raises(InvalidInput, match="not a readable .docx"):
+    with pytest.raises(InvalidInput, match=r"not a readable \.docx"):
         read_source(tmp_path / "b.docx")
 
 
@@ -135,7 +138,7 @@ def test_presegmented_csv_keeps_segments_and_their_ids(store: Store) -> None:
     doc = store.document("prog_a")
     segs = store.segments(document_id="prog_a")
     assert [s.label for s in segs] == ["p1", "p2"]
-    assert all(doc.text[s.start:s.end] == s.text for s in segs)
+    assert all(doc.text[s.start : s.end] == s.text for s in segs)
     assert doc.programme == "Alpha"
 
 

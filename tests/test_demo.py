@@ -23,8 +23,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_demo_has_four_manuals_two_coders_and_five_codes(demo_db: Path) -> None:
-    info = json.loads(CliRunner().invoke(cli, ["status", str(demo_db), "--format",
-                                               "json"]).output)
+    info = json.loads(CliRunner().invoke(cli, ["status", str(demo_db), "--format", "json"]).output)
     assert info["documents"] == 4 and info["codes"] == 5
     assert {"amira", "ben"} <= set(info["progress"])
     for coder in ("amira", "ben"):
@@ -38,7 +37,7 @@ def test_demo_programmes_and_units(demo_db: Path) -> None:
         for doc in docs:
             words = len(doc.text.split())
             assert 1500 <= words <= 3000, (doc.id, words)
-            assert all(doc.text[s.start:s.end] == s.text for s in store.segments(doc.id))
+            assert all(doc.text[s.start : s.end] == s.text for s in store.segments(doc.id))
 
 
 def test_every_code_has_agreements_and_disagreements(demo_db: Path) -> None:
@@ -47,8 +46,13 @@ def test_every_code_has_agreements_and_disagreements(demo_db: Path) -> None:
         ann = store.annotations_frame()
     both = ann.groupby(["segment_id", "code_id"])["coder"].nunique()
     agreed = both[both == 2].reset_index()
-    for code_id in ("emotion_regulation", "caregiver_attunement", "reflective_functioning",
-                    "relational_safety", "parent_child_attachment"):
+    for code_id in (
+        "emotion_regulation",
+        "caregiver_attunement",
+        "reflective_functioning",
+        "relational_safety",
+        "parent_child_attachment",
+    ):
         assert (found["code_id"] == code_id).sum() >= 3
         assert (agreed["code_id"] == code_id).sum() >= 5
 

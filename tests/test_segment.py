@@ -15,11 +15,29 @@ from coding.segment import SEGMENTERS, by_paragraph, by_section, by_sentence, se
 DATA = Path(__file__).parent / "data"
 MANUAL = normalise((DATA / "manual.md").read_text(encoding="utf-8"))
 
-pieces = st.sampled_from([
-    "# Title", "## Phase two", "### Session", "Parents calm down.", "Dr. Smith visits.",
-    "Is it safe?", "Yes!", "\n", "\n\n", "\n \n", " ", "\t", "- a list item", "émotion",
-    "naïve café", "😀", "word", ".", "#notaheading",
-])
+pieces = st.sampled_from(
+    [
+        "# Title",
+        "## Phase two",
+        "### Session",
+        "Parents calm down.",
+        "Dr. Smith visits.",
+        "Is it safe?",
+        "Yes!",
+        "\n",
+        "\n\n",
+        "\n \n",
+        " ",
+        "\t",
+        "- a list item",
+        "émotion",
+        "naïve café",
+        "😀",
+        "word",
+        ".",
+        "#notaheading",
+    ]
+)
 texts = st.lists(pieces, max_size=30).map("".join)
 
 
@@ -32,7 +50,7 @@ def test_offsets_are_exact_for_every_segmenter(kind: str, text: str) -> None:
     doc = Document(id="d", title="t", text=text, sha256=sha256_text(text))
     previous_end = 0
     for seg in segment(doc, kind):
-        assert doc.text[seg.start:seg.end] == seg.text
+        assert doc.text[seg.start : seg.end] == seg.text
         assert seg.text == seg.text.strip() and seg.text
         assert seg.start >= previous_end  # in order, no overlap
         previous_end = seg.end
@@ -41,10 +59,17 @@ def test_offsets_are_exact_for_every_segmenter(kind: str, text: str) -> None:
 def test_paragraphs_skip_headings_and_carry_the_heading_path() -> None:
     spans = by_paragraph(MANUAL)
     assert [MANUAL[s:e][:20] for s, e, _ in spans] == [
-        "Intro text before th", "Parents learn to not", "The practitioner att",
-        "Each session opens w"]
+        "Intro text before th",
+        "Parents learn to not",
+        "The practitioner att",
+        "Each session opens w",
+    ]
     assert [label for *_, label in spans] == [
-        "Small Steps Manual", "Phase one", "Phase one", "Phase one > Session structure"]
+        "Small Steps Manual",
+        "Phase one",
+        "Phase one",
+        "Phase one > Session structure",
+    ]
 
 
 def test_sections_start_at_headings() -> None:

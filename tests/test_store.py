@@ -44,7 +44,7 @@ def test_migrating_an_older_study_gives_the_fresh_schema(tmp_path: Path, from_ve
 
 
 def test_opening_a_missing_study_names_it(tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="nope.db"):
+    with pytest.raises(NotFound, match=r"nope\.db"):
         Store.open(tmp_path / "nope.db")
 
 
@@ -83,8 +83,20 @@ def test_resolutions_never_touch_annotations(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         before = store.annotations_frame()
         segment = store.segments()[1].id
-        store.add_resolutions([Resolution(segment, "calm", Decision.REJECT, "rosa", "Staff do it",
-                                          utcnow(), codebook_version=1)], "rosa")
+        store.add_resolutions(
+            [
+                Resolution(
+                    segment,
+                    "calm",
+                    Decision.REJECT,
+                    "rosa",
+                    "Staff do it",
+                    utcnow(),
+                    codebook_version=1,
+                )
+            ],
+            "rosa",
+        )
         after = store.annotations_frame()
         assert before.equals(after)
 
@@ -92,10 +104,18 @@ def test_resolutions_never_touch_annotations(coded_db: Path) -> None:
 def test_withdrawing_a_decision_keeps_the_history(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         segment = store.segments()[1].id
-        first = Resolution(segment, "calm", Decision.APPLY, "rosa", "Parent self-soothes",
-                           utcnow(), codebook_version=1)
-        undo = Resolution(segment, "calm", Decision.WITHDRAW, "rosa", "Misread", utcnow(),
-                          codebook_version=1)
+        first = Resolution(
+            segment,
+            "calm",
+            Decision.APPLY,
+            "rosa",
+            "Parent self-soothes",
+            utcnow(),
+            codebook_version=1,
+        )
+        undo = Resolution(
+            segment, "calm", Decision.WITHDRAW, "rosa", "Misread", utcnow(), codebook_version=1
+        )
         store.add_resolutions([first], "rosa")
         store.add_resolutions([undo], "rosa")
         assert [r.decision for r in store.resolutions()] == [Decision.APPLY, Decision.WITHDRAW]
@@ -105,24 +125,38 @@ def test_withdrawing_a_decision_keeps_the_history(coded_db: Path) -> None:
 def test_withdrawing_with_nothing_to_undo_is_a_conflict(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         segment = store.segments()[1].id
-        undo = Resolution(segment, "calm", Decision.WITHDRAW, "rosa", "x", utcnow(),
-                          codebook_version=1)
+        undo = Resolution(
+            segment, "calm", Decision.WITHDRAW, "rosa", "x", utcnow(), codebook_version=1
+        )
         with pytest.raises(Conflict, match="nothing to undo"):
             store.add_resolutions([undo], "rosa")
 
 
 def test_sql_rejects_an_empty_rationale(coded_db: Path) -> None:
-    with Store.open(coded_db) as store, pytest.raises(Conflict):
-        with store.transaction("x", "raw", "test") as conn:
-            conn.execute(t.resolutions.insert().values(
-                segment_id=store.segments()[0].id, code_id="calm", codebook_version=1,
-                decision="apply", reviewer="r", rationale="   ", at="2026-01-01T00:00:00+00:00"))
+    with (
+        Store.open(coded_db) as store,
+        pytest.raises(Conflict),
+        store.transaction("x", "raw", "test") as conn,
+    ):
+        conn.execute(
+            t.resolutions.insert().values(
+                segment_id=store.segments()[0].id,
+                code_id="calm",
+                codebook_version=1,
+                decision="apply",
+                reviewer="r",
+                rationale="   ",
+                at="2026-01-01T00:00:00+00:00",
+            )
+        )
 
 
 def test_sql_rejects_a_code_missing_from_its_codebook_version(coded_db: Path) -> None:
     with Store.open(coded_db) as store, pytest.raises(Conflict):
-        store.add_annotations([Annotation(store.segments()[0].id, "nonexistent", "amira",
-                                          codebook_version=1)], "tester")
+        store.add_annotations(
+            [Annotation(store.segments()[0].id, "nonexistent", "amira", codebook_version=1)],
+            "tester",
+        )
 
 
 def test_concurrent_writers_lose_nothing(coded_db: Path) -> None:
@@ -150,8 +184,11 @@ def test_concurrent_writers_lose_nothing(coded_db: Path) -> None:
 def test_codebook_versions_are_kept(study: Path, tmp_path: Path) -> None:
     changed = tmp_path / "cb.yaml"
     text = (Path(__file__).parent / "data" / "codebook_small.yaml").read_text()
-    changed.write_text(text.replace("The parent reads the infant's cues.",
-                                    "The parent reads and answers the infant's cues."))
+    changed.write_text(
+        text.replace(
+            "The parent reads the infant's cues.", "The parent reads and answers the infant's cues."
+        )
+    )
     with Store.open(study) as store:
         result = service.load_codebook(store, changed, "tester")
         assert result.version == 2

@@ -21,8 +21,9 @@ def test_the_workflow_runs_end_to_end(target: str, tmp_path: Path) -> None:
         service.import_documents(store, [DATA / "manual.md"], "t")
         units = [s.id for s in store.segments()]
         service.add_coders(store, ["amira", "ben"], "t")
-        path = write_codings(tmp_path / "c.csv", [(units[1], "amira", "calm"),
-                                                   (units[2], "ben", "cues")])
+        path = write_codings(
+            tmp_path / "c.csv", [(units[1], "amira", "calm"), (units[2], "ben", "cues")]
+        )
         service.import_codings(store, path, "t")
         found = service.disagreements(store)
         assert len(found) == 2

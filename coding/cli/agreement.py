@@ -12,31 +12,71 @@ from coding.cli.common import friendly, open_study
 from coding.cli.main import cli
 from coding.service import agreement as agreement_service
 
-SHOWN = ("pair", "code_id", "document_id", "n_units", "prevalence", "percent_agreement",
-         "cohen_kappa", "krippendorff_alpha", "krippendorff_alpha_ci_low",
-         "krippendorff_alpha_ci_high", "gwet_ac1", "alpha_band", "note")
+SHOWN = (
+    "pair",
+    "code_id",
+    "document_id",
+    "n_units",
+    "prevalence",
+    "percent_agreement",
+    "cohen_kappa",
+    "krippendorff_alpha",
+    "krippendorff_alpha_ci_low",
+    "krippendorff_alpha_ci_high",
+    "gwet_ac1",
+    "alpha_band",
+    "note",
+)
 
 
 @cli.command()
 @click.argument("study", metavar="STUDY")
-@click.option("--coders", help="Comma-separated coders (default: all with completed units). "
-                               "'nlp' and 'consensus' may be named too.")
-@click.option("--by", type=click.Choice(["code", "document", "code-document"]), default="code",
-              show_default=True)
-@click.option("--bootstrap", type=int, default=0, show_default=True,
-              help="Bootstrap resamples for confidence intervals (0: none).")
+@click.option(
+    "--coders",
+    help="Comma-separated coders (default: all with completed units). "
+    "'nlp' and 'consensus' may be named too.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["code", "document", "code-document"]),
+    default="code",
+    show_default=True,
+)
+@click.option(
+    "--bootstrap",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Bootstrap resamples for confidence intervals (0: none).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--nlp", "include_nlp", is_flag=True, help="Add NLP suggestions as coder 'nlp'.")
-@click.option("--consensus", "include_consensus", is_flag=True,
-              help="Add the consensus coding as coder 'consensus'.")
+@click.option(
+    "--consensus",
+    "include_consensus",
+    is_flag=True,
+    help="Add the consensus coding as coder 'consensus'.",
+)
 @click.option("--pairwise", is_flag=True, help="One table per pair of coders.")
-@click.option("--disagreements", "list_disagreements", is_flag=True,
-              help="List the units where coders differ instead.")
+@click.option(
+    "--disagreements",
+    "list_disagreements",
+    is_flag=True,
+    help="List the units where coders differ instead.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @friendly
 def agreement(
-    study: str, coders: str | None, by: str, bootstrap: int, seed: int, include_nlp: bool,
-    include_consensus: bool, pairwise: bool, list_disagreements: bool, fmt: str,
+    study: str,
+    coders: str | None,
+    by: str,
+    bootstrap: int,
+    seed: int,
+    include_nlp: bool,
+    include_consensus: bool,
+    pairwise: bool,
+    list_disagreements: bool,
+    fmt: str,
 ) -> None:
     """Agreement per code and overall (alpha, kappa, AC1, ... with bootstrap CIs).
 
@@ -47,11 +87,13 @@ def agreement(
         if list_disagreements:
             table = service.disagreements(store, names)
         elif pairwise:
-            table = agreement_service.pairwise_report(store, names, include_nlp,
-                                                      include_consensus, bootstrap, seed)
+            table = agreement_service.pairwise_report(
+                store, names, include_nlp, include_consensus, bootstrap, seed
+            )
         else:
-            table = agreement_service.agreement_report(store, names, by, bootstrap, seed,
-                                                       include_nlp, include_consensus)
+            table = agreement_service.agreement_report(
+                store, names, by, bootstrap, seed, include_nlp, include_consensus
+            )
     _emit(table, fmt, full=list_disagreements)
 
 
@@ -72,10 +114,16 @@ def _emit(table: pd.DataFrame, fmt: str, full: bool) -> None:
     for column in shown.columns:
         if shown[column].dtype.kind == "f" or column.endswith(("_ci_low", "_ci_high")):
             shown[column] = shown[column].map(_num)
-    shown = shown.rename(columns={"krippendorff_alpha": "alpha", "percent_agreement": "agree",
-                                  "krippendorff_alpha_ci_low": "alpha_lo",
-                                  "krippendorff_alpha_ci_high": "alpha_hi",
-                                  "cohen_kappa": "kappa", "prevalence": "prev"})
+    shown = shown.rename(
+        columns={
+            "krippendorff_alpha": "alpha",
+            "percent_agreement": "agree",
+            "krippendorff_alpha_ci_low": "alpha_lo",
+            "krippendorff_alpha_ci_high": "alpha_hi",
+            "cohen_kappa": "kappa",
+            "prevalence": "prev",
+        }
+    )
     click.echo(shown.to_string(index=False))
 
 

@@ -39,9 +39,11 @@ def demo(db: str, force: bool, no_app: bool, port: int) -> None:
     build_demo(db, actor(), progress=note)
     with open_study(db) as store:
         info = service.status(store)
-    click.echo(f"demo study {db}: {info['documents']} documents, {info['segments']} units, "
-               f"{info['coders']} coders, {info['codes']} codes, {info['annotations']} "
-               f"annotations, {info['disagreements']} disagreements to review")
+    click.echo(
+        f"demo study {db}: {info['documents']} documents, {info['segments']} units, "
+        f"{info['coders']} coders, {info['codes']} codes, {info['annotations']} "
+        f"annotations, {info['disagreements']} disagreements to review"
+    )
     if not no_app:
         _run_app(db, port)
 
@@ -49,8 +51,12 @@ def demo(db: str, force: bool, no_app: bool, port: int) -> None:
 @cli.command()
 @click.argument("study", metavar="STUDY")
 @click.option("--port", type=int, default=8501, show_default=True)
-@click.option("--address", default="127.0.0.1", show_default=True,
-              help="Interface to listen on (keep 127.0.0.1 behind a reverse proxy).")
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (keep 127.0.0.1 behind a reverse proxy).",
+)
 @friendly
 def app(study: str, port: int, address: str) -> None:
     """Start the Streamlit app on a study.  Example: coding app study.db"""
@@ -65,15 +71,27 @@ def _run_app(study: str, port: int, address: str = "127.0.0.1") -> None:
     with socket.socket() as probe:
         if probe.connect_ex((address, port)) == 0:
             raise CodingError(f"port {port} on {address} is in use; pass --port")
-    env = {**os.environ, "CONCORD_STUDY": str(Path(study).resolve()) if "://" not in study
-           else study}
-    command = [sys.executable, "-m", "streamlit", "run", str(APP_FILE),
-               "--server.headless", "true", "--server.address", address,
-               "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    env = {
+        **os.environ,
+        "CONCORD_STUDY": str(Path(study).resolve()) if "://" not in study else study,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.headless",
+        "true",
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     note(f"starting the app on http://{address}:{port} (Ctrl+C stops it)")
     try:
         subprocess.run(command, env=env, check=False)
     except KeyboardInterrupt:
         note("stopped")
-
-

@@ -18,10 +18,19 @@ STUDY = click.argument("study", metavar="STUDY")
 
 @cli.command()
 @click.argument("study", metavar="STUDY")
-@click.option("--codebook", "codebook_path", type=click.Path(exists=True, dir_okay=False),
-              help="Codebook file (YAML, JSON or CSV) to load as version 1.")
-@click.option("--unit", type=click.Choice(["paragraph", "sentence", "section"]),
-              default="paragraph", show_default=True, help="The unit of coding.")
+@click.option(
+    "--codebook",
+    "codebook_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Codebook file (YAML, JSON or CSV) to load as version 1.",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["paragraph", "sentence", "section"]),
+    default="paragraph",
+    show_default=True,
+    help="The unit of coding.",
+)
 @friendly
 def init(study: str, codebook_path: str | None, unit: str) -> None:
     """Create a study (a SQLite file, or a PostgreSQL URL).
@@ -30,8 +39,10 @@ def init(study: str, codebook_path: str | None, unit: str) -> None:
     """
     with service.init_study(study, actor(), codebook_path, unit) as store:
         version = store.codebook_versions()
-    click.echo(f"created {study} (unit: {unit}; codebook: "
-               f"{'v' + str(version[-1]) if version else 'none yet'})")
+    click.echo(
+        f"created {study} (unit: {unit}; codebook: "
+        f"{'v' + str(version[-1]) if version else 'none yet'})"
+    )
 
 
 @cli.group()
@@ -48,8 +59,9 @@ def codebook_validate(file: str) -> None:
     Example: coding codebook validate codebooks/mechanisms.yaml
     """
     book, sha = codebook_io.read_codebook(file)
-    click.echo(f"{file}: valid codebook {book.id!r} with {len(book.codes)} codes "
-               f"(sha256 {sha[:12]})")
+    click.echo(
+        f"{file}: valid codebook {book.id!r} with {len(book.codes)} codes (sha256 {sha[:12]})"
+    )
 
 
 @codebook.command("load")
@@ -88,23 +100,37 @@ def codebook_show(study: str, version: int | None, fmt: str) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--programme", default="", help="Programme name for these documents.")
 @click.option("--title", default="", help="Title (default: the first heading or the file name).")
-@click.option("--manifest", type=click.Path(exists=True, dir_okay=False),
-              help="CSV with file,document_id,programme,title per file.")
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV with file,document_id,programme,title per file.",
+)
 @friendly
-def import_(study: str, files: tuple[str, ...], programme: str, title: str,
-            manifest: str | None) -> None:
+def import_(
+    study: str, files: tuple[str, ...], programme: str, title: str, manifest: str | None
+) -> None:
     """Import documents (.txt .md .docx .pdf, or a pre-segmented .csv) and segment them.
 
     Example: coding import study.db corpus/*.md --manifest corpus/manifest.csv
     """
-    with open_study(study) as store:
-        with click.progressbar(length=len(files), label="importing", file=sys.stderr) as bar:
-            def progress(message: str) -> None:
-                if message.startswith("reading"):
-                    bar.update(1)
+    with (
+        open_study(study) as store,
+        click.progressbar(length=len(files), label="importing", file=sys.stderr) as bar,
+    ):
 
-            results = service.import_documents(store, files, actor(), programme=programme,
-                                               title=title, manifest=manifest, progress=progress)
+        def progress(message: str) -> None:
+            if message.startswith("reading"):
+                bar.update(1)
+
+        results = service.import_documents(
+            store,
+            files,
+            actor(),
+            programme=programme,
+            title=title,
+            manifest=manifest,
+            progress=progress,
+        )
     for r in results:
         click.echo(f"{r.status:12} {r.document_id:28} {r.segments:5d} units  {r.source}")
 
@@ -138,8 +164,12 @@ def coders_list(study: str) -> None:
 @cli.command()
 @STUDY
 @click.option("--coder", required=True, help="The coder to give units to.")
-@click.option("--document", "documents", multiple=True,
-              help="A document id (repeatable); default: every document.")
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    help="A document id (repeatable); default: every document.",
+)
 @friendly
 def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
     """Give a coder the units of some documents to code.
@@ -154,9 +184,13 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
 @cli.command("import-codings")
 @STUDY
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--complete", type=click.Choice(["documents", "segments", "none"]),
-              default="documents", show_default=True,
-              help="Units to mark as finished by each coder in the file.")
+@click.option(
+    "--complete",
+    type=click.Choice(["documents", "segments", "none"]),
+    default="documents",
+    show_default=True,
+    help="Units to mark as finished by each coder in the file.",
+)
 @click.option("--add-coders", is_flag=True, help="Add coders not yet in the study.")
 @friendly
 def import_codings(study: str, file: str, complete: str, add_coders: bool) -> None:
@@ -166,11 +200,14 @@ def import_codings(study: str, file: str, complete: str, add_coders: bool) -> No
     Example: coding import-codings study.db corpus/codings.csv
     """
     with open_study(study) as store:
-        result = service.import_codings(store, file, actor(), complete=complete,
-                                        add_new_coders=add_coders)
-    click.echo(f"{result.rows} rows: {result.added} annotations added, "
-               f"{result.already_present} already present; coders {', '.join(result.coders)}; "
-               f"{result.completed_units} units marked complete")
+        result = service.import_codings(
+            store, file, actor(), complete=complete, add_new_coders=add_coders
+        )
+    click.echo(
+        f"{result.rows} rows: {result.added} annotations added, "
+        f"{result.already_present} already present; coders {', '.join(result.coders)}; "
+        f"{result.completed_units} units marked complete"
+    )
 
 
 @cli.command()
@@ -191,15 +228,21 @@ def status(study: str, fmt: str) -> None:
     click.echo(f"codebook         v{info['codebook_version']}, {info['codes']} codes")
     click.echo(f"documents        {info['documents']} ({info['document_versions']} versions)")
     click.echo(f"segments         {info['segments']} (unit: {info['unit']})")
-    click.echo(f"coders           {info['coders']} with submitted work "
-               f"({info['coders_registered']} registered)")
+    click.echo(
+        f"coders           {info['coders']} with submitted work "
+        f"({info['coders_registered']} registered)"
+    )
     click.echo(f"annotations      {info['annotations']}")
     for coder, p in info["progress"].items():
         share = p["completed"] / p["assigned"] if p["assigned"] else 0.0
-        click.echo(f"  {coder:14} {p['completed']:5d}/{p['assigned']} assigned units done "
-                   f"({share:.0%}), {p['annotations']} annotations")
-    click.echo(f"disagreements    {info['disagreements']} ({info['disagreements_open']} open, "
-               f"{info['disagreements_resolved']} resolved)")
+        click.echo(
+            f"  {coder:14} {p['completed']:5d}/{p['assigned']} assigned units done "
+            f"({share:.0%}), {p['annotations']} annotations"
+        )
+    click.echo(
+        f"disagreements    {info['disagreements']} ({info['disagreements_open']} open, "
+        f"{info['disagreements_resolved']} resolved)"
+    )
     click.echo(f"suggestions      {info['suggestions']}")
 
 
@@ -227,13 +270,18 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
 @STUDY
 @click.argument("segment_id")
 @click.option("--code", "code_id", required=True, help="The code decided on.")
-@click.option("--decision", type=click.Choice(["apply", "reject", "withdraw"]), required=True,
-              help="apply: the code stands; reject: it does not; withdraw: undo the last decision.")
+@click.option(
+    "--decision",
+    type=click.Choice(["apply", "reject", "withdraw"]),
+    required=True,
+    help="apply: the code stands; reject: it does not; withdraw: undo the last decision.",
+)
 @click.option("--rationale", required=True, help="Why (required, kept in the audit trail).")
 @click.option("--reviewer", default=None, help="Reviewer name (default: $CONCORD_USER).")
 @friendly
-def resolve(study: str, segment_id: str, code_id: str, decision: str, rationale: str,
-            reviewer: str | None) -> None:
+def resolve(
+    study: str, segment_id: str, code_id: str, decision: str, rationale: str, reviewer: str | None
+) -> None:
     """Record a consensus decision on one disagreement (coders' codings stay as they were).
 
     Example: coding resolve study.db 3f2a... --code relational_safety --decision apply

@@ -28,7 +28,9 @@ def default_coders(assignments: pd.DataFrame) -> list[str]:
     return sorted(set(done["coder"]))
 
 
-def nlp_as_coder(store: Store, threshold: float = NLP_THRESHOLD) -> tuple[pd.DataFrame, pd.DataFrame]:
+def nlp_as_coder(
+    store: Store, threshold: float = NLP_THRESHOLD
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The newest suggestion run as a coder named 'nlp': a code at score >= threshold.
 
     Every unit the run scored counts as completed by 'nlp' (a missing code there is a 0).
@@ -39,16 +41,25 @@ def nlp_as_coder(store: Store, threshold: float = NLP_THRESHOLD) -> tuple[pd.Dat
     segments = store.segments_frame()[["segment_id", "document_id", "start", "end"]]
     scored = suggestions.merge(segments, on="segment_id")
     applied = scored[scored["score"] >= threshold]
-    annotations = pd.DataFrame({
-        "segment_id": applied["segment_id"], "document_id": applied["document_id"],
-        "coder": NLP, "code_id": applied["code_id"], "start": applied["start"],
-        "end": applied["end"],
-    })
+    annotations = pd.DataFrame(
+        {
+            "segment_id": applied["segment_id"],
+            "document_id": applied["document_id"],
+            "coder": NLP,
+            "code_id": applied["code_id"],
+            "start": applied["start"],
+            "end": applied["end"],
+        }
+    )
     units = scored.drop_duplicates("segment_id")
-    assignments = pd.DataFrame({
-        "segment_id": units["segment_id"], "document_id": units["document_id"], "coder": NLP,
-        "completed": True,
-    })
+    assignments = pd.DataFrame(
+        {
+            "segment_id": units["segment_id"],
+            "document_id": units["document_id"],
+            "coder": NLP,
+            "completed": True,
+        }
+    )
     return annotations, assignments
 
 
@@ -59,8 +70,9 @@ def consensus_as_coder(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     annotations, assignments, segments = _study_frames(store)
     code_ids = store.codebook().codebook.code_ids
-    finals = review.final_codes(annotations, assignments, store.current_resolutions_frame(),
-                                code_ids)
+    finals = review.final_codes(
+        annotations, assignments, store.current_resolutions_frame(), code_ids
+    )
     done = assignments[assignments["completed"]]
     multi = done.groupby("segment_id")["coder"].nunique()
     multi_units = set(multi[multi >= 2].index)
@@ -68,23 +80,35 @@ def consensus_as_coder(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     settled = sorted(multi_units - open_units)
     keep = finals[(finals["final"] == True) & finals["segment_id"].isin(settled)]  # noqa: E712
     where = segments.set_index("segment_id")
-    cons_annotations = pd.DataFrame({
-        "segment_id": keep["segment_id"],
-        "document_id": [where.at[s, "document_id"] for s in keep["segment_id"]],
-        "coder": CONSENSUS, "code_id": keep["code_id"],
-        "start": [int(where.at[s, "start"]) for s in keep["segment_id"]],
-        "end": [int(where.at[s, "end"]) for s in keep["segment_id"]],
-    })
-    cons_assignments = pd.DataFrame({
-        "segment_id": settled, "document_id": [where.at[s, "document_id"] for s in settled],
-        "coder": CONSENSUS, "completed": True,
-    })
+    cons_annotations = pd.DataFrame(
+        {
+            "segment_id": keep["segment_id"],
+            "document_id": [where.at[s, "document_id"] for s in keep["segment_id"]],
+            "coder": CONSENSUS,
+            "code_id": keep["code_id"],
+            "start": [int(where.at[s, "start"]) for s in keep["segment_id"]],
+            "end": [int(where.at[s, "end"]) for s in keep["segment_id"]],
+        }
+    )
+    cons_assignments = pd.DataFrame(
+        {
+            "segment_id": settled,
+            "document_id": [where.at[s, "document_id"] for s in settled],
+            "coder": CONSENSUS,
+            "completed": True,
+        }
+    )
     return cons_annotations, cons_assignments
 
 
 def agreement_report(
-    store: Store, coders: Sequence[str] | None = None, by: str = "code", bootstrap: int = 0,
-    seed: int = 0, include_nlp: bool = False, include_consensus: bool = False,
+    store: Store,
+    coders: Sequence[str] | None = None,
+    by: str = "code",
+    bootstrap: int = 0,
+    seed: int = 0,
+    include_nlp: bool = False,
+    include_consensus: bool = False,
 ) -> pd.DataFrame:
     """Per-code (or per-document) agreement among coders, with optional NLP and consensus.
 
@@ -94,8 +118,10 @@ def agreement_report(
     from coding.agreement import agreement_table
 
     annotations, assignments, segments = _study_frames(store)
-    extra_ann, extra_asg = [annotations], [assignments[["segment_id", "document_id", "coder",
-                                                        "completed"]]]
+    extra_ann, extra_asg = (
+        [annotations],
+        [assignments[["segment_id", "document_id", "coder", "completed"]]],
+    )
     wanted = list(coders) if coders else default_coders(assignments)
     if include_nlp or NLP in wanted:
         ann, asg = nlp_as_coder(store)
@@ -114,16 +140,22 @@ def agreement_report(
     if unknown:
         raise CodingError(f"unknown coder(s): {', '.join(unknown)}")
     if len(wanted) < 2:
-        raise CodingError(f"agreement needs two coders with completed units; have: "
-                          f"{', '.join(wanted) or 'none'}")
+        raise CodingError(
+            f"agreement needs two coders with completed units; have: {', '.join(wanted) or 'none'}"
+        )
     code_ids = list(store.codebook().codebook.code_ids)
-    return agreement_table(all_ann, all_asg, segments, code_ids, coders=wanted, by=by,
-                           bootstrap=bootstrap, seed=seed)
+    return agreement_table(
+        all_ann, all_asg, segments, code_ids, coders=wanted, by=by, bootstrap=bootstrap, seed=seed
+    )
 
 
 def pairwise_report(
-    store: Store, coders: Sequence[str] | None = None, include_nlp: bool = False,
-    include_consensus: bool = False, bootstrap: int = 0, seed: int = 0,
+    store: Store,
+    coders: Sequence[str] | None = None,
+    include_nlp: bool = False,
+    include_consensus: bool = False,
+    bootstrap: int = 0,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """One agreement table per pair of coders, stacked, with a 'pair' column."""
     assignments = store.assignments_frame()

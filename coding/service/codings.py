@@ -20,8 +20,10 @@ def add_coders(store: Store, names: Sequence[str], actor: str) -> list[str]:
     """Add human coders by name; return those that were new."""
     bad = [n for n in names if not NAME_RE.match(n) or n == "nlp"]
     if bad:
-        raise CodingError(f"invalid coder name(s): {', '.join(map(repr, bad))} (letters, digits, "
-                          "'_', '-', '.', '@'; 'nlp' is reserved for suggestions)")
+        raise CodingError(
+            f"invalid coder name(s): {', '.join(map(repr, bad))} (letters, digits, "
+            "'_', '-', '.', '@'; 'nlp' is reserved for suggestions)"
+        )
     return store.add_coders(names, actor)
 
 
@@ -46,9 +48,12 @@ class _Index:
         self.by_document: dict[str, list[Segment]] = {}
         for s in segments:
             self.by_document.setdefault(s.document_id, []).append(s)
-        latest = {d.name: d.id for d in store.documents(latest_only=True)}
+        self.latest = {d.name: d.id for d in store.documents(latest_only=True)}
         self.documents = {d.id: d for d in store.documents()}
-        self.resolve_name = lambda name: name if name in self.documents else latest.get(name)
+
+    def resolve_name(self, name: str) -> str | None:
+        """A document id from an id or a name (the newest version of that name)."""
+        return name if name in self.documents else self.latest.get(name)
 
     def find(self, row: dict[str, str], where: str, problems: list[Problem]) -> list[Segment]:
         seg_id = (row.get("segment_id") or "").strip()
@@ -58,7 +63,9 @@ class _Index:
             problems.append(Problem(where, f"unknown document {doc_name!r}"))
             return []
         if seg_id:
-            found = self.by_id.get(seg_id) or (self.by_label.get((doc_id, seg_id)) if doc_id else None)
+            found = self.by_id.get(seg_id) or (
+                self.by_label.get((doc_id, seg_id)) if doc_id else None
+            )
             if found is None:
                 problems.append(Problem(where, f"unknown segment {seg_id!r}"))
                 return []
@@ -73,8 +80,9 @@ class _Index:
             return []
         length = len(self.documents[doc_id].text)
         if not 0 <= start < end <= length:
-            problems.append(Problem(where, f"span {start}:{end} is outside document {doc_name!r} "
-                                           f"(0:{length})"))
+            problems.append(
+                Problem(where, f"span {start}:{end} is outside document {doc_name!r} (0:{length})")
+            )
             return []
         hits = [s for s in self.by_document.get(doc_id, []) if s.start < end and start < s.end]
         if not hits:
@@ -82,8 +90,104 @@ class _Index:
         return hits
 
 
+def _open_codings(path: Path) -> csv.DictReader[str]:
+    """A reader over a codings CSV whose header has been checked."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
+    reader = csv.DictReader(io.StringIO(corpus.normalise(corpus.decode(raw, str(path)))))
+    header = reader.fieldnames or []
+    missing = [c for c in ("coder", "code") if c not in header]
+    if "segment_id" not in header and not {"document_id", "start", "end"} <= set(header):
+        missing.append("segment_id (or document_id, start, end)")
+    if missing:
+        raise InvalidInput(
+            str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")]
+        )
+    return reader
+
+
+@dataclass
+class _Rows:
+    """What the rows of a codings file say, and every problem found in them."""
+
+    annotations: list[Annotation]
+    new_coders: set[str]
+    problems: list[Problem]
+    count: int = 0
+
+
+def _check_person_and_code(
+    row: dict[str, str],
+    where: str,
+    codes: set[str],
+    version: int,
+    known: set[str],
+    add_new: bool,
+    out: _Rows,
+) -> tuple[str, str]:
+    coder, code = (row.get("coder") or "").strip(), (row.get("code") or "").strip()
+    if not coder:
+        out.problems.append(Problem(where, "'coder' is empty"))
+    elif coder not in known:
+        if add_new and NAME_RE.match(coder) and coder != "nlp":
+            out.new_coders.add(coder)
+        else:
+            out.problems.append(
+                Problem(
+                    where,
+                    f"unknown coder {coder!r} (add with 'coding coders add', or pass --add-coders)",
+                )
+            )
+    if not code:
+        out.problems.append(Problem(where, "'code' is empty"))
+    elif code not in codes:
+        out.problems.append(Problem(where, f"unknown code {code!r} (not in codebook v{version})"))
+    return coder, code
+
+
+def _read_rows(store: Store, reader: csv.DictReader[str], index: _Index, add_new: bool) -> _Rows:
+    current = store.codebook()
+    codes = set(current.codebook.code_ids)
+    known = set(store.coders(kind="human"))
+    out = _Rows([], set(), [])
+    seen: dict[tuple[str, str, str, int | None, int | None], int] = {}
+    for number, row in enumerate(reader, start=2):
+        out.count += 1
+        where = f"row {number}"
+        coder, code = _check_person_and_code(
+            row, where, codes, current.version, known, add_new, out
+        )
+        for seg in index.find(row, where, out.problems):
+            span = _span(row, seg)
+            key = (seg.id, code, coder, *span)
+            if key in seen:
+                out.problems.append(Problem(where, f"duplicate of row {seen[key]}"))
+                continue
+            seen[key] = number
+            out.annotations.append(
+                Annotation(
+                    segment_id=seg.id,
+                    code_id=code,
+                    coder=coder,
+                    start=span[0],
+                    end=span[1],
+                    memo=(row.get("memo") or "").strip(),
+                    codebook_version=current.version,
+                )
+            )
+    if out.count == 0:
+        out.problems.append(Problem("file", "no rows"))
+    return out
+
+
 def import_codings(
-    store: Store, path: str | Path, actor: str, *, complete: str = "documents",
+    store: Store,
+    path: str | Path,
+    actor: str,
+    *,
+    complete: str = "documents",
     add_new_coders: bool = False,
 ) -> CodingsImport:
     """Import codings (segment_id or document_id+start+end, coder, code[, memo]); all or none.
@@ -95,71 +199,38 @@ def import_codings(
     if complete not in COMPLETE_MODES:
         raise CodingError(f"unknown completion mode {complete!r}")
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
-    reader = csv.DictReader(io.StringIO(corpus.normalise(corpus.decode(raw, str(path)))))
-    header = reader.fieldnames or []
-    missing = [c for c in ("coder", "code") if c not in header]
-    if "segment_id" not in header and not {"document_id", "start", "end"} <= set(header):
-        missing.append("segment_id (or document_id, start, end)")
-    if missing:
-        raise InvalidInput(str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")])
-    current = store.codebook()
-    codes = set(current.codebook.code_ids)
-    known_coders = set(store.coders(kind="human"))
+    reader = _open_codings(path)
     index = _Index(store)
-    problems: list[Problem] = []
-    seen: dict[tuple[str, str, str, int | None, int | None], int] = {}
-    annotations: list[Annotation] = []
-    new_coders: set[str] = set()
-    n_rows = 0
-    for number, row in enumerate(reader, start=2):
-        n_rows += 1
-        where = f"row {number}"
-        coder, code = (row.get("coder") or "").strip(), (row.get("code") or "").strip()
-        if not coder:
-            problems.append(Problem(where, "'coder' is empty"))
-        elif coder not in known_coders:
-            if add_new_coders and NAME_RE.match(coder) and coder != "nlp":
-                new_coders.add(coder)
-            else:
-                problems.append(Problem(where, f"unknown coder {coder!r} (add with 'coding coders "
-                                               "add', or pass --add-coders)"))
-        if not code:
-            problems.append(Problem(where, "'code' is empty"))
-        elif code not in codes:
-            problems.append(Problem(where, f"unknown code {code!r} (not in codebook "
-                                           f"v{current.version})"))
-        for seg in index.find(row, where, problems):
-            span = _span(row, seg)
-            key = (seg.id, code, coder, *span)
-            if key in seen:
-                problems.append(Problem(where, f"duplicate of row {seen[key]}"))
-                continue
-            seen[key] = number
-            annotations.append(Annotation(
-                segment_id=seg.id, code_id=code, coder=coder, start=span[0], end=span[1],
-                memo=(row.get("memo") or "").strip(), codebook_version=current.version))
-    if n_rows == 0:
-        problems.append(Problem("file", "no rows"))
-    if problems:
-        raise InvalidInput(str(path), problems)
+    rows = _read_rows(store, reader, index, add_new_coders)
+    if rows.problems:
+        raise InvalidInput(str(path), rows.problems)
     existing = store.annotations_frame()
     have = {
-        (r.segment_id, r.code_id, r.coder, None if r.whole_segment else r.start,
-         None if r.whole_segment else r.end)
+        (
+            r.segment_id,
+            r.code_id,
+            r.coder,
+            None if r.whole_segment else r.start,
+            None if r.whole_segment else r.end,
+        )
         for r in existing.itertuples(index=False)
     }
-    fresh = [a for a in annotations if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have]
-    pairs = _completed_pairs(index, annotations, complete)
-    if new_coders:
-        store.add_coders(sorted(new_coders), actor)
+    fresh = [
+        a
+        for a in rows.annotations
+        if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have
+    ]
+    pairs = _completed_pairs(index, rows.annotations, complete)
+    if rows.new_coders:
+        store.add_coders(sorted(rows.new_coders), actor)
     store.add_annotations(fresh, actor, complete=pairs)
-    return CodingsImport(rows=n_rows, added=len(fresh), already_present=len(annotations) - len(fresh),
-                         coders=tuple(sorted({a.coder for a in annotations})),
-                         completed_units=len(pairs))
+    return CodingsImport(
+        rows=rows.count,
+        added=len(fresh),
+        already_present=len(rows.annotations) - len(fresh),
+        coders=tuple(sorted({a.coder for a in rows.annotations})),
+        completed_units=len(pairs),
+    )
 
 
 def _span(row: dict[str, str], seg: Segment) -> tuple[int | None, int | None]:
@@ -186,7 +257,10 @@ def _completed_pairs(
 
 
 def assign(
-    store: Store, coder: str, actor: str, documents: Sequence[str] = (),
+    store: Store,
+    coder: str,
+    actor: str,
+    documents: Sequence[str] = (),
 ) -> int:
     """Give a coder every unit of the named documents (all documents when none are named).
 

@@ -34,8 +34,10 @@ def demo_files(root: Path = PROJECT_ROOT) -> DemoFiles:
     )
     missing = [p for p in (files.codebook, files.manifest, files.codings) if not p.is_file()]
     if missing or not files.manuals:
-        raise NotFound(f"demo files not found under {root}: "
-                       f"{', '.join(map(str, missing)) or 'no manuals in corpus/'}")
+        raise NotFound(
+            f"demo files not found under {root}: "
+            f"{', '.join(map(str, missing)) or 'no manuals in corpus/'}"
+        )
     return files
 
 

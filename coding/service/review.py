@@ -15,19 +15,24 @@ from coding.store import Store
 def disagreements(store: Store, coders: list[str] | None = None) -> pd.DataFrame:
     """Open and resolved disagreements with segment text and the standing decision."""
     found = review.find_disagreements(
-        store.annotations_frame(coders), store.assignments_frame(coders),
-        store.codebook().codebook.code_ids, coders,
+        store.annotations_frame(coders),
+        store.assignments_frame(coders),
+        store.codebook().codebook.code_ids,
+        coders,
     )
     segments = store.segments_frame().set_index("segment_id")
     found["text"] = [segments.at[s, "text"] for s in found["segment_id"]]
     found["start"] = [int(segments.at[s, "start"]) for s in found["segment_id"]]
     found["end"] = [int(segments.at[s, "end"]) for s in found["segment_id"]]
     decided = store.current_resolutions_frame()
-    standing = {} if decided.empty else {
-        (r.segment_id, r.code_id): r.decision for r in decided.itertuples(index=False)
-    }
-    found["decision"] = [standing.get((s, c), "") for s, c in
-                         zip(found["segment_id"], found["code_id"], strict=True)]
+    standing = (
+        {}
+        if decided.empty
+        else {(r.segment_id, r.code_id): r.decision for r in decided.itertuples(index=False)}
+    )
+    found["decision"] = [
+        standing.get((s, c), "") for s, c in zip(found["segment_id"], found["code_id"], strict=True)
+    ]
     return found
 
 
@@ -40,15 +45,19 @@ def resolve(
         raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
     if not store.segments(ids=[segment_id]):
         raise NotFound(f"unknown segment {segment_id!r}")
-    resolution = review.decide(segment_id, code_id, decision, reviewer, rationale, utcnow(),
-                               current.version)
+    resolution = review.decide(
+        segment_id, code_id, decision, reviewer, rationale, utcnow(), current.version
+    )
     if resolution.decision is not Decision.WITHDRAW:
         open_pairs = review.find_disagreements(
-            store.annotations_frame(), store.assignments_frame(), [code_id])
+            store.annotations_frame(), store.assignments_frame(), [code_id]
+        )
         pairs = set(zip(open_pairs["segment_id"], open_pairs["code_id"], strict=True))
         if (segment_id, code_id) not in pairs:
-            raise CodingError(f"segment {segment_id} code {code_id}: the coders do not disagree "
-                              "here; there is nothing to resolve")
+            raise CodingError(
+                f"segment {segment_id} code {code_id}: the coders do not disagree "
+                "here; there is nothing to resolve"
+            )
     return store.add_resolutions([resolution], actor=reviewer)[0]
 
 
@@ -64,17 +73,20 @@ def status(store: Store) -> dict[str, Any]:
     for coder in human:
         mine = assignments[assignments["coder"] == coder]
         progress[coder] = {
-            "assigned": len(mine), "completed": int(mine["completed"].sum()),
+            "assigned": len(mine),
+            "completed": int(mine["completed"].sum()),
             "annotations": int((annotations["coder"] == coder).sum()),
             "documents_completed": int(mine[mine["completed"]]["document_id"].nunique()),
         }
     code_ids = codebook.codebook.code_ids if codebook else ()
     found = review.find_disagreements(annotations, assignments, code_ids)
     decided = store.current_resolutions_frame()
-    standing = set() if decided.empty else set(zip(decided["segment_id"], decided["code_id"],
-                                                   strict=True))
-    resolved = sum((s, c) in standing for s, c in zip(found["segment_id"], found["code_id"],
-                                                      strict=True))
+    standing = (
+        set() if decided.empty else set(zip(decided["segment_id"], decided["code_id"], strict=True))
+    )
+    resolved = sum(
+        (s, c) in standing for s, c in zip(found["segment_id"], found["code_id"], strict=True)
+    )
     return {
         "study": store.target,
         "schema_version": store.schema_version(),

@@ -6,12 +6,12 @@ import csv
 import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from coding import codebook as codebook_io
 from coding import corpus, segment
-from coding.errors import CodingError, InvalidInput, NotFound, Problem
+from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import Document, Segment, SegmentKind, segment_id_for, sha256_text
 from coding.store import Store
 
@@ -27,7 +27,9 @@ def _quiet(_message: str) -> None:
 
 # -- study and codebook ---------------------------------------------------------------------
 def init_study(
-    target: str | Path, actor: str, codebook_path: str | Path | None = None,
+    target: str | Path,
+    actor: str,
+    codebook_path: str | Path | None = None,
     unit: str = SegmentKind.PARAGRAPH,
 ) -> Store:
     """Create a new study (an empty database) and load its first codebook if given."""
@@ -113,15 +115,23 @@ def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
             problems.append(Problem(f"row {number}", f"duplicate file {name!r}"))
         entries[name] = ManifestEntry(
             (row.get("document_id") or "").strip() or slug(name),
-            (row.get("programme") or "").strip(), (row.get("title") or "").strip())
+            (row.get("programme") or "").strip(),
+            (row.get("title") or "").strip(),
+        )
     if problems:
         raise InvalidInput(str(path), problems)
     return entries
 
 
 def import_documents(
-    store: Store, paths: Sequence[str | Path], actor: str, *, programme: str = "",
-    title: str = "", manifest: str | Path | None = None, progress: Progress = _quiet,
+    store: Store,
+    paths: Sequence[str | Path],
+    actor: str,
+    *,
+    programme: str = "",
+    title: str = "",
+    manifest: str | Path | None = None,
+    progress: Progress = _quiet,
 ) -> list[ImportedDocument]:
     """Import source files into the study: all of them, or (on any problem) none.
 
@@ -143,8 +153,10 @@ def import_documents(
                 problems.append(err)
                 continue
             planned += [p for p in planned_csv if p[1]]
-            results += [ImportedDocument(d.id, str(path), status, len(segs))
-                        for d, segs, status in ((d, s, _status(d)) for d, s in planned_csv)]
+            results += [
+                ImportedDocument(d.id, str(path), status, len(segs))
+                for d, segs, status in ((d, s, _status(d)) for d, s in planned_csv)
+            ]
             continue
         try:
             source = corpus.read_source(path)
@@ -154,12 +166,27 @@ def import_documents(
         entry = entries.get(path.name, ManifestEntry(slug(path.name), programme, title))
         name = entry.document_id
         if name in taken:
-            problems.append(InvalidInput(str(path), [Problem(
-                "file", f"document id {name!r} is also used by {taken[name]} in this import")]))
+            problems.append(
+                InvalidInput(
+                    str(path),
+                    [
+                        Problem(
+                            "file",
+                            f"document id {name!r} is also used by {taken[name]} in this import",
+                        )
+                    ],
+                )
+            )
             continue
         taken[name] = str(path)
-        document = _versioned(store, name, source.text, entry.title or source.title,
-                              entry.programme or programme, str(path))
+        document = _versioned(
+            store,
+            name,
+            source.text,
+            entry.title or source.title,
+            entry.programme or programme,
+            str(path),
+        )
         if document is None:
             results.append(ImportedDocument(name, str(path), "unchanged", 0))
             continue
@@ -194,8 +221,14 @@ def _versioned(
         return None
     version = len(versions) + 1
     return Document(
-        id=name if version == 1 else f"{name}@v{version}", name=name, version=version,
-        title=title, text=text, sha256=sha, programme=programme, source=source,
+        id=name if version == 1 else f"{name}@v{version}",
+        name=name,
+        version=version,
+        title=title,
+        text=text,
+        sha256=sha,
+        programme=programme,
+        source=source,
     )
 
 
@@ -216,10 +249,18 @@ def _plan_presegmented(
         segments, pos = [], 0
         for i, row in enumerate(doc_rows):
             start, end = pos, pos + len(row.text)
-            segments.append(Segment(
-                id=segment_id_for(document.id, start, end), document_id=document.id,
-                start=start, end=end, text=row.text, kind=SegmentKind.IMPORTED, position=i,
-                label=row.segment_id))
+            segments.append(
+                Segment(
+                    id=segment_id_for(document.id, start, end),
+                    document_id=document.id,
+                    start=start,
+                    end=end,
+                    text=row.text,
+                    kind=SegmentKind.IMPORTED,
+                    position=i,
+                    label=row.segment_id,
+                )
+            )
             pos = end + 2
         planned.append((document, segments))
     return planned

@@ -1,7 +1,5 @@
 """Tables (SQLAlchemy Core) and ordered migrations. Times are ISO-8601 UTC TEXT."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 
 from sqlalchemy import (

@@ -89,7 +89,10 @@ class Store:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -98,7 +101,9 @@ class Store:
         with self.engine.connect() as conn:
             if not inspect(conn).has_table("schema_version"):
                 return 0
-            return int(conn.execute(select(func.count()).select_from(t.schema_version)).scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(t.schema_version)).scalar_one()
+            )
 
     def migrate(self, upto: int | None = None) -> int:
         """Apply pending migrations in order, each in one transaction; return the version."""
@@ -132,10 +137,15 @@ class Store:
             raise Conflict(f"{action} {subject}: conflicts with stored data ({err.orig})") from err
 
     @staticmethod
-    def _event(conn: Connection, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+    def _event(
+        conn: Connection, actor: str, action: str, subject: str, detail: dict[str, Any]
+    ) -> None:
         conn.execute(
             insert(t.events).values(
-                at=_ts(), actor=actor, action=action, subject=subject,
+                at=_ts(),
+                actor=actor,
+                action=action,
+                subject=subject,
                 detail=json.dumps(detail, sort_keys=True, default=str),
             )
         )
@@ -176,9 +186,15 @@ class Store:
             version = int(latest or 0) + 1
             conn.execute(
                 insert(t.codebook_versions).values(
-                    version=version, codebook_id=codebook.id, name=codebook.name,
-                    description=codebook.description, sha256=sha256, source=source,
-                    loaded_at=_ts(), loaded_by=actor, changes=json.dumps(list(changes)),
+                    version=version,
+                    codebook_id=codebook.id,
+                    name=codebook.name,
+                    description=codebook.description,
+                    sha256=sha256,
+                    source=source,
+                    loaded_at=_ts(),
+                    loaded_by=actor,
+                    changes=json.dumps(list(changes)),
                 )
             )
             rows = [_code_row(version, i, c) for i, c in enumerate(codebook.codes)]
@@ -203,15 +219,23 @@ class Store:
             if head is None:
                 raise NotFound(f"{self.target}: no codebook version {version or ''} in this study")
             rows = conn.execute(
-                select(t.codes).where(t.codes.c.version == head.version).order_by(t.codes.c.position)
+                select(t.codes)
+                .where(t.codes.c.version == head.version)
+                .order_by(t.codes.c.position)
             ).fetchall()
         codebook = Codebook(
-            id=head.codebook_id, name=head.name, description=head.description,
+            id=head.codebook_id,
+            name=head.name,
+            description=head.description,
             codes=tuple(_code_from_row(r) for r in rows),
         )
         return CodebookVersion(
-            version=head.version, codebook=codebook, sha256=head.sha256, source=head.source,
-            loaded_at=datetime.fromisoformat(head.loaded_at), loaded_by=head.loaded_by,
+            version=head.version,
+            codebook=codebook,
+            sha256=head.sha256,
+            source=head.source,
+            loaded_at=datetime.fromisoformat(head.loaded_at),
+            loaded_by=head.loaded_by,
             changes=tuple(json.loads(head.changes)),
         )
 
@@ -221,27 +245,45 @@ class Store:
     ) -> None:
         """Store document versions with their segments, all in one transaction."""
         subject = ",".join(doc.id for doc, _ in items)
-        with self.transaction(actor, "import_documents", subject, {"documents": len(items)}) as conn:
+        with self.transaction(
+            actor, "import_documents", subject, {"documents": len(items)}
+        ) as conn:
             for document, segments in items:
                 conn.execute(
                     insert(t.documents).values(
-                        id=document.id, name=document.name or document.id,
-                        version=document.version, title=document.title,
-                        programme=document.programme, source=document.source,
-                        sha256=document.sha256, text=document.text, imported_at=_ts(),
+                        id=document.id,
+                        name=document.name or document.id,
+                        version=document.version,
+                        title=document.title,
+                        programme=document.programme,
+                        source=document.source,
+                        sha256=document.sha256,
+                        text=document.text,
+                        imported_at=_ts(),
                     )
                 )
                 rows = [
-                    {"id": s.id, "document_id": s.document_id, "kind": str(s.kind),
-                     "position": s.position, "start": s.start, "end": s.end, "text": s.text,
-                     "label": s.label}
+                    {
+                        "id": s.id,
+                        "document_id": s.document_id,
+                        "kind": str(s.kind),
+                        "position": s.position,
+                        "start": s.start,
+                        "end": s.end,
+                        "text": s.text,
+                        "label": s.label,
+                    }
                     for s in segments
                 ]
                 if rows:
                     conn.execute(insert(t.segments), rows)
-                detail = {"name": document.name, "version": document.version,
-                          "sha256": document.sha256, "source": document.source,
-                          "segments": len(rows)}
+                detail = {
+                    "name": document.name,
+                    "version": document.version,
+                    "sha256": document.sha256,
+                    "source": document.source,
+                    "segments": len(rows),
+                }
                 self._event(conn, actor, "import_document", document.id, detail)
 
     def documents(self, *, latest_only: bool = False) -> list[Document]:
@@ -270,7 +312,10 @@ class Store:
             return [_document_from_row(r) for r in rows]
 
     def segments(
-        self, document_id: str | None = None, kind: str | None = None, ids: Sequence[str] | None = None
+        self,
+        document_id: str | None = None,
+        kind: str | None = None,
+        ids: Sequence[str] | None = None,
     ) -> list[Segment]:
         s = t.segments
         query = select(s).order_by(s.c.document_id, s.c.kind, s.c.position)
@@ -282,16 +327,34 @@ class Store:
             query = query.where(s.c.id.in_(list(ids)))
         with self.engine.connect() as conn:
             return [
-                Segment(id=r.id, document_id=r.document_id, start=r.start, end=r.end, text=r.text,
-                        kind=r.kind, position=r.position, label=r.label)
+                Segment(
+                    id=r.id,
+                    document_id=r.document_id,
+                    start=r.start,
+                    end=r.end,
+                    text=r.text,
+                    kind=r.kind,
+                    position=r.position,
+                    label=r.label,
+                )
                 for r in conn.execute(query)
             ]
 
     def segments_frame(self, kind: str | None = None) -> pd.DataFrame:
         s, d = t.segments, t.documents
         query = (
-            select(s.c.id.label("segment_id"), s.c.document_id, s.c.kind, s.c.position, s.c.start,
-                   s.c.end, s.c.text, s.c.label, d.c.programme, d.c.title)
+            select(
+                s.c.id.label("segment_id"),
+                s.c.document_id,
+                s.c.kind,
+                s.c.position,
+                s.c.start,
+                s.c.end,
+                s.c.text,
+                s.c.label,
+                d.c.programme,
+                d.c.title,
+            )
             .join(d, d.c.id == s.c.document_id)
             .order_by(s.c.document_id, s.c.position)
         )
@@ -306,7 +369,8 @@ class Store:
         if wanted:
             with self.transaction(actor, "add_coders", ",".join(wanted), {"kind": kind}) as conn:
                 conn.execute(
-                    insert(t.coders), [{"name": n, "kind": kind, "created_at": _ts()} for n in wanted]
+                    insert(t.coders),
+                    [{"name": n, "kind": kind, "created_at": _ts()} for n in wanted],
                 )
         return wanted
 
@@ -319,7 +383,10 @@ class Store:
 
     # -- annotations and assignments -------------------------------------------------------
     def add_annotations(
-        self, annotations: Sequence[Annotation], actor: str, complete: Sequence[tuple[str, str]] = ()
+        self,
+        annotations: Sequence[Annotation],
+        actor: str,
+        complete: Sequence[tuple[str, str]] = (),
     ) -> int:
         """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically."""
         spans = self._segment_spans({a.segment_id for a in annotations})
@@ -328,13 +395,19 @@ class Store:
         for a in annotations:
             seg_start, seg_end = spans[a.segment_id]
             whole = a.start is None
-            rows.append({
-                "segment_id": a.segment_id, "code_id": a.code_id, "coder": a.coder,
-                "codebook_version": a.codebook_version, "memo": a.memo, "whole_segment": int(whole),
-                "span_start": seg_start if whole else a.start,
-                "span_end": seg_end if whole else a.end,
-                "created_at": _ts(a.created_at) if a.created_at else now,
-            })
+            rows.append(
+                {
+                    "segment_id": a.segment_id,
+                    "code_id": a.code_id,
+                    "coder": a.coder,
+                    "codebook_version": a.codebook_version,
+                    "memo": a.memo,
+                    "whole_segment": int(whole),
+                    "span_start": seg_start if whole else a.start,
+                    "span_end": seg_end if whole else a.end,
+                    "created_at": _ts(a.created_at) if a.created_at else now,
+                }
+            )
         detail = {"annotations": len(rows), "completed": len(complete)}
         with self.transaction(actor, "add_annotations", f"{len(rows)} annotations", detail) as conn:
             if rows:
@@ -363,11 +436,17 @@ class Store:
                 select(a.c.completed_at).where(a.c.segment_id == segment_id, a.c.coder == coder)
             ).first()
             if found is None:
-                conn.execute(insert(a).values(segment_id=segment_id, coder=coder,
-                                              assigned_at=now, completed_at=now))
+                conn.execute(
+                    insert(a).values(
+                        segment_id=segment_id, coder=coder, assigned_at=now, completed_at=now
+                    )
+                )
             elif found.completed_at is None:
-                conn.execute(update(a).where(a.c.segment_id == segment_id, a.c.coder == coder)
-                             .values(completed_at=now))
+                conn.execute(
+                    update(a)
+                    .where(a.c.segment_id == segment_id, a.c.coder == coder)
+                    .values(completed_at=now)
+                )
 
     def assign(self, segment_ids: Sequence[str], coder: str, actor: str) -> int:
         """Give segments to a coder (existing assignments are kept as they are)."""
@@ -378,10 +457,13 @@ class Store:
         if new:
             now = _ts()
             with self.transaction(actor, "assign", coder, {"segments": len(new)}) as conn:
-                conn.execute(insert(a), [
-                    {"segment_id": s, "coder": coder, "assigned_at": now, "completed_at": None}
-                    for s in new
-                ])
+                conn.execute(
+                    insert(a),
+                    [
+                        {"segment_id": s, "coder": coder, "assigned_at": now, "completed_at": None}
+                        for s in new
+                    ],
+                )
         return len(new)
 
     def complete(self, pairs: Sequence[tuple[str, str]], actor: str) -> None:
@@ -394,9 +476,18 @@ class Store:
         whole_segment, memo, codebook_version, created_at. ``coders`` limits whose work is read."""
         a, s = t.annotations, t.segments
         query = (
-            select(a.c.segment_id, s.c.document_id, a.c.coder, a.c.code_id,
-                   a.c.span_start.label("start"), a.c.span_end.label("end"), a.c.whole_segment,
-                   a.c.memo, a.c.codebook_version, a.c.created_at)
+            select(
+                a.c.segment_id,
+                s.c.document_id,
+                a.c.coder,
+                a.c.code_id,
+                a.c.span_start.label("start"),
+                a.c.span_end.label("end"),
+                a.c.whole_segment,
+                a.c.memo,
+                a.c.codebook_version,
+                a.c.created_at,
+            )
             .join(s, s.c.id == a.c.segment_id)
             .order_by(s.c.document_id, a.c.span_start, a.c.coder, a.c.code_id)
         )
@@ -422,26 +513,44 @@ class Store:
 
     # -- suggestions -----------------------------------------------------------------------
     def add_suggestion_run(
-        self, engine: str, model_version: str, codebook_version: int, params: dict[str, Any],
-        suggestions: Sequence[Suggestion], actor: str,
+        self,
+        engine: str,
+        model_version: str,
+        codebook_version: int,
+        params: dict[str, Any],
+        suggestions: Sequence[Suggestion],
+        actor: str,
     ) -> int:
         """Store one run of a suggestion engine with its provenance; return the run id."""
         revision = self.revision()
         detail = {"engine": engine, "model_version": model_version, "n": len(suggestions)}
         with self.transaction(actor, "suggest", engine, detail) as conn:
             run_id = conn.execute(
-                insert(t.suggestion_runs).values(
-                    engine=engine, model_version=model_version, codebook_version=codebook_version,
-                    data_revision=revision, params=json.dumps(params, sort_keys=True),
+                insert(t.suggestion_runs)
+                .values(
+                    engine=engine,
+                    model_version=model_version,
+                    codebook_version=codebook_version,
+                    data_revision=revision,
+                    params=json.dumps(params, sort_keys=True),
                     created_at=_ts(),
-                ).returning(t.suggestion_runs.c.id)
+                )
+                .returning(t.suggestion_runs.c.id)
             ).scalar_one()
             if suggestions:
-                conn.execute(insert(t.suggestions), [
-                    {"run_id": run_id, "segment_id": s.segment_id, "code_id": s.code_id,
-                     "score": s.score, "evidence": s.evidence}
-                    for s in suggestions
-                ])
+                conn.execute(
+                    insert(t.suggestions),
+                    [
+                        {
+                            "run_id": run_id,
+                            "segment_id": s.segment_id,
+                            "code_id": s.code_id,
+                            "score": s.score,
+                            "evidence": s.evidence,
+                        }
+                        for s in suggestions
+                    ],
+                )
         return int(run_id)
 
     def suggestions_frame(self, engine: str | None = None) -> pd.DataFrame:
@@ -451,8 +560,17 @@ class Store:
         if engine is not None:
             newest = newest.where(r.c.engine == engine)
         query = (
-            select(sg.c.segment_id, sg.c.code_id, sg.c.score, sg.c.evidence, r.c.id.label("run_id"),
-                   r.c.engine, r.c.model_version, r.c.codebook_version, r.c.data_revision)
+            select(
+                sg.c.segment_id,
+                sg.c.code_id,
+                sg.c.score,
+                sg.c.evidence,
+                r.c.id.label("run_id"),
+                r.c.engine,
+                r.c.model_version,
+                r.c.codebook_version,
+                r.c.data_revision,
+            )
             .join(r, r.c.id == sg.c.run_id)
             .where(r.c.id == newest.scalar_subquery())
             .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
@@ -470,12 +588,18 @@ class Store:
                 if res.decision is Decision.WITHDRAW and current is None:
                     raise Conflict(f"segment {res.segment_id} code {res.code_id}: nothing to undo")
                 new_id = conn.execute(
-                    insert(t.resolutions).values(
-                        segment_id=res.segment_id, code_id=res.code_id,
-                        codebook_version=res.codebook_version, decision=str(res.decision),
-                        reviewer=res.reviewer, rationale=res.rationale, at=_ts(res.at),
+                    insert(t.resolutions)
+                    .values(
+                        segment_id=res.segment_id,
+                        code_id=res.code_id,
+                        codebook_version=res.codebook_version,
+                        decision=str(res.decision),
+                        reviewer=res.reviewer,
+                        rationale=res.rationale,
+                        at=_ts(res.at),
                         supersedes=current,
-                    ).returning(t.resolutions.c.id)
+                    )
+                    .returning(t.resolutions.c.id)
                 ).scalar_one()
                 ids.append(int(new_id))
         return ids
@@ -486,7 +610,8 @@ class Store:
         query = (
             select(r.c.id, r.c.decision)
             .where(r.c.segment_id == segment_id, r.c.code_id == code_id)
-            .order_by(r.c.id.desc()).limit(1)
+            .order_by(r.c.id.desc())
+            .limit(1)
         )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
@@ -497,10 +622,16 @@ class Store:
         """Every decision ever recorded, oldest first (the full history)."""
         frame = self._frame(select(t.resolutions).order_by(t.resolutions.c.id))
         return [
-            Resolution(segment_id=r.segment_id, code_id=r.code_id, decision=Decision(r.decision),
-                       reviewer=r.reviewer, rationale=r.rationale,
-                       at=datetime.fromisoformat(r.at), id=int(r.id),
-                       codebook_version=int(r.codebook_version))
+            Resolution(
+                segment_id=r.segment_id,
+                code_id=r.code_id,
+                decision=Decision(r.decision),
+                reviewer=r.reviewer,
+                rationale=r.rationale,
+                at=datetime.fromisoformat(r.at),
+                id=int(r.id),
+                codebook_version=int(r.codebook_version),
+            )
             for r in frame.itertuples()
         ]
 
@@ -521,12 +652,18 @@ class Store:
 
 def _code_row(version: int, position: int, code: Code) -> dict[str, Any]:
     return {
-        "version": version, "code_id": code.id, "position": position, "name": code.name,
-        "parent": code.parent, "definition": code.definition,
-        "inclusion": json.dumps(list(code.inclusion)), "exclusion": json.dumps(list(code.exclusion)),
+        "version": version,
+        "code_id": code.id,
+        "position": position,
+        "name": code.name,
+        "parent": code.parent,
+        "definition": code.definition,
+        "inclusion": json.dumps(list(code.inclusion)),
+        "exclusion": json.dumps(list(code.exclusion)),
         "indicators": json.dumps(list(code.indicators)),
-        "examples": json.dumps({"typical": list(code.examples.typical),
-                                "borderline": list(code.examples.borderline)}),
+        "examples": json.dumps(
+            {"typical": list(code.examples.typical), "borderline": list(code.examples.borderline)}
+        ),
         "colour": code.colour,
     }
 
@@ -534,8 +671,12 @@ def _code_row(version: int, position: int, code: Code) -> dict[str, Any]:
 def _code_from_row(row: Any) -> Code:
     examples = json.loads(row.examples)
     return Code(
-        id=row.code_id, name=row.name, definition=row.definition, parent=row.parent,
-        inclusion=tuple(json.loads(row.inclusion)), exclusion=tuple(json.loads(row.exclusion)),
+        id=row.code_id,
+        name=row.name,
+        definition=row.definition,
+        parent=row.parent,
+        inclusion=tuple(json.loads(row.inclusion)),
+        exclusion=tuple(json.loads(row.exclusion)),
         indicators=tuple(json.loads(row.indicators)),
         examples=Examples(tuple(examples["typical"]), tuple(examples["borderline"])),
         colour=row.colour,
@@ -544,6 +685,13 @@ def _code_from_row(row: Any) -> Code:
 
 def _document_from_row(row: Any) -> Document:
     return Document(
-        id=row.id, title=row.title, text=row.text, sha256=row.sha256, programme=row.programme,
-        source=row.source, version=row.version, name=row.name, imported_at=_dt(row.imported_at),
+        id=row.id,
+        title=row.title,
+        text=row.text,
+        sha256=row.sha256,
+        programme=row.programme,
+        source=row.source,
+        version=row.version,
+        name=row.name,
+        imported_at=_dt(row.imported_at),
     )

@@ -1,0 +1,349 @@
+"""SQL for the app's work views: a coder's own units, the reviewer's queue, progress.
+
+Every function takes a Store. Paging is LIMIT/OFFSET in SQL so that a page never loads a whole
+study. A coder's view reads annotations filtered by that coder in the query itself (blinding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    CTE,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+
+from coding.errors import Conflict, NotFound
+from coding.model import Decision, Segment, utcnow
+from coding.store import schema as t
+from coding.store.store import Store
+
+UNIT_STATES = ("all", "todo", "done")
+QUEUE_STATES = ("open", "resolved", "all")
+
+
+def _frame(store: Store, query: Any) -> pd.DataFrame:
+    with store.engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+# -- a coder's units -------------------------------------------------------------------------
+def coder_units(
+    store: Store, coder: str, *, document_id: str | None = None, state: str = "all",
+    limit: int = 25, offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """One page of the units assigned to ``coder`` (document order) and the total count.
+
+    Columns: segment_id, document_id, title, kind, position, start, end, text, label,
+    completed_at. ``state``: all, todo (not yet submitted) or done.
+    """
+    if state not in UNIT_STATES:
+        raise ValueError(f"unknown state {state!r}")
+    a, s, d = t.assignments, t.segments, t.documents
+    conditions = [a.c.coder == coder]
+    if document_id is not None:
+        conditions.append(s.c.document_id == document_id)
+    if state == "todo":
+        conditions.append(a.c.completed_at.is_(None))
+    elif state == "done":
+        conditions.append(a.c.completed_at.is_not(None))
+    joined = a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id)
+    query = (
+        select(s.c.id.label("segment_id"), s.c.document_id, d.c.title, s.c.kind, s.c.position,
+               s.c.start, s.c.end, s.c.text, s.c.label, a.c.completed_at)
+        .select_from(joined).where(*conditions)
+        .order_by(s.c.document_id, s.c.kind, s.c.position).limit(limit).offset(offset)
+    )
+    count = select(func.count()).select_from(joined).where(*conditions)
+    with store.engine.connect() as conn:
+        total = int(conn.execute(count).scalar_one())
+        result = conn.execute(query)
+        page = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return page, total
+
+
+def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.DataFrame:
+    """The annotations of ``coder`` (and nobody else) on some segments.
+
+    Columns: segment_id, code_id, whole_segment, start, end, memo.
+    """
+    a = t.annotations
+    query = (
+        select(a.c.segment_id, a.c.code_id, a.c.whole_segment, a.c.span_start.label("start"),
+               a.c.span_end.label("end"), a.c.memo)
+        .where(a.c.coder == coder, a.c.segment_id.in_(list(segment_ids)))
+        .order_by(a.c.segment_id, a.c.code_id, a.c.span_start)
+    )
+    return _frame(store, query)
+
+
+def coder_documents(store: Store, coder: str) -> pd.DataFrame:
+    """document_id, title, assigned, completed for one coder's assignments."""
+    a, s, d = t.assignments, t.segments, t.documents
+    query = (
+        select(s.c.document_id, d.c.title, func.count().label("assigned"),
+               func.count(a.c.completed_at).label("completed"))
+        .select_from(a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id))
+        .where(a.c.coder == coder)
+        .group_by(s.c.document_id, d.c.title).order_by(s.c.document_id)
+    )
+    return _frame(store, query)
+
+
+def save_codes(
+    store: Store, coder: str, segment_id: str, code_ids: Sequence[str], memo: str,
+    codebook_version: int, *, complete: bool,
+) -> None:
+    """Set a coder's whole-unit codes on one assigned, unsubmitted unit; optionally submit it.
+
+    One transaction with one audit row: codes no longer chosen are removed, new ones added,
+    the memo is set on every code of the unit (and kept in the audit row).
+    """
+    a, asg, s = t.annotations, t.assignments, t.segments
+    wanted = list(dict.fromkeys(code_ids))
+    detail = {"codes": wanted, "memo": memo, "complete": complete}
+    with store.transaction(coder, "code_unit", segment_id, detail) as conn:
+        assigned = conn.execute(
+            select(asg.c.completed_at).where(asg.c.segment_id == segment_id, asg.c.coder == coder)
+        ).first()
+        if assigned is None:
+            raise NotFound(f"unit {segment_id} is not assigned to {coder}")
+        if assigned.completed_at is not None:
+            raise Conflict(f"unit {segment_id} was already submitted by {coder}")
+        span = conn.execute(select(s.c.start, s.c.end).where(s.c.id == segment_id)).one()
+        mine = and_(a.c.segment_id == segment_id, a.c.coder == coder)
+        have = set(conn.execute(select(a.c.code_id).where(mine)).scalars())
+        conn.execute(delete(a).where(mine, a.c.code_id.not_in(wanted)))
+        if wanted:
+            conn.execute(update(a).where(mine, a.c.code_id.in_(wanted)).values(memo=memo))
+        now = utcnow().isoformat()
+        fresh = [c for c in wanted if c not in have]
+        if fresh:
+            conn.execute(insert(a), [
+                {"segment_id": segment_id, "code_id": c, "coder": coder,
+                 "codebook_version": codebook_version, "span_start": span.start,
+                 "span_end": span.end, "whole_segment": 1, "memo": memo, "created_at": now}
+                for c in fresh
+            ])
+        if complete:
+            conn.execute(update(asg).where(asg.c.segment_id == segment_id, asg.c.coder == coder)
+                         .values(completed_at=now))
+
+
+# -- segments and their context --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class UnitContext:
+    segment: Segment
+    title: str
+    before: str | None
+    after: str | None
+
+
+def unit_context(store: Store, segment_id: str) -> UnitContext:
+    """A segment with its document title and the units just before and after it."""
+    s, d = t.segments, t.documents
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(s, d.c.title).join(d, d.c.id == s.c.document_id).where(s.c.id == segment_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"unknown segment {segment_id!r}")
+        near = conn.execute(
+            select(s.c.position, s.c.text).where(
+                s.c.document_id == row.document_id, s.c.kind == row.kind,
+                s.c.position.in_([row.position - 1, row.position + 1]))
+        ).fetchall()
+    texts = {r.position: r.text for r in near}
+    segment = Segment(id=row.id, document_id=row.document_id, start=row.start, end=row.end,
+                      text=row.text, kind=row.kind, position=row.position, label=row.label)
+    return UnitContext(segment, row.title, texts.get(row.position - 1),
+                       texts.get(row.position + 1))
+
+
+def suggestions_for(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
+    """The newest suggestion run's suggestions on some segments.
+
+    Columns: segment_id, code_id, score, evidence, engine, model_version.
+    """
+    r, sg = t.suggestion_runs, t.suggestions
+    query = (
+        select(sg.c.segment_id, sg.c.code_id, sg.c.score, sg.c.evidence, r.c.engine,
+               r.c.model_version)
+        .join(r, r.c.id == sg.c.run_id)
+        .where(r.c.id == select(func.max(r.c.id)).scalar_subquery(),
+               sg.c.segment_id.in_(list(segment_ids)))
+        .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
+    )
+    return _frame(store, query)
+
+
+# -- study overview --------------------------------------------------------------------------
+def progress_frame(store: Store) -> pd.DataFrame:
+    """coder, document_id, title, assigned, completed: one row per coder and document."""
+    a, s, d = t.assignments, t.segments, t.documents
+    query = (
+        select(a.c.coder, s.c.document_id, d.c.title, func.count().label("assigned"),
+               func.count(a.c.completed_at).label("completed"))
+        .select_from(a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id))
+        .group_by(a.c.coder, s.c.document_id, d.c.title)
+        .order_by(a.c.coder, s.c.document_id)
+    )
+    return _frame(store, query)
+
+
+def documents_overview(store: Store) -> pd.DataFrame:
+    """id, name, version, title, programme, units: without loading the documents' text."""
+    s, d = t.segments, t.documents
+    units = (select(s.c.document_id, func.count().label("units"))
+             .group_by(s.c.document_id).subquery())
+    query = (
+        select(d.c.id, d.c.name, d.c.version, d.c.title, d.c.programme,
+               func.coalesce(units.c.units, 0).label("units"))
+        .outerjoin(units, units.c.document_id == d.c.id)
+        .order_by(d.c.name, d.c.version)
+    )
+    return _frame(store, query)
+
+
+# -- the reviewer's queue ----------------------------------------------------------------------
+def _pairs(code_ids: Sequence[str]) -> CTE:
+    """(segment_id, code_id, resolved) for every pair where the completed coders differ."""
+    a, asg, r = t.annotations, t.assignments, t.resolutions
+    done = (select(asg.c.segment_id, asg.c.coder)
+            .where(asg.c.completed_at.is_not(None)).cte("done"))
+    n = (select(done.c.segment_id, func.count().label("n")).group_by(done.c.segment_id)
+         .having(func.count() >= 2).cte("n"))
+    applied = (
+        select(a.c.segment_id, a.c.code_id, a.c.coder).distinct()
+        .select_from(a.join(done, and_(done.c.segment_id == a.c.segment_id,
+                                       done.c.coder == a.c.coder)))
+        .where(a.c.code_id.in_(list(code_ids)))
+    ).cte("applied")
+    yes = (select(applied.c.segment_id, applied.c.code_id, func.count().label("yes"))
+           .group_by(applied.c.segment_id, applied.c.code_id).cte("yes"))
+    latest = (select(r.c.segment_id, r.c.code_id, func.max(r.c.id).label("id"))
+              .group_by(r.c.segment_id, r.c.code_id).cte("latest"))
+    standing = (select(latest.c.segment_id, latest.c.code_id)
+                .select_from(latest.join(r, r.c.id == latest.c.id))
+                .where(r.c.decision != str(Decision.WITHDRAW)).cte("standing"))
+    resolved = case((standing.c.segment_id.is_(None), 0), else_=1)
+    return (
+        select(yes.c.segment_id, yes.c.code_id, resolved.label("resolved"))
+        .select_from(
+            yes.join(n, n.c.segment_id == yes.c.segment_id)
+            .outerjoin(standing, and_(standing.c.segment_id == yes.c.segment_id,
+                                      standing.c.code_id == yes.c.code_id)))
+        .where(yes.c.yes < n.c.n)
+    ).cte("pairs")
+
+
+def _queue_items(
+    code_ids: Sequence[str], code_id: str | None, document_id: str | None, coder: str | None,
+    state: str,
+) -> Select[Any]:
+    if state not in QUEUE_STATES:
+        raise ValueError(f"unknown state {state!r}")
+    pairs, s, asg = _pairs(code_ids), t.segments, t.assignments
+    conditions = []
+    if code_id is not None:
+        conditions.append(pairs.c.code_id == code_id)
+    if document_id is not None:
+        conditions.append(s.c.document_id == document_id)
+    if coder is not None:
+        conditions.append(pairs.c.segment_id.in_(
+            select(asg.c.segment_id).where(asg.c.coder == coder, asg.c.completed_at.is_not(None))))
+    n_open = func.sum(literal(1) - pairs.c.resolved)
+    query = (
+        select(pairs.c.segment_id, s.c.document_id, s.c.kind, s.c.position,
+               func.count().label("pairs"), n_open.label("open"))
+        .select_from(pairs.join(s, s.c.id == pairs.c.segment_id))
+        .where(*conditions)
+        .group_by(pairs.c.segment_id, s.c.document_id, s.c.kind, s.c.position)
+    )
+    if state == "open":
+        query = query.having(n_open > 0)
+    elif state == "resolved":
+        query = query.having(n_open == 0)
+    return query
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    items: int  # segments in the (filtered) queue
+    pairs: int  # (segment, code) disagreements among them
+    resolved: int  # of those pairs, how many have a standing decision
+
+
+def queue_page(
+    store: Store, code_ids: Sequence[str], *, code_id: str | None = None,
+    document_id: str | None = None, coder: str | None = None, state: str = "open",
+    limit: int = 25, offset: int = 0,
+) -> tuple[pd.DataFrame, QueueCounts]:
+    """A page of segments with disagreements (segment_id, document_id, kind, position, pairs,
+    open) in document order, and counts over the whole filtered queue."""
+    items = _queue_items(code_ids, code_id, document_id, coder, state).subquery("items")
+    page = select(items).order_by(items.c.document_id, items.c.kind, items.c.position,
+                                  items.c.segment_id).limit(limit).offset(offset)
+    totals = select(func.count(), func.coalesce(func.sum(items.c.pairs), 0),
+                    func.coalesce(func.sum(items.c.pairs - items.c.open), 0))
+    with store.engine.connect() as conn:
+        n_items, n_pairs, n_resolved = conn.execute(totals).one()
+        result = conn.execute(page)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return frame, QueueCounts(int(n_items), int(n_pairs), int(n_resolved))
+
+
+def segment_pairs(store: Store, code_ids: Sequence[str], segment_id: str) -> pd.DataFrame:
+    """code_id, resolved for the disagreements on one segment."""
+    pairs = _pairs(code_ids)
+    query = (select(pairs.c.code_id, pairs.c.resolved).where(pairs.c.segment_id == segment_id)
+             .order_by(pairs.c.code_id))
+    return _frame(store, query)
+
+
+def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:
+    """Every coder's annotations on one segment (for the reviewer): coder, code_id,
+    whole_segment, start, end, memo."""
+    a = t.annotations
+    query = (
+        select(a.c.coder, a.c.code_id, a.c.whole_segment, a.c.span_start.label("start"),
+               a.c.span_end.label("end"), a.c.memo)
+        .where(a.c.segment_id == segment_id).order_by(a.c.coder, a.c.code_id)
+    )
+    return _frame(store, query)
+
+
+def completed_coders(store: Store, segment_id: str) -> list[str]:
+    """Coders who submitted a segment, in name order."""
+    asg = t.assignments
+    query = (select(asg.c.coder)
+             .where(asg.c.segment_id == segment_id, asg.c.completed_at.is_not(None))
+             .order_by(asg.c.coder))
+    with store.engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def standing_resolutions(store: Store, segment_id: str) -> pd.DataFrame:
+    """The standing decision per code on one segment: code_id, decision, reviewer,
+    rationale, at, id (withdrawn decisions are left out)."""
+    r = t.resolutions
+    latest = (select(func.max(r.c.id)).where(r.c.segment_id == segment_id)
+              .group_by(r.c.code_id))
+    query = (
+        select(r.c.code_id, r.c.decision, r.c.reviewer, r.c.rationale, r.c.at, r.c.id)
+        .where(r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))
+        .order_by(r.c.code_id)
+    )
+    return _frame(store, query)
