@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,7 @@ def _finish(
     source: str,
 ) -> Codebook:
     problems.extend(_hierarchy_problems(placed))
+    problems.sort(key=_place_order)
     codes = [code for code, _where in placed]
     if problems:
         raise InvalidInput(source, problems)
@@ -268,6 +270,12 @@ def _finish(
         description=str(head.get("description") or "").strip(),
         codes=tuple(codes),
     )
+
+
+def _place_order(problem: Problem) -> tuple[int, str]:
+    """Sort problems by the line or row number in their place, when it has one."""
+    match = re.match(r"(?:line|row) (\d+)", problem.where)
+    return (int(match.group(1)) if match else 0, problem.where)
 
 
 def _hierarchy_problems(placed: Sequence[tuple[Code, str]]) -> list[Problem]:

@@ -13,6 +13,7 @@ from coding.errors import Conflict, NotFound
 from coding.model import Annotation, Decision, Resolution, utcnow
 from coding.store import Store
 from coding.store import schema as t
+from coding.store.engine import make_engine
 
 
 def _schema(store: Store) -> dict[str, list[tuple[str, str]]]:
@@ -32,7 +33,7 @@ def test_fresh_study_has_every_migration_applied(study: Path) -> None:
 
 @pytest.mark.parametrize("from_version", range(1, len(t.MIGRATIONS)))
 def test_migrating_an_older_study_gives_the_fresh_schema(tmp_path: Path, from_version: int) -> None:
-    old = Store(Store.open.__func__.__globals__["make_engine"](tmp_path / "old.db"), "old.db")
+    old = Store(make_engine(tmp_path / "old.db"), "old.db")
     old.migrate(upto=from_version)
     assert old.schema_version() == from_version
     old.close()
@@ -55,7 +56,7 @@ def test_creating_over_an_existing_file_is_refused(study: Path) -> None:
 
 def test_a_file_that_is_not_a_study_is_refused(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
-    Store(Store.open.__func__.__globals__["make_engine"](other), str(other)).schema_version()
+    Store(make_engine(other), str(other)).schema_version()
     with pytest.raises(NotFound, match="not a Concord study"):
         Store.open(other)
 

@@ -1,0 +1,173 @@
+"""StoreBase: opening a study, migrations, transactions with their audit row, settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from coding.errors import CodingError, Conflict, NotFound
+from coding.model import (
+    utcnow,
+)
+from coding.store import schema as t
+from coding.store.engine import is_url, make_engine
+
+
+def _ts(value: datetime | None = None) -> str:
+    return (value or utcnow()).astimezone(UTC).isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class StoreBase:
+    """Connection, schema and transaction handling shared by the Store's parts."""
+
+    def __init__(self, engine: Engine, target: str) -> None:
+        self.engine = engine
+        self.target = target
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, target: str | Path, *, create: bool = False) -> Self:
+        """Open a study (file path or database URL); ``create=True`` makes a new one."""
+        target = str(target)
+        if not is_url(target):
+            path = Path(target)
+            if create and path.exists():
+                raise Conflict(f"{target}: a file already exists there")
+            if not create and not path.is_file():
+                raise NotFound(f"{target}: no such study (create one with 'coding init')")
+        store = cls(make_engine(target), target)
+        try:
+            applied = store.schema_version()
+            if create:
+                if applied:
+                    raise Conflict(f"{target}: the database already holds a study")
+                store.migrate()
+            elif applied == 0:
+                raise NotFound(f"{target}: not a Concord study (no schema_version table)")
+            elif applied < len(t.MIGRATIONS):
+                store.migrate()
+            elif applied > len(t.MIGRATIONS):
+                raise CodingError(
+                    f"{target}: study schema v{applied} is newer than this Concord (v"
+                    f"{len(t.MIGRATIONS)}); upgrade Concord"
+                )
+        except OperationalError as err:
+            store.close()
+            raise CodingError(f"{target}: cannot open the database ({err.orig})") from err
+        except CodingError:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("schema_version"):
+                return 0
+            return int(
+                conn.execute(select(func.count()).select_from(t.schema_version)).scalar_one()
+            )
+
+    def migrate(self, upto: int | None = None) -> int:
+        """Apply pending migrations in order, each in one transaction; return the version."""
+        with self._write() as conn:
+            t.metadata.create_all(conn, tables=[t.schema_version])
+        target = len(t.MIGRATIONS) if upto is None else upto
+        for number in range(self.schema_version() + 1, target + 1):
+            with self._write() as conn:
+                t.MIGRATIONS[number - 1](conn)
+                conn.execute(insert(t.schema_version).values(version=number, applied_at=_ts()))
+        return self.schema_version()
+
+    # -- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.info["write"] = True
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def transaction(
+        self, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
+    ) -> Iterator[Connection]:
+        """One write transaction that also appends its row to the audit trail."""
+        try:
+            with self._write() as conn:
+                yield conn
+                self._event(conn, actor, action, subject, detail or {})
+        except IntegrityError as err:
+            raise Conflict(f"{action} {subject}: conflicts with stored data ({err.orig})") from err
+
+    @staticmethod
+    def _event(
+        conn: Connection, actor: str, action: str, subject: str, detail: dict[str, Any]
+    ) -> None:
+        conn.execute(
+            insert(t.events).values(
+                at=_ts(),
+                actor=actor,
+                action=action,
+                subject=subject,
+                detail=json.dumps(detail, sort_keys=True, default=str),
+            )
+        )
+
+    def revision(self) -> int:
+        """The id of the newest audit event: a cache key that changes on every write."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))).scalar_one())
+
+    def events(self) -> pd.DataFrame:
+        return self._frame(select(t.events).order_by(t.events.c.id))
+
+    def _frame(self, query: Any) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            result = conn.execute(query)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    # -- settings --------------------------------------------------------------------------
+    def settings(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return {r.key: r.value for r in conn.execute(select(t.settings))}
+
+    def set_setting(self, key: str, value: str, actor: str) -> None:
+        with self.transaction(actor, "set_setting", key, {"value": value}) as conn:
+            exists = conn.execute(select(t.settings.c.key).where(t.settings.c.key == key)).first()
+            if exists:
+                conn.execute(update(t.settings).where(t.settings.c.key == key).values(value=value))
+            else:
+                conn.execute(insert(t.settings).values(key=key, value=value))
+
+    # -- counts ----------------------------------------------------------------------------
+    def count(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            tbl = t.metadata.tables[table]
+            return int(conn.execute(select(func.count()).select_from(tbl)).scalar_one())

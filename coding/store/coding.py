@@ -1,0 +1,306 @@
+"""Coders, annotations, assignments, suggestions and resolutions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, func, insert, select, update
+
+from coding.errors import Conflict, NotFound
+from coding.model import (
+    Annotation,
+    Decision,
+    Resolution,
+    Suggestion,
+)
+from coding.store import schema as t
+from coding.store.base import StoreBase, _ts
+
+
+class CodingMixin(StoreBase):
+    """Coders' work, NLP suggestions and reviewers' decisions."""
+
+    # -- coders ----------------------------------------------------------------------------
+    def add_coders(self, names: Iterable[str], actor: str, kind: str = "human") -> list[str]:
+        """Add coders that are not yet in the study; return the names added."""
+        wanted = sorted(set(names) - set(self.coders()))
+        if wanted:
+            with self.transaction(actor, "add_coders", ",".join(wanted), {"kind": kind}) as conn:
+                conn.execute(
+                    insert(t.coders),
+                    [{"name": n, "kind": kind, "created_at": _ts()} for n in wanted],
+                )
+        return wanted
+
+    def coders(self, kind: str | None = None) -> list[str]:
+        query = select(t.coders.c.name).order_by(t.coders.c.name)
+        if kind is not None:
+            query = query.where(t.coders.c.kind == kind)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    # -- annotations and assignments -------------------------------------------------------
+    def add_annotations(
+        self,
+        annotations: Sequence[Annotation],
+        actor: str,
+        complete: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically."""
+        spans = self._segment_spans({a.segment_id for a in annotations})
+        now = _ts()
+        rows = []
+        for a in annotations:
+            seg_start, seg_end = spans[a.segment_id]
+            whole = a.start is None
+            rows.append(
+                {
+                    "segment_id": a.segment_id,
+                    "code_id": a.code_id,
+                    "coder": a.coder,
+                    "codebook_version": a.codebook_version,
+                    "memo": a.memo,
+                    "whole_segment": int(whole),
+                    "span_start": seg_start if whole else a.start,
+                    "span_end": seg_end if whole else a.end,
+                    "created_at": _ts(a.created_at) if a.created_at else now,
+                }
+            )
+        detail = {"annotations": len(rows), "completed": len(complete)}
+        with self.transaction(actor, "add_annotations", f"{len(rows)} annotations", detail) as conn:
+            if rows:
+                conn.execute(insert(t.annotations), rows)
+            self._complete(conn, complete, now)
+        return len(rows)
+
+    def _segment_spans(self, segment_ids: set[str]) -> dict[str, tuple[int, int]]:
+        spans: dict[str, tuple[int, int]] = {}
+        ids = sorted(segment_ids)
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                query = select(t.segments.c.id, t.segments.c.start, t.segments.c.end).where(
+                    t.segments.c.id.in_(ids[i : i + 500])
+                )
+                spans.update({r.id: (r.start, r.end) for r in conn.execute(query)})
+        missing = segment_ids - spans.keys()
+        if missing:
+            raise NotFound(f"unknown segment(s): {', '.join(sorted(missing)[:5])}")
+        return spans
+
+    def _complete(self, conn: Connection, pairs: Sequence[tuple[str, str]], now: str) -> None:
+        a = t.assignments
+        for segment_id, coder in pairs:
+            found = conn.execute(
+                select(a.c.completed_at).where(a.c.segment_id == segment_id, a.c.coder == coder)
+            ).first()
+            if found is None:
+                conn.execute(
+                    insert(a).values(
+                        segment_id=segment_id, coder=coder, assigned_at=now, completed_at=now
+                    )
+                )
+            elif found.completed_at is None:
+                conn.execute(
+                    update(a)
+                    .where(a.c.segment_id == segment_id, a.c.coder == coder)
+                    .values(completed_at=now)
+                )
+
+    def assign(self, segment_ids: Sequence[str], coder: str, actor: str) -> int:
+        """Give segments to a coder (existing assignments are kept as they are)."""
+        a = t.assignments
+        with self.engine.connect() as conn:
+            have = set(conn.execute(select(a.c.segment_id).where(a.c.coder == coder)).scalars())
+        new = [s for s in dict.fromkeys(segment_ids) if s not in have]
+        if new:
+            now = _ts()
+            with self.transaction(actor, "assign", coder, {"segments": len(new)}) as conn:
+                conn.execute(
+                    insert(a),
+                    [
+                        {"segment_id": s, "coder": coder, "assigned_at": now, "completed_at": None}
+                        for s in new
+                    ],
+                )
+        return len(new)
+
+    def complete(self, pairs: Sequence[tuple[str, str]], actor: str) -> None:
+        """Mark (segment_id, coder) pairs as submitted."""
+        with self.transaction(actor, "complete", f"{len(pairs)} units", {"units": len(pairs)}) as c:
+            self._complete(c, pairs, _ts())
+
+    def annotations_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Annotations with document offsets: segment_id, document_id, coder, code_id, start, end,
+        whole_segment, memo, codebook_version, created_at. ``coders`` limits whose work is read."""
+        a, s = t.annotations, t.segments
+        query = (
+            select(
+                a.c.segment_id,
+                s.c.document_id,
+                a.c.coder,
+                a.c.code_id,
+                a.c.span_start.label("start"),
+                a.c.span_end.label("end"),
+                a.c.whole_segment,
+                a.c.memo,
+                a.c.codebook_version,
+                a.c.created_at,
+            )
+            .join(s, s.c.id == a.c.segment_id)
+            .order_by(s.c.document_id, a.c.span_start, a.c.coder, a.c.code_id)
+        )
+        if coders is not None:
+            query = query.where(a.c.coder.in_(list(coders)))
+        frame = self._frame(query)
+        frame["whole_segment"] = frame["whole_segment"].astype(bool)
+        return frame
+
+    def assignments_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """segment_id, document_id, coder, assigned_at, completed_at, completed (bool)."""
+        a, s = t.assignments, t.segments
+        query = (
+            select(a.c.segment_id, s.c.document_id, a.c.coder, a.c.assigned_at, a.c.completed_at)
+            .join(s, s.c.id == a.c.segment_id)
+            .order_by(s.c.document_id, s.c.position, a.c.coder)
+        )
+        if coders is not None:
+            query = query.where(a.c.coder.in_(list(coders)))
+        frame = self._frame(query)
+        frame["completed"] = frame["completed_at"].notna()
+        return frame
+
+    # -- suggestions -----------------------------------------------------------------------
+    def add_suggestion_run(
+        self,
+        engine: str,
+        model_version: str,
+        codebook_version: int,
+        params: dict[str, Any],
+        suggestions: Sequence[Suggestion],
+        actor: str,
+    ) -> int:
+        """Store one run of a suggestion engine with its provenance; return the run id."""
+        revision = self.revision()
+        detail = {"engine": engine, "model_version": model_version, "n": len(suggestions)}
+        with self.transaction(actor, "suggest", engine, detail) as conn:
+            run_id = conn.execute(
+                insert(t.suggestion_runs)
+                .values(
+                    engine=engine,
+                    model_version=model_version,
+                    codebook_version=codebook_version,
+                    data_revision=revision,
+                    params=json.dumps(params, sort_keys=True),
+                    created_at=_ts(),
+                )
+                .returning(t.suggestion_runs.c.id)
+            ).scalar_one()
+            if suggestions:
+                conn.execute(
+                    insert(t.suggestions),
+                    [
+                        {
+                            "run_id": run_id,
+                            "segment_id": s.segment_id,
+                            "code_id": s.code_id,
+                            "score": s.score,
+                            "evidence": s.evidence,
+                        }
+                        for s in suggestions
+                    ],
+                )
+        return int(run_id)
+
+    def suggestions_frame(self, engine: str | None = None) -> pd.DataFrame:
+        """Suggestions of the newest run (of ``engine``, or of any engine), with provenance."""
+        r, sg = t.suggestion_runs, t.suggestions
+        newest = select(func.max(r.c.id))
+        if engine is not None:
+            newest = newest.where(r.c.engine == engine)
+        query = (
+            select(
+                sg.c.segment_id,
+                sg.c.code_id,
+                sg.c.score,
+                sg.c.evidence,
+                r.c.id.label("run_id"),
+                r.c.engine,
+                r.c.model_version,
+                r.c.codebook_version,
+                r.c.data_revision,
+            )
+            .join(r, r.c.id == sg.c.run_id)
+            .where(r.c.id == newest.scalar_subquery())
+            .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
+        )
+        return self._frame(query)
+
+    # -- resolutions -----------------------------------------------------------------------
+    def add_resolutions(self, resolutions: Sequence[Resolution], actor: str) -> list[int]:
+        """Record reviewer decisions; each supersedes the current one for its (segment, code)."""
+        ids: list[int] = []
+        detail = {"decisions": [[r.segment_id, r.code_id, str(r.decision)] for r in resolutions]}
+        with self.transaction(actor, "resolve", f"{len(resolutions)} decisions", detail) as conn:
+            for res in resolutions:
+                current = self._current_resolution(conn, res.segment_id, res.code_id)
+                if res.decision is Decision.WITHDRAW and current is None:
+                    raise Conflict(f"segment {res.segment_id} code {res.code_id}: nothing to undo")
+                new_id = conn.execute(
+                    insert(t.resolutions)
+                    .values(
+                        segment_id=res.segment_id,
+                        code_id=res.code_id,
+                        codebook_version=res.codebook_version,
+                        decision=str(res.decision),
+                        reviewer=res.reviewer,
+                        rationale=res.rationale,
+                        at=_ts(res.at),
+                        supersedes=current,
+                    )
+                    .returning(t.resolutions.c.id)
+                ).scalar_one()
+                ids.append(int(new_id))
+        return ids
+
+    @staticmethod
+    def _current_resolution(conn: Connection, segment_id: str, code_id: str) -> int | None:
+        r = t.resolutions
+        query = (
+            select(r.c.id, r.c.decision)
+            .where(r.c.segment_id == segment_id, r.c.code_id == code_id)
+            .order_by(r.c.id.desc())
+            .limit(1)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        return None if row is None or row.decision == Decision.WITHDRAW else int(row.id)
+
+    def resolutions(self) -> list[Resolution]:
+        """Every decision ever recorded, oldest first (the full history)."""
+        frame = self._frame(select(t.resolutions).order_by(t.resolutions.c.id))
+        return [
+            Resolution(
+                segment_id=r.segment_id,
+                code_id=r.code_id,
+                decision=Decision(r.decision),
+                reviewer=r.reviewer,
+                rationale=r.rationale,
+                at=datetime.fromisoformat(r.at),
+                id=int(r.id),
+                codebook_version=int(r.codebook_version),
+            )
+            for r in frame.itertuples()
+        ]
+
+    def current_resolutions_frame(self) -> pd.DataFrame:
+        """The standing decision per (segment, code): newest row unless it is a withdrawal."""
+        frame = self._frame(select(t.resolutions).order_by(t.resolutions.c.id))
+        if frame.empty:
+            return frame
+        newest = frame.groupby(["segment_id", "code_id"], sort=False).tail(1)
+        return newest[newest["decision"] != Decision.WITHDRAW].reset_index(drop=True)
