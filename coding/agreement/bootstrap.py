@@ -74,9 +74,7 @@ def alpha_bootstrap(
     lower = max(int((1.0 - level) / 2.0 * replicates), 1) - 1
     upper = min(int((1.0 - (1.0 - level) / 2.0) * replicates + 1), replicates) - 1
     q_fail = {a: float((alphas < a).mean()) for a in alpha_mins}
-    return AlphaBootstrap(
-        float(alphas[lower]), float(alphas[upper]), q_fail, draws, n, replicates
-    )
+    return AlphaBootstrap(float(alphas[lower]), float(alphas[upper]), q_fail, draws, n, replicates)
 
 
 def _correct_perfect(
@@ -113,7 +111,7 @@ def unit_bootstrap(
     total = float(ratings.freq.sum())
     if total <= 0:
         return dict.fromkeys(statistics)
-    n_units = int(round(total))
+    n_units = round(total)
     shares = ratings.freq / total
     chunk = max(1, _CHUNK_CELLS // max(1, shares.size))
     values: dict[str, list[FloatArray]] = {name: [] for name in statistics}

@@ -33,8 +33,13 @@ from coding.agreement.layouts import (
     parse_number,
     read_layout,
 )
-from coding.agreement.ratings import FloatArray, Ratings, from_codes, from_contingency
-from coding.agreement.ratings import from_unit_counts
+from coding.agreement.ratings import (
+    FloatArray,
+    Ratings,
+    from_codes,
+    from_contingency,
+    from_unit_counts,
+)
 from coding.agreement.unitizing import character_kappa, u_alpha
 from coding.errors import InvalidInput, Problem
 
@@ -118,7 +123,9 @@ def _ratings(
     else:
         if level != "nominal":
             bad = next(v for v in raw if parse_number(v) is None)
-            raise InvalidInput("data", [Problem("values", f"{level} data must be numbers: {bad!r}")])
+            raise InvalidInput(
+                "data", [Problem("values", f"{level} data must be numbers: {bad!r}")]
+            )
         convert = str
     lookup = {v: convert(v) for v in set(raw)}
     categories = sorted(set(lookup.values()), key=_sort_key)
@@ -152,8 +159,9 @@ def _select_coders(table: CodingTable, coders: Sequence[str] | None) -> CodingTa
         return table
     unknown = [c for c in coders if c not in table.coders]
     if unknown:
-        problems = [Problem(c, f"no such coder (the coders are {', '.join(table.coders)})")
-                    for c in unknown]
+        problems = [
+            Problem(c, f"no such coder (the coders are {', '.join(table.coders)})") for c in unknown
+        ]
         raise InvalidInput("--coders", problems)
     rows = [table.values[table.coders.index(c)] for c in coders]
     return CodingTable(tuple(coders), table.units, tuple(rows), table.sets)
@@ -177,9 +185,7 @@ def _alpha_delta(
     return 1.0 - weight_matrix, "1 - weights"
 
 
-def _kappa_statistics(
-    ratings: Ratings, w: FloatArray | None
-) -> dict[str, Statistic | str]:
+def _kappa_statistics(ratings: Ratings, w: FloatArray | None) -> dict[str, Statistic | str]:
     """Statistic functions by name, or the reason a statistic does not apply."""
     known = ratings.codes is not None
     pair = ratings.n_coders == 2
@@ -213,6 +219,25 @@ def _undefined_reason(ratings: Ratings, name: str) -> str:
     return "chance agreement is 1 (no variation in the codes), so the coefficient is 0/0"
 
 
+def _kappa_results(
+    ratings: Ratings, w: FloatArray | None, result: dict[str, object], notes: dict[str, str]
+) -> dict[str, Statistic]:
+    """Fill in the kappa family; return the statistics that are defined (for the bootstrap)."""
+    freq = ratings.freq[None, :]
+    defined: dict[str, Statistic] = {}
+    for name, stat in _kappa_statistics(ratings, w).items():
+        if isinstance(stat, str):
+            result[name], notes[name] = None, stat
+            continue
+        value = float(stat(ratings, freq)[0])
+        if np.isnan(value):
+            result[name], notes[name] = None, _undefined_reason(ratings, name)
+        else:
+            result[name] = value
+            defined[name] = stat
+    return defined
+
+
 def _coefficients(
     ratings: Ratings,
     values: list[float] | None,
@@ -243,17 +268,7 @@ def _coefficients(
     }
     notes: dict[str, str] = {}
     freq = ratings.freq[None, :]
-    defined: dict[str, Statistic] = {}
-    for name, stat in _kappa_statistics(ratings, w).items():
-        if isinstance(stat, str):
-            result[name], notes[name] = None, stat
-            continue
-        value = float(stat(ratings, freq)[0])
-        if np.isnan(value):
-            result[name], notes[name] = None, _undefined_reason(ratings, name)
-        else:
-            result[name] = value
-            defined[name] = stat
+    defined = _kappa_results(ratings, w, result, notes)
     pa = result["percent_agreement"]
     pe = float(kappa.fleiss_expected(ratings, freq)[0])
     result["fleiss_observed_agreement_Pbar"] = pa
@@ -273,6 +288,12 @@ def _coefficients(
     result["krippendorff_alpha_expected_disagreement"] = alpha.expected
     if alpha.reason:
         notes["krippendorff_alpha"] = alpha.reason
+    for name in ("fleiss_observed_agreement_Pbar", "fleiss_expected_agreement_Pe"):
+        if result[name] is None:
+            notes[name] = notes["percent_agreement"]
+    for name in ("observed", "expected"):
+        if result[f"krippendorff_alpha_{name}_disagreement"] is None:
+            notes[f"krippendorff_alpha_{name}_disagreement"] = alpha.reason or NO_PAIRABLE
     if bootstrap > 0:
         rng = np.random.default_rng(seed)
         _bootstrap(result, notes, ratings, delta, n_coders, defined, bootstrap, rng)
@@ -300,8 +321,11 @@ def _bootstrap(
         summary: dict[str, object] = {"ci95_lower": boot.ci_low, "ci95_upper": boot.ci_high}
         summary.update({f"q_fail_alpha_min_{a:.3f}": q for a, q in boot.q_fail.items()})
         summary.update(
-            {"M_draws": boot.draws, "n_pairable_values": boot.n_pairable_values,
-             "replicates": boot.replicates}
+            {
+                "M_draws": boot.draws,
+                "n_pairable_values": boot.n_pairable_values,
+                "replicates": boot.replicates,
+            }
         )
         result["krippendorff_alpha_bootstrap"] = summary
     intervals = unit_bootstrap(ratings, defined, replicates, rng)
@@ -348,7 +372,9 @@ def _unitizing(
         "character_kappa": pooled_char,
         "character_kappa_by_category": by_char,
     }
-    notes = {f"krippendorff_u_alpha[{c}]": r.reason for c, r in unitized.by_code.items() if r.reason}
+    notes = {
+        f"krippendorff_u_alpha[{c}]": r.reason for c, r in unitized.by_code.items() if r.reason
+    }
     if overall.reason:
         notes["krippendorff_u_alpha"] = overall.reason
     result["notes"] = notes

@@ -56,7 +56,9 @@ def coincidences(ratings: Ratings) -> FloatArray:
     return matrix
 
 
-def level_distances(level: Level, values: Sequence[float] | None, marginals: FloatArray) -> FloatArray:
+def level_distances(
+    level: Level, values: Sequence[float] | None, marginals: FloatArray
+) -> FloatArray:
     """Squared differences ``delta2_ck`` for a level of measurement.
 
     ``values`` are the numeric categories (needed for interval and ratio); ``marginals`` are
@@ -125,9 +127,7 @@ def alpha_for_ratings(
     return alpha_from_coincidences(matrix, delta)
 
 
-def krippendorff_alpha(
-    reliability_data: npt.ArrayLike, level: Level = "nominal"
-) -> float | None:
+def krippendorff_alpha(reliability_data: npt.ArrayLike, level: Level = "nominal") -> float | None:
     """Krippendorff's alpha for a coders x units matrix with NaN for missing; None if undefined.
 
     Gives the same value as ``krippendorff.alpha(reliability_data, level_of_measurement=level)``

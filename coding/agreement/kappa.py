@@ -40,7 +40,7 @@ def weight_matrix(name: str, q: int) -> FloatArray:
         return 1.0 - gap**2 / (q - 1) ** 2
     if name == "gwet-ordinal":
         span = (gap + 1.0) * gap / 2.0
-        return 1.0 - span / span.max()
+        return np.asarray(1.0 - span / span.max(), dtype=np.float64)
     raise ValueError(f"unknown weights {name!r}; use one of {', '.join(WEIGHTS)}")
 
 
@@ -73,13 +73,17 @@ def category_shares(ratings: Ratings, freq: FloatArray) -> FloatArray:
         return np.asarray((freq @ shares) / freq.sum(axis=1, keepdims=True))
 
 
-def fleiss_expected(ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None) -> FloatArray:
+def fleiss_expected(
+    ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None
+) -> FloatArray:
     """Fleiss' chance agreement ``sum_kl w_kl pi_k pi_l``."""
     pi = category_shares(ratings, freq)
     return np.asarray(np.einsum("bk,kl,bl->b", pi, _weights(ratings, weights), pi))
 
 
-def fleiss_kappa(ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None) -> FloatArray:
+def fleiss_kappa(
+    ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None
+) -> FloatArray:
     """Fleiss (1971) kappa, generalised to missing values and weights (Gwet 2014)."""
     pa = percent_agreement(ratings, freq, weights)
     return _chance_corrected(pa, fleiss_expected(ratings, freq, weights))
@@ -113,7 +117,9 @@ def coder_classification(ratings: Ratings, freq: FloatArray) -> FloatArray:
     return np.asarray(np.einsum("bt,tgk->bgk", freq, onehot))
 
 
-def conger_kappa(ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None) -> FloatArray:
+def conger_kappa(
+    ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None
+) -> FloatArray:
     """Conger (1980) kappa: chance agreement from each coder's own category distribution.
 
     ``pe = sum_kl w_kl (pbar_k pbar_l - s_kl / r)`` where ``p_gk`` is coder g's share of
@@ -150,7 +156,9 @@ def _table_pa(tables: FloatArray, weights: FloatArray) -> tuple[FloatArray, Floa
         return np.einsum("kl,bkl->b", weights, tables) / n, n
 
 
-def cohen_kappa(ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None) -> FloatArray:
+def cohen_kappa(
+    ratings: Ratings, freq: FloatArray, weights: FloatArray | None = None
+) -> FloatArray:
     """Cohen (1960) kappa (weighted: Cohen 1968) on the units both coders coded."""
     tables = pair_table(ratings, freq)
     w = _weights(ratings, weights)

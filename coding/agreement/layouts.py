@@ -19,7 +19,8 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from itertools import pairwise
+from typing import TextIO, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ VALUE_COLUMNS = ("labels", "label", "value", "code", "codes")
 SET_SEPARATOR = "|"
 
 Number = int | float
-Source = str | os.PathLike[str] | TextIO | pd.DataFrame
+Source: TypeAlias = "str | os.PathLike[str] | TextIO | pd.DataFrame"
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +250,10 @@ def _counts(header: list[str], body: list[list[str]], problems: list[Problem]) -
     _duplicate_units(units, problems)
     counts = np.array(
         [
-            [_count(cell, f"row {i}, column {header[j + 1]!r}", problems)
-             for j, cell in enumerate(_pad(row, len(header))[1:])]
+            [
+                _count(cell, f"row {i}, column {header[j + 1]!r}", problems)
+                for j, cell in enumerate(_pad(row, len(header))[1:])
+            ]
             for i, row in enumerate(body, start=2)
         ],
         dtype=np.float64,
@@ -271,8 +274,10 @@ def _contingency(header: list[str], body: list[list[str]], problems: list[Proble
         )
     table = np.array(
         [
-            [_count(cell, f"row {i}, column {header[j + 1]!r}", problems)
-             for j, cell in enumerate(_pad(row, len(header))[1:])]
+            [
+                _count(cell, f"row {i}, column {header[j + 1]!r}", problems)
+                for j, cell in enumerate(_pad(row, len(header))[1:])
+            ]
             for i, row in enumerate(body, start=2)
         ],
         dtype=np.float64,
@@ -304,7 +309,7 @@ def _spans(header: list[str], body: list[list[str]], problems: list[Problem]) ->
 
 def _check_overlaps(spans: Sequence[Span], problems: list[Problem]) -> None:
     ordered = sorted(spans, key=lambda s: (s.coder, s.code, s.start))
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in pairwise(ordered):
         same = (before.coder, before.code) == (after.coder, after.code)
         if same and after.start < before.end:
             problems.append(

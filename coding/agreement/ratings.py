@@ -51,17 +51,17 @@ class Ratings:
     @property
     def coded(self) -> FloatArray:
         """Codings per unit type (``m_u``)."""
-        return self.counts.sum(axis=1)
+        return np.asarray(self.counts.sum(axis=1), dtype=np.float64)
 
     @property
     def n_units(self) -> int:
         """Units coded by at least one coder."""
-        return int(round(float(self.freq.sum())))
+        return round(float(self.freq.sum()))
 
     @property
     def n_pairable(self) -> int:
         """Units coded by at least two coders (the units agreement is computed on)."""
-        return int(round(float(self.freq[self.coded >= 2].sum())))
+        return round(float(self.freq[self.coded >= 2].sum()))
 
     def with_freq(self, freq: FloatArray) -> Ratings:
         """The same unit types with other frequencies (a bootstrap replicate)."""
@@ -75,7 +75,7 @@ def types_from_codes(codes: IntArray, q: int) -> tuple[IntArray, FloatArray]:
 
     >>> t, f = types_from_codes(np.array([[0, 0, 1, -1], [0, 0, -1, -1]]), 2)
     >>> t.tolist(), f.tolist()
-    ([[0, 0], [1, -1]], [2.0, 1.0])
+    ([[1, -1], [0, 0]], [1.0, 2.0])
     """
     n_coders, n_units = codes.shape
     base = q + 1
@@ -110,9 +110,7 @@ def category_counts(types: IntArray, q: int) -> FloatArray:
     return counts.reshape(n_types, q)
 
 
-def from_codes(
-    codes: IntArray, categories: Sequence[Hashable], coders: Sequence[str]
-) -> Ratings:
+def from_codes(codes: IntArray, categories: Sequence[Hashable], coders: Sequence[str]) -> Ratings:
     """Ratings from a coders x units matrix of category indices (``-1`` = not coded)."""
     q = len(categories)
     types, freq = types_from_codes(np.asarray(codes, dtype=np.int64), q)

@@ -61,11 +61,17 @@ def _sections(units: Sequence[tuple[int, int]], begin: int, end: int) -> _Sectio
     pos = begin
     for s, e in sorted(units):
         if s > pos:
-            starts.append(pos), ends.append(s), flags.append(False)
-        starts.append(s), ends.append(e), flags.append(True)
+            starts.append(pos)
+            ends.append(s)
+            flags.append(False)
+        starts.append(s)
+        ends.append(e)
+        flags.append(True)
         pos = e
     if pos < end:
-        starts.append(pos), ends.append(end), flags.append(False)
+        starts.append(pos)
+        ends.append(end)
+        flags.append(False)
     return _Sections(
         np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), np.array(flags, bool)
     )
@@ -171,7 +177,7 @@ def _character_types(
     begin: int,
     end: int,
 ) -> tuple[IntArray, FloatArray]:
-    """Per stretch of constant coverage: whether each coder covered it with ``code``, and its length."""
+    """Stretches of constant coverage: which coders covered each with ``code``; lengths."""
     per_coder = [sorted(units.get((c, code), [])) for c in coder_list]
     cuts = {begin, end}
     for spans in per_coder:
