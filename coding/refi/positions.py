@@ -96,7 +96,8 @@ def detect_unit(
         return PositionUnit.UTF16, f"origin {origin!r} counts UTF-16 code units"
     as_cp = _boundary_score(text, spans)
     converted = [(utf16_to_codepoint(offsets, s), utf16_to_codepoint(offsets, e)) for s, e in spans]
-    as_utf16 = _boundary_score(text, [(s, e) for s, e in converted if s is not None and e is not None])
+    as_utf16 = _boundary_score(
+        text, [(s, e) for s, e in converted if s is not None and e is not None])
     if as_utf16 > as_cp:
         return PositionUnit.UTF16, (f"UTF-16 reading puts {as_utf16} span edges on word boundaries "
                                     f"against {as_cp}")

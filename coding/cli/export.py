@@ -1,0 +1,110 @@
+"""``coding export``, ``coding import-qdpx``, ``coding export-qdc`` and ``coding import-qdc``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from coding.cli.common import actor, friendly, note, open_study
+from coding.cli.main import cli
+from coding.errors import CodingError
+from coding.service import export as export_service
+from coding.service import refi as refi_service
+
+STUDY = click.argument("study", metavar="STUDY")
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip().lower() for v in value.split(",") if v.strip()] if value else []
+
+
+@cli.command("export")
+@STUDY
+@click.option("--to", "directory", required=True, type=click.Path(file_okay=False),
+              help="Directory to write into (created if missing).")
+@click.option("--only", help=f"Comma-separated exports: {', '.join(export_service.KINDS)} "
+                             "(default: all).")
+@click.option("--format", "formats", help="Comma-separated formats to write, e.g. csv,html "
+                                          "(default: every format of each export).")
+@friendly
+def export(study: str, directory: str, only: str | None, formats: str | None) -> None:
+    """Export coded segments, theme report, matrix, agreement, audit log, .qdc and .qdpx.
+
+    Final codes use the reviewer's consensus decisions where they exist. Only work on units a
+    coder has completed is exported.  Example: coding export study.db --to exports/
+    """
+    kinds = _split(only)
+    unknown = [k for k in kinds if k not in export_service.KINDS]
+    if unknown:
+        raise CodingError(f"unknown export(s): {', '.join(unknown)}; choose from "
+                          f"{', '.join(export_service.KINDS)}")
+    with open_study(study) as store:
+        written = export_service.export_study(store, directory, kinds or None,
+                                              _split(formats) or None)
+    for path in written:
+        click.echo(f"{path.stat().st_size:>9,d}  {path}")
+
+
+@cli.command("import-qdpx")
+@STUDY
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--positions", type=click.Choice(["auto", "utf16", "codepoints"]), default="auto",
+              show_default=True, help="How the file counts positions (NVivo: UTF-16 code units).")
+@click.option("--min-overlap", type=float, default=0.5, show_default=True,
+              help="A coding goes to a unit it overlaps by at least this share of the shorter "
+                   "of the two.")
+@friendly
+def import_qdpx(study: str, file: str, positions: str, min_overlap: float) -> None:
+    """Import a REFI-QDA project: sources, codebook, users as coders, codings (all or none).
+
+    Example: coding import-qdpx study.db nvivo-export.qdpx
+    """
+    with open_study(study) as store:
+        result = refi_service.import_qdpx(store, file, actor(), positions=positions,
+                                          min_overlap=min_overlap)
+    for line in result.notes:
+        note(f"note: {line}")
+    click.echo(f"documents: {len(result.documents_added)} added, {len(result.documents_reused)} "
+               f"already present; coders added: {', '.join(result.coders_added) or 'none'}; "
+               f"codebook v{result.codebook_version} "
+               f"({len(result.codes_added)} new codes)")
+    click.echo(f"{result.codings} codings -> {result.annotations} annotations "
+               f"({result.unmatched} matched no unit); {result.completed_units} units marked "
+               "complete")
+
+
+@cli.command("export-qdc")
+@STUDY
+@click.argument("file", type=click.Path(dir_okay=False))
+@friendly
+def export_qdc(study: str, file: str) -> None:
+    """Write the study's current codebook as a REFI-QDA codebook (.qdc).
+
+    Example: coding export-qdc study.db codebook.qdc
+    """
+    with open_study(study) as store:
+        _name, content = export_service.export_bytes(store, "qdc", "qdc")
+    Path(file).write_bytes(content)
+    click.echo(f"wrote {file}")
+
+
+@cli.command("import-qdc")
+@STUDY
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@friendly
+def import_qdc(study: str, file: str) -> None:
+    """Load a REFI-QDA codebook (.qdc) as the study's next codebook version.
+
+    Example: coding import-qdc study.db codebook.qdc
+    """
+    with open_study(study) as store:
+        version, changes, warnings = refi_service.import_qdc(store, file, actor())
+    for line in warnings:
+        note(f"note: {line}")
+    if not changes:
+        click.echo(f"unchanged: codebook v{version} already matches {file}")
+        return
+    click.echo(f"loaded codebook v{version}")
+    for change in changes:
+        click.echo(f"  - {change}")

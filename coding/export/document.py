@@ -1,0 +1,156 @@
+"""A tiny document model (headings, paragraphs, tables, quotes, a figure) and three renderers:
+Markdown, HTML (every text escaped) and DOCX (python-docx, fixed core properties)."""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from coding.refi.safezip import fix_timestamps
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Quote:
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    caption: str
+    png: bytes = b""
+    svg: bytes = b""
+    file: str = ""  # for Markdown: the image file written beside the report
+
+
+Block = Heading | Para | Table | Quote | Figure
+
+
+def cell_text(value: object) -> str:
+    """A table cell as text: floats to three places, missing values as a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "\u2013"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append(f"{'#' * block.level} {block.text}")
+        elif isinstance(block, Para):
+            out.append(block.text)
+        elif isinstance(block, Table):
+            out.append(_md_table(block.frame))
+        elif isinstance(block, Quote):
+            body = "\n".join(f"> {line}" if line else ">" for line in block.text.split("\n"))
+            out.append(f"{body}\n>\n> \u2014 *{block.where}*")
+        elif block.file:
+            out.append(f"![{block.caption}]({block.file})")
+    return "\n\n".join(out) + "\n"
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    def esc(value: object) -> str:
+        return cell_text(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(esc(c) for c in frame.columns) + " |",
+             "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |"
+              for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+CSS = ("body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
+       "line-height:1.45}table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}"
+       "th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}"
+       "th{background:#f0f0f0}blockquote{margin:.75rem 0;padding:.25rem 1rem;"
+       "border-left:4px solid #9ecae1;background:#f7fbff}cite{display:block;color:#555;"
+       "font-size:.85rem}figure svg{max-width:100%;height:auto}")
+
+
+def to_html(blocks: list[Block], title: str) -> str:
+    e = html.escape
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>{e(title)}</title><style>{CSS}</style></head><body>"]
+    for block in blocks:
+        if isinstance(block, Heading):
+            level = min(block.level, 6)
+            out.append(f"<h{level}>{e(block.text)}</h{level}>")
+        elif isinstance(block, Para):
+            out.append(f"<p>{e(block.text)}</p>")
+        elif isinstance(block, Table):
+            head = "".join(f"<th>{e(str(c))}</th>" for c in block.frame.columns)
+            rows = "".join("<tr>" + "".join(f"<td>{e(cell_text(v))}</td>" for v in row) + "</tr>"
+                           for row in block.frame.itertuples(index=False))
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif isinstance(block, Quote):
+            text = e(block.text).replace("\n", "<br>")
+            out.append(f"<blockquote>{text}<cite>{e(block.where)}</cite></blockquote>")
+        elif block.svg:
+            svg = block.svg.decode("utf-8")
+            svg = svg[svg.find("<svg"):]  # drop the XML declaration and DOCTYPE
+            out.append(f"<figure>{svg}<figcaption>{e(block.caption)}</figcaption></figure>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+FIXED = datetime(2000, 1, 1)
+
+
+def to_docx(blocks: list[Block], title: str) -> bytes:
+    import docx
+    from docx.shared import Inches
+
+    document = docx.Document()
+    props = document.core_properties
+    props.title, props.author, props.last_modified_by = title, "Concord", "Concord"
+    props.created = props.modified = props.last_printed = FIXED
+    props.revision = 1
+    for block in blocks:
+        if isinstance(block, Heading):
+            document.add_heading(block.text, level=min(block.level - 1, 9))
+        elif isinstance(block, Para):
+            document.add_paragraph(block.text)
+        elif isinstance(block, Table):
+            frame = block.frame
+            table = document.add_table(rows=1, cols=len(frame.columns))
+            table.style = "Table Grid"
+            for cell, column in zip(table.rows[0].cells, frame.columns, strict=True):
+                cell.text = str(column)
+            for row in frame.itertuples(index=False):
+                cells = table.add_row().cells
+                for cell, value in zip(cells, row, strict=True):
+                    cell.text = cell_text(value)
+        elif isinstance(block, Quote):
+            document.add_paragraph(block.text, style="Quote")
+            document.add_paragraph(block.where).runs[0].italic = True
+        elif block.png:
+            document.add_picture(io.BytesIO(block.png), width=Inches(6.5))
+            document.add_paragraph(block.caption).runs[0].italic = True
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return fix_timestamps(buffer.getvalue())

@@ -1,0 +1,287 @@
+"""Read a REFI-QDA project (.qdpx) from any tool, tolerantly and exactly.
+
+Tolerated, each with a warning where it matters: any project namespace (or none), GUIDs in
+any case and with braces, ``Sources/`` or ``sources/`` (paths resolved ignoring case), a bare
+relative ``plainTextPath``, a stray ``.root`` entry, a UTF-8 BOM and CRLF line ends, an empty
+``<Sets/>``, positions in UTF-16 code units (NVivo) rather than code points. Refused, with a
+clear error: unsafe archive entries, oversize archives, malformed XML, DTDs and entities.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from coding.errors import InvalidInput, Problem
+from coding.model import NAME_RE, Code
+from coding.refi.positions import PositionMap, PositionUnit, detect_unit
+from coding.refi.qdc import read_codes, tolerate_empty_sets
+from coding.refi.safezip import Archive, read_archive
+from coding.refi.xml import child, children, grandchildren, local, norm_guid, parse_xml
+
+POSITION_MODES = ("auto", "utf16", "codepoints")
+_SCHEMES = ("internal://",)
+_EXTERNAL = ("relative://", "absolute://", "file://", "http://", "https://")
+
+
+@dataclass(frozen=True)
+class Source:
+    guid: str
+    name: str
+    raw: str  # the text as written (a BOM removed), which positions refer to
+    title: str = ""
+    programme: str = ""
+
+
+@dataclass(frozen=True)
+class RawCoding:
+    source: str  # source guid
+    start: int
+    end: int
+    code_id: str
+    coder: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Located:
+    """A coding in the normalised text of its source."""
+
+    source: str
+    start: int
+    end: int
+    code_id: str
+    coder: str
+
+
+@dataclass
+class Project:
+    name: str
+    origin: str
+    coders: list[str]
+    codes: list[Code]
+    sources: list[Source]
+    codings: list[RawCoding]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _coder_name(name: str, key: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.@-]+", "_", name.strip()).strip("_.-@")[:64]
+    if not base or not NAME_RE.match(base) or base == "nlp":
+        base = f"user-{key[:8]}"
+    name_out, n = base, 2
+    while name_out in taken:
+        name_out, n = f"{base[:60]}-{n}", n + 1
+    return name_out
+
+
+def _project_file(archive: Archive, source: str) -> bytes:
+    data = archive.read("project.qde")
+    if data is not None:
+        return data
+    found = [n for n in archive.files if n.lower().endswith(".qde") and "/" not in n]
+    if len(found) != 1:
+        raise InvalidInput(source, [Problem("archive", "no project.qde in the archive; is this a "
+                                                       "REFI-QDA project (.qdpx)?")])
+    return archive.files[found[0]]
+
+
+def _text_of(
+    element: etree._Element, archive: Archive, where: str, problems: list[Problem],
+    warnings: list[str],
+) -> str | None:
+    content = child(element, "PlainTextContent")
+    if content is not None and content.text:
+        return str(content.text).removeprefix("\ufeff")
+    path = (element.get("plainTextPath") or "").strip()
+    if not path:
+        problems.append(Problem(where, "no plainTextPath and no PlainTextContent"))
+        return None
+    if path.lower().startswith(_EXTERNAL):
+        problems.append(Problem(where, f"text {path!r} is outside the archive; export the "
+                                       "project with its sources embedded"))
+        return None
+    inner = path[len("internal://"):] if path.lower().startswith(_SCHEMES) else path
+    if not path.lower().startswith(_SCHEMES):
+        warnings.append(f"{where}: bare relative plainTextPath {path!r}; looked up in the archive")
+    candidates = [f"sources/{inner}", inner, f"sources/{inner.rsplit('/', 1)[-1]}"]
+    data = next((d for d in map(archive.read, candidates) if d is not None), None)
+    if data is None:
+        problems.append(Problem(where, f"source text {path!r} not found in the archive"))
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return str(data.decode("utf-16"))
+        problems.append(Problem(where, f"source text {path!r} is not UTF-8"))
+        return None
+
+
+def _programme(element: etree._Element, variables: dict[str, str]) -> str:
+    for value in children(element, "VariableValue"):
+        ref = child(value, "VariableRef")
+        key = norm_guid(ref.get("targetGUID")) if ref is not None else None
+        text = child(value, "TextValue")
+        if key is not None and variables.get(key) == "programme" and text is not None:
+            return (text.text or "").strip()
+    return ""
+
+
+def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project:
+    """Parse a .qdpx archive, or raise InvalidInput listing every problem found."""
+    archive = read_archive(data, source) if max_total is None else read_archive(
+        data, source, max_total=max_total)
+    root = parse_xml(_project_file(archive, source), f"{source}:project.qde")
+    if local(root) != "Project":
+        raise InvalidInput(source, [Problem("project.qde", f"root element is <{local(root)}>, "
+                                                           "expected <Project>")])
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    if archive.ignored:
+        warnings.append(f"ignored archive entries: {', '.join(archive.ignored)}")
+    tolerate_empty_sets(root, warnings)
+    taken: set[str] = set()
+    users: dict[str, str] = {}
+    for user_el in grandchildren(root, "Users", "User"):
+        key = norm_guid(user_el.get("guid"))
+        if key is None:
+            problems.append(Problem("Users", f"bad user guid {user_el.get('guid')!r}"))
+            continue
+        users[key] = _coder_name(user_el.get("name") or user_el.get("id") or "", key, taken)
+        taken.add(users[key])
+    codes: list[Code] = []
+    by_guid: dict[str, str] = {}
+    book = child(root, "CodeBook")
+    codes_el = child(book, "Codes") if book is not None else None
+    if codes_el is not None:
+        codes, by_guid = read_codes(codes_el, problems, warnings)
+    variables = {norm_guid(v.get("guid")) or "": (v.get("name") or "").strip().lower()
+                 for v in grandchildren(root, "Variables", "Variable")}
+    project = Project(name=root.get("name") or "", origin=root.get("origin") or "",
+                      coders=[], codes=codes, sources=[], codings=[], warnings=warnings)
+    picked = {"Coding": 0, "PlainTextSelection": 0, "differ": 0}
+    sources_el = child(root, "Sources")
+    for i, element in enumerate(children(sources_el, "TextSource") if sources_el is not None
+                                else []):
+        where = f"Sources/TextSource[{i + 1}] {element.get('name') or ''}".strip()
+        _read_source(element, where, archive, users, taken, by_guid, variables, project,
+                     problems, picked)
+    skipped = [local(e) for e in (sources_el if sources_el is not None else [])
+               if isinstance(e.tag, str) and local(e) != "TextSource"]
+    if skipped:
+        kinds = ", ".join(sorted(set(skipped)))
+        warnings.append(f"{len(skipped)} non-text source(s) skipped ({kinds})")
+    if picked["PlainTextSelection"]:
+        warnings.append(f"coder taken from PlainTextSelection@creatingUser for "
+                        f"{picked['PlainTextSelection']} coding(s) whose Coding had none")
+    if picked["differ"]:
+        warnings.append(f"{picked['differ']} coding(s) name a different creatingUser on Coding "
+                        "and on PlainTextSelection: Coding@creatingUser was used")
+    if problems:
+        raise InvalidInput(source, problems)
+    project.coders = sorted({c.coder for c in project.codings} | set(users.values()))
+    return project
+
+
+def _read_source(
+    element: etree._Element, where: str, archive: Archive, users: dict[str, str],
+    taken: set[str], by_guid: dict[str, str], variables: dict[str, str], project: Project,
+    problems: list[Problem], picked: dict[str, int],
+) -> None:
+    key = norm_guid(element.get("guid"))
+    if key is None:
+        problems.append(Problem(where, f"bad source guid {element.get('guid')!r}"))
+        return
+    raw = _text_of(element, archive, where, problems, project.warnings)
+    if raw is None:
+        return
+    description = child(element, "Description")
+    project.sources.append(Source(
+        guid=key, name=(element.get("name") or key).strip(), raw=raw,
+        title=(description.text or "").strip() if description is not None else "",
+        programme=_programme(element, variables)))
+
+    def who(value: str | None) -> str | None:
+        user = norm_guid(value)
+        if user is None:
+            return None
+        if user not in users:
+            users[user] = _coder_name("", user, taken)
+            taken.add(users[user])
+            project.warnings.append(f"user {user} is not listed under <Users>; "
+                                    f"named {users[user]!r}")
+        return users[user]
+
+    for j, selection in enumerate(children(element, "PlainTextSelection")):
+        _read_selection(selection, f"{where}/PlainTextSelection[{j + 1}]", key, who, by_guid,
+                        project, problems, picked)
+
+
+def _read_selection(
+    selection: etree._Element, where: str, source: str, who: Callable[[str | None], str | None],
+    by_guid: dict[str, str], project: Project, problems: list[Problem], picked: dict[str, int],
+) -> None:
+    """The codings of one selection; the coder is Coding@creatingUser, else the selection's."""
+    try:
+        start = int(selection.get("startPosition", ""))
+        end = int(selection.get("endPosition", ""))
+    except ValueError:
+        problems.append(Problem(where, "startPosition/endPosition are not whole numbers"))
+        return
+    sel_user = who(selection.get("creatingUser"))
+    for coding in children(selection, "Coding"):
+        ref = child(coding, "CodeRef")
+        code_key = norm_guid(ref.get("targetGUID")) if ref is not None else None
+        if code_key is None or code_key not in by_guid:
+            problems.append(Problem(where, "Coding refers to no code of the codebook"))
+            continue
+        coding_user = who(coding.get("creatingUser"))
+        if coding_user is not None:
+            picked["Coding"] += 1
+            picked["differ"] += int(sel_user is not None and sel_user != coding_user)
+        elif sel_user is not None:
+            picked["PlainTextSelection"] += 1
+        coder = coding_user or sel_user
+        if coder is None:
+            problems.append(Problem(where, "no creatingUser on the Coding or its selection: "
+                                           "cannot tell who coded it"))
+            continue
+        project.codings.append(RawCoding(source, start, end, by_guid[code_key], coder, where))
+
+
+def locate(
+    project: Project, mode: str = "auto"
+) -> tuple[dict[str, str], list[Located], list[str], list[Problem]]:
+    """Normalised texts per source, codings in normalised offsets, notes, and problems.
+
+    ``mode`` says how positions are counted: ``auto`` decides per source (see
+    ``positions.detect_unit``), or force ``utf16`` / ``codepoints``.
+    """
+    if mode not in POSITION_MODES:
+        raise ValueError(f"unknown position mode {mode!r}")
+    texts: dict[str, str] = {}
+    located: list[Located] = []
+    notes: list[str] = []
+    problems: list[Problem] = []
+    for src in project.sources:
+        mine: Sequence[RawCoding] = [c for c in project.codings if c.source == src.guid]
+        if mode == "auto":
+            unit, reason = detect_unit(src.raw, [(c.start, c.end) for c in mine], project.origin)
+            if unit is PositionUnit.UTF16 or "both counts agree" not in reason:
+                notes.append(f"{src.name}: positions read as {unit.value} ({reason})")
+        else:
+            unit = PositionUnit(mode)
+        mapping = PositionMap(src.raw, unit)
+        texts[src.guid] = mapping.text
+        for c in mine:
+            span = mapping.span(c.start, c.end)
+            if span is None:
+                problems.append(Problem(c.where, f"span {c.start}:{c.end} does not fit the text "
+                                                 f"of {src.name!r} counted as {unit.value}"))
+                continue
+            located.append(Located(src.guid, span[0], span[1], c.code_id, c.coder))
+    return texts, located, notes, problems

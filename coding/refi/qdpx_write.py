@@ -1,0 +1,118 @@
+"""Write a REFI-QDA project (.qdpx): users, codebook, text sources and each coder's codings.
+
+The archive holds ``project.qde`` and ``sources/<guid>.txt`` (UTF-8, "\\n" line ends, no BOM),
+referred to as ``internal://<guid>.txt``. Positions count code points of that text, so they are
+our document offsets unchanged. GUIDs are uuid5 of our ids: the same study gives the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from lxml import etree
+
+from coding.model import Codebook, Document
+from coding.refi.qdc import ORIGIN, add_codes, code_guid
+from coding.refi.safezip import write_archive
+from coding.refi.xml import PROJECT_NS, guid, serialise
+
+P = f"{{{PROJECT_NS}}}"
+PROGRAMME_VARIABLE = "programme"
+
+
+def user_guid(coder: str) -> str:
+    return guid("coder", coder)
+
+
+def source_guid(document_id: str) -> str:
+    return guid("document", document_id)
+
+
+@dataclass(frozen=True)
+class ProjectContent:
+    """What goes into a project file."""
+
+    name: str
+    codebook: Codebook
+    documents: Sequence[Document]
+    coders: Sequence[str]
+    annotations: pd.DataFrame  # segment_id, document_id, coder, code_id, start, end, created_at
+
+
+def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
+    return etree.SubElement(parent, P + tag, attrs)
+
+
+def project_xml(content: ProjectContent) -> bytes:
+    """The ``project.qde`` document."""
+    root = etree.Element(P + "Project", {"name": content.name, "origin": ORIGIN},
+                         nsmap={None: PROJECT_NS})
+    if content.coders:
+        users = _el(root, "Users")
+        for coder in content.coders:
+            _el(users, "User", guid=user_guid(coder), name=coder, id=coder)
+    if content.codebook.codes:
+        add_codes(_el(_el(root, "CodeBook"), "Codes"), content.codebook, PROJECT_NS)
+    programmes = sorted({d.programme for d in content.documents if d.programme})
+    variable = guid("variable", PROGRAMME_VARIABLE)
+    if programmes:
+        variables = _el(root, "Variables")
+        _el(variables, "Variable", guid=variable, name=PROGRAMME_VARIABLE, typeOfVariable="Text")
+        cases = _el(root, "Cases")
+        for programme in programmes:
+            case = _el(cases, "Case", guid=guid("programme", programme), name=programme)
+            for document in content.documents:
+                if document.programme == programme:
+                    _el(case, "SourceRef", targetGUID=source_guid(document.id))
+    if content.documents:
+        sources = _el(root, "Sources")
+        for document in content.documents:
+            _add_source(sources, document, content.annotations, variable)
+    return serialise(root)
+
+
+def _add_source(
+    sources: etree._Element, document: Document, annotations: pd.DataFrame, variable: str
+) -> None:
+    key = source_guid(document.id)
+    source = _el(sources, "TextSource", guid=key, name=document.id,
+                 plainTextPath=f"internal://{key}.txt")
+    if document.title:
+        _el(source, "Description").text = document.title
+    mine = annotations[annotations["document_id"] == document.id]
+    mine = mine.sort_values(["start", "end", "coder", "code_id"], kind="stable")
+    for (start, end, coder), group in mine.groupby(["start", "end", "coder"], sort=True):
+        user = user_guid(str(coder))
+        sel_key = guid("selection", document.id, str(start), str(end), str(coder))
+        first = str(group["created_at"].min() or "")
+        selection = _el(source, "PlainTextSelection", guid=sel_key,
+                        name=_excerpt(document.text[int(start):int(end)]),
+                        startPosition=str(int(start)), endPosition=str(int(end)),
+                        creatingUser=user)
+        if first:
+            selection.set("creationDateTime", first)
+        for row in group.itertuples(index=False):
+            coding = _el(selection, "Coding", guid=guid("coding", sel_key, str(row.code_id)),
+                         creatingUser=user)
+            if row.created_at:
+                coding.set("creationDateTime", str(row.created_at))
+            _el(coding, "CodeRef", targetGUID=code_guid(str(row.code_id)))
+    if document.programme:
+        value = _el(source, "VariableValue")
+        _el(value, "VariableRef", targetGUID=variable)
+        _el(value, "TextValue").text = document.programme
+
+
+def _excerpt(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
+
+
+def write_qdpx(content: ProjectContent) -> bytes:
+    """The .qdpx archive: ``project.qde`` then one ``sources/<guid>.txt`` per document."""
+    entries = [("project.qde", project_xml(content))]
+    entries += [(f"sources/{source_guid(d.id)}.txt", d.text.encode("utf-8"))
+                for d in content.documents]
+    return write_archive(entries)
