@@ -57,6 +57,16 @@ def test_every_code_has_agreements_and_disagreements(demo_db: Path) -> None:
         assert (agreed["code_id"] == code_id).sum() >= 5
 
 
+def test_demo_stores_suggestions_that_agreement_scores_as_a_third_coder(demo_db: Path) -> None:
+    from coding.service.agreement import agreement_report
+
+    with Store.open(demo_db) as store:
+        assert store.count("suggestions") > 0
+        table = agreement_report(store, ["amira", "nlp"])
+    overall = table[table["scope"] == "overall"].iloc[0]
+    assert overall["n_units"] > 0 and 0 < overall["krippendorff_alpha"] < 1
+
+
 def test_demo_refuses_to_overwrite_without_force(demo_db: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--db", str(demo_db), "--no-app"])
     assert result.exit_code == 1 and "--force" in result.output
@@ -65,7 +75,7 @@ def test_demo_refuses_to_overwrite_without_force(demo_db: Path) -> None:
 def test_demo_build_is_reproducible(tmp_path: Path) -> None:
     frames = []
     for name in ("a.db", "b.db"):
-        build_demo(tmp_path / name)
+        build_demo(tmp_path / name, suggest=False)
         with Store.open(tmp_path / name) as store:
             frames.append(store.annotations_frame().drop(columns=["created_at"]))
     assert frames[0].equals(frames[1])

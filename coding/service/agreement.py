@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pandas as pd
@@ -12,7 +13,6 @@ from coding.store import Store
 
 NLP = "nlp"
 CONSENSUS = "consensus"
-NLP_THRESHOLD = 0.5
 
 
 def _study_frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -28,19 +28,20 @@ def default_coders(assignments: pd.DataFrame) -> list[str]:
     return sorted(set(done["coder"]))
 
 
-def nlp_as_coder(
-    store: Store, threshold: float = NLP_THRESHOLD
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The newest suggestion run as a coder named 'nlp': a code at score >= threshold.
+def nlp_as_coder(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The newest suggestion run as a coder named 'nlp': a stored suggestion is a code.
 
-    Every unit the run scored counts as completed by 'nlp' (a missing code there is a 0).
+    An engine stores a suggestion when its score reaches the code's threshold. Every unit of
+    the documents the run scored counts as completed by 'nlp' (no suggestion there is a 0).
     """
     suggestions = store.suggestions_frame()
-    if suggestions.empty:
+    runs = store.suggestion_runs()
+    if runs.empty:
         raise CodingError("no suggestions in this study yet (run 'coding suggest')")
+    scored = set(json.loads(runs.iloc[-1]["params"]).get("scored_documents", []))
     segments = store.segments_frame()[["segment_id", "document_id", "start", "end"]]
-    scored = suggestions.merge(segments, on="segment_id")
-    applied = scored[scored["score"] >= threshold]
+    units = segments[segments["document_id"].isin(scored)]
+    applied = suggestions.merge(units, on="segment_id")
     annotations = pd.DataFrame(
         {
             "segment_id": applied["segment_id"],
@@ -51,7 +52,6 @@ def nlp_as_coder(
             "end": applied["end"],
         }
     )
-    units = scored.drop_duplicates("segment_id")
     assignments = pd.DataFrame(
         {
             "segment_id": units["segment_id"],

@@ -8,6 +8,7 @@ from pathlib import Path
 from coding.errors import NotFound
 from coding.service.codings import add_coders, assign, import_codings
 from coding.service.study import Progress, _quiet, import_documents, init_study
+from coding.service.suggest import run_suggestions
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CODEBOOK = "codebooks/mechanisms.yaml"
@@ -42,9 +43,14 @@ def demo_files(root: Path = PROJECT_ROOT) -> DemoFiles:
 
 
 def build_demo(
-    target: str | Path, actor: str = "demo", root: Path = PROJECT_ROOT, progress: Progress = _quiet
+    target: str | Path,
+    actor: str = "demo",
+    root: Path = PROJECT_ROOT,
+    progress: Progress = _quiet,
+    suggest: bool = True,
 ) -> None:
-    """Create the demo study at ``target``: codebook, four manuals, two coders' codings."""
+    """Create the demo study at ``target``: codebook, four manuals, two coders' codings,
+    a trainee coder with open work, and (unless ``suggest`` is False) NLP suggestions."""
     files = demo_files(root)
     progress(f"creating {target} with {files.codebook.name}")
     with init_study(target, actor, files.codebook) as store:
@@ -55,3 +61,6 @@ def build_demo(
         # A third coder starts on one manual, so there is coding left to do in the app.
         add_coders(store, [TRAINEE], actor)
         assign(store, TRAINEE, actor, [TRAINEE_DOCUMENT])
+        if suggest:
+            progress("training NLP suggestions (cross-fitted by document)")
+            run_suggestions(store, actor, "auto")

@@ -215,6 +215,10 @@ class CodingMixin(StoreBase):
                 )
         return int(run_id)
 
+    def suggestion_runs(self) -> pd.DataFrame:
+        """Every suggestion run with its provenance, oldest first."""
+        return self._frame(select(t.suggestion_runs).order_by(t.suggestion_runs.c.id))
+
     def suggestions_frame(self, engine: str | None = None) -> pd.DataFrame:
         """Suggestions of the newest run (of ``engine``, or of any engine), with provenance."""
         r, sg = t.suggestion_runs, t.suggestions

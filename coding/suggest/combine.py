@@ -25,7 +25,7 @@ from coding.suggest.base import (
     suggestions_from_scores,
     version_string,
 )
-from coding.suggest.rules import RULES_THRESHOLD, Hit, spans_evidence
+from coding.suggest.rules import Hit, spans_evidence
 from coding.suggest.supervised import Explainer, Prediction, SupervisedParams, SupervisedSuggester
 
 PRIOR_STRENGTH = 4.0  # pseudo-segments behind the rules' own score when rescaling it
@@ -107,12 +107,14 @@ class CombinedSuggester:
 
     def thresholds(self) -> dict[str, float]:
         supervised = self.supervised.thresholds()
-        return {
-            c: supervised[c]
-            if self._uses_supervised(c)
-            else min(1.0, RULES_THRESHOLD * self.calibration[c].factor)
-            for c in self.codebook.code_ids
-        }
+        rules = self.rules.thresholds()
+        out = {}
+        for c in self.codebook.code_ids:
+            if self._uses_supervised(c):
+                out[c] = supervised[c]
+            elif c in rules:
+                out[c] = min(1.0, rules[c] * self.calibration[c].factor)
+        return out
 
     def reasons(self) -> dict[str, str]:
         if not self._fitted:

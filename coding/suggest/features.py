@@ -21,10 +21,13 @@ NGRAMS_WORD = (1, 2)
 
 
 class CharWbTfidf:
-    """``TfidfVectorizer(analyzer="char_wb", sublinear_tf=True)``, computed per word type."""
+    """``TfidfVectorizer(analyzer="char_wb", sublinear_tf=True)``, computed per word type.
+
+    Features are float32 by default: half the memory, and faster logistic regressions.
+    """
 
     def __init__(
-        self, ngram_range: tuple[int, int] = NGRAMS_CHAR, min_df: int = 1, dtype: type = np.float64
+        self, ngram_range: tuple[int, int] = NGRAMS_CHAR, min_df: int = 1, dtype: type = np.float32
     ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
@@ -96,5 +99,5 @@ def word_tfidf(min_df: int, max_features: int | None) -> TfidfVectorizer:
         sublinear_tf=True,
         min_df=min_df,
         max_features=max_features,
-        dtype=np.float64,
+        dtype=np.float32,
     )

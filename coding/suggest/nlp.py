@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import version
 
 import spacy
 import spacy.about
-import spacy_lookups_data
 from spacy.language import Language
 from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc, Token
@@ -22,7 +22,7 @@ LEMMATIZER_FACTORY = "concord_lower_lookup_lemmatizer"
 BATCH_SIZE = 512
 
 #: Part of every model_version: a change of spaCy or of the lemma table changes the matches.
-PIPELINE_VERSION = f"spacy-{spacy.about.__version__}+lookups-{spacy_lookups_data.__version__}"
+PIPELINE_VERSION = f"spacy-{spacy.about.__version__}+lookups-{version('spacy-lookups-data')}"
 
 
 class LowerCaseLookupLemmatizer(Lemmatizer):

@@ -156,7 +156,11 @@ class RuleMatcher:
 
     def _doc_hits(self, doc: Doc) -> list[Hit]:
         found: dict[tuple[str, bool], list[tuple[int, int, Pattern]]] = {}
-        for key, start, end in [*self._phrases(doc), *self._tokens(doc)]:
+        raw: list[tuple[int, int, int]] = []
+        for matcher in (self._phrases, self._tokens):
+            if len(matcher):  # an empty matcher warns on every call
+                raw.extend(matcher(doc))
+        for key, start, end in raw:
             pattern = self._by_key[key]
             found.setdefault((pattern.code_id, pattern.veto), []).append((start, end, pattern))
         hits: list[Hit] = []
@@ -207,17 +211,21 @@ class RulesSuggester:
         self.codebook = codebook
         self.seed = seed  # unused: the engine is deterministic
         self.matcher = RuleMatcher(codebook)
+        with_patterns = {p.code_id for p in self.matcher.patterns if not p.veto}
+        self._missing = [c for c in codebook.code_ids if c not in with_patterns]
 
     def fit(self, texts: Sequence[str], labels: pd.DataFrame, groups: Sequence[str]) -> Self:
         return self
 
+    def _without_indicators(self) -> list[str]:
+        return self._missing
+
     def thresholds(self) -> dict[str, float]:
-        return dict.fromkeys(self.codebook.code_ids, RULES_THRESHOLD)
+        missing = self._without_indicators()
+        return {c: RULES_THRESHOLD for c in self.codebook.code_ids if c not in missing}
 
     def reasons(self) -> dict[str, str]:
-        with_patterns = {p.code_id for p in self.matcher.patterns if not p.veto}
-        missing = [c for c in self.codebook.code_ids if c not in with_patterns]
-        return dict.fromkeys(missing, "the code has no indicators")
+        return dict.fromkeys(self._without_indicators(), "the code has no indicators")
 
     @property
     def model_version(self) -> str:
@@ -226,7 +234,10 @@ class RulesSuggester:
         return version_string(self.name, params, nlp.PIPELINE_VERSION, repr(patterns))
 
     def scores_from_hits(self, hits: Sequence[Sequence[Hit]]) -> pd.DataFrame:
-        """One row per text, one column per code: :func:`rule_score` of its hits."""
+        """One row per text, one column per code: :func:`rule_score` of its hits.
+
+        A code without indicators gets NaN: the rules cannot say anything about it.
+        """
         code_ids = list(self.codebook.code_ids)
         column = {c: j for j, c in enumerate(code_ids)}
         values = np.zeros((len(hits), len(code_ids)))
@@ -236,6 +247,8 @@ class RulesSuggester:
                 per_code.setdefault(hit.code_id, []).append(hit.pattern)
             for code_id, patterns in per_code.items():
                 values[i, column[code_id]] = rule_score(len(set(patterns)), len(patterns))
+        for code_id in self._without_indicators():
+            values[:, column[code_id]] = np.nan
         return pd.DataFrame(values, columns=code_ids)
 
     def scores(self, texts: Sequence[str]) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.preprocessing import normalize
 
 from coding.model import Codebook, Segment, Suggestion
 from coding.suggest import nlp
@@ -35,6 +36,7 @@ from coding.suggest.features import CharWbTfidf, word_tfidf
 from coding.suggest.rules import Hit, RulesSuggester
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
+NEAR_MAX_DF = 0.05  # n-grams in more segments than this share are left out of neighbour search
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ def best_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     """The score threshold with the highest F1 on these (out-of-fold) scores; ties: the higher.
 
     >>> best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
-    0.8
+    0.35
     """
     precision, recall, thresholds = precision_recall_curve(y, scores)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -127,7 +129,8 @@ class SupervisedSuggester:
         code_ids = list(self.codebook.code_ids)
         y_all = label_matrix(labels, code_ids)
         self._fingerprint = _fingerprint(texts, y_all, groups)
-        self._train_ids = np.array([str(i) for i in labels.index], dtype=object)
+        self._train_ids = [str(i) for i in labels.index]
+        self._train_index = {segment_id: i for i, segment_id in enumerate(self._train_ids)}
         self._train_codes = [
             [c for c, v in zip(code_ids, row, strict=True) if v == 1] for row in y_all
         ]
@@ -140,6 +143,7 @@ class SupervisedSuggester:
             return self
         hits = self.train_hits = self.rules.matcher.hits(texts)
         self._train_words = self._words.fit_transform(texts)
+        self._fit_neighbours(self._train_words)
         chars = self._chars.fit_transform(texts)
         features = self._stack(self._train_words, chars, hits)
         group_array = np.asarray([str(g) for g in groups], dtype=object)
@@ -147,10 +151,21 @@ class SupervisedSuggester:
             self.code_models[code_id] = self._fit_code(features, y_all[:, j], group_array)
         return self
 
+    def _fit_neighbours(self, words: sp.csr_matrix) -> None:
+        """Word TF-IDF without the most common n-grams, for cosine neighbours.
+
+        N-grams in more than NEAR_MAX_DF of the segments add little to a cosine but make the
+        segment x segment product dense; leaving them out keeps evidence fast.
+        """
+        df = np.asarray((words > 0).sum(axis=0)).ravel()
+        self._near_columns = np.flatnonzero(df <= max(2.0, NEAR_MAX_DF * words.shape[0]))
+        self._train_near_t = normalize(words[:, self._near_columns]).T.tocsr()
+
     def _stack(
         self, words: sp.csr_matrix, chars: sp.csr_matrix, hits: list[list[Hit]]
     ) -> sp.csr_matrix:
-        rules = sp.csr_matrix(self.rules.scores_from_hits(hits).to_numpy())
+        rule_scores = self.rules.scores_from_hits(hits).to_numpy()
+        rules = sp.csr_matrix(np.nan_to_num(rule_scores).astype(np.float32))
         return sp.hstack([words, chars, rules], format="csr")
 
     def _estimator(self) -> LogisticRegression:
@@ -260,6 +275,7 @@ class Explainer:
         self.prediction = prediction
         self.segment_ids = list(segment_ids)
         self._names: np.ndarray | None = None
+        self._named = np.zeros(0, dtype=bool)
         self._near: dict[int, list[dict[str, object]]] = {}
 
     def __call__(self, row: int, code_id: str) -> dict[str, object]:
@@ -280,12 +296,12 @@ class Explainer:
             return []
         if self._names is None:
             self._names = self.engine.feature_names()
+            self._named = self._names != ""
         x = self.prediction.features[row]
-        weights = x.data * model.coef[x.indices]
+        indices = x.indices[self._named[x.indices]]
+        weights = x.toarray().ravel()[indices] * model.coef[indices]
         named = [
-            (float(w), str(self._names[i]))
-            for w, i in zip(weights, x.indices, strict=True)
-            if w > 0 and self._names[i]
+            (float(w), str(self._names[i])) for w, i in zip(weights, indices, strict=True) if w > 0
         ]
         named.sort(key=lambda t: (-t[0], t[1]))
         limit = self.engine.params.terms
@@ -294,25 +310,38 @@ class Explainer:
     def neighbours(self, row: int) -> list[dict[str, object]]:
         """The most similar reference segments (cosine of word TF-IDF) with their codes.
 
-        The segment itself is never its own neighbour.
+        The segment itself is never its own neighbour. Computed for a block of rows at once.
         """
-        if row in self._near:
-            return self._near[row]
-        engine = self.engine
-        similarity = (self.prediction.words[row] @ engine._train_words.T).toarray().ravel()
-        similarity[engine._train_ids == self.segment_ids[row]] = -1.0
-        limit = min(engine.params.neighbours, similarity.size)
-        order = np.lexsort((np.arange(similarity.size), -similarity))[:limit]
-        self._near[row] = [
-            {
-                "segment_id": str(engine._train_ids[i]),
-                "similarity": round(float(similarity[i]), 4),
-                "codes": engine._train_codes[i],
-            }
-            for i in order
-            if similarity[i] > 0
-        ]
+        if row not in self._near:
+            self._near.update(self._block(range(row, min(row + 256, len(self.segment_ids)))))
         return self._near[row]
+
+    def _block(self, rows: range) -> dict[int, list[dict[str, object]]]:
+        engine = self.engine
+        block = self.prediction.words[rows.start : rows.stop][:, engine._near_columns]
+        dense = (normalize(block) @ engine._train_near_t).toarray()
+        for k, row in enumerate(rows):
+            itself = engine._train_index.get(self.segment_ids[row])
+            if itself is not None:
+                dense[k, itself] = -1.0
+        limit = min(engine.params.neighbours, dense.shape[1])
+        if limit == 0:
+            return {row: [] for row in rows}
+        tops = np.argpartition(-dense, limit - 1, axis=1)[:, :limit]
+        out = {}
+        for k, row in enumerate(rows):
+            values, top = dense[k], tops[k]
+            top = top[np.lexsort((top, -values[top]))]
+            out[row] = [
+                {
+                    "segment_id": str(engine._train_ids[i]),
+                    "similarity": round(float(values[i]), 4),
+                    "codes": engine._train_codes[i],
+                }
+                for i in top
+                if values[i] > 0
+            ]
+        return out
 
 
 def _no_model(reason: str) -> CodeModel:

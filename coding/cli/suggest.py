@@ -1,0 +1,117 @@
+"""``coding suggest``: NLP suggestions, their evaluation and the active-learning order."""
+
+from __future__ import annotations
+
+import click
+
+from coding.cli.common import actor, echo_json, friendly, note, open_study
+from coding.cli.main import cli
+from coding.service import suggest as suggest_service
+
+ENGINE = click.option(
+    "--engine", type=click.Choice(list(suggest_service.ENGINES)), default="auto", show_default=True
+)
+SEED = click.option("--seed", type=int, default=0, show_default=True)
+
+
+class _DefaultRun(click.Group):
+    """``coding suggest STUDY`` means ``coding suggest run STUDY``; subcommands still work."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_DefaultRun)
+def suggest() -> None:
+    """NLP code suggestions: run (the default), evaluate, next.
+
+    Example: coding suggest study.db --engine auto
+    """
+
+
+@suggest.command("run")
+@click.argument("study", metavar="STUDY")
+@ENGINE
+@SEED
+@friendly
+def run(study: str, engine: str, seed: int) -> None:
+    """Store NLP code suggestions for every unit (they never become codes by themselves).
+
+    Example: coding suggest study.db --engine rules
+    """
+    with open_study(study) as store:
+        result = suggest_service.run_suggestions(store, actor(), engine, seed)
+    click.echo(
+        f"run #{result.run_id}: {result.engine} ({result.model_version}), codebook "
+        f"v{result.codebook_version}, trained on {result.reference_segments} reference "
+        f"units; {result.suggestions} suggestions over {result.segments} units"
+    )
+    for code_id, reason in sorted(result.reasons.items()):
+        note(f"  {code_id}: {reason}")
+
+
+@suggest.command("evaluate")
+@click.argument("study", metavar="STUDY")
+@ENGINE
+@SEED
+@click.option("--folds", type=int, default=5, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@friendly
+def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
+    """Cross-validate an engine, folds grouped by document, next to human-human kappa.
+
+    Example: coding suggest evaluate study.db --folds 4
+    """
+    with open_study(study) as store:
+        result = suggest_service.evaluate_suggestions(store, engine, folds, seed)
+    if fmt == "json":
+        echo_json(result)
+        return
+    click.echo(
+        f"engine {result['engine']}, {result['folds']} folds grouped by document, "
+        f"seed {result['seed']}"
+    )
+    columns = (
+        "n",
+        "prevalence",
+        "precision",
+        "recall",
+        "f1",
+        "cohen_kappa",
+        "gwet_ac1",
+        "pr_auc",
+        "brier",
+        "human_kappa",
+    )
+    click.echo(f"{'code':24}" + "".join(f"{c[:11]:>12}" for c in columns))
+    for entry in [*result["codes"], {"code": "macro", **result["macro"]}]:
+        cells = "".join(f"{_fmt(entry.get(c)):>12}" for c in columns)
+        click.echo(f"{entry['code']:24}{cells}")
+
+
+@suggest.command("next")
+@click.argument("study", metavar="STUDY")
+@click.option("--coder", required=True)
+@ENGINE
+@SEED
+@click.option("--limit", type=int, default=20, show_default=True)
+@friendly
+def next_(study: str, coder: str, engine: str, seed: int, limit: int) -> None:
+    """Which of a coder's open units to code next (most uncertain, diverse; a random
+    sample held out for unbiased evaluation).
+
+    Example: coding suggest next study.db --coder chloe
+    """
+    with open_study(study) as store:
+        result = suggest_service.next_units(store, coder, engine, seed, limit)
+    echo_json(result)
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

@@ -1,0 +1,233 @@
+"""NLP suggestions for a study: train on the reference coding, store runs, evaluate, order work."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from coding.errors import CodingError
+from coding.model import Segment
+from coding.store import Store
+
+ENGINES = ("rules", "supervised", "auto")
+
+
+@dataclass(frozen=True)
+class SuggestRun:
+    run_id: int
+    engine: str
+    model_version: str
+    codebook_version: int
+    segments: int
+    suggestions: int
+    reference_segments: int
+    reasons: dict[str, str]
+
+
+def _reference(store: Store) -> tuple[list[Segment], pd.DataFrame]:
+    """Every unit of the study, and the reference labels (units x codes of 1/0/NaN)."""
+    from coding.suggest import reference_labels
+
+    codebook = store.codebook().codebook
+    resolutions = store.current_resolutions_frame()
+    if resolutions.empty:
+        resolutions = pd.DataFrame(columns=["segment_id", "code_id", "decision"])
+    labels = reference_labels(
+        store.annotations_frame(),
+        store.assignments_frame(),
+        resolutions[["segment_id", "code_id", "decision"]],
+        codebook.code_ids,
+    )
+    return store.segments(), labels
+
+
+def _fit(
+    store: Store,
+    engine: str,
+    seed: int,
+    segments: list[Segment],
+    labels: pd.DataFrame,
+    documents: set[str] | None = None,
+) -> Any:
+    """An engine fitted on the reference units (of ``documents`` only, when given)."""
+    from coding.suggest import SUGGESTERS
+
+    by_id = {s.id: s for s in segments}
+    labelled = [by_id[s] for s in labels.index if s in by_id]
+    if documents is not None:
+        labelled = [s for s in labelled if s.document_id in documents]
+    suggester = SUGGESTERS[engine](store.codebook().codebook, seed=seed)
+    suggester.fit(
+        [s.text for s in labelled],
+        labels.loc[[s.id for s in labelled]],
+        [s.document_id for s in labelled],
+    )
+    return suggester
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise CodingError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+def _fitted(store: Store, engine: str, seed: int) -> tuple[Any, list[Segment], pd.DataFrame]:
+    _check_engine(engine)
+    segments, labels = _reference(store)
+    if not segments:
+        raise CodingError(f"{store.target}: no documents to suggest codes for")
+    return _fit(store, engine, seed, segments, labels), segments, labels
+
+
+def run_suggestions(
+    store: Store, actor: str, engine: str = "auto", seed: int = 0, folds: int = 5
+) -> SuggestRun:
+    """Fit ``engine`` on the study's reference coding and store its suggestions for every unit.
+
+    Cross-fitted: a unit of a document that has reference codings is scored by a model
+    trained on the *other* documents only (folds grouped by document), so that NLP scored as
+    a third coder is never compared with the codings it was trained on. Units of documents
+    without reference codings are scored by the model trained on everything. The run records
+    the engine, model version, codebook version, the study revision it was trained on, the
+    per-code thresholds and why a code has no model. Suggestions never become annotations.
+    """
+    from coding.suggest import grouped_folds
+
+    suggester, segments, labels = _fitted(store, engine, seed)
+    by_id = {s.id: s for s in segments}
+    labelled_docs = sorted({by_id[s].document_id for s in labels.index if s in by_id})
+    suggestions = []
+    cross_fitted: list[str] = []
+    if engine != "rules" and len(labelled_docs) >= 2:
+        fold_count = min(folds, len(labelled_docs))
+        for train, test in grouped_folds(labelled_docs, fold_count, seed):
+            held = {labelled_docs[i] for i in test}
+            fold_model = _fit(
+                store, engine, seed, segments, labels, {labelled_docs[i] for i in train}
+            )
+            suggestions += fold_model.suggest([s for s in segments if s.document_id in held])
+            cross_fitted += sorted(held)
+    rest = [s for s in segments if s.document_id not in set(cross_fitted)]
+    suggestions += suggester.suggest(rest)
+    suggestions.sort(key=lambda g: (-g.score, g.code_id, g.segment_id))
+    current = store.codebook()
+    params = {
+        "seed": seed,
+        "thresholds": suggester.thresholds(),
+        "reasons": suggester.reasons(),
+        "reference_segments": len(labels),
+        "scored_documents": sorted({s.document_id for s in segments}),
+        "cross_fitted_documents": cross_fitted,
+    }
+    run_id = store.add_suggestion_run(
+        engine, suggester.model_version, current.version, params, suggestions, actor
+    )
+    return SuggestRun(
+        run_id,
+        engine,
+        suggester.model_version,
+        current.version,
+        len(segments),
+        len(suggestions),
+        len(labels),
+        dict(suggester.reasons()),
+    )
+
+
+def evaluate_suggestions(
+    store: Store, engine: str = "auto", folds: int = 5, seed: int = 0
+) -> dict[str, Any]:
+    """Grouped-by-document cross-validation over the reference coding, next to human kappa."""
+    from coding.service.agreement import agreement_report
+    from coding.suggest import evaluate
+
+    _check_engine(engine)
+    codebook = store.codebook().codebook
+    segments, labels = _reference(store)
+    by_id = {s.id: s for s in segments}
+    labelled = [by_id[s] for s in labels.index if s in by_id]
+    documents = {s.document_id for s in labelled}
+    if len(documents) < 2:
+        raise CodingError(
+            f"evaluation needs reference codings in 2+ documents; have "
+            f"{len(documents)} (folds are grouped by document)"
+        )
+    result: dict[str, Any] = evaluate(
+        [s.text for s in labelled],
+        labels.loc[[s.id for s in labelled]],
+        [s.document_id for s in labelled],
+        engine,
+        codebook=codebook,
+        folds=min(folds, len(documents)),
+        seed=seed,
+    )
+    human = _human_kappa(store, agreement_report)
+    for entry in result["codes"]:
+        entry["human_kappa"] = human.get(entry["code"])
+    kappas = [v for v in human.values() if v is not None]
+    result["macro"]["human_kappa"] = sum(kappas) / len(kappas) if kappas else None
+    return result
+
+
+def _human_kappa(store: Store, report: Any) -> dict[str, float | None]:
+    try:
+        table = report(store)
+    except CodingError:
+        return {}
+    if "cohen_kappa" not in table:
+        return {}
+    rows = (
+        table[table["code_id"] != "*"] if "scope" not in table else table[table["scope"] == "code"]
+    )
+    return {
+        str(r.code_id): (None if pd.isna(r.cohen_kappa) else float(r.cohen_kappa))
+        for r in rows.itertuples(index=False)
+    }
+
+
+def next_units(
+    store: Store,
+    coder: str,
+    engine: str = "auto",
+    seed: int = 0,
+    limit: int = 20,
+    holdout: float = 0.1,
+) -> dict[str, Any]:
+    """The coder's open units in active-learning order, and the held-out random sample.
+
+    The held-out share keeps a random sample aside, coded in its own order, so that
+    evaluation on it stays unbiased by the model's choices.
+    """
+    from coding.suggest import active_order
+
+    work = store.assignments_frame([coder])
+    open_ids = list(work.loc[~work["completed"], "segment_id"])
+    if not open_ids:
+        return {"coder": coder, "order": [], "holdout": []}
+    suggester, segments, _labels = _fitted(store, engine, seed)
+    by_id = {s.id: s for s in segments}
+    units = [by_id[s] for s in open_ids]
+    texts = [u.text for u in units]
+    order = active_order(
+        [u.id for u in units],
+        texts,
+        suggester.scores(texts),
+        suggester.thresholds(),
+        holdout=holdout,
+        seed=seed,
+    )
+    return {
+        "coder": coder,
+        "order": [
+            {"segment_id": s, "uncertainty": round(order.uncertainty[s], 4)}
+            for s in order.order[:limit]
+        ],
+        "holdout": list(order.holdout),
+    }
+
+
+def suggestion_evidence(evidence: str) -> Any:
+    """Parsed evidence JSON of a stored suggestion."""
+    return json.loads(evidence) if evidence else []

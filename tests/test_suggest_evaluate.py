@@ -1,0 +1,190 @@
+"""Evaluation: 2x2 agreement statistics, grouped folds, thresholds from training folds only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from coding.errors import InvalidInput
+from coding.model import Code, Codebook, Segment, Suggestion
+from coding.suggest import (
+    SUGGESTERS,
+    binary_metrics,
+    cohen_kappa,
+    evaluate,
+    grouped_folds,
+    gwet_ac1,
+)
+
+DATA = Path(__file__).parent / "data" / "suggest"
+
+
+def load() -> tuple[Codebook, pd.DataFrame, pd.DataFrame]:
+    raw = json.loads((DATA / "codebook.json").read_text(encoding="utf-8"))
+    codebook = Codebook(
+        raw["id"],
+        raw["name"],
+        tuple(
+            Code(c["id"], c["name"], c["definition"], indicators=tuple(c["indicators"]))
+            for c in raw["codes"]
+        ),
+    )
+    frame = pd.read_csv(DATA / "segments.csv", keep_default_na=False)
+    labels = pd.DataFrame(
+        {c: [float(c in codes.split(";")) for codes in frame["codes"]] for c in codebook.code_ids},
+        index=frame["segment_id"],
+    )
+    return codebook, frame, labels
+
+
+CODEBOOK, FRAME, LABELS = load()
+TEXTS = list(FRAME["text"])
+GROUPS = list(FRAME["document_id"])
+
+
+def test_kappa_and_ac1_on_the_high_agreement_paradox_table() -> None:
+    # 118 both apply, 5 engine only, 2 reference only, 0 neither: po = 0.944.
+    assert cohen_kappa(118, 5, 2, 0) == pytest.approx((0.944 - 0.94528) / (1 - 0.94528))
+    assert gwet_ac1(118, 5, 2, 0) == pytest.approx((0.944 - 0.054432) / (1 - 0.054432))
+
+
+@pytest.mark.parametrize("table", [(10, 3, 4, 20), (5, 0, 0, 5), (1, 7, 2, 9), (0, 3, 3, 10)])
+def test_kappa_matches_scikit_learn(table: tuple[int, int, int, int]) -> None:
+    tp, fp, fn, tn = table
+    engine = [1] * tp + [1] * fp + [0] * fn + [0] * tn
+    reference = [1] * tp + [0] * fp + [1] * fn + [0] * tn
+    assert cohen_kappa(*table) == pytest.approx(cohen_kappa_score(engine, reference))
+
+
+def test_kappa_is_none_when_both_raters_never_vary() -> None:
+    assert cohen_kappa(0, 0, 0, 12) is None
+    assert gwet_ac1(0, 0, 0, 12) == 1.0
+
+
+def test_agreement_statistics_are_none_for_an_empty_table() -> None:
+    assert cohen_kappa(0, 0, 0, 0) is None
+    assert gwet_ac1(0, 0, 0, 0) is None
+
+
+def test_kappa_and_ac1_do_not_depend_on_which_rater_is_which() -> None:
+    assert cohen_kappa(9, 2, 5, 30) == pytest.approx(cohen_kappa(9, 5, 2, 30))
+    assert gwet_ac1(9, 2, 5, 30) == pytest.approx(gwet_ac1(9, 5, 2, 30))
+
+
+def test_binary_metrics_are_none_when_undefined() -> None:
+    metrics = binary_metrics(np.zeros(4), np.zeros(4), np.full(4, 0.1))
+    assert metrics["precision"] is None and metrics["recall"] is None and metrics["f1"] is None
+    assert metrics["pr_auc"] is None
+    assert metrics["brier"] == pytest.approx(0.01)
+
+
+def test_grouped_folds_never_split_a_document() -> None:
+    groups = np.asarray(GROUPS, dtype=object)
+    folds = grouped_folds(GROUPS, folds=4, seed=0)
+    assert len(folds) == 4
+    for train, test in folds:
+        assert set(groups[train]).isdisjoint(groups[test])
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested) == list(range(len(groups)))
+
+
+def test_grouped_folds_depend_only_on_the_seed() -> None:
+    first = grouped_folds(GROUPS, folds=3, seed=5)
+    second = grouped_folds(GROUPS, folds=3, seed=5)
+    assert all(
+        (a == c).all() and (b == d).all() for (a, b), (c, d) in zip(first, second, strict=True)
+    )
+
+
+def test_grouped_folds_need_two_documents() -> None:
+    with pytest.raises(InvalidInput, match="2 or more documents"):
+        grouped_folds(["only"] * 5, folds=3, seed=0)
+
+
+class Spy:
+    """An engine that records what it was trained on; its threshold is the training prevalence."""
+
+    name = "spy"
+    fits: ClassVar[list[set[str]]] = []
+    scored: ClassVar[list[set[str]]] = []
+
+    def __init__(self, codebook: Codebook, *, seed: int = 0) -> None:
+        self.codebook = codebook
+
+    def fit(self, texts: Sequence[str], labels: pd.DataFrame, groups: Sequence[str]) -> Self:
+        Spy.fits.append(set(groups))
+        self._threshold = float(np.nanmean(labels.to_numpy(dtype=float)))
+        return self
+
+    def scores(self, texts: Sequence[str]) -> pd.DataFrame:
+        Spy.scored.append({text.split("-")[0] for text in texts})  # texts start with segment ids
+        return pd.DataFrame(0.5, index=range(len(texts)), columns=list(self.codebook.code_ids))
+
+    def thresholds(self) -> dict[str, float]:
+        return dict.fromkeys(self.codebook.code_ids, self._threshold)
+
+    def reasons(self) -> dict[str, str]:
+        return {}
+
+    def suggest(self, segments: Sequence[Segment]) -> list[Suggestion]:
+        return []
+
+    @property
+    def model_version(self) -> str:
+        return "spy"
+
+
+def test_engines_are_trained_and_thresholded_without_the_evaluated_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(SUGGESTERS, "spy", Spy)
+    monkeypatch.setattr(Spy, "fits", [])
+    monkeypatch.setattr(Spy, "scored", [])
+    tagged = [f"{s} {t}" for s, t in zip(FRAME["segment_id"], TEXTS, strict=True)]
+    evaluate(tagged, LABELS, GROUPS, "spy", codebook=CODEBOOK, folds=5, seed=0)
+    assert len(Spy.fits) == len(Spy.scored) == 5
+    for trained, tested in zip(Spy.fits, Spy.scored, strict=True):
+        assert trained.isdisjoint(tested)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, object]:
+    return evaluate(TEXTS, LABELS, GROUPS, "supervised", codebook=CODEBOOK, folds=3, seed=0)
+
+
+def test_report_has_every_metric_per_code_and_macro(report: dict[str, object]) -> None:
+    keys = {"n", "prevalence", "precision", "recall", "f1", "cohen_kappa", "gwet_ac1", "pr_auc"}
+    keys |= {"brier", "human_kappa"}
+    codes = report["codes"]
+    assert isinstance(codes, list)
+    assert [c["code"] for c in codes] == list(CODEBOOK.code_ids)
+    assert all(keys <= set(c) for c in codes)
+    macro = report["macro"]
+    assert isinstance(macro, dict) and keys <= set(macro)
+    assert report["engine"] == "supervised" and report["folds"] == 3
+
+
+def test_report_scores_learnable_codes_well(report: dict[str, object]) -> None:
+    codes = {c["code"]: c for c in report["codes"]}  # type: ignore[attr-defined]
+    assert codes["caregiver_attunement"]["f1"] > 0.8
+    assert codes["caregiver_attunement"]["n"] == len(TEXTS)
+
+
+def test_report_says_why_a_code_was_not_scored(report: dict[str, object]) -> None:
+    codes = {c["code"]: c for c in report["codes"]}  # type: ignore[attr-defined]
+    family = codes["family_involvement"]
+    assert family["n_scored"] == 0 and family["f1"] is None
+    assert "too few reference labels" in family["reason"]
+
+
+def test_evaluation_is_reproducible() -> None:
+    first = evaluate(TEXTS, LABELS, GROUPS, "rules", codebook=CODEBOOK, folds=3, seed=2)
+    second = evaluate(TEXTS, LABELS, GROUPS, "rules", codebook=CODEBOOK, folds=3, seed=2)
+    assert first == second

@@ -1,0 +1,109 @@
+"""Suggestions in a study: stored with provenance, cross-fitted, blind, scored as a third coder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coding.cli import cli
+from coding.errors import CodingError
+from coding.service import suggest as suggest_service
+from coding.service.agreement import agreement_report
+from coding.service.demo import build_demo
+from coding.store import Store
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("suggest") / "demo.db"
+    build_demo(path, suggest=False)
+    return path
+
+
+def test_rules_run_is_stored_with_its_provenance(demo: Path) -> None:
+    with Store.open(demo) as store:
+        revision = store.revision()
+        run = suggest_service.run_suggestions(store, "tester", "rules")
+        runs = store.suggestion_runs()
+        stored = store.suggestions_frame()
+    last = runs.iloc[-1]
+    assert (last["engine"], last["codebook_version"], last["data_revision"]) == (
+        "rules", 1, revision)
+    assert last["model_version"] == run.model_version
+    assert len(stored) == run.suggestions > 0
+    evidence = json.loads(stored.iloc[0]["evidence"])
+    assert evidence  # matched spans or terms, never empty
+
+
+def test_suggestions_never_become_annotations(demo: Path) -> None:
+    with Store.open(demo) as store:
+        before = store.annotations_frame()
+        suggest_service.run_suggestions(store, "tester", "rules")
+        assert store.annotations_frame().equals(before)
+
+
+def test_supervised_run_is_cross_fitted_by_document(demo: Path) -> None:
+    with Store.open(demo) as store:
+        suggest_service.run_suggestions(store, "tester", "auto")
+        params = json.loads(store.suggestion_runs().iloc[-1]["params"])
+    # The trainee's manual is pending, so it is no reference and is scored by the full model.
+    assert sorted(params["cross_fitted_documents"]) == ["dyadic", "family", "sequential"]
+    assert params["scored_documents"] == ["dyadic", "family", "residential", "sequential"]
+
+
+def test_runs_are_reproducible(demo: Path) -> None:
+    with Store.open(demo) as store:
+        suggest_service.run_suggestions(store, "tester", "auto", seed=3)
+        first = store.suggestions_frame().drop(columns=["run_id"])
+        suggest_service.run_suggestions(store, "tester", "auto", seed=3)
+        second = store.suggestions_frame().drop(columns=["run_id"])
+    assert first.drop(columns=["data_revision"]).equals(second.drop(columns=["data_revision"]))
+
+
+def test_nlp_is_scored_as_a_third_coder_over_every_scored_unit(demo: Path) -> None:
+    with Store.open(demo) as store:
+        suggest_service.run_suggestions(store, "tester", "rules")
+        table = agreement_report(store, ["ben", "nlp"])
+        units = len(store.segments())
+    codes = table[table["scope"] == "code"]
+    assert (codes["n_units"] == units).all()
+
+
+def test_nlp_agreement_without_a_run_is_a_clear_error(tmp_path: Path) -> None:
+    build_demo(tmp_path / "plain.db", suggest=False)
+    with Store.open(tmp_path / "plain.db") as store, pytest.raises(CodingError, match="no sug"):
+        agreement_report(store, ["amira", "nlp"])
+
+
+def test_evaluate_reports_every_code_next_to_human_kappa(demo: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["suggest", "evaluate", str(demo), "--engine", "rules", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["engine"] == "rules" and report["folds"] == 3
+    assert [c["code"] for c in report["codes"]][0] == "emotion_regulation"
+    for entry in report["codes"]:
+        assert {"n", "prevalence", "precision", "recall", "f1", "cohen_kappa", "gwet_ac1",
+                "human_kappa"} <= set(entry)
+        assert 0.5 < entry["human_kappa"] < 1
+    assert "f1" in report["macro"]
+
+
+def test_next_orders_the_coders_open_units_and_holds_some_out(demo: Path) -> None:
+    result = CliRunner().invoke(cli, ["suggest", "next", str(demo), "--coder", "chloe",
+                                      "--engine", "rules", "--limit", "50"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    with Store.open(demo) as store:
+        open_units = {s.id for s in store.segments(document_id="residential")}
+    ordered = [o["segment_id"] for o in out["order"]]
+    assert set(ordered) | set(out["holdout"]) == open_units
+    assert not set(ordered) & set(out["holdout"])
+
+
+def test_unknown_engine_is_refused(demo: Path) -> None:
+    result = CliRunner().invoke(cli, ["suggest", str(demo), "--engine", "magic"])
+    assert result.exit_code == 2 and "magic" in result.output
