@@ -167,9 +167,17 @@ def test_confidence_intervals_are_nan_without_bootstrap(study: tuple) -> None:
 
 def _big_study(seed: int = 3, n: int = 400) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    ids = [f"s{i:04d}" for i in range(n)]
     first = rng.random(n) < 0.3
     second = np.where(rng.random(n) < 0.85, first, ~first)
+    return _double_coded(first, second)
+
+
+def _double_coded(
+    first: np.ndarray, second: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A study of one code, 'blame', that ana and ben applied where ``first``/``second``."""
+    n = len(first)
+    ids = [f"s{i:05d}" for i in range(n)]
     segments = pd.DataFrame(
         {
             "segment_id": ids,
@@ -214,6 +222,42 @@ def test_bootstrap_intervals_bracket_the_estimate_and_repeat_with_the_seed() -> 
     pd.testing.assert_frame_equal(table, again)
     other = agreement_table(*big, ["blame"], bootstrap=300, seed=6)
     assert not other["cohen_kappa_ci_low"].equals(table["cohen_kappa_ci_low"])
+
+
+def test_report_names_the_alpha_ci_method_and_defaults_to_units() -> None:
+    big = _big_study(n=100)
+    assert agreement_table(*big, ["blame"])["alpha_ci_method"].isna().all()  # no bootstrap
+    units = agreement_table(*big, ["blame"], bootstrap=200)
+    kalpha = agreement_table(*big, ["blame"], bootstrap=200, alpha_ci="krippendorff")
+    assert units["alpha_ci_method"].tolist() == ["units", "units"]
+    assert kalpha["alpha_ci_method"].tolist() == ["krippendorff", "krippendorff"]
+    assert not units["krippendorff_alpha_ci_low"].equals(kalpha["krippendorff_alpha_ci_low"])
+
+
+def test_kappa_interval_does_not_depend_on_the_alpha_method() -> None:
+    big = _big_study(n=100)
+    units = agreement_table(*big, ["blame"], bootstrap=200, seed=4)
+    kalpha = agreement_table(*big, ["blame"], bootstrap=200, seed=4, alpha_ci="krippendorff")
+    for column in ("cohen_kappa_ci_low", "cohen_kappa_ci_high"):
+        pd.testing.assert_series_equal(units[column], kalpha[column])
+
+
+def test_report_alpha_interval_narrows_with_four_times_the_segments() -> None:
+    rng = np.random.default_rng(9)
+    first = rng.random(150) < 0.3
+    second = np.where(rng.random(150) < 0.85, first, ~first)
+
+    def width(copies: int) -> float:
+        study = _double_coded(np.tile(first, copies), np.tile(second, copies))
+        row = agreement_table(*study, ["blame"], bootstrap=1000, seed=1).iloc[0]
+        return float(row["krippendorff_alpha_ci_high"] - row["krippendorff_alpha_ci_low"])
+
+    assert width(4) < 0.65 * width(1)
+
+
+def test_unknown_alpha_ci_method_is_an_error(study: tuple) -> None:
+    with pytest.raises(ValueError, match="alpha_ci"):
+        agreement_table(*study, CODES, bootstrap=10, alpha_ci="efron")
 
 
 def test_cohen_kappa_is_none_with_three_coders(study: tuple) -> None:

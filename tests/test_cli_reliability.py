@@ -119,6 +119,26 @@ def test_bootstrap_adds_intervals_and_repeats_with_the_seed() -> None:
     assert len(shown["fleiss_kappa_ci"]) == 2
 
 
+def test_alpha_ci_units_resamples_units_and_says_so() -> None:
+    args = (str(KRIPPENDORFF_2011), "--bootstrap", "500", "--seed", "3", "--format", "json")
+    code, output = _run(*args, "--alpha-ci", "units")
+    assert code == 0
+    shown = json.loads(output)
+    assert shown["krippendorff_alpha_ci_method"] == "units"
+    assert shown["krippendorff_alpha_bootstrap"]["method"] == "units"
+    assert shown["krippendorff_alpha_bootstrap"]["units_resampled"] == 11
+    low, high = shown["krippendorff_alpha_ci"]
+    assert low < shown["krippendorff_alpha"] < high
+    default = json.loads(_run(*args)[1])
+    assert default["krippendorff_alpha_ci_method"] == "krippendorff"
+
+
+def test_unknown_alpha_ci_is_a_usage_error() -> None:
+    code, output = _run(str(KRIPPENDORFF_2011), "--bootstrap", "10", "--alpha-ci", "efron")
+    assert code == 2
+    assert "--alpha-ci" in output
+
+
 def test_bad_file_gives_one_clear_message_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("subject,a,b\n1,2,x\n2,-1,3\n", encoding="utf-8")

@@ -4,7 +4,13 @@ A pure core package: it takes and returns data (numpy arrays, DataFrames, dicts)
 touches a store, a path outside :mod:`coding.agreement.layouts`, or the command line.
 """
 
-from coding.agreement.bootstrap import AlphaBootstrap, alpha_bootstrap, unit_bootstrap
+from coding.agreement.bootstrap import (
+    ALPHA_CI_METHODS,
+    AlphaBootstrap,
+    alpha_bootstrap,
+    alpha_unit_bootstrap,
+    unit_bootstrap,
+)
 from coding.agreement.calculator import reliability
 from coding.agreement.coincidence import (
     DISTANCES,
@@ -32,16 +38,13 @@ from coding.agreement.kappa import (
 )
 from coding.agreement.layouts import LAYOUTS, read_layout
 from coding.agreement.ratings import Ratings, from_codes, from_contingency, from_unit_counts
-from coding.agreement.report import (
-    agreement_table,
-    alpha_band,
-    code_matrices,
-    disagreements,
-    kappa_band,
-)
+from coding.agreement.report import agreement_table, alpha_band, kappa_band
+from coding.agreement.sets import set_alpha
+from coding.agreement.study import code_matrices, disagreements
 from coding.agreement.unitizing import Span, UnitizingResult, character_kappa, u_alpha
 
 __all__ = [
+    "ALPHA_CI_METHODS",
     "DISTANCES",
     "LAYOUTS",
     "LEVELS",
@@ -56,6 +59,7 @@ __all__ = [
     "alpha_bootstrap",
     "alpha_for_ratings",
     "alpha_from_coincidences",
+    "alpha_unit_bootstrap",
     "brennan_prediger",
     "character_kappa",
     "code_matrices",
@@ -78,6 +82,7 @@ __all__ = [
     "read_layout",
     "reliability",
     "scott_pi",
+    "set_alpha",
     "u_alpha",
     "unit_bootstrap",
     "weight_matrix",

@@ -8,7 +8,14 @@ from functools import partial
 import numpy as np
 
 from coding.agreement import kappa
-from coding.agreement.bootstrap import Statistic, alpha_bootstrap, unit_bootstrap
+from coding.agreement.bootstrap import (
+    ALPHA_CI_METHODS,
+    AlphaBootstrap,
+    Statistic,
+    alpha_bootstrap,
+    alpha_unit_bootstrap,
+    unit_bootstrap,
+)
 from coding.agreement.coincidence import (
     DISTANCES,
     LEVELS,
@@ -40,7 +47,7 @@ from coding.agreement.ratings import (
     from_contingency,
     from_unit_counts,
 )
-from coding.agreement.unitizing import character_kappa, u_alpha
+from coding.agreement.unitizing import unitizing_report
 from coding.errors import InvalidInput, Problem
 
 Weights = str | Callable[[Hashable, Hashable], float]
@@ -59,6 +66,7 @@ def reliability(
     continuum: tuple[int, int] | None = None,
     bootstrap: int = 0,
     seed: int = 0,
+    alpha_ci: str = "krippendorff",
 ) -> dict[str, object]:
     """Every agreement statistic that applies to some reliability data.
 
@@ -68,23 +76,29 @@ def reliability(
     function giving the agreement weight of two categories) weights the kappa family and, when
     neither ``distance`` nor a non-nominal ``level`` is given, alpha (``1 - w``). Undefined
     statistics are None, with the reason in ``result["notes"]``. ``bootstrap`` replicates add
-    ``<statistic>_ci`` = [low, high] (95%) and ``krippendorff_alpha_bootstrap``.
+    ``<statistic>_ci`` = [low, high] (95%) and ``krippendorff_alpha_bootstrap``; alpha's
+    interval comes from ``alpha_ci``: ``"krippendorff"`` (Hayes & Krippendorff's algorithm, as
+    kalpha) or ``"units"`` (resampling units; narrows as units are added).
     """
     layout = canonical_layout(layout)
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
     if isinstance(distance, str) and distance not in DISTANCES:
         raise ValueError(f"unknown distance {distance!r}; use one of {', '.join(DISTANCES)}")
+    if alpha_ci not in ALPHA_CI_METHODS:
+        raise ValueError(f"unknown alpha_ci {alpha_ci!r}; use one of {', '.join(ALPHA_CI_METHODS)}")
     if isinstance(weights, str) and weights not in kappa.WEIGHTS:
         raise ValueError(f"unknown weights {weights!r}; use one of {', '.join(kappa.WEIGHTS)}")
     parsed = data if isinstance(data, Parsed) else read_layout(data, layout)
     if isinstance(parsed, SpanTable):
         if level != "nominal" or distance is not None or weights is not None:
             raise InvalidInput("options", [Problem("spans", "take no level, distance or weights")])
-        return _unitizing(parsed, coders, continuum)
+        return unitizing_report(parsed.spans, coders, continuum)
     as_sets = distance in SET_DISTANCES or (isinstance(parsed, CodingTable) and parsed.sets)
     ratings, values = _ratings(parsed, level, as_sets, coders)
-    return _coefficients(ratings, values, layout, level, distance, weights, bootstrap, seed)
+    return _coefficients(
+        ratings, values, layout, level, distance, weights, bootstrap, seed, alpha_ci
+    )
 
 
 def _label(category: Hashable) -> Hashable:
@@ -247,6 +261,7 @@ def _coefficients(
     weights: Weights | None,
     bootstrap: int,
     seed: int,
+    alpha_ci: str = "krippendorff",
 ) -> dict[str, object]:
     w: FloatArray | None = None
     if isinstance(weights, str):
@@ -296,7 +311,15 @@ def _coefficients(
             notes[f"krippendorff_alpha_{name}_disagreement"] = alpha.reason or NO_PAIRABLE
     if bootstrap > 0:
         rng = np.random.default_rng(seed)
-        _bootstrap(result, notes, ratings, delta, n_coders, defined, bootstrap, rng)
+        # the units bootstrap recomputes the ordinal metric from each replicate's marginals
+        ordinal = distance is None and level == "ordinal"
+        units_delta = None if ordinal else delta
+        alpha_boot = (
+            alpha_unit_bootstrap(ratings, units_delta, bootstrap, rng)
+            if alpha_ci == "units"
+            else alpha_bootstrap(coincidences(ratings), delta, n_coders, bootstrap, rng)
+        )
+        _bootstrap(result, notes, ratings, alpha_boot, defined, bootstrap, rng)
     result["notes"] = notes
     return result
 
@@ -305,77 +328,36 @@ def _bootstrap(
     result: dict[str, object],
     notes: dict[str, str],
     ratings: Ratings,
-    delta: FloatArray,
-    n_coders: int,
+    boot: AlphaBootstrap,
     defined: dict[str, Statistic],
     replicates: int,
     rng: np.random.Generator,
 ) -> None:
     result["bootstrap_replicates"] = replicates
-    boot = alpha_bootstrap(coincidences(ratings), delta, n_coders, replicates, rng)
+    result["krippendorff_alpha_ci_method"] = boot.method
     if boot.ci_low is None or boot.ci_high is None:
         result["krippendorff_alpha_ci"] = None
         notes["krippendorff_alpha_ci"] = boot.reason or "undefined"
     else:
         result["krippendorff_alpha_ci"] = [boot.ci_low, boot.ci_high]
-        summary: dict[str, object] = {"ci95_lower": boot.ci_low, "ci95_upper": boot.ci_high}
-        summary.update({f"q_fail_alpha_min_{a:.3f}": q for a, q in boot.q_fail.items()})
-        summary.update(
-            {
-                "M_draws": boot.draws,
-                "n_pairable_values": boot.n_pairable_values,
-                "replicates": boot.replicates,
-            }
-        )
-        result["krippendorff_alpha_bootstrap"] = summary
+        result["krippendorff_alpha_bootstrap"] = _alpha_summary(boot)
     intervals = unit_bootstrap(ratings, defined, replicates, rng)
     for name, interval in intervals.items():
         result[f"{name}_ci"] = None if interval is None else list(interval)
 
 
-def _unitizing(
-    parsed: SpanTable, coders: Sequence[str] | None, continuum: tuple[int, int] | None
-) -> dict[str, object]:
-    spans = parsed.spans
-    if not spans:
-        raise InvalidInput("data", [Problem("spans", "there are no spans")])
-    begin, end = continuum or (min(s.start for s in spans), max(s.end for s in spans))
-    problems = [
-        Problem(f"span [{s.start},{s.end}) of {s.coder!r}", f"lies outside [{begin},{end})")
-        for s in spans
-        if s.start < begin or s.end > end
-    ]
-    if end <= begin:
-        problems.append(Problem("--continuum", f"end {end} is not after begin {begin}"))
-    if problems:
-        raise InvalidInput("--continuum", problems)
-    coder_list = list(coders) if coders is not None else sorted({s.coder for s in spans})
-    unitized = u_alpha(spans, begin, end, coder_list)
-    by_char, pooled_char = character_kappa(spans, begin, end, coder_list)
-    overall = unitized.overall
-    result: dict[str, object] = {
-        "layout": "spans",
-        "continuum": [begin, end],
-        "n_units": sum(1 for s in spans if s.coder in coder_list),
-        "n_coders": len(coder_list),
-        "categories": sorted(unitized.by_code),
-        "krippendorff_u_alpha": overall.alpha,
-        "krippendorff_u_alpha_observed_disagreement": overall.observed,
-        "krippendorff_u_alpha_expected_disagreement": overall.expected,
-        "krippendorff_u_alpha_by_category": {c: r.alpha for c, r in unitized.by_code.items()},
-        "krippendorff_u_alpha_observed_disagreement_by_category": {
-            c: r.observed for c, r in unitized.by_code.items()
-        },
-        "krippendorff_u_alpha_expected_disagreement_by_category": {
-            c: r.expected for c, r in unitized.by_code.items()
-        },
-        "character_kappa": pooled_char,
-        "character_kappa_by_category": by_char,
+def _alpha_summary(boot: AlphaBootstrap) -> dict[str, object]:
+    summary: dict[str, object] = {
+        "method": boot.method,
+        "ci95_lower": boot.ci_low,
+        "ci95_upper": boot.ci_high,
     }
-    notes = {
-        f"krippendorff_u_alpha[{c}]": r.reason for c, r in unitized.by_code.items() if r.reason
-    }
-    if overall.reason:
-        notes["krippendorff_u_alpha"] = overall.reason
-    result["notes"] = notes
-    return result
+    summary.update({f"q_fail_alpha_min_{a:.3f}": q for a, q in boot.q_fail.items()})
+    if boot.method == "units":
+        summary["units_resampled"] = boot.draws
+        summary["undefined_replicates"] = boot.undefined_replicates
+    else:
+        summary["M_draws"] = boot.draws
+    summary["n_pairable_values"] = boot.n_pairable_values
+    summary["replicates"] = boot.replicates
+    return summary

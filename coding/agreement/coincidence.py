@@ -71,12 +71,7 @@ def level_distances(
     if level == "nominal":
         return 1.0 - np.eye(q)
     if level == "ordinal":
-        cum = np.cumsum(marginals)
-        low = np.minimum.outer(np.arange(q), np.arange(q))
-        high = np.maximum.outer(np.arange(q), np.arange(q))
-        between = cum[high] - cum[low] + marginals[low]
-        ordinal: FloatArray = (between - (marginals[:, None] + marginals[None, :]) / 2.0) ** 2
-        np.fill_diagonal(ordinal, 0.0)
+        ordinal: FloatArray = ordinal_distances(marginals[None, :])[0]
         return ordinal
     if values is None:
         raise ValueError(f"{level} level needs numeric category values")
@@ -90,6 +85,25 @@ def level_distances(
             ratio = np.where(total == 0, 0.0, diff / total)
         return np.asarray(ratio**2, dtype=np.float64)
     raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+
+
+def ordinal_distances(marginals: FloatArray) -> FloatArray:
+    """Krippendorff's ordinal ``delta2_ck`` for a batch of marginals (B x q -> B x q x q).
+
+    ``(sum_{g=c..k} n_g - (n_c + n_k) / 2)^2`` with the categories in their given order.
+
+    >>> ordinal_distances(np.array([[2.0, 1.0, 3.0]]))[0].tolist()
+    [[0.0, 2.25, 12.25], [2.25, 0.0, 4.0], [12.25, 4.0, 0.0]]
+    """
+    q = marginals.shape[1]
+    cum = np.cumsum(marginals, axis=1)
+    low = np.minimum.outer(np.arange(q), np.arange(q))
+    high = np.maximum.outer(np.arange(q), np.arange(q))
+    between = cum[:, high] - cum[:, low] + marginals[:, low]
+    pairs = (marginals[:, :, None] + marginals[:, None, :]) / 2.0
+    ordinal: FloatArray = (between - pairs) ** 2
+    ordinal[:, np.arange(q), np.arange(q)] = 0.0
+    return ordinal
 
 
 def alpha_from_coincidences(matrix: FloatArray, delta: FloatArray) -> AlphaResult:

@@ -1,4 +1,4 @@
-"""Agreement on study data: per-code matrices, the agreement report and the disagreement list.
+"""The agreement report on study data: per code, per document or both, plus an overall row.
 
 The unit is the segment, with one coders x segments matrix of 1/0/NaN per code: 1 where the
 coder applied the code, 0 where the coder completed the segment without applying it, NaN where
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from coding.agreement import kappa
-from coding.agreement.bootstrap import alpha_bootstrap, unit_bootstrap
+from coding.agreement.bootstrap import (
+    ALPHA_CI_METHODS,
+    AlphaBootstrap,
+    alpha_bootstrap,
+    alpha_unit_bootstrap,
+    unit_bootstrap,
+)
 from coding.agreement.coincidence import (
     NO_PAIRABLE,
     ONE_CODER,
@@ -25,6 +30,8 @@ from coding.agreement.coincidence import (
     coincidences,
 )
 from coding.agreement.ratings import Ratings, from_codes
+from coding.agreement.sets import set_alpha
+from coding.agreement.study import BoolArray, Int8Array, build_study
 
 BY = ("code", "document", "code-document")
 ALL_CODES = "*"
@@ -34,7 +41,8 @@ PARADOX_AGREEMENT = 0.85
 PARADOX_KAPPA = 0.6
 EXTREME_PREVALENCE = 0.2
 
-Int8Array = npt.NDArray[np.int8]
+NOMINAL = 1.0 - np.eye(2)
+SET_COLUMNS = {"masi": "krippendorff_alpha_masi", "jaccard": "krippendorff_alpha_jaccard"}
 
 
 def alpha_band(alpha: float | None) -> str | None:
@@ -70,106 +78,6 @@ def kappa_band(value: float | None) -> str | None:
     return "slight" if value >= 0 else "poor"
 
 
-@dataclass(frozen=True, eq=False)
-class _Study:
-    cube: Int8Array  # codes x coders x segments: 1, 0, or -1 (not completed)
-    code_ids: tuple[str, ...]
-    coders: tuple[str, ...]
-    segment_ids: npt.NDArray[np.object_]
-    document_ids: npt.NDArray[np.object_]
-
-
-def _factorize(parts: Sequence[pd.Series]) -> tuple[npt.NDArray[np.int64], list[Any]]:
-    """Integer codes for the values of several columns at once, and the distinct values."""
-    codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True))
-    return np.asarray(codes, dtype=np.int64), list(uniques)
-
-
-def _positions(values: pd.Series, wanted: Sequence[str]) -> npt.NDArray[np.int64]:
-    """Position of each value in ``wanted`` (-1 when absent); fast for few distinct values."""
-    codes, uniques = _factorize([values])
-    lookup = {v: i for i, v in enumerate(wanted)}
-    table = np.array([lookup.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
-    return table[codes]
-
-
-def _study(
-    annotations: pd.DataFrame,
-    assignments: pd.DataFrame,
-    code_ids: Sequence[str],
-    coders: Sequence[str] | None,
-    segments: pd.DataFrame | None = None,
-) -> _Study:
-    codes = tuple(code_ids)
-    code_pos = _positions(annotations["code_id"], codes)
-    annotations = annotations[code_pos >= 0]
-    code_pos = code_pos[code_pos >= 0]
-    if coders is None:
-        found = set(pd.unique(assignments["coder"])).union(pd.unique(annotations["coder"]))
-        coders = sorted((str(c) for c in found), key=str)
-    coder_list = tuple(str(c) for c in coders)
-    ann_coder = _positions(annotations["coder"], coder_list)
-    asg_coder = _positions(assignments["coder"], coder_list)
-    keep_ann, keep_asg = ann_coder >= 0, asg_coder >= 0
-    n_asg, n_ann = int(keep_asg.sum()), int(keep_ann.sum())
-    assignments, asg_coder = assignments[keep_asg], asg_coder[keep_asg]
-    annotations, ann_coder, code_pos = (
-        annotations[keep_ann],
-        ann_coder[keep_ann],
-        code_pos[keep_ann],
-    )
-    parts = [assignments["segment_id"], annotations["segment_id"]]
-    if segments is not None:
-        parts.append(segments["segment_id"])
-    seg_codes, seg_uniques = _factorize(parts)
-    n_used = int(seg_codes[: n_asg + n_ann].max()) + 1 if n_asg + n_ann else 0
-    doc_codes, doc_uniques = _factorize([assignments["document_id"], annotations["document_id"]])
-    document = np.zeros(n_used, dtype=np.int64)
-    document[seg_codes[: n_asg + n_ann]] = doc_codes
-    doc_rank = np.argsort(np.argsort(np.array([str(d) for d in doc_uniques], dtype=object)))
-    start = np.full(n_used, np.inf)
-    if segments is not None and len(segments):
-        known = seg_codes[n_asg + n_ann :]
-        inside = known < n_used
-        start[known[inside]] = segments["start"].to_numpy(dtype=np.float64)[inside]
-    elif n_ann:
-        np.minimum.at(start, seg_codes[n_asg:], annotations["start"].to_numpy(dtype=np.float64))
-    names = np.array([str(u) for u in seg_uniques[:n_used]], dtype=object)
-    order = np.lexsort((names, start, doc_rank[document])) if n_used else np.zeros(0, np.int64)
-    position = np.empty(n_used, dtype=np.int64)
-    position[order] = np.arange(n_used)
-    base = np.full((len(coder_list), n_used), -1, dtype=np.int8)
-    done = assignments["completed"].to_numpy(dtype=bool)
-    base[asg_coder[done], position[seg_codes[:n_asg][done]]] = 0
-    cube = np.broadcast_to(base, (len(codes), len(coder_list), n_used)).copy()
-    cube[code_pos, ann_coder, position[seg_codes[n_asg : n_asg + n_ann]]] = 1
-    documents = np.array([str(d) for d in doc_uniques], dtype=object)
-    return _Study(cube, codes, coder_list, names[order], documents[document[order]])
-
-
-def code_matrices(
-    annotations: pd.DataFrame,
-    assignments: pd.DataFrame,
-    code_ids: Sequence[str],
-    coders: Sequence[str] | None = None,
-    segments: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Per code, a coders x segments DataFrame of 1/0/NaN (columns sorted by document, start).
-
-    Segments are ordered by the ``segments`` frame's ``start`` when given, else by the earliest
-    annotation ``start`` (segments without annotations last in their document).
-    """
-    study = _study(annotations, assignments, code_ids, coders, segments)
-    matrices: dict[str, pd.DataFrame] = {}
-    for k, code_id in enumerate(study.code_ids):
-        values = study.cube[k].astype(np.float64)
-        values[values < 0] = np.nan
-        frame = pd.DataFrame(values, index=list(study.coders), columns=study.segment_ids)
-        frame.index.name, frame.columns.name = "coder", "segment_id"
-        matrices[code_id] = frame
-    return matrices
-
-
 def _ratings(codes: Int8Array, coders: tuple[str, ...]) -> Ratings:
     """Ratings of the coders with at least one coding in a coders x units matrix of -1/0/1."""
     active: npt.NDArray[np.bool_] = np.asarray((codes >= 0).any(axis=1), dtype=bool)
@@ -182,7 +90,9 @@ def _value(array: npt.NDArray[np.float64]) -> float | None:
     return None if np.isnan(value) else value
 
 
-def _row(ratings: Ratings, bootstrap: int, rng: np.random.Generator) -> dict[str, Any]:
+def _row(
+    ratings: Ratings, bootstrap: int, rng: np.random.Generator, alpha_ci: str
+) -> dict[str, Any]:
     freq = ratings.freq[None, :]
     n_coders = ratings.n_coders or 0
     pair = n_coders == 2
@@ -204,18 +114,26 @@ def _row(ratings: Ratings, bootstrap: int, rng: np.random.Generator) -> dict[str
     for name, stat in stats.items():
         row[name] = _value(stat(ratings, freq)) if stat is not None and enough else None
     matrix = coincidences(ratings) if enough else np.zeros((2, 2))
-    alpha = alpha_from_coincidences(matrix, 1.0 - np.eye(2))
+    alpha = alpha_from_coincidences(matrix, NOMINAL)
     row["krippendorff_alpha"] = alpha.alpha
+    row.update(dict.fromkeys(SET_COLUMNS.values()))
+    row["n_units_sets"] = None
     for name in ("krippendorff_alpha", "cohen_kappa"):
         row[f"{name}_ci_low"] = row[f"{name}_ci_high"] = None
+    row["alpha_ci_method"] = alpha_ci if bootstrap > 0 else None
+    ci_reason = None
     if bootstrap > 0 and enough:
-        boot = alpha_bootstrap(matrix, 1.0 - np.eye(2), n_coders, bootstrap, rng)
-        row["krippendorff_alpha_ci_low"], row["krippendorff_alpha_ci_high"] = (
-            boot.ci_low,
-            boot.ci_high,
-        )
+        alpha_rng, kappa_rng = rng.spawn(2)  # each CI its own stream: independent of the other
+        boot: AlphaBootstrap
+        if alpha_ci == "units":
+            boot = alpha_unit_bootstrap(ratings, NOMINAL, bootstrap, alpha_rng)
+        else:
+            boot = alpha_bootstrap(matrix, NOMINAL, n_coders, bootstrap, alpha_rng)
+        row["krippendorff_alpha_ci_low"] = boot.ci_low
+        row["krippendorff_alpha_ci_high"] = boot.ci_high
+        ci_reason = boot.reason if alpha.alpha is not None else None
         if pair and row["cohen_kappa"] is not None:
-            ci = unit_bootstrap(ratings, {"cohen_kappa": kappa.cohen_kappa}, bootstrap, rng)
+            ci = unit_bootstrap(ratings, {"cohen_kappa": kappa.cohen_kappa}, bootstrap, kappa_rng)
             interval = ci["cohen_kappa"]
             if interval is not None:
                 row["cohen_kappa_ci_low"], row["cohen_kappa_ci_high"] = interval
@@ -223,7 +141,23 @@ def _row(ratings: Ratings, bootstrap: int, rng: np.random.Generator) -> dict[str
     row["alpha_band"] = alpha_band(row["krippendorff_alpha"])
     row["kappa_band"] = kappa_band(kappa_value)
     row["note"] = _note(row, n_coders, ratings.n_pairable, alpha.reason, kappa_value)
+    if ci_reason:
+        row["note"] = "; ".join(filter(None, [row["note"], f"no alpha CI: {ci_reason}"]))
     return row
+
+
+def _add_set_alpha(row: dict[str, Any], applied: BoolArray, completed: BoolArray) -> None:
+    """Fill in alpha with each segment's set of codes as the value (MASI and Jaccard)."""
+    active = completed.any(axis=1)
+    results = set_alpha(applied[:, active], completed[active], tuple(SET_COLUMNS))
+    for name, column in SET_COLUMNS.items():
+        row[column] = results[name].alpha
+    row["n_units_sets"] = int((completed[active].sum(axis=0) >= 2).sum())
+    reason = results["masi"].reason
+    if reason and row["n_coders"] >= 2 and row["n_units"] > 0:
+        row["note"] = "; ".join(
+            filter(None, [row["note"], f"set-valued alpha undefined: {reason}"])
+        )
 
 
 def _note(
@@ -280,17 +214,24 @@ def agreement_table(
     by: str = "code",
     bootstrap: int = 0,
     seed: int = 0,
+    alpha_ci: str = "units",
 ) -> pd.DataFrame:
     """The agreement report: one row per code, document or (code, document), plus ``overall``.
 
     Rows pooled over codes (``by="document"`` and the overall row) treat every (segment, code)
-    pair as one 0/1 unit. ``scope`` says what a row covers; ``code_id`` is ``"*"`` on rows
-    pooled over codes. CIs are NaN unless ``bootstrap`` > 0: alpha's by Krippendorff's
-    algorithm, Cohen's kappa's by resampling segments.
+    pair as one 0/1 unit for ``krippendorff_alpha`` and the kappas, and also give alpha with
+    each segment's set of codes as the value (``krippendorff_alpha_masi``, ``..._jaccard``,
+    over the ``n_units_sets`` segments completed by two or more coders). ``scope`` says what a
+    row covers; ``code_id`` is ``"*"`` on rows pooled over codes. CIs are NaN unless
+    ``bootstrap`` > 0: alpha's by resampling segments (``alpha_ci="units"``) or by
+    Krippendorff's algorithm (``"krippendorff"``), named in ``alpha_ci_method``; Cohen's
+    kappa's by resampling segments.
     """
     if by not in BY:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(BY)}")
-    study = _study(annotations, assignments, code_ids, coders, segments)
+    if alpha_ci not in ALPHA_CI_METHODS:
+        raise ValueError(f"unknown alpha_ci {alpha_ci!r}; use one of {', '.join(ALPHA_CI_METHODS)}")
+    study = build_study(annotations, assignments, code_ids, coders, segments)
     cube = study.cube
     with_document = by != "code"
     rows: list[dict[str, Any]] = []
@@ -300,71 +241,28 @@ def agreement_table(
         row: dict[str, Any] = {"scope": scope, "code_id": code_id}
         if with_document:
             row["document_id"] = document_id
-        row.update(_row(_ratings(codes, study.coders), bootstrap, _rng(seed, key)))
+        row.update(_row(_ratings(codes, study.coders), bootstrap, _rng(seed, key), alpha_ci))
         rows.append(row)
+
+    def add_pooled(scope: str, document_id: str | None, part: slice) -> None:
+        code_id = OVERALL if scope == OVERALL else ALL_CODES
+        add(scope, code_id, document_id, _pool(cube[:, :, part]))
+        _add_set_alpha(rows[-1], cube[:, :, part] == 1, study.completed[:, part])
 
     if by == "code":
         for k, code_id in enumerate(study.code_ids):
             add("code", code_id, None, cube[k])
     elif by == "document":
         for document_id, part in _document_slices(study.document_ids):
-            add("document", ALL_CODES, document_id, _pool(cube[:, :, part]))
+            add_pooled("document", document_id, part)
     else:
         for document_id, part in _document_slices(study.document_ids):
             for k, code_id in enumerate(study.code_ids):
                 add("code-document", code_id, document_id, cube[k, :, part])
-    add(OVERALL, OVERALL, OVERALL if with_document else None, _pool(cube))
+    add_pooled(OVERALL, OVERALL if with_document else None, slice(None))
     return pd.DataFrame(rows)
 
 
 def _pool(cube: Int8Array) -> Int8Array:
     """Codes x coders x segments to coders x (code, segment) units."""
     return np.ascontiguousarray(cube.transpose(1, 0, 2)).reshape(cube.shape[1], -1)
-
-
-def disagreements(
-    annotations: pd.DataFrame,
-    assignments: pd.DataFrame,
-    segments: pd.DataFrame,
-    code_ids: Sequence[str],
-    coders: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """One row per (segment, code) where the coders who completed it differ.
-
-    Columns: segment_id, document_id, code_id, start, end, text, coders_applied,
-    coders_not_applied (sorted lists). Sorted by document, start and codebook order.
-    """
-    study = _study(annotations, assignments, code_ids, coders, segments)
-    cube = study.cube
-    split = ((cube == 1).any(axis=1)) & ((cube == 0).any(axis=1))
-    seg_idx, code_idx = np.nonzero(split.T)
-    names = np.array(study.coders, dtype=object)
-    applied = [
-        sorted(names[cube[k, :, s] == 1].tolist()) for s, k in zip(seg_idx, code_idx, strict=True)
-    ]
-    not_applied = [
-        sorted(names[cube[k, :, s] == 0].tolist()) for s, k in zip(seg_idx, code_idx, strict=True)
-    ]
-    frame = pd.DataFrame(
-        {
-            "segment_id": study.segment_ids[seg_idx],
-            "document_id": study.document_ids[seg_idx],
-            "code_id": np.array(study.code_ids, dtype=object)[code_idx],
-            "coders_applied": applied,
-            "coders_not_applied": not_applied,
-        }
-    )
-    info = segments.drop_duplicates("segment_id")[["segment_id", "start", "end", "text"]]
-    info = info.assign(segment_id=info["segment_id"].astype(str))
-    frame = frame.merge(info, on="segment_id", how="left", sort=False)
-    columns = [
-        "segment_id",
-        "document_id",
-        "code_id",
-        "start",
-        "end",
-        "text",
-        "coders_applied",
-        "coders_not_applied",
-    ]
-    return frame[columns]

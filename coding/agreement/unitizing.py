@@ -27,6 +27,7 @@ import numpy.typing as npt
 from coding.agreement import kappa
 from coding.agreement.coincidence import NO_VARIATION, ONE_CODER, AlphaResult
 from coding.agreement.ratings import FloatArray, IntArray, Ratings, category_counts
+from coding.errors import InvalidInput, Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,3 +222,55 @@ def character_kappa(
     pooled = Ratings((0, 1), category_counts(types, 2), lengths, types, tuple(coder_list))
     value = float(stat(pooled, lengths[None, :])[0])
     return results, None if np.isnan(value) else value
+
+
+def unitizing_report(
+    spans: Sequence[Span], coders: Sequence[str] | None, continuum: tuple[int, int] | None
+) -> dict[str, object]:
+    """The calculator result for spans: u-alpha and character kappa, overall and per code.
+
+    ``continuum`` defaults to the first start to the last end; spans outside it, or an empty
+    continuum, raise :class:`~coding.errors.InvalidInput`.
+    """
+    if not spans:
+        raise InvalidInput("data", [Problem("spans", "there are no spans")])
+    begin, end = continuum or (min(s.start for s in spans), max(s.end for s in spans))
+    problems = [
+        Problem(f"span [{s.start},{s.end}) of {s.coder!r}", f"lies outside [{begin},{end})")
+        for s in spans
+        if s.start < begin or s.end > end
+    ]
+    if end <= begin:
+        problems.append(Problem("--continuum", f"end {end} is not after begin {begin}"))
+    if problems:
+        raise InvalidInput("--continuum", problems)
+    coder_list = list(coders) if coders is not None else sorted({s.coder for s in spans})
+    unitized = u_alpha(spans, begin, end, coder_list)
+    by_char, pooled_char = character_kappa(spans, begin, end, coder_list)
+    overall = unitized.overall
+    result: dict[str, object] = {
+        "layout": "spans",
+        "continuum": [begin, end],
+        "n_units": sum(1 for s in spans if s.coder in coder_list),
+        "n_coders": len(coder_list),
+        "categories": sorted(unitized.by_code),
+        "krippendorff_u_alpha": overall.alpha,
+        "krippendorff_u_alpha_observed_disagreement": overall.observed,
+        "krippendorff_u_alpha_expected_disagreement": overall.expected,
+        "krippendorff_u_alpha_by_category": {c: r.alpha for c, r in unitized.by_code.items()},
+        "krippendorff_u_alpha_observed_disagreement_by_category": {
+            c: r.observed for c, r in unitized.by_code.items()
+        },
+        "krippendorff_u_alpha_expected_disagreement_by_category": {
+            c: r.expected for c, r in unitized.by_code.items()
+        },
+        "character_kappa": pooled_char,
+        "character_kappa_by_category": by_char,
+    }
+    notes = {
+        f"krippendorff_u_alpha[{c}]": r.reason for c, r in unitized.by_code.items() if r.reason
+    }
+    if overall.reason:
+        notes["krippendorff_u_alpha"] = overall.reason
+    result["notes"] = notes
+    return result

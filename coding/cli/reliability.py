@@ -7,7 +7,7 @@ import math
 
 import click
 
-from coding.agreement import DISTANCES, LEVELS, WEIGHTS, reliability
+from coding.agreement import ALPHA_CI_METHODS, DISTANCES, LEVELS, WEIGHTS, reliability
 from coding.agreement.layouts import LAYOUTS
 from coding.cli.main import cli
 from coding.errors import CodingError
@@ -129,6 +129,14 @@ def format_table(result: dict[str, object]) -> str:
     show_default=True,
     help="Bootstrap replicates for 95% confidence intervals (0: none).",
 )
+@click.option(
+    "--alpha-ci",
+    type=click.Choice(ALPHA_CI_METHODS),
+    default="krippendorff",
+    show_default=True,
+    help="Alpha's bootstrap: 'krippendorff' (Hayes & Krippendorff 2007, as kalpha) or 'units' "
+    "(resample units; the interval narrows as units are added, use it for large studies).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
@@ -142,12 +150,13 @@ def reliability_command(
     coders: tuple[str, ...] | None,
     continuum: tuple[int, int] | None,
     bootstrap: int,
+    alpha_ci: str,
     seed: int,
     fmt: str,
 ) -> None:
     """Agreement statistics for one CSV file of codings.
 
-    Example: coding reliability codings.csv --level ordinal --bootstrap 1000 --format json
+    Example: coding reliability codings.csv --level ordinal --bootstrap 1000 --alpha-ci units
     """
     try:
         result = reliability(
@@ -160,6 +169,7 @@ def reliability_command(
             continuum=continuum,
             bootstrap=bootstrap,
             seed=seed,
+            alpha_ci=alpha_ci,
         )
     except CodingError as err:
         raise click.ClickException(str(err)) from err

@@ -293,6 +293,11 @@ def resolve(
 
 
 def _print_frame(frame: pd.DataFrame, fmt: str, text_width: int = 60) -> None:
+    if fmt != "json":  # lists of coders read as "a|b" in tables and CSV
+        frame = frame.copy()
+        for column in ("applied_by", "not_applied_by"):
+            if column in frame:
+                frame[column] = frame[column].map("|".join)
     if fmt == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
     elif fmt == "json":

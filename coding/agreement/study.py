@@ -1,0 +1,171 @@
+"""Study data as arrays: the codes x coders x segments cube, per-code matrices, disagreements.
+
+A coder's value for (segment, code) is 1 where the coder applied the code, 0 where the coder
+completed the segment without applying it, and missing (-1 in the cube, NaN in a matrix) where
+the coder did not complete it (and did not apply the code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+Int8Array = npt.NDArray[np.int8]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class Study:
+    """A study as arrays; segments sorted by document, then start."""
+
+    cube: Int8Array  # codes x coders x segments: 1, 0, or -1 (not completed)
+    completed: BoolArray  # coders x segments
+    code_ids: tuple[str, ...]
+    coders: tuple[str, ...]
+    segment_ids: npt.NDArray[np.object_]
+    document_ids: npt.NDArray[np.object_]
+
+
+def _factorize(parts: Sequence[pd.Series]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """Integer codes for the values of several columns at once, and the distinct values."""
+    codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True))
+    return np.asarray(codes, dtype=np.int64), list(uniques)
+
+
+def _positions(values: pd.Series, wanted: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Position of each value in ``wanted`` (-1 when absent); fast for few distinct values."""
+    codes, uniques = _factorize([values])
+    lookup = {v: i for i, v in enumerate(wanted)}
+    table = np.array([lookup.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return table[codes]
+
+
+def build_study(
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None,
+    segments: pd.DataFrame | None = None,
+) -> Study:
+    codes = tuple(code_ids)
+    code_pos = _positions(annotations["code_id"], codes)
+    annotations = annotations[code_pos >= 0]
+    code_pos = code_pos[code_pos >= 0]
+    if coders is None:
+        found = set(pd.unique(assignments["coder"])).union(pd.unique(annotations["coder"]))
+        coders = sorted((str(c) for c in found), key=str)
+    coder_list = tuple(str(c) for c in coders)
+    ann_coder = _positions(annotations["coder"], coder_list)
+    asg_coder = _positions(assignments["coder"], coder_list)
+    keep_ann, keep_asg = ann_coder >= 0, asg_coder >= 0
+    n_asg, n_ann = int(keep_asg.sum()), int(keep_ann.sum())
+    assignments, asg_coder = assignments[keep_asg], asg_coder[keep_asg]
+    annotations, ann_coder, code_pos = (
+        annotations[keep_ann],
+        ann_coder[keep_ann],
+        code_pos[keep_ann],
+    )
+    parts = [assignments["segment_id"], annotations["segment_id"]]
+    if segments is not None:
+        parts.append(segments["segment_id"])
+    seg_codes, seg_uniques = _factorize(parts)
+    n_used = int(seg_codes[: n_asg + n_ann].max()) + 1 if n_asg + n_ann else 0
+    doc_codes, doc_uniques = _factorize([assignments["document_id"], annotations["document_id"]])
+    document = np.zeros(n_used, dtype=np.int64)
+    document[seg_codes[: n_asg + n_ann]] = doc_codes
+    doc_rank = np.argsort(np.argsort(np.array([str(d) for d in doc_uniques], dtype=object)))
+    start = np.full(n_used, np.inf)
+    if segments is not None and len(segments):
+        known = seg_codes[n_asg + n_ann :]
+        inside = known < n_used
+        start[known[inside]] = segments["start"].to_numpy(dtype=np.float64)[inside]
+    elif n_ann:
+        np.minimum.at(start, seg_codes[n_asg:], annotations["start"].to_numpy(dtype=np.float64))
+    names = np.array([str(u) for u in seg_uniques[:n_used]], dtype=object)
+    order = np.lexsort((names, start, doc_rank[document])) if n_used else np.zeros(0, np.int64)
+    position = np.empty(n_used, dtype=np.int64)
+    position[order] = np.arange(n_used)
+    base = np.full((len(coder_list), n_used), -1, dtype=np.int8)
+    done = assignments["completed"].to_numpy(dtype=bool)
+    base[asg_coder[done], position[seg_codes[:n_asg][done]]] = 0
+    cube = np.broadcast_to(base, (len(codes), len(coder_list), n_used)).copy()
+    cube[code_pos, ann_coder, position[seg_codes[n_asg : n_asg + n_ann]]] = 1
+    documents = np.array([str(d) for d in doc_uniques], dtype=object)
+    completed = base == 0
+    return Study(cube, completed, codes, coder_list, names[order], documents[document[order]])
+
+
+def code_matrices(
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None = None,
+    segments: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Per code, a coders x segments DataFrame of 1/0/NaN (columns sorted by document, start).
+
+    Segments are ordered by the ``segments`` frame's ``start`` when given, else by the earliest
+    annotation ``start`` (segments without annotations last in their document).
+    """
+    study = build_study(annotations, assignments, code_ids, coders, segments)
+    matrices: dict[str, pd.DataFrame] = {}
+    for k, code_id in enumerate(study.code_ids):
+        values = study.cube[k].astype(np.float64)
+        values[values < 0] = np.nan
+        frame = pd.DataFrame(values, index=list(study.coders), columns=study.segment_ids)
+        frame.index.name, frame.columns.name = "coder", "segment_id"
+        matrices[code_id] = frame
+    return matrices
+
+
+def disagreements(
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    segments: pd.DataFrame,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per (segment, code) where the coders who completed it differ.
+
+    Columns: segment_id, document_id, code_id, start, end, text, coders_applied,
+    coders_not_applied (sorted lists). Sorted by document, start and codebook order.
+    """
+    study = build_study(annotations, assignments, code_ids, coders, segments)
+    cube = study.cube
+    split = ((cube == 1).any(axis=1)) & ((cube == 0).any(axis=1))
+    seg_idx, code_idx = np.nonzero(split.T)
+    names = np.array(study.coders, dtype=object)
+    applied = [
+        sorted(names[cube[k, :, s] == 1].tolist()) for s, k in zip(seg_idx, code_idx, strict=True)
+    ]
+    not_applied = [
+        sorted(names[cube[k, :, s] == 0].tolist()) for s, k in zip(seg_idx, code_idx, strict=True)
+    ]
+    frame = pd.DataFrame(
+        {
+            "segment_id": study.segment_ids[seg_idx],
+            "document_id": study.document_ids[seg_idx],
+            "code_id": np.array(study.code_ids, dtype=object)[code_idx],
+            "coders_applied": applied,
+            "coders_not_applied": not_applied,
+        }
+    )
+    info = segments.drop_duplicates("segment_id")[["segment_id", "start", "end", "text"]]
+    info = info.assign(segment_id=info["segment_id"].astype(str))
+    frame = frame.merge(info, on="segment_id", how="left", sort=False)
+    columns = [
+        "segment_id",
+        "document_id",
+        "code_id",
+        "start",
+        "end",
+        "text",
+        "coders_applied",
+        "coders_not_applied",
+    ]
+    return frame[columns]
