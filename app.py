@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from coding.ui import study
+from coding.ui import pages, state
 
 st.set_page_config(page_title="Concord", layout="wide")
-st.navigation([st.Page(study.render, title="Study", url_path="study", default=True)]).run()
+user = state.current_user()
+pages.sidebar(user)
+st.navigation(pages.for_user(user)).run()

@@ -57,15 +57,23 @@ def demo(db: str, force: bool, no_app: bool, port: int) -> None:
     show_default=True,
     help="Interface to listen on (keep 127.0.0.1 behind a reverse proxy).",
 )
+@click.option(
+    "--auth",
+    type=click.Choice(["password", "proxy", "oidc"]),
+    default="password",
+    show_default=True,
+    help="Sign-in: the study's users and passwords, a trusted proxy header, or OIDC "
+    "(see docs/deploy.md).",
+)
 @friendly
-def app(study: str, port: int, address: str) -> None:
+def app(study: str, port: int, address: str, auth: str) -> None:
     """Start the Streamlit app on a study.  Example: coding app study.db"""
     with open_study(study):
         pass  # fail here, clearly, if the study cannot be opened
-    _run_app(study, port, address)
+    _run_app(study, port, address, auth)
 
 
-def _run_app(study: str, port: int, address: str = "127.0.0.1") -> None:
+def _run_app(study: str, port: int, address: str = "127.0.0.1", auth: str = "password") -> None:
     if not APP_FILE.is_file():
         raise CodingError(f"app entry point not found at {APP_FILE}")
     with socket.socket() as probe:
@@ -74,6 +82,7 @@ def _run_app(study: str, port: int, address: str = "127.0.0.1") -> None:
     env = {
         **os.environ,
         "CONCORD_STUDY": str(Path(study).resolve()) if "://" not in study else study,
+        "CONCORD_AUTH": auth,
     }
     command = [
         sys.executable,
@@ -89,6 +98,8 @@ def _run_app(study: str, port: int, address: str = "127.0.0.1") -> None:
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--server.fileWatcherType",
+        "none",
     ]
     note(f"starting the app on http://{address}:{port} (Ctrl+C stops it)")
     try:

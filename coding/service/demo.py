@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coding.errors import NotFound
+from coding.service import access
 from coding.service.codings import add_coders, assign, import_codings
 from coding.service.study import Progress, _quiet, import_documents, init_study
 from coding.service.suggest import run_suggestions
@@ -14,6 +15,14 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CODEBOOK = "codebooks/mechanisms.yaml"
 DEMO_CORPUS = "corpus"
 TRAINEE, TRAINEE_DOCUMENT = "chloe", "residential"
+DEMO_PASSWORD = "demo"  # the demo study's published sign-in (README)
+DEMO_USERS = (
+    ("amira", "coder"),
+    ("ben", "coder"),
+    (TRAINEE, "coder"),
+    ("rosa", "reviewer"),
+    ("admin", "admin"),
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,12 @@ def build_demo(
         # A third coder starts on one manual, so there is coding left to do in the app.
         add_coders(store, [TRAINEE], actor)
         assign(store, TRAINEE, actor, [TRAINEE_DOCUMENT])
+        progress(
+            f"adding app users ({', '.join(name for name, _ in DEMO_USERS)}; "
+            f"password '{DEMO_PASSWORD}')"
+        )
+        for name, role in DEMO_USERS:
+            access.add_user(store, name, role, DEMO_PASSWORD, actor)
         if suggest:
             progress("training NLP suggestions (cross-fitted by document)")
             run_suggestions(store, actor, "auto")

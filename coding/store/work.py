@@ -11,18 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import (
-    CTE,
-    Select,
-    and_,
-    case,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import and_, delete, func, insert, select, update
 
 from coding.errors import Conflict, NotFound
 from coding.model import Decision, Segment, utcnow
@@ -41,8 +30,13 @@ def _frame(store: Store, query: Any) -> pd.DataFrame:
 
 # -- a coder's units -------------------------------------------------------------------------
 def coder_units(
-    store: Store, coder: str, *, document_id: str | None = None, state: str = "all",
-    limit: int = 25, offset: int = 0,
+    store: Store,
+    coder: str,
+    *,
+    document_id: str | None = None,
+    state: str = "all",
+    limit: int = 25,
+    offset: int = 0,
 ) -> tuple[pd.DataFrame, int]:
     """One page of the units assigned to ``coder`` (document order) and the total count.
 
@@ -61,10 +55,23 @@ def coder_units(
         conditions.append(a.c.completed_at.is_not(None))
     joined = a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id)
     query = (
-        select(s.c.id.label("segment_id"), s.c.document_id, d.c.title, s.c.kind, s.c.position,
-               s.c.start, s.c.end, s.c.text, s.c.label, a.c.completed_at)
-        .select_from(joined).where(*conditions)
-        .order_by(s.c.document_id, s.c.kind, s.c.position).limit(limit).offset(offset)
+        select(
+            s.c.id.label("segment_id"),
+            s.c.document_id,
+            d.c.title,
+            s.c.kind,
+            s.c.position,
+            s.c.start,
+            s.c.end,
+            s.c.text,
+            s.c.label,
+            a.c.completed_at,
+        )
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(s.c.document_id, s.c.kind, s.c.position)
+        .limit(limit)
+        .offset(offset)
     )
     count = select(func.count()).select_from(joined).where(*conditions)
     with store.engine.connect() as conn:
@@ -81,8 +88,14 @@ def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.
     """
     a = t.annotations
     query = (
-        select(a.c.segment_id, a.c.code_id, a.c.whole_segment, a.c.span_start.label("start"),
-               a.c.span_end.label("end"), a.c.memo)
+        select(
+            a.c.segment_id,
+            a.c.code_id,
+            a.c.whole_segment,
+            a.c.span_start.label("start"),
+            a.c.span_end.label("end"),
+            a.c.memo,
+        )
         .where(a.c.coder == coder, a.c.segment_id.in_(list(segment_ids)))
         .order_by(a.c.segment_id, a.c.code_id, a.c.span_start)
     )
@@ -93,18 +106,29 @@ def coder_documents(store: Store, coder: str) -> pd.DataFrame:
     """document_id, title, assigned, completed for one coder's assignments."""
     a, s, d = t.assignments, t.segments, t.documents
     query = (
-        select(s.c.document_id, d.c.title, func.count().label("assigned"),
-               func.count(a.c.completed_at).label("completed"))
+        select(
+            s.c.document_id,
+            d.c.title,
+            func.count().label("assigned"),
+            func.count(a.c.completed_at).label("completed"),
+        )
         .select_from(a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id))
         .where(a.c.coder == coder)
-        .group_by(s.c.document_id, d.c.title).order_by(s.c.document_id)
+        .group_by(s.c.document_id, d.c.title)
+        .order_by(s.c.document_id)
     )
     return _frame(store, query)
 
 
 def save_codes(
-    store: Store, coder: str, segment_id: str, code_ids: Sequence[str], memo: str,
-    codebook_version: int, *, complete: bool,
+    store: Store,
+    coder: str,
+    segment_id: str,
+    code_ids: Sequence[str],
+    memo: str,
+    codebook_version: int,
+    *,
+    complete: bool,
 ) -> None:
     """Set a coder's whole-unit codes on one assigned, unsubmitted unit; optionally submit it.
 
@@ -131,15 +155,29 @@ def save_codes(
         now = utcnow().isoformat()
         fresh = [c for c in wanted if c not in have]
         if fresh:
-            conn.execute(insert(a), [
-                {"segment_id": segment_id, "code_id": c, "coder": coder,
-                 "codebook_version": codebook_version, "span_start": span.start,
-                 "span_end": span.end, "whole_segment": 1, "memo": memo, "created_at": now}
-                for c in fresh
-            ])
+            conn.execute(
+                insert(a),
+                [
+                    {
+                        "segment_id": segment_id,
+                        "code_id": c,
+                        "coder": coder,
+                        "codebook_version": codebook_version,
+                        "span_start": span.start,
+                        "span_end": span.end,
+                        "whole_segment": 1,
+                        "memo": memo,
+                        "created_at": now,
+                    }
+                    for c in fresh
+                ],
+            )
         if complete:
-            conn.execute(update(asg).where(asg.c.segment_id == segment_id, asg.c.coder == coder)
-                         .values(completed_at=now))
+            conn.execute(
+                update(asg)
+                .where(asg.c.segment_id == segment_id, asg.c.coder == coder)
+                .values(completed_at=now)
+            )
 
 
 # -- segments and their context --------------------------------------------------------------
@@ -162,14 +200,23 @@ def unit_context(store: Store, segment_id: str) -> UnitContext:
             raise NotFound(f"unknown segment {segment_id!r}")
         near = conn.execute(
             select(s.c.position, s.c.text).where(
-                s.c.document_id == row.document_id, s.c.kind == row.kind,
-                s.c.position.in_([row.position - 1, row.position + 1]))
+                s.c.document_id == row.document_id,
+                s.c.kind == row.kind,
+                s.c.position.in_([row.position - 1, row.position + 1]),
+            )
         ).fetchall()
     texts = {r.position: r.text for r in near}
-    segment = Segment(id=row.id, document_id=row.document_id, start=row.start, end=row.end,
-                      text=row.text, kind=row.kind, position=row.position, label=row.label)
-    return UnitContext(segment, row.title, texts.get(row.position - 1),
-                       texts.get(row.position + 1))
+    segment = Segment(
+        id=row.id,
+        document_id=row.document_id,
+        start=row.start,
+        end=row.end,
+        text=row.text,
+        kind=row.kind,
+        position=row.position,
+        label=row.label,
+    )
+    return UnitContext(segment, row.title, texts.get(row.position - 1), texts.get(row.position + 1))
 
 
 def suggestions_for(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
@@ -179,11 +226,14 @@ def suggestions_for(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
     """
     r, sg = t.suggestion_runs, t.suggestions
     query = (
-        select(sg.c.segment_id, sg.c.code_id, sg.c.score, sg.c.evidence, r.c.engine,
-               r.c.model_version)
+        select(
+            sg.c.segment_id, sg.c.code_id, sg.c.score, sg.c.evidence, r.c.engine, r.c.model_version
+        )
         .join(r, r.c.id == sg.c.run_id)
-        .where(r.c.id == select(func.max(r.c.id)).scalar_subquery(),
-               sg.c.segment_id.in_(list(segment_ids)))
+        .where(
+            r.c.id == select(func.max(r.c.id)).scalar_subquery(),
+            sg.c.segment_id.in_(list(segment_ids)),
+        )
         .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
     )
     return _frame(store, query)
@@ -194,8 +244,13 @@ def progress_frame(store: Store) -> pd.DataFrame:
     """coder, document_id, title, assigned, completed: one row per coder and document."""
     a, s, d = t.assignments, t.segments, t.documents
     query = (
-        select(a.c.coder, s.c.document_id, d.c.title, func.count().label("assigned"),
-               func.count(a.c.completed_at).label("completed"))
+        select(
+            a.c.coder,
+            s.c.document_id,
+            d.c.title,
+            func.count().label("assigned"),
+            func.count(a.c.completed_at).label("completed"),
+        )
         .select_from(a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id))
         .group_by(a.c.coder, s.c.document_id, d.c.title)
         .order_by(a.c.coder, s.c.document_id)
@@ -206,11 +261,18 @@ def progress_frame(store: Store) -> pd.DataFrame:
 def documents_overview(store: Store) -> pd.DataFrame:
     """id, name, version, title, programme, units: without loading the documents' text."""
     s, d = t.segments, t.documents
-    units = (select(s.c.document_id, func.count().label("units"))
-             .group_by(s.c.document_id).subquery())
+    units = (
+        select(s.c.document_id, func.count().label("units")).group_by(s.c.document_id).subquery()
+    )
     query = (
-        select(d.c.id, d.c.name, d.c.version, d.c.title, d.c.programme,
-               func.coalesce(units.c.units, 0).label("units"))
+        select(
+            d.c.id,
+            d.c.name,
+            d.c.version,
+            d.c.title,
+            d.c.programme,
+            func.coalesce(units.c.units, 0).label("units"),
+        )
         .outerjoin(units, units.c.document_id == d.c.id)
         .order_by(d.c.name, d.c.version)
     )
@@ -218,71 +280,78 @@ def documents_overview(store: Store) -> pd.DataFrame:
 
 
 # -- the reviewer's queue ----------------------------------------------------------------------
-def _pairs(code_ids: Sequence[str]) -> CTE:
-    """(segment_id, code_id, resolved) for every pair where the completed coders differ."""
-    a, asg, r = t.annotations, t.assignments, t.resolutions
-    done = (select(asg.c.segment_id, asg.c.coder)
-            .where(asg.c.completed_at.is_not(None)).cte("done"))
-    n = (select(done.c.segment_id, func.count().label("n")).group_by(done.c.segment_id)
-         .having(func.count() >= 2).cte("n"))
-    applied = (
-        select(a.c.segment_id, a.c.code_id, a.c.coder).distinct()
-        .select_from(a.join(done, and_(done.c.segment_id == a.c.segment_id,
-                                       done.c.coder == a.c.coder)))
-        .where(a.c.code_id.in_(list(code_ids)))
-    ).cte("applied")
-    yes = (select(applied.c.segment_id, applied.c.code_id, func.count().label("yes"))
-           .group_by(applied.c.segment_id, applied.c.code_id).cte("yes"))
-    latest = (select(r.c.segment_id, r.c.code_id, func.max(r.c.id).label("id"))
-              .group_by(r.c.segment_id, r.c.code_id).cte("latest"))
-    standing = (select(latest.c.segment_id, latest.c.code_id)
-                .select_from(latest.join(r, r.c.id == latest.c.id))
-                .where(r.c.decision != str(Decision.WITHDRAW)).cte("standing"))
-    resolved = case((standing.c.segment_id.is_(None), 0), else_=1)
-    return (
-        select(yes.c.segment_id, yes.c.code_id, resolved.label("resolved"))
-        .select_from(
-            yes.join(n, n.c.segment_id == yes.c.segment_id)
-            .outerjoin(standing, and_(standing.c.segment_id == yes.c.segment_id,
-                                      standing.c.code_id == yes.c.code_id)))
-        .where(yes.c.yes < n.c.n)
-    ).cte("pairs")
+PAIR_COLUMNS = ["segment_id", "code_id", "document_id", "kind", "position"]
+_PAIRS: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}  # target -> (fingerprint, pairs)
+_PAIRS_MAX = 8
 
 
-def _queue_items(
-    code_ids: Sequence[str], code_id: str | None, document_id: str | None, coder: str | None,
-    state: str,
-) -> Select[Any]:
-    if state not in QUEUE_STATES:
-        raise ValueError(f"unknown state {state!r}")
-    pairs, s, asg = _pairs(code_ids), t.segments, t.assignments
-    conditions = []
-    if code_id is not None:
-        conditions.append(pairs.c.code_id == code_id)
-    if document_id is not None:
-        conditions.append(s.c.document_id == document_id)
-    if coder is not None:
-        conditions.append(pairs.c.segment_id.in_(
-            select(asg.c.segment_id).where(asg.c.coder == coder, asg.c.completed_at.is_not(None))))
-    n_open = func.sum(literal(1) - pairs.c.resolved)
+def _coding_fingerprint(store: Store, code_ids: Sequence[str]) -> tuple[Any, ...]:
+    """Changes whenever an annotation is added or removed or a unit is submitted."""
+    a, asg = t.annotations, t.assignments
+    with store.engine.connect() as conn:
+        top, n = conn.execute(select(func.max(a.c.id), func.count())).one()
+        done = conn.execute(select(func.count(asg.c.completed_at))).scalar_one()
+    return (tuple(code_ids), top, n, done)
+
+
+def _raw_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
+    """(segment, code) pairs where the coders who submitted the segment differ (2+ coders)."""
+    a, asg, s = t.annotations, t.assignments, t.segments
+    yes = (
+        select(a.c.segment_id, a.c.code_id, func.count(a.c.coder.distinct()).label("yes"))
+        .select_from(a.join(asg, and_(asg.c.segment_id == a.c.segment_id,
+                                      asg.c.coder == a.c.coder)))
+        .where(asg.c.completed_at.is_not(None), a.c.code_id.in_(list(code_ids)))
+        .group_by(a.c.segment_id, a.c.code_id)
+    ).subquery("yes")
+    d = asg.alias("d")
+    n = (select(func.count()).select_from(d)
+         .where(d.c.segment_id == yes.c.segment_id, d.c.completed_at.is_not(None))
+         .scalar_subquery())
     query = (
-        select(pairs.c.segment_id, s.c.document_id, s.c.kind, s.c.position,
-               func.count().label("pairs"), n_open.label("open"))
-        .select_from(pairs.join(s, s.c.id == pairs.c.segment_id))
-        .where(*conditions)
-        .group_by(pairs.c.segment_id, s.c.document_id, s.c.kind, s.c.position)
+        select(yes.c.segment_id, yes.c.code_id, s.c.document_id, s.c.kind, s.c.position)
+        .join(s, s.c.id == yes.c.segment_id)
+        .where(n >= 2, yes.c.yes < n)
     )
-    if state == "open":
-        query = query.having(n_open > 0)
-    elif state == "resolved":
-        query = query.having(n_open == 0)
-    return query
+    return _frame(store, query)
+
+
+def disagreement_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
+    """Every disagreement with its place and whether a decision stands on it.
+
+    Columns: segment_id, code_id, document_id, kind, position, resolved (bool). The pairs
+    themselves are kept in memory per study until an annotation or submission changes them,
+    so a reviewer's decision costs one small query, not a pass over the whole study.
+    """
+    key = _coding_fingerprint(store, code_ids)
+    cached = _PAIRS.get(store.target)
+    if cached is not None and cached[0] == key:
+        pairs = cached[1]
+    else:
+        pairs = _raw_pairs(store, code_ids)
+        if len(_PAIRS) >= _PAIRS_MAX:
+            _PAIRS.pop(next(iter(_PAIRS)))
+        _PAIRS[store.target] = (key, pairs)
+    standing = _standing_pairs(store)
+    result = pairs.copy()
+    keys = pd.MultiIndex.from_frame(result[["segment_id", "code_id"]]) if len(result) else []
+    result["resolved"] = [k in standing for k in keys]
+    return result
+
+
+def _standing_pairs(store: Store) -> set[tuple[str, str]]:
+    r = t.resolutions
+    latest = select(func.max(r.c.id)).group_by(r.c.segment_id, r.c.code_id)
+    query = select(r.c.segment_id, r.c.code_id).where(
+        r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))
+    with store.engine.connect() as conn:
+        return {(row.segment_id, row.code_id) for row in conn.execute(query)}
 
 
 @dataclass(frozen=True, slots=True)
 class QueueCounts:
-    items: int  # segments in the (filtered) queue
-    pairs: int  # (segment, code) disagreements among them
+    items: int  # segments in the queue (all filters, including open/resolved)
+    pairs: int  # (segment, code) disagreements under the code/document/coder filters
     resolved: int  # of those pairs, how many have a standing decision
 
 
@@ -292,25 +361,43 @@ def queue_page(
     limit: int = 25, offset: int = 0,
 ) -> tuple[pd.DataFrame, QueueCounts]:
     """A page of segments with disagreements (segment_id, document_id, kind, position, pairs,
-    open) in document order, and counts over the whole filtered queue."""
-    items = _queue_items(code_ids, code_id, document_id, coder, state).subquery("items")
-    page = select(items).order_by(items.c.document_id, items.c.kind, items.c.position,
-                                  items.c.segment_id).limit(limit).offset(offset)
-    totals = select(func.count(), func.coalesce(func.sum(items.c.pairs), 0),
-                    func.coalesce(func.sum(items.c.pairs - items.c.open), 0))
-    with store.engine.connect() as conn:
-        n_items, n_pairs, n_resolved = conn.execute(totals).one()
-        result = conn.execute(page)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    return frame, QueueCounts(int(n_items), int(n_pairs), int(n_resolved))
+    open) in document order, and counts: items in this queue, and resolved of all pairs under
+    the code/document/coder filters (for a progress bar that does not shrink as you work)."""
+    if state not in QUEUE_STATES:
+        raise ValueError(f"unknown state {state!r}")
+    pairs = disagreement_pairs(store, code_ids)
+    if code_id is not None:
+        pairs = pairs[pairs["code_id"] == code_id]
+    if document_id is not None:
+        pairs = pairs[pairs["document_id"] == document_id]
+    if coder is not None:
+        asg = t.assignments
+        with store.engine.connect() as conn:
+            theirs = set(conn.execute(select(asg.c.segment_id).where(
+                asg.c.coder == coder, asg.c.completed_at.is_not(None))).scalars())
+        pairs = pairs[pairs["segment_id"].isin(theirs)]
+    counts = (len(pairs), int(pairs["resolved"].sum()))
+    items = (
+        pairs.assign(open=~pairs["resolved"])
+        .groupby(["document_id", "kind", "position", "segment_id"], sort=True)
+        .agg(pairs=("code_id", "size"), open=("open", "sum"))
+        .reset_index()
+    )
+    if state == "open":
+        items = items[items["open"] > 0]
+    elif state == "resolved":
+        items = items[items["open"] == 0]
+    page = items.iloc[offset : offset + limit]
+    page = page[["segment_id", "document_id", "kind", "position", "pairs", "open"]]
+    return page.reset_index(drop=True), QueueCounts(len(items), *counts)
 
 
 def segment_pairs(store: Store, code_ids: Sequence[str], segment_id: str) -> pd.DataFrame:
-    """code_id, resolved for the disagreements on one segment."""
-    pairs = _pairs(code_ids)
-    query = (select(pairs.c.code_id, pairs.c.resolved).where(pairs.c.segment_id == segment_id)
-             .order_by(pairs.c.code_id))
-    return _frame(store, query)
+    """code_id, resolved (0/1) for the disagreements on one segment."""
+    pairs = disagreement_pairs(store, code_ids)
+    mine = pairs[pairs["segment_id"] == segment_id].sort_values("code_id")
+    return pd.DataFrame({"code_id": mine["code_id"].to_numpy(),
+                         "resolved": mine["resolved"].astype(int).to_numpy()})
 
 
 def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:
@@ -318,9 +405,16 @@ def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:
     whole_segment, start, end, memo."""
     a = t.annotations
     query = (
-        select(a.c.coder, a.c.code_id, a.c.whole_segment, a.c.span_start.label("start"),
-               a.c.span_end.label("end"), a.c.memo)
-        .where(a.c.segment_id == segment_id).order_by(a.c.coder, a.c.code_id)
+        select(
+            a.c.coder,
+            a.c.code_id,
+            a.c.whole_segment,
+            a.c.span_start.label("start"),
+            a.c.span_end.label("end"),
+            a.c.memo,
+        )
+        .where(a.c.segment_id == segment_id)
+        .order_by(a.c.coder, a.c.code_id)
     )
     return _frame(store, query)
 
@@ -328,9 +422,11 @@ def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:
 def completed_coders(store: Store, segment_id: str) -> list[str]:
     """Coders who submitted a segment, in name order."""
     asg = t.assignments
-    query = (select(asg.c.coder)
-             .where(asg.c.segment_id == segment_id, asg.c.completed_at.is_not(None))
-             .order_by(asg.c.coder))
+    query = (
+        select(asg.c.coder)
+        .where(asg.c.segment_id == segment_id, asg.c.completed_at.is_not(None))
+        .order_by(asg.c.coder)
+    )
     with store.engine.connect() as conn:
         return list(conn.execute(query).scalars())
 
@@ -339,8 +435,7 @@ def standing_resolutions(store: Store, segment_id: str) -> pd.DataFrame:
     """The standing decision per code on one segment: code_id, decision, reviewer,
     rationale, at, id (withdrawn decisions are left out)."""
     r = t.resolutions
-    latest = (select(func.max(r.c.id)).where(r.c.segment_id == segment_id)
-              .group_by(r.c.code_id))
+    latest = select(func.max(r.c.id)).where(r.c.segment_id == segment_id).group_by(r.c.code_id)
     query = (
         select(r.c.code_id, r.c.decision, r.c.reviewer, r.c.rationale, r.c.at, r.c.id)
         .where(r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))

@@ -1,15 +1,83 @@
-"""Session-state keys and the study the app is opened on."""
+"""Session-state keys, the study the app is opened on, and who is signed in."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
-DB_PATH = "db_path"
+from coding.errors import CodingError
+from coding.service import access
+from coding.service.access import User
+from coding.store import Store
+
+DB_PATH = "db_path"  # the study (tests set it; else $CONCORD_STUDY from 'coding app')
+USER = "user"  # the signed-in user's name (password sign-in)
+FLASH = "flash"  # a message from the last action, shown once: (kind, text)
+CODE_POS, CODE_DOC, CODE_STATE = "code_pos", "code_doc", "code_state"
+QUEUE_POS = "queue_pos"
+QUEUE_CODE, QUEUE_DOC, QUEUE_CODER, QUEUE_STATE = "q_code", "q_doc", "q_coder", "q_state"
+
+AUTH_ENV = "CONCORD_AUTH"  # password (default) | proxy | oidc
+AUTH_MODES = ("password", "proxy", "oidc")
+PROXY_USER_KEY = "name"  # st.user key set by server.trustedUserHeaders
 
 
 def study_target() -> str | None:
     """The study to open: session state (tests), else $CONCORD_STUDY (set by 'coding app')."""
     target = st.session_state.get(DB_PATH) or os.environ.get("CONCORD_STUDY")
     return str(target) if target else None
+
+
+def auth_mode() -> str:
+    mode = os.environ.get(AUTH_ENV, "password").strip().lower()
+    return mode if mode in AUTH_MODES else "password"
+
+
+def user_name() -> str | None:
+    """Who the browser says it is: the password sign-in, a proxy header or the OIDC e-mail."""
+    mode = auth_mode()
+    if mode == "password":
+        name = st.session_state.get(USER)
+        return str(name) if name else None
+    if mode == "oidc" and not st.user.get("is_logged_in"):
+        return None
+    value = st.user.get(PROXY_USER_KEY if mode == "proxy" else "email")
+    return str(value) if value else None
+
+
+def current_user() -> User | None:
+    """The signed-in user as stored in the study (role read from the study, not the session)."""
+    target, name = study_target(), user_name()
+    if target is None or name is None:
+        return None
+    try:
+        with Store.open(target) as store:
+            return access.identify(store, name)
+    except CodingError:
+        return None
+
+
+@contextmanager
+def study() -> Iterator[Store]:
+    """Open the app's study for one rerun (connections stay on this thread)."""
+    target = study_target()
+    if target is None:
+        raise CodingError("no study is open")
+    with Store.open(target) as store:
+        yield store
+
+
+def flash(kind: str, text: str) -> None:
+    st.session_state[FLASH] = (kind, text)
+
+
+def show_flash() -> None:
+    """Show the last action's message once."""
+    message = st.session_state.pop(FLASH, None)
+    if message is None:
+        return
+    kind, text = message
+    {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(text)

@@ -1,13 +1,12 @@
-"""Study page: what is in the study, each coder's progress, and what to do next."""
+"""Study page: documents, coders, codebook, progress per coder and document, what to do next."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from coding import service
 from coding.errors import CodingError
-from coding.store import Store
-from coding.ui.state import study_target
+from coding.service import work
+from coding.ui import state
 
 HOW_TO_START = """
 No study is open. Create one and open it with the command line:
@@ -15,36 +14,64 @@ No study is open. Create one and open it with the command line:
 ```
 coding init study.db --codebook codebooks/mechanisms.yaml
 coding import study.db manuals/*.docx
+coding users add study.db amira --role coder
 coding app study.db
 ```
 
-or build the demo study: `coding demo` (the same as `make demo`).
+or build and open the demo study: `coding demo` (the same as `make demo`).
 """
 
 
 def render() -> None:
     st.title("Study")
-    target = study_target()
-    if target is None:
+    if state.study_target() is None:
         st.info("No study is open.")
         st.markdown(HOW_TO_START)
         return
     try:
-        with Store.open(target) as store:
-            info = service.status(store)
+        with state.study() as store:
+            overview = work.study_overview(store)
     except CodingError as err:
         st.error(str(err))
         st.markdown(HOW_TO_START)
         return
-    cols = st.columns(4)
-    cols[0].metric("Documents", info["documents"])
-    cols[1].metric("Units", info["segments"])
-    cols[2].metric("Coders", info["coders"])
-    cols[3].metric("Codes", info["codes"])
-    st.subheader("Progress")
-    for coder, progress in info["progress"].items():
-        share = progress["completed"] / info["segments"] if info["segments"] else 0.0
-        st.progress(share, text=f"{coder}: {progress['completed']} of {info['segments']} units")
+    st.caption(f"Study: {state.study_target()}")
+    cols = st.columns(5)
+    cols[0].metric("Documents", len(overview.documents))
+    cols[1].metric("Units", int(overview.documents["units"].sum()) if len(overview.documents)
+                   else 0)
+    cols[2].metric("Coders", len(overview.coders))
+    cols[3].metric("Codebook", f"v{overview.codebook_version}" if overview.codebook_version
+                   else "none")
+    cols[4].metric("Codes", overview.codes)
+
+    st.subheader("What to do next")
+    for step in overview.next_steps:
+        st.markdown(f"- {step}")
+
+    counts = overview.disagreements
     st.subheader("Disagreements")
-    st.write(f"{info['disagreements_open']} open, {info['disagreements_resolved']} resolved "
-             f"of {info['disagreements']}.")
+    share = counts.resolved / counts.pairs if counts.pairs else 1.0
+    st.progress(share, text=f"{counts.resolved} resolved, {counts.pairs - counts.resolved} open "
+                            f"of {counts.pairs} (in {counts.items} units)")
+
+    st.subheader("Progress")
+    progress = overview.progress
+    if progress.empty:
+        st.write("No units assigned yet.")
+    for coder, rows in progress.groupby("coder", sort=True):
+        done, assigned = int(rows["completed"].sum()), int(rows["assigned"].sum())
+        with st.expander(f"{coder}: {done} of {assigned} units", expanded=len(progress) <= 12):
+            st.progress(done / assigned if assigned else 0.0, text=f"{coder}: all documents")
+            for row in rows.itertuples(index=False):
+                st.progress(row.completed / row.assigned if row.assigned else 0.0,
+                            text=f"{row.title} ({row.document_id}): {row.completed} of "
+                                 f"{row.assigned}")
+
+    st.subheader("Documents")
+    st.dataframe(overview.documents, hide_index=True, width="stretch")
+    st.caption(f"{overview.suggestions} NLP suggestions stored.")
+
+
+if __name__ == "__main__":
+    render()

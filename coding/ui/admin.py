@@ -1,0 +1,80 @@
+"""Users page (admin): users and roles, assignments, and when coders see NLP suggestions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from coding.errors import CodingError
+from coding.service import access, work
+from coding.ui import state
+
+
+def render() -> None:
+    st.title("Users and settings")
+    state.show_flash()
+    try:
+        with state.study() as store:
+            users = access.users(store)
+            mode = work.suggestions_mode(store)
+            coders = store.coders(kind="human")
+            documents = work.document_ids(store)
+    except CodingError as err:
+        st.error(str(err))
+        return
+    st.dataframe(users, hide_index=True, width="stretch")
+    with st.form("add-user", clear_on_submit=True):
+        st.markdown("**Add a user**")
+        cols = st.columns(3)
+        cols[0].text_input("Name", key="new-name")
+        cols[1].selectbox("Role", list(access.ROLES), key="new-role")
+        cols[2].text_input("Password", type="password", key="new-password")
+        st.form_submit_button("Add user", on_click=_add_user)
+    with st.form("assign"):
+        st.markdown("**Assign units**")
+        st.selectbox("Coder", coders, key="assign-coder")
+        st.multiselect("Documents (none: all)", documents, key="assign-docs")
+        st.form_submit_button("Assign", on_click=_assign)
+    st.markdown("**When coders see NLP suggestions**")
+    st.radio("Suggestions", list(work.SUGGESTION_MODES), index=work.SUGGESTION_MODES.index(mode),
+             horizontal=True, key="suggestions-mode", on_change=_set_mode,
+             label_visibility="collapsed")
+
+
+def _add_user() -> None:
+    try:
+        with state.study() as store:
+            user = access.add_user_as(store, state.user_name() or "",
+                                      str(st.session_state.get("new-name", "")).strip(),
+                                      str(st.session_state.get("new-role", "coder")),
+                                      str(st.session_state.get("new-password", "")))
+    except CodingError as err:
+        state.flash("error", str(err))
+        return
+    state.flash("success", f"Added {user.name} ({user.role}).")
+
+
+def _assign() -> None:
+    try:
+        with state.study() as store:
+            added = work.assign_as(store, state.user_name() or "",
+                                   str(st.session_state.get("assign-coder", "")),
+                                   list(st.session_state.get("assign-docs", [])))
+    except CodingError as err:
+        state.flash("error", str(err))
+        return
+    state.flash("success", f"Assigned {added} new units.")
+
+
+def _set_mode() -> None:
+    try:
+        with state.study() as store:
+            work.set_suggestions_mode(store, state.user_name() or "",
+                                      str(st.session_state.get("suggestions-mode")))
+    except CodingError as err:
+        state.flash("error", str(err))
+        return
+    state.flash("success", "Saved.")
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,116 @@
+"""Safe HTML for segment text and codebook entries (standard library only, no Streamlit).
+
+Every piece of text is escaped with :func:`html.escape` before it is wrapped in markup, and
+highlights are made by splitting the text at every span boundary, so overlapping spans work
+and no text is ever interpreted as HTML or Markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from coding.model import Code
+
+PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#fed7aa")
+UNIT_BACKGROUND = "#fff7d6"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A highlight: document offsets, a colour and a label (shown on hover)."""
+
+    start: int
+    end: int
+    colour: str
+    label: str
+
+
+def escape_text(text: str) -> str:
+    """Escaped text with newlines as <br>.
+
+    >>> escape_text("<script>*x*</script>\\nnext")
+    '&lt;script&gt;*x*&lt;/script&gt;<br>next'
+    """
+    return html.escape(text, quote=True).replace("\n", "<br>")
+
+
+def highlight(text: str, spans: Sequence[Span], offset: int = 0) -> str:
+    """``text`` (which starts at document offset ``offset``) as HTML with spans highlighted.
+
+    >>> highlight("a <b> c", [Span(2, 5, "#ff0", "x")])
+    'a <mark style="background:#ff0;padding:0" title="x">&lt;b&gt;</mark> c'
+    """
+    local = [(max(s.start - offset, 0), min(s.end - offset, len(text)), s) for s in spans]
+    local = [(a, b, s) for a, b, s in local if a < b]
+    cuts = sorted({0, len(text), *(a for a, _, _ in local), *(b for _, b, _ in local)})
+    parts = []
+    for left, right in itertools.pairwise(cuts):
+        piece = escape_text(text[left:right])
+        covering = [s for a, b, s in local if a <= left and right <= b]
+        if not covering:
+            parts.append(piece)
+            continue
+        title = html.escape(", ".join(dict.fromkeys(s.label for s in covering)), quote=True)
+        underline = ";border-bottom:2px solid #555" if len(covering) > 1 else ""
+        parts.append(f'<mark style="background:{covering[0].colour};padding:0{underline}" '
+                     f'title="{title}">{piece}</mark>')
+    return "".join(parts)
+
+
+def unit_in_context(before: str | None, unit_html: str, after: str | None, caption: str) -> str:
+    """The unit (already-safe HTML) framed and highlighted between its escaped neighbours."""
+    dim = "color:#6b7280;font-size:0.92em;margin:0.4em 0"
+    blocks = []
+    if before is not None:
+        blocks.append(f'<div style="{dim}">{escape_text(_tail(before))}</div>')
+    blocks.append(
+        f'<div style="background:{UNIT_BACKGROUND};border-left:4px solid #d97706;'
+        f'padding:0.6em 0.8em;margin:0.4em 0;line-height:1.55">'
+        f'<div style="font-size:0.8em;color:#92400e;margin-bottom:0.3em">'
+        f"{html.escape(caption)}</div>{unit_html}</div>"
+    )
+    if after is not None:
+        blocks.append(f'<div style="{dim}">{escape_text(_head(after))}</div>')
+    return "".join(blocks)
+
+
+def _tail(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def _head(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def code_colour(code: Code, index: int) -> str:
+    return code.colour or PALETTE[index % len(PALETTE)]
+
+
+def chips(labels: Sequence[tuple[str, str]]) -> str:
+    """Escaped code names as coloured chips: ``[(label, colour), ...]``."""
+    if not labels:
+        return '<span style="color:#6b7280">no codes</span>'
+    return " ".join(
+        f'<span style="background:{colour};border-radius:0.6em;padding:0.1em 0.55em;'
+        f'margin:0.1em;display:inline-block">{html.escape(label)}</span>'
+        for label, colour in labels
+    )
+
+
+def codebook_entry(code: Code) -> str:
+    """A code's definition, inclusion and exclusion criteria and examples, escaped."""
+    def items(title: str, values: Sequence[str]) -> str:
+        if not values:
+            return ""
+        lis = "".join(f"<li>{escape_text(v)}</li>" for v in values)
+        return f"<p style='margin:0.4em 0 0.1em'><b>{title}</b></p><ul>{lis}</ul>"
+
+    return (
+        f"<div style='font-size:0.9em'><p>{escape_text(code.definition)}</p>"
+        + items("Include", code.inclusion) + items("Exclude", code.exclusion)
+        + items("Typical examples", code.examples.typical)
+        + items("Borderline examples", code.examples.borderline) + "</div>"
+    )

@@ -1,0 +1,97 @@
+"""The app shell: no study, sign-in, and pages built per role with st.navigation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+from tests.ui_helpers import PAGES, PASSWORD, add_team, app, open_page
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches() -> Iterator[None]:
+    st.cache_data.clear()
+    yield
+
+
+@pytest.fixture
+def team_db(coded_db: Path) -> Path:
+    return add_team(coded_db)
+
+
+def test_without_a_study_the_app_explains_how_to_open_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONCORD_STUDY", raising=False)
+    at = app(None).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "coding init" in text and "coding demo" in text
+
+
+def test_a_missing_study_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    at = app(tmp_path / "nope.db").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+
+
+def test_signed_out_user_sees_only_sign_in(team_db: Path) -> None:
+    at = app(team_db).run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    with pytest.raises(ValueError):
+        at.switch_page(PAGES["resolve"])
+
+
+def test_sign_in_with_the_right_password(team_db: Path) -> None:
+    at = app(team_db).run()
+    at.text_input(key="signin-name").input("rosa")
+    at.text_input(key="signin-password").input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["user"] == "rosa"
+    assert [t.value for t in at.title] == ["Study"]
+
+
+def test_sign_in_with_a_wrong_password_is_refused(team_db: Path) -> None:
+    at = app(team_db).run()
+    at.text_input(key="signin-name").input("rosa")
+    at.text_input(key="signin-password").input("wrong")
+    at.button[0].click().run()
+    assert "user" not in at.session_state
+    assert "wrong password" in at.error[0].value
+
+
+def test_a_coder_cannot_reach_the_resolve_page(team_db: Path) -> None:
+    at = app(team_db, "amira").run()
+    for page in ("resolve", "agreement", "export", "users"):
+        with pytest.raises(ValueError):
+            at.switch_page(PAGES[page])
+
+
+def test_a_reviewer_cannot_reach_the_code_page(team_db: Path) -> None:
+    at = app(team_db, "rosa").run()
+    with pytest.raises(ValueError):
+        at.switch_page(PAGES["code"])
+
+
+def test_a_name_not_in_the_study_gets_only_sign_in(team_db: Path) -> None:
+    at = app(team_db, "mallory").run()
+    assert [t.value for t in at.title] == ["Sign in"]
+
+
+def test_proxy_header_identifies_the_user(team_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONCORD_AUTH", "proxy")
+    at = app(team_db)
+    at.user = {"name": "rosa"}
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Study"]
+    at.switch_page(PAGES["resolve"]).run()
+    assert [t.value for t in at.title] == ["Resolve"]
+
+
+def test_sign_out_returns_to_sign_in(team_db: Path) -> None:
+    at = open_page(team_db, "amira", "study")
+    at.button(key="sign-out").click().run()
+    assert [t.value for t in at.title] == ["Sign in"]

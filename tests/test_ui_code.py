@@ -1,0 +1,135 @@
+"""Code page: a coder codes and submits units, blind to other coders, with safe rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from coding import service
+from coding.model import Suggestion
+from coding.service import access, work
+from coding.store import Store
+from tests.ui_helpers import PASSWORD, add_team, html_bodies, open_page
+
+NASTY = "<script>alert('x')</script> Parents **calm** down; *stars* and _under_ & <b>bold</b>."
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches() -> Iterator[None]:
+    st.cache_data.clear()
+    yield
+
+
+@pytest.fixture
+def team_db(coded_db: Path) -> Path:
+    return add_team(coded_db)
+
+
+def first_unit(db: Path, coder: str = "chloe") -> str:
+    with Store.open(db) as store:
+        return work.coder_page(store, coder, limit=1).units[0].segment_id
+
+
+def everything_shown(at: AppTest) -> str:
+    """All text the page sent: markdown, text, html, captions, dataframes, widget labels."""
+    parts = [m.value for m in at.markdown] + [t.value for t in at.text]
+    parts += [c.value for c in at.caption] + [html_bodies(at)]
+    parts += [d.value.to_csv() for d in at.dataframe]
+    parts += [w.value for w in at.text_area]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_code_page_shows_unit_codebook_and_progress(team_db: Path) -> None:
+    at = open_page(team_db, "chloe", "code")
+    assert [c.label for c in at.checkbox] == ["Calm", "Cues"]
+    assert "0 of 4 units submitted" in at.get("progress")[0].proto.text
+    assert "The parent manages their own distress." in html_bodies(at)
+
+
+def test_coder_codes_and_submits_a_unit(team_db: Path) -> None:
+    sid = first_unit(team_db)
+    at = open_page(team_db, "chloe", "code")
+    at.checkbox(key=f"c-{sid}-calm").check()
+    at.text_area(key=f"memo-{sid}").input("stress, calm")
+    at.button(key=f"FormSubmitter:unit-{sid}-Submit and next").click().run()
+    assert not at.exception
+    assert "Submitted (calm)" in at.success[0].value
+    with Store.open(team_db) as store:
+        mine = store.annotations_frame(["chloe"])
+        done = store.assignments_frame(["chloe"]).set_index("segment_id")
+    assert list(mine["code_id"]) == ["calm"] and list(mine["memo"]) == ["stress, calm"]
+    assert done.at[sid, "completed"]
+    assert "1 of 4 units submitted" in at.get("progress")[0].proto.text
+
+
+def test_save_draft_keeps_the_unit_open(team_db: Path) -> None:
+    sid = first_unit(team_db)
+    at = open_page(team_db, "chloe", "code")
+    at.checkbox(key=f"c-{sid}-cues").check()
+    at.button(key=f"FormSubmitter:unit-{sid}-Save draft").click().run()
+    with Store.open(team_db) as store:
+        assert list(store.annotations_frame(["chloe"])["code_id"]) == ["cues"]
+        assert not store.assignments_frame(["chloe"])["completed"].any()
+
+
+def test_next_button_moves_to_the_next_unit(team_db: Path) -> None:
+    at = open_page(team_db, "chloe", "code")
+    assert "Unit **1** of 4" in " ".join(m.value for m in at.markdown)
+    at.button(key="code-next").click().run()
+    assert "Unit **2** of 4" in " ".join(m.value for m in at.markdown)
+
+
+def test_coder_never_receives_another_coders_codes_or_memo(team_db: Path) -> None:
+    sid = first_unit(team_db)
+    with Store.open(team_db) as store:
+        access.add_user(store, "dora", "coder", PASSWORD, "tester")
+        service.assign(store, "dora", "tester")
+        work.save_unit(store, "dora", sid, ["cues"], "DORA-SECRET-MEMO", submit=True)
+    at = open_page(team_db, "chloe", "code")
+    assert "DORA-SECRET-MEMO" not in everything_shown(at)
+    assert not at.checkbox(key=f"c-{sid}-cues").value
+
+
+def test_segment_text_is_escaped_not_rendered(study: Path, tmp_path: Path) -> None:
+    source = tmp_path / "nasty.md"
+    source.write_text(f"Intro paragraph.\n\n{NASTY}\n\nLast paragraph.\n", encoding="utf-8")
+    with Store.open(study) as store:
+        service.import_documents(store, [source], "tester")
+        access.add_user(store, "chloe", "coder", PASSWORD, "tester")
+        service.assign(store, "chloe", "tester")
+    at = open_page(study, "chloe", "code")
+    at.button(key="code-next").click().run()
+    body = html_bodies(at)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in body
+    assert "<script>" not in body and "<b>bold</b>" not in body
+    assert "**calm**" in body and "*stars*" in body and "_under_" in body
+
+
+def _suggest(db: Path, sid: str) -> None:
+    evidence = json.dumps([{"start": 0, "end": 5, "text": "Paren", "pattern": "p"}])
+    with Store.open(db) as store:
+        store.add_suggestion_run(
+            "rules", "t1", 1, {}, [Suggestion(sid, "calm", 0.87, "rules", evidence)], "tester"
+        )
+
+
+def test_suggestions_appear_only_after_submit_by_default(team_db: Path) -> None:
+    sid = first_unit(team_db)
+    _suggest(team_db, sid)
+    at = open_page(team_db, "chloe", "code")
+    assert "NLP suggestions" not in everything_shown(at)
+    at.button(key=f"FormSubmitter:unit-{sid}-Submit and next").click().run()
+    at.radio(key="code_state").set_value("Submitted").run()
+    assert not at.exception
+    shown = everything_shown(at)
+    assert "NLP suggestions" in shown and "Calm 0.87" in shown
+
+
+def test_an_admin_without_units_is_told_so(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "code")  # admins may code; they have no units here
+    assert "No units are assigned to admin" in at.info[0].value

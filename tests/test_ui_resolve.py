@@ -1,0 +1,113 @@
+"""Resolve page: the reviewer's queue, decisions with rationale, undo, codebook notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from coding.model import Decision
+from coding.service import work
+from coding.store import Store
+from tests.ui_helpers import add_team, html_bodies, open_page
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches() -> Iterator[None]:
+    st.cache_data.clear()
+    yield
+
+
+@pytest.fixture
+def team_db(coded_db: Path) -> Path:
+    return add_team(coded_db)
+
+
+def current_segment(db: Path) -> str:
+    with Store.open(db) as store:
+        page, _ = work.review_queue(store, "rosa", limit=1)
+    return str(page["segment_id"].iloc[0])
+
+
+def decide(at: AppTest, sid: str, choice: str, why: str) -> AppTest:
+    at.radio(key=f"choice-{sid}").set_value(choice)
+    at.text_area(key=f"why-{sid}").input(why)
+    return at.button(key=f"FormSubmitter:decide-{sid}-Record decision").click().run()
+
+
+def test_resolve_page_shows_the_first_disagreement(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "resolve")
+    assert "0 of 2 disagreements resolved" in at.get("progress")[0].proto.text
+    bodies = html_bodies(at)
+    assert "Staff help them calm down" in bodies  # the unit, highlighted in context
+    assert "Intro text before the first section" in bodies  # the unit before it
+    assert "amira" in " ".join(m.value for m in at.markdown)
+    assert "The parent manages their own distress." in bodies  # codebook entry
+
+
+def test_a_decision_writes_one_resolution_and_one_event(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    with Store.open(team_db) as store:
+        revision = store.revision()
+    decide(at, sid, "accept:amira", "The parent calms herself down.")
+    assert not at.exception
+    with Store.open(team_db) as store:
+        resolutions = store.resolutions()
+        events = store.events()
+    assert len(resolutions) == 1
+    assert (
+        resolutions[0].segment_id,
+        resolutions[0].code_id,
+        resolutions[0].decision,
+        resolutions[0].reviewer,
+    ) == (sid, "calm", Decision.APPLY, "rosa")
+    assert len(events[events["id"] > revision]) == 1
+    assert events.iloc[-1]["action"] == "resolve"
+    assert "1 of 2 disagreements resolved" in at.get("progress")[0].proto.text
+
+
+def test_a_decision_without_rationale_is_refused(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    decide(at, sid, "merge", "   ")
+    assert "rationale" in at.error[0].value
+    with Store.open(team_db) as store:
+        assert store.resolutions() == []
+
+
+def test_undo_creates_a_withdrawal(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    at.radio(key="q_state").set_value("All").run()
+    decide(at, sid, "neither", "Staff calm, not the parent.")
+    at.button(key="queue-prev").click().run()
+    at.text_input(key=f"undo-why-{sid}").input("too hasty")
+    at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
+    assert not at.exception
+    with Store.open(team_db) as store:
+        assert [r.decision for r in store.resolutions()] == [Decision.REJECT, Decision.WITHDRAW]
+
+
+def test_queue_filter_by_code(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "resolve")
+    at.selectbox(key="q_code").set_value("cues").run()
+    assert (
+        "0 of 1 disagreements resolved; 1 units in this queue" in at.get("progress")[0].proto.text
+    )
+    assert "disputed: cues" in html_bodies(at)
+
+
+def test_codebook_note_is_recorded(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    at.text_input(key=f"note-text-{sid}").input("Ambiguous: whose calm?")
+    at.button(key=f"FormSubmitter:note-{sid}-Add note").click().run()
+    assert not at.exception
+    with Store.open(team_db) as store:
+        notes = work.code_notes(store, "rosa")
+    assert list(notes["note"]) == ["Ambiguous: whose calm?"]
+    assert list(notes["segment_id"]) == [sid]

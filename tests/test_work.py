@@ -1,0 +1,247 @@
+"""The app's service layer: blind coder work, the reviewer's queue, decisions and undo."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coding import service
+from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
+from coding.model import Decision, Suggestion
+from coding.service import access, work
+from coding.store import Store
+from coding.store import work as work_store
+from tests.ui_helpers import add_team
+
+
+@pytest.fixture
+def team_db(coded_db: Path) -> Path:
+    return add_team(coded_db)
+
+
+@pytest.fixture
+def team(team_db: Path) -> Iterator[Store]:
+    with Store.open(team_db) as opened:
+        yield opened
+
+
+def units(store: Store) -> list[str]:
+    return [s.id for s in store.segments()]
+
+
+def test_coder_page_holds_only_own_codes(team: Store) -> None:
+    page = work.coder_page(team, "amira")
+    by_unit = {u.segment_id: u.codes for u in page.units}
+    ids = units(team)
+    assert by_unit[ids[1]] == ("calm",)
+    assert by_unit[ids[3]] == ()  # ben coded 'cues' here; amira must not see it
+
+
+def test_own_annotations_query_filters_by_coder(team: Store) -> None:
+    frame = work_store.own_annotations(team, "amira", units(team))
+    assert set(frame["code_id"]) == {"calm", "cues"}
+    assert len(frame) == 2
+
+
+def test_coder_page_pages_with_limit_and_offset(team: Store) -> None:
+    page = work.coder_page(team, "chloe", limit=2, offset=1)
+    assert page.total == 4
+    assert [u.position for u in page.units] == [1, 2]
+    assert page.assigned == 4 and page.completed == 0
+
+
+def test_save_then_submit_locks_the_unit(team: Store) -> None:
+    unit = units(team)[0]
+    work.save_unit(team, "chloe", unit, ["calm", "cues"], "first")
+    work.save_unit(team, "chloe", unit, ["cues"], "second", submit=True)
+    mine = work_store.own_annotations(team, "chloe", [unit])
+    assert list(mine["code_id"]) == ["cues"]
+    assert list(mine["memo"]) == ["second"]
+    assert work.coder_page(team, "chloe").units[0].completed
+    with pytest.raises(Conflict, match="already submitted"):
+        work.save_unit(team, "chloe", unit, ["calm"])
+
+
+def test_submit_with_no_codes_marks_the_unit_complete(team: Store) -> None:
+    unit = units(team)[0]
+    work.save_unit(team, "chloe", unit, [], "", submit=True)
+    done = team.assignments_frame(["chloe"])
+    assert done.set_index("segment_id").at[unit, "completed"]
+
+
+def test_save_writes_one_audit_event(team: Store) -> None:
+    before = team.revision()
+    work.save_unit(team, "chloe", units(team)[0], ["calm"], "m", submit=True)
+    events = team.events()
+    assert team.revision() == before + 1
+    assert events.iloc[-1]["action"] == "code_unit"
+
+
+@pytest.mark.parametrize(
+    ("user", "error"), [("rosa", PermissionDenied), ("ghost", PermissionDenied)]
+)
+def test_only_coders_save(team: Store, user: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        work.save_unit(team, user, units(team)[0], ["calm"])
+
+
+def test_cannot_code_an_unassigned_unit_or_unknown_code(team: Store) -> None:
+    access.add_user(team, "dora", "coder", "pw-test", "tester")
+    with pytest.raises(NotFound, match="not assigned"):
+        work.save_unit(team, "dora", units(team)[0], ["calm"])
+    with pytest.raises(NotFound, match="unknown code"):
+        work.save_unit(team, "chloe", units(team)[0], ["nope"])
+
+
+def _suggest(store: Store, segment_id: str) -> None:
+    evidence = json.dumps([{"start": 0, "end": 4, "text": "x", "pattern": "x"}])
+    store.add_suggestion_run(
+        "rules", "t1", 1, {}, [Suggestion(segment_id, "calm", 0.9, "rules", evidence)], "tester"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "before", "after"),
+    [
+        ("after_submit", False, True),
+        ("always", True, True),
+        ("never", False, False),
+    ],
+)
+def test_suggestions_follow_the_blinding_setting(
+    team: Store, mode: str, before: bool, after: bool
+) -> None:
+    unit = units(team)[0]
+    _suggest(team, unit)
+    work.set_suggestions_mode(team, "admin", mode)
+    assert (work.coder_page(team, "chloe").units[0].suggestions is not None) is before
+    work.save_unit(team, "chloe", unit, [], submit=True)
+    assert (work.coder_page(team, "chloe").units[0].suggestions is not None) is after
+
+
+def test_only_an_admin_changes_the_blinding_setting(team: Store) -> None:
+    with pytest.raises(PermissionDenied):
+        work.set_suggestions_mode(team, "rosa", "always")
+
+
+def test_queue_matches_the_disagreements_service(team: Store) -> None:
+    expected = service.disagreements(team)
+    page, counts = work.review_queue(team, "rosa", state="all")
+    assert counts.pairs == len(expected) == 2
+    assert set(page["segment_id"]) == set(expected["segment_id"])
+    assert counts.resolved == 0
+
+
+@pytest.mark.parametrize(
+    ("filters", "items"),
+    [
+        ({"code_id": "calm"}, 1),
+        ({"code_id": "cues"}, 1),
+        ({"coder": "amira"}, 2),
+        ({"coder": "chloe"}, 0),
+        ({"document_id": "manual"}, 2),
+        ({"document_id": "x"}, 0),
+    ],
+)
+def test_queue_filters(team: Store, filters: dict[str, str], items: int) -> None:
+    _, counts = work.review_queue(team, "rosa", **filters)  # type: ignore[arg-type]
+    assert counts.items == items
+
+
+def test_coder_cannot_read_the_queue(team: Store) -> None:
+    with pytest.raises(PermissionDenied):
+        work.review_queue(team, "amira")
+
+
+def _item(store: Store, code_id: str) -> work.QueueItem:
+    page, _ = work.review_queue(store, "rosa", code_id=code_id)
+    return work.review_item(store, "rosa", str(page["segment_id"].iloc[0]))
+
+
+@pytest.mark.parametrize(
+    ("choice", "other", "expected"),
+    [
+        ("accept:amira", (), {"calm": Decision.APPLY}),
+        ("accept:ben", (), {"calm": Decision.REJECT}),
+        ("merge", (), {"calm": Decision.APPLY}),
+        ("neither", (), {"calm": Decision.REJECT}),
+        ("other", ("cues",), {"calm": Decision.REJECT, "cues": Decision.APPLY}),
+    ],
+)
+def test_choices_map_to_decisions(
+    team: Store, choice: str, other: tuple[str, ...], expected: dict[str, Decision]
+) -> None:
+    assert work.final_codes(_item(team, "calm"), choice, other) == expected
+
+
+def test_decision_writes_one_resolution_and_one_event(team: Store) -> None:
+    item = _item(team, "calm")
+    annotations_before = team.annotations_frame()
+    revision = team.revision()
+    ids = work.decide(team, "rosa", item.segment_id, "accept:amira", "Parent calms herself")
+    assert len(ids) == 1
+    (resolution,) = team.resolutions()
+    assert (resolution.code_id, resolution.decision, resolution.reviewer) == (
+        "calm",
+        Decision.APPLY,
+        "rosa",
+    )
+    assert team.revision() == revision + 1
+    assert team.annotations_frame().equals(annotations_before)
+    _, counts = work.review_queue(team, "rosa", state="all")
+    assert counts.resolved == 1
+
+
+def test_decision_needs_a_rationale(team: Store) -> None:
+    item = _item(team, "calm")
+    with pytest.raises(CodingError, match="rationale"):
+        work.decide(team, "rosa", item.segment_id, "merge", "  ")
+    assert team.resolutions() == []
+
+
+def test_coder_cannot_decide(team: Store) -> None:
+    item = _item(team, "calm")
+    with pytest.raises(PermissionDenied):
+        work.decide(team, "amira", item.segment_id, "accept:amira", "mine")
+
+
+def test_undo_adds_a_withdrawal_and_erases_nothing(team: Store) -> None:
+    item = _item(team, "calm")
+    work.decide(team, "rosa", item.segment_id, "neither", "not about the parent")
+    work.undo(team, "rosa", item.segment_id, "decided too fast")
+    history = team.resolutions()
+    assert [r.decision for r in history] == [Decision.REJECT, Decision.WITHDRAW]
+    assert work.review_item(team, "rosa", item.segment_id).open_codes == ["calm"]
+    with pytest.raises(CodingError, match="no decision"):
+        work.undo(team, "rosa", item.segment_id, "again")
+
+
+def test_code_note_is_recorded_by_a_reviewer(team: Store) -> None:
+    item = _item(team, "calm")
+    work.add_code_note(
+        team, "rosa", "calm", "Ambiguous: staff calm vs parent calm", item.segment_id
+    )
+    notes = work.code_notes(team, "rosa", ["calm"])
+    assert list(notes["author"]) == ["rosa"]
+    assert work.review_item(team, "rosa", item.segment_id).notes.shape[0] == 1
+    with pytest.raises(PermissionDenied):
+        work.add_code_note(team, "amira", "calm", "x")
+
+
+def test_study_overview_counts_and_next_steps(team: Store) -> None:
+    overview = work.study_overview(team)
+    assert overview.codebook_version == 1
+    assert overview.disagreements.pairs == 2
+    assert any("chloe" in step for step in overview.next_steps)
+    assert any("resolve 2" in step for step in overview.next_steps)
+
+
+def test_export_needs_a_reviewer_and_returns_csv(team: Store) -> None:
+    with pytest.raises(PermissionDenied):
+        work.export_download(team, "amira", "segments", "csv")
+    name, data = work.export_download(team, "rosa", "segments", "csv")
+    assert name.endswith(".csv") and data
+    assert b"segment_id" in work.final_codes_csv(team, "rosa")

@@ -1,0 +1,129 @@
+"""Helpers for the app's tests: a coded study with users, and an AppTest on app.py."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from coding import service
+from coding.service import access
+from coding.store import Store
+
+ROOT = Path(__file__).parent.parent
+PASSWORD = "pw-test"
+TEAM = (
+    ("amira", "coder"),
+    ("ben", "coder"),
+    ("chloe", "coder"),
+    ("rosa", "reviewer"),
+    ("admin", "admin"),
+)
+PAGES = {
+    "study": "coding/ui/study.py",
+    "code": "coding/ui/coder.py",
+    "resolve": "coding/ui/resolve.py",
+    "agreement": "coding/ui/agreement.py",
+    "export": "coding/ui/export.py",
+    "users": "coding/ui/admin.py",
+}
+
+
+def add_team(db: Path) -> Path:
+    """Users for every role; chloe (a coder) gets every unit, not yet coded."""
+    with Store.open(db) as store:
+        for name, role in TEAM:
+            access.add_user(store, name, role, PASSWORD, "tester")
+        service.assign(store, "chloe", "tester")
+    return db
+
+
+def app(db: Path | None, user: str | None = None, timeout: float = 20) -> AppTest:
+    """app.py on a study, signed in as ``user`` (None: nobody)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    if db is not None:
+        at.session_state["db_path"] = str(db)
+    if user is not None:
+        at.session_state["user"] = user
+    at.user = {"email": f"{user or 'nobody'}@example.org"}
+    return at
+
+
+def open_page(db: Path, user: str, page: str) -> AppTest:
+    """Run app.py as ``user`` and switch to one of their pages."""
+    at = app(db, user).run()
+    assert not at.exception, at.exception
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def html_bodies(at: AppTest) -> str:
+    """Everything the page sent as st.html, joined (what reaches the browser)."""
+    return "\n".join(str(e.proto.body) for e in at.get("html"))
+
+
+# -- real browser ------------------------------------------------------------------------------
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_app(db: Path, port: int, timeout: float = 30) -> subprocess.Popen[bytes]:
+    """``streamlit run app.py`` on loopback for a study; returns once /_stcore/health is ok."""
+    import os
+    import sys
+    import time
+    import urllib.request
+
+    env = {
+        **os.environ,
+        "CONCORD_STUDY": str(db),
+        "PYTHONPATH": str(ROOT),
+        "CONCORD_AUTH": "password",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
+                if r.read() == b"ok":
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the app did not start")
