@@ -26,14 +26,14 @@ venv: $(VENV)/.installed-app
 demo: $(VENV)/.installed-app
 	$(PY) -m coding demo --db $(DEMO_DB) --force $(if $(CI),--no-app,--port $(PORT))
 
-test: $(VENV)/.installed-dev
+test: lint
 	bash scripts/test-services.sh
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check coding tests benchmarks app.py
 	$(VENV)/bin/ruff format --check coding tests benchmarks app.py
-	$(VENV)/bin/mypy coding
+	$(VENV)/bin/mypy coding app.py
 
 bench: $(VENV)/.installed-dev
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done

@@ -34,9 +34,32 @@ from coding.store import schema as t  # noqa: E402
 from tests.ui_helpers import CHROMIUM_ARGS, free_port, start_app  # noqa: E402
 
 PASSWORD = "bench"
-WORDS = ("parent", "infant", "calm", "stress", "cue", "attune", "reflect", "safe", "staff",
-         "session", "baby", "feeling", "notice", "soothe", "relationship", "trust", "attachment",
-         "practice", "group", "home", "visit", "mind", "sense", "care")
+WORDS = (
+    "parent",
+    "infant",
+    "calm",
+    "stress",
+    "cue",
+    "attune",
+    "reflect",
+    "safe",
+    "staff",
+    "session",
+    "baby",
+    "feeling",
+    "notice",
+    "soothe",
+    "relationship",
+    "trust",
+    "attachment",
+    "practice",
+    "group",
+    "home",
+    "visit",
+    "mind",
+    "sense",
+    "care",
+)
 WAIT = 30_000
 
 
@@ -47,23 +70,42 @@ def generate(db: Path, units: int, per_document: int = 200, seed: int = 0) -> No
     codes = store.codebook().codebook.code_ids
     items = []
     for d in range(units // per_document):
-        paragraphs = [" ".join(rng.choices(WORDS, k=rng.randint(25, 70))).capitalize() + "."
-                      for _ in range(per_document)]
+        paragraphs = [
+            " ".join(rng.choices(WORDS, k=rng.randint(25, 70))).capitalize() + "."
+            for _ in range(per_document)
+        ]
         text = "\n\n".join(paragraphs)
         doc_id = f"manual-{d:03d}"
-        document = Document(id=doc_id, name=doc_id, title=f"Manual {d}", text=text,
-                            sha256=sha256_text(text), programme="bench")
+        document = Document(
+            id=doc_id,
+            name=doc_id,
+            title=f"Manual {d}",
+            text=text,
+            sha256=sha256_text(text),
+            programme="bench",
+        )
         segments, pos = [], 0
         for i, para in enumerate(paragraphs):
-            segments.append(Segment(id=segment_id_for(doc_id, pos, pos + len(para)),
-                                    document_id=doc_id, start=pos, end=pos + len(para),
-                                    text=para, position=i))
+            segments.append(
+                Segment(
+                    id=segment_id_for(doc_id, pos, pos + len(para)),
+                    document_id=doc_id,
+                    start=pos,
+                    end=pos + len(para),
+                    text=para,
+                    position=i,
+                )
+            )
             pos += len(para) + 2
         items.append((document, segments))
     store.add_documents(items, "bench")
     all_ids = [s.id for _, segs in items for s in segs]
-    for name, role in (("amira", "coder"), ("ben", "coder"), ("chloe", "coder"),
-                       ("rosa", "reviewer")):
+    for name, role in (
+        ("amira", "coder"),
+        ("ben", "coder"),
+        ("chloe", "coder"),
+        ("rosa", "reviewer"),
+    ):
         access.add_user(store, name, role, PASSWORD, "bench")
     annotations = []
     for sid in all_ids:
@@ -76,12 +118,21 @@ def generate(db: Path, units: int, per_document: int = 200, seed: int = 0) -> No
     store.add_annotations(annotations, "bench")
     now = "2026-01-01T00:00:00+00:00"
     with store.transaction("bench", "assign", "bench") as conn:
-        conn.execute(insert(t.assignments), [
-            {"segment_id": s, "coder": c, "assigned_at": now, "completed_at": now}
-            for s in all_ids for c in ("amira", "ben")])
-        conn.execute(insert(t.assignments), [
-            {"segment_id": s, "coder": "chloe", "assigned_at": now, "completed_at": None}
-            for s in all_ids[:200]])
+        conn.execute(
+            insert(t.assignments),
+            [
+                {"segment_id": s, "coder": c, "assigned_at": now, "completed_at": now}
+                for s in all_ids
+                for c in ("amira", "ben")
+            ],
+        )
+        conn.execute(
+            insert(t.assignments),
+            [
+                {"segment_id": s, "coder": "chloe", "assigned_at": now, "completed_at": None}
+                for s in all_ids[:200]
+            ],
+        )
     store.close()
 
 
@@ -91,14 +142,25 @@ def demo(db: Path) -> None:
 
     build_demo(db, "demo")
     with Store.open(db) as store:
-        for name, role in (("amira", "coder"), ("ben", "coder"), ("chloe", "coder"),
-                           ("rosa", "reviewer"), ("admin", "admin")):
+        for name, role in (
+            ("amira", "coder"),
+            ("ben", "coder"),
+            ("chloe", "coder"),
+            ("rosa", "reviewer"),
+            ("admin", "admin"),
+        ):
             access.add_user(store, name, role, PASSWORD, "demo")
         service.assign(store, "chloe", "demo", ["residential"])
         current = store.codebook()
         engine = RulesSuggester(current.codebook)
-        store.add_suggestion_run("rules", engine.model_version, current.version, {},
-                                 engine.suggest(store.segments()), "demo")
+        store.add_suggestion_run(
+            "rules",
+            engine.model_version,
+            current.version,
+            {},
+            engine.suggest(store.segments()),
+            "demo",
+        )
 
 
 def since(start: float) -> float:
@@ -131,7 +193,10 @@ def wait_changed(page: Page, before: str, forms: int) -> None:
         "([sel, before, forms]) => { const e = document.querySelector(sel);"
         " return e !== null && e.innerText !== before &&"
         " document.querySelectorAll('[data-testid=stForm]').length === forms; }",
-        arg=[PROGRESS, before, forms], timeout=WAIT, polling="raf")
+        arg=[PROGRESS, before, forms],
+        timeout=WAIT,
+        polling="raf",
+    )
 
 
 def settle(page: Page, forms: int) -> None:
@@ -139,7 +204,10 @@ def settle(page: Page, forms: int) -> None:
     page.wait_for_function(
         "(forms) => document.querySelectorAll('[data-testid=stForm]').length === forms"
         " && document.querySelectorAll('[data-stale=true]').length === 0",
-        arg=forms, timeout=WAIT, polling="raf")
+        arg=forms,
+        timeout=WAIT,
+        polling="raf",
+    )
 
 
 def sign_out(page: Page) -> None:
@@ -152,8 +220,9 @@ def benchmark(db: Path, port: int, actions: int) -> dict[str, float | list[float
     results: dict[str, float | list[float]] = {}
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium"),
-                                        args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             try:
                 _measure(page, port, actions, results)
@@ -224,8 +293,9 @@ def screenshots(db: Path, port: int, out: Path) -> None:
     server = start_app(db, port)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium"),
-                                        args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+            )
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
@@ -273,9 +343,11 @@ def main() -> None:
         print(f"generated {args.units} units in {time.perf_counter() - started:.1f} s")
         for name, value in benchmark(db, free_port(), args.actions).items():
             if isinstance(value, list):
-                print(f"{name:40} median {statistics.median(value) * 1000:6.0f} ms "
-                      f"(min {min(value) * 1000:.0f}, max {max(value) * 1000:.0f}, "
-                      f"n={len(value)})")
+                print(
+                    f"{name:40} median {statistics.median(value) * 1000:6.0f} ms "
+                    f"(min {min(value) * 1000:.0f}, max {max(value) * 1000:.0f}, "
+                    f"n={len(value)})"
+                )
             else:
                 print(f"{name:40} {value:6.2f} s")
 

@@ -44,24 +44,53 @@ def test_cli_writes_every_export_in_every_format(resolved_db: Path, tmp_path: Pa
     result = CliRunner().invoke(cli, ["export", str(resolved_db), "--to", str(out)])
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
-    expected = {"coded_segments.csv", "coded_segments.xlsx", "coded_segments.json",
-                "theme_report.md", "theme_matrix.png", "theme_report.html", "theme_report.docx",
-                "matrix.csv", "matrix.xlsx", "matrix.png", "matrix.svg", "agreement.csv",
-                "agreement.xlsx", "agreement.html", "audit_log.csv", "audit_events.csv",
-                "audit_log.xlsx", "audit_log.json", "codebook.qdc", "project.qdpx"}
+    expected = {
+        "coded_segments.csv",
+        "coded_segments.xlsx",
+        "coded_segments.json",
+        "theme_report.md",
+        "theme_matrix.png",
+        "theme_report.html",
+        "theme_report.docx",
+        "matrix.csv",
+        "matrix.xlsx",
+        "matrix.png",
+        "matrix.svg",
+        "agreement.csv",
+        "agreement.xlsx",
+        "agreement.html",
+        "audit_log.csv",
+        "audit_events.csv",
+        "audit_log.xlsx",
+        "audit_log.json",
+        "codebook.qdc",
+        "project.qdpx",
+    }
     assert names == expected
 
 
 def test_only_and_format_filter_the_exports(resolved_db: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["export", str(resolved_db), "--to", str(tmp_path / "o"),
-                                      "--only", "segments,matrix", "--format", "csv"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            str(resolved_db),
+            "--to",
+            str(tmp_path / "o"),
+            "--only",
+            "segments,matrix",
+            "--format",
+            "csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert {p.name for p in (tmp_path / "o").iterdir()} == {"coded_segments.csv", "matrix.csv"}
 
 
 def test_unknown_export_is_a_clear_error(resolved_db: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["export", str(resolved_db), "--to", str(tmp_path),
-                                      "--only", "pie"])
+    result = CliRunner().invoke(
+        cli, ["export", str(resolved_db), "--to", str(tmp_path), "--only", "pie"]
+    )
     assert result.exit_code == 1 and "unknown export" in result.output
 
 
@@ -75,8 +104,9 @@ def test_exports_are_byte_identical_when_run_twice(resolved_db: Path, tmp_path: 
 
 def test_coded_segments_label_the_basis_of_each_final_code(resolved_db: Path) -> None:
     with Store.open(resolved_db) as store:
-        frame = pd.read_csv(io.BytesIO(export_bytes(store, "segments", "csv")[1]),
-                            keep_default_na=False)
+        frame = pd.read_csv(
+            io.BytesIO(export_bytes(store, "segments", "csv")[1]), keep_default_na=False
+        )
     calm = frame[frame["code_id"] == "calm"].iloc[0]
     assert (calm["final"], calm["status"], calm["decision"]) == ("yes", "resolved", "apply")
     assert calm["rationale"] == "Describes <calming> & soothing"
@@ -90,15 +120,19 @@ def test_coded_segments_label_the_basis_of_each_final_code(resolved_db: Path) ->
 def test_unsubmitted_work_is_never_exported(blinded_db: Path) -> None:
     with Store.open(blinded_db) as store:
         unit0 = store.segments()[0].id
-        outputs = {(kind, fmt): export_bytes(store, kind, fmt)[1]
-                   for kind, fmts in FORMATS.items() for fmt in fmts
-                   if fmt not in ("png", "svg", "xlsx", "docx")}
+        outputs = {
+            (kind, fmt): export_bytes(store, kind, fmt)[1]
+            for kind, fmts in FORMATS.items()
+            for fmt in fmts
+            if fmt not in ("png", "svg", "xlsx", "docx")
+        }
     segments = pd.read_csv(io.BytesIO(outputs["segments", "csv"]), keep_default_na=False)
     assert not ((segments["segment_id"] == unit0) & (segments["code_id"] == "cues")).any()
     assert set(segments["coder_carol"]) == {"not completed"}
     with zipfile.ZipFile(io.BytesIO(outputs["qdpx", "qdpx"])) as archive:
         project = archive.read("project.qde").decode()
     from coding.refi.qdpx_write import user_guid
+
     assert f'creatingUser="{user_guid("carol")}"' not in project
 
 
@@ -134,7 +168,10 @@ def test_matrix_counts_and_shares(resolved_db: Path) -> None:
         units = len(store.segments())
     calm = cells[cells["code_id"] == "calm"].iloc[0]
     assert (calm["programme"], calm["segments"], calm["programme_segments"]) == (
-        "Small Steps", 1, units)
+        "Small Steps",
+        1,
+        units,
+    )
     assert calm["share"] == pytest.approx(round(1 / units, 4))
 
 

@@ -60,7 +60,8 @@ def test_qdpx_project_validates_against_project_xsd(demo_db: Path, demo_qdpx: by
     assert {u.get("name") for u in project.iterfind("q:Users/q:User", ns)} == coders
     for selection in project.iterfind(".//q:PlainTextSelection", ns):
         users = {selection.get("creatingUser")} | {
-            c.get("creatingUser") for c in selection.iterfind("q:Coding", ns)}
+            c.get("creatingUser") for c in selection.iterfind("q:Coding", ns)
+        }
         assert len(users) == 1
 
 
@@ -89,7 +90,8 @@ def test_round_trip_gives_same_codes_coders_spans_and_texts(
         assert a.codebook().codebook.codes == b.codebook().codebook.codes
         assert a.coders(kind="human") == b.coders(kind="human")
         assert {(d.id, d.text, d.programme) for d in a.documents()} == {
-            (d.id, d.text, d.programme) for d in b.documents()}
+            (d.id, d.text, d.programme) for d in b.documents()
+        }
         keys = ["document_id", "coder", "code_id", "start", "end", "whole_segment"]
         left = a.annotations_frame()[keys].sort_values(keys).reset_index(drop=True)
         right = b.annotations_frame()[keys].sort_values(keys).reset_index(drop=True)
@@ -123,25 +125,52 @@ def test_import_qdc_loads_a_new_version(study: Path, tmp_path: Path) -> None:
         assert store.codebook().codebook.code_ids == ("calm", "trust_in_staff")
 
 
-lines = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).map(
-    str.strip).filter(bool)
+lines = (
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
+    .map(str.strip)
+    .filter(bool)
+)
 items = st.lists(lines, max_size=3).map(tuple)
 
 
 @settings(max_examples=60, deadline=None)
-@given(definition=st.lists(st.one_of(lines, st.sampled_from(["Inclusion:", "- x", "\\y", ""])),
-                           min_size=1, max_size=4).map("\n".join).filter(str.strip),
-       inclusion=items, exclusion=items, indicators=items, typical=items, borderline=items)
+@given(
+    definition=st.lists(
+        st.one_of(lines, st.sampled_from(["Inclusion:", "- x", "\\y", ""])), min_size=1, max_size=4
+    )
+    .map("\n".join)
+    .filter(str.strip),
+    inclusion=items,
+    exclusion=items,
+    indicators=items,
+    typical=items,
+    borderline=items,
+)
 def test_description_convention_round_trips(
-    definition: str, inclusion: tuple[str, ...], exclusion: tuple[str, ...],
-    indicators: tuple[str, ...], typical: tuple[str, ...], borderline: tuple[str, ...],
+    definition: str,
+    inclusion: tuple[str, ...],
+    exclusion: tuple[str, ...],
+    indicators: tuple[str, ...],
+    typical: tuple[str, ...],
+    borderline: tuple[str, ...],
 ) -> None:
-    code = Code("c", "C", definition.strip(), inclusion=inclusion, exclusion=exclusion,
-                indicators=indicators, examples=Examples(typical, borderline))
+    code = Code(
+        "c",
+        "C",
+        definition.strip(),
+        inclusion=inclusion,
+        exclusion=exclusion,
+        indicators=indicators,
+        examples=Examples(typical, borderline),
+    )
     fields, parsed, code_id = parse_description(description_for(code))
     assert (parsed, code_id) == (code.definition, "c")
-    assert (tuple(fields["inclusion"]), tuple(fields["exclusion"]), tuple(fields["indicators"]),
-            tuple(fields["typical"]), tuple(fields["borderline"])) == (
-        inclusion, exclusion, indicators, typical, borderline)
+    assert (
+        tuple(fields["inclusion"]),
+        tuple(fields["exclusion"]),
+        tuple(fields["indicators"]),
+        tuple(fields["typical"]),
+        tuple(fields["borderline"]),
+    ) == (inclusion, exclusion, indicators, typical, borderline)
     book = Codebook("b", "B", (code,))
     assert read_qdc(write_qdc(book), "b.qdc")[0].codes == (code,)

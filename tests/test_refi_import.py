@@ -50,13 +50,15 @@ def spans(study: Path) -> set[tuple[str, str, str]]:
     with Store.open(study) as store:
         texts = {d.id: d.text for d in store.documents()}
         frame = store.annotations_frame()
-    return {(r.coder, r.code_id, texts[r.document_id][r.start:r.end])
-            for r in frame.itertuples(index=False)}
+    return {
+        (r.coder, r.code_id, texts[r.document_id][r.start : r.end])
+        for r in frame.itertuples(index=False)
+    }
 
 
 # -- positions -----------------------------------------------------------------------------
 def test_utf16_positions_shift_by_one_per_astral_character() -> None:
-    text = "a\U0001F600b\U0001F600c"
+    text = "a\U0001f600b\U0001f600c"
     offsets = utf16_offsets(text)
     assert offsets == [0, 1, 3, 4, 6, 7]
     mapping = PositionMap(text, PositionUnit.UTF16)
@@ -65,7 +67,7 @@ def test_utf16_positions_shift_by_one_per_astral_character() -> None:
 
 
 def test_a_utf16_position_inside_a_surrogate_pair_is_rejected() -> None:
-    assert PositionMap("\U0001F600x", PositionUnit.UTF16).span(1, 3) is None
+    assert PositionMap("\U0001f600x", PositionUnit.UTF16).span(1, 3) is None
 
 
 def test_detection_prefers_codepoints_without_astral_characters() -> None:
@@ -82,8 +84,10 @@ def test_raw_crlf_positions_map_to_normalised_offsets() -> None:
 # -- quirks ----------------------------------------------------------------------------------
 def test_nvivo_utf16_positions_with_emoji_are_converted(empty_study: Path, tmp_path: Path) -> None:
     result = import_qdpx(Store.open(empty_study), write_qdpx(tmp_path, "nvivo_utf16"), "tester")
-    assert spans(empty_study) == {("Amira_K", "calm", "staying calm"),
-                                  ("ben", "trust", "build trust")}
+    assert spans(empty_study) == {
+        ("Amira_K", "calm", "staying calm"),
+        ("ben", "trust", "build trust"),
+    }
     assert any("utf16" in note for note in result.notes)
 
 
@@ -154,8 +158,9 @@ def test_qdc_namespaces_and_plain_descriptions(name: str) -> None:
 
 def test_locate_reports_positions_outside_the_text() -> None:
     project = read_qdpx(build_qdpx(REFI / "mac"), "mac")
-    project.codings[0] = type(project.codings[0])(project.codings[0].source, 5, 999, "trust",
-                                                  "x", "here")
+    project.codings[0] = type(project.codings[0])(
+        project.codings[0].source, 5, 999, "trust", "x", "here"
+    )
     _texts, _located, _notes, problems = locate(project, "codepoints")
     assert problems and "does not fit" in problems[0].message
 
@@ -194,9 +199,13 @@ def test_zip_bomb_over_the_cap_is_refused(empty_study: Path, tmp_path: Path) -> 
         read_archive(path.read_bytes(), "bomb", max_total=1_000_000)
 
 
-@pytest.mark.parametrize(("fixture", "message"), [
-    ("malformed.qde", "malformed XML"), ("xxe.qde", "DOCTYPE"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "message"),
+    [
+        ("malformed.qde", "malformed XML"),
+        ("xxe.qde", "DOCTYPE"),
+    ],
+)
 def test_hostile_or_broken_xml_is_refused(
     empty_study: Path, tmp_path: Path, fixture: str, message: str
 ) -> None:

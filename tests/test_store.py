@@ -21,6 +21,7 @@ def _schema(store: Store) -> dict[str, list[tuple[str, str]]]:
         insp = inspect(conn)
         return {
             name: sorted((c["name"], str(c["type"])) for c in insp.get_columns(name))
+            + sorted(("index", i["name"], *i["column_names"]) for i in insp.get_indexes(name))
             for name in sorted(insp.get_table_names())
         }
 

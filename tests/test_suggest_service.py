@@ -31,7 +31,10 @@ def test_rules_run_is_stored_with_its_provenance(demo: Path) -> None:
         stored = store.suggestions_frame()
     last = runs.iloc[-1]
     assert (last["engine"], last["codebook_version"], last["data_revision"]) == (
-        "rules", 1, revision)
+        "rules",
+        1,
+        revision,
+    )
     assert last["model_version"] == run.model_version
     assert len(stored) == run.suggestions > 0
     evidence = json.loads(stored.iloc[0]["evidence"])
@@ -80,21 +83,32 @@ def test_nlp_agreement_without_a_run_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_evaluate_reports_every_code_next_to_human_kappa(demo: Path) -> None:
     result = CliRunner().invoke(
-        cli, ["suggest", "evaluate", str(demo), "--engine", "rules", "--format", "json"])
+        cli, ["suggest", "evaluate", str(demo), "--engine", "rules", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["engine"] == "rules" and report["folds"] == 3
-    assert [c["code"] for c in report["codes"]][0] == "emotion_regulation"
+    assert report["codes"][0]["code"] == "emotion_regulation"
     for entry in report["codes"]:
-        assert {"n", "prevalence", "precision", "recall", "f1", "cohen_kappa", "gwet_ac1",
-                "human_kappa"} <= set(entry)
+        assert {
+            "n",
+            "prevalence",
+            "precision",
+            "recall",
+            "f1",
+            "cohen_kappa",
+            "gwet_ac1",
+            "human_kappa",
+        } <= set(entry)
         assert 0.5 < entry["human_kappa"] < 1
     assert "f1" in report["macro"]
 
 
 def test_next_orders_the_coders_open_units_and_holds_some_out(demo: Path) -> None:
-    result = CliRunner().invoke(cli, ["suggest", "next", str(demo), "--coder", "chloe",
-                                      "--engine", "rules", "--limit", "50"])
+    result = CliRunner().invoke(
+        cli,
+        ["suggest", "next", str(demo), "--coder", "chloe", "--engine", "rules", "--limit", "50"],
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     with Store.open(demo) as store:

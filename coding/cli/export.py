@@ -21,12 +21,21 @@ def _split(value: str | None) -> list[str]:
 
 @cli.command("export")
 @STUDY
-@click.option("--to", "directory", required=True, type=click.Path(file_okay=False),
-              help="Directory to write into (created if missing).")
-@click.option("--only", help=f"Comma-separated exports: {', '.join(export_service.KINDS)} "
-                             "(default: all).")
-@click.option("--format", "formats", help="Comma-separated formats to write, e.g. csv,html "
-                                          "(default: every format of each export).")
+@click.option(
+    "--to",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory to write into (created if missing).",
+)
+@click.option(
+    "--only", help=f"Comma-separated exports: {', '.join(export_service.KINDS)} (default: all)."
+)
+@click.option(
+    "--format",
+    "formats",
+    help="Comma-separated formats to write, e.g. csv,html (default: every format of each export).",
+)
 @friendly
 def export(study: str, directory: str, only: str | None, formats: str | None) -> None:
     """Export coded segments, theme report, matrix, agreement, audit log, .qdc and .qdpx.
@@ -37,11 +46,14 @@ def export(study: str, directory: str, only: str | None, formats: str | None) ->
     kinds = _split(only)
     unknown = [k for k in kinds if k not in export_service.KINDS]
     if unknown:
-        raise CodingError(f"unknown export(s): {', '.join(unknown)}; choose from "
-                          f"{', '.join(export_service.KINDS)}")
+        raise CodingError(
+            f"unknown export(s): {', '.join(unknown)}; choose from "
+            f"{', '.join(export_service.KINDS)}"
+        )
     with open_study(study) as store:
-        written = export_service.export_study(store, directory, kinds or None,
-                                              _split(formats) or None)
+        written = export_service.export_study(
+            store, directory, kinds or None, _split(formats) or None
+        )
     for path in written:
         click.echo(f"{path.stat().st_size:>9,d}  {path}")
 
@@ -49,11 +61,20 @@ def export(study: str, directory: str, only: str | None, formats: str | None) ->
 @cli.command("import-qdpx")
 @STUDY
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--positions", type=click.Choice(["auto", "utf16", "codepoints"]), default="auto",
-              show_default=True, help="How the file counts positions (NVivo: UTF-16 code units).")
-@click.option("--min-overlap", type=float, default=0.5, show_default=True,
-              help="A coding goes to a unit it overlaps by at least this share of the shorter "
-                   "of the two.")
+@click.option(
+    "--positions",
+    type=click.Choice(["auto", "utf16", "codepoints"]),
+    default="auto",
+    show_default=True,
+    help="How the file counts positions (NVivo: UTF-16 code units).",
+)
+@click.option(
+    "--min-overlap",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="A coding goes to a unit it overlaps by at least this share of the shorter of the two.",
+)
 @friendly
 def import_qdpx(study: str, file: str, positions: str, min_overlap: float) -> None:
     """Import a REFI-QDA project: sources, codebook, users as coders, codings (all or none).
@@ -61,17 +82,22 @@ def import_qdpx(study: str, file: str, positions: str, min_overlap: float) -> No
     Example: coding import-qdpx study.db nvivo-export.qdpx
     """
     with open_study(study) as store:
-        result = refi_service.import_qdpx(store, file, actor(), positions=positions,
-                                          min_overlap=min_overlap)
+        result = refi_service.import_qdpx(
+            store, file, actor(), positions=positions, min_overlap=min_overlap
+        )
     for line in result.notes:
         note(f"note: {line}")
-    click.echo(f"documents: {len(result.documents_added)} added, {len(result.documents_reused)} "
-               f"already present; coders added: {', '.join(result.coders_added) or 'none'}; "
-               f"codebook v{result.codebook_version} "
-               f"({len(result.codes_added)} new codes)")
-    click.echo(f"{result.codings} codings -> {result.annotations} annotations "
-               f"({result.unmatched} matched no unit); {result.completed_units} units marked "
-               "complete")
+    click.echo(
+        f"documents: {len(result.documents_added)} added, {len(result.documents_reused)} "
+        f"already present; coders added: {', '.join(result.coders_added) or 'none'}; "
+        f"codebook v{result.codebook_version} "
+        f"({len(result.codes_added)} new codes)"
+    )
+    click.echo(
+        f"{result.codings} codings -> {result.annotations} annotations "
+        f"({result.unmatched} matched no unit); {result.completed_units} units marked "
+        "complete"
+    )
 
 
 @cli.command("export-qdc")

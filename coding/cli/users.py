@@ -20,8 +20,11 @@ def users() -> None:
 @click.argument("study", metavar="STUDY")
 @click.argument("name")
 @click.option("--role", type=click.Choice(list(access.ROLES)), required=True)
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of standard input.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input.",
+)
 @friendly
 def users_add(study: str, name: str, role: str, password_stdin: bool) -> None:
     """Add a user (a coder also becomes one of the study's coders).
@@ -31,8 +34,7 @@ def users_add(study: str, name: str, role: str, password_stdin: bool) -> None:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True,
-                                err=True)
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     with open_study(study) as store:
         user = access.add_user(store, name, role, password, actor())
     click.echo(f"added {user.name} ({user.role})")

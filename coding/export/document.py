@@ -77,25 +77,33 @@ def _md_table(frame: pd.DataFrame) -> str:
     def esc(value: object) -> str:
         return cell_text(value).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(esc(c) for c in frame.columns) + " |",
-             "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(esc(v) for v in row) + " |"
-              for row in frame.itertuples(index=False)]
+    lines = [
+        "| " + " | ".join(esc(c) for c in frame.columns) + " |",
+        "|" + "---|" * len(frame.columns),
+    ]
+    lines += [
+        "| " + " | ".join(esc(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join(lines)
 
 
-CSS = ("body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
-       "line-height:1.45}table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}"
-       "th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}"
-       "th{background:#f0f0f0}blockquote{margin:.75rem 0;padding:.25rem 1rem;"
-       "border-left:4px solid #9ecae1;background:#f7fbff}cite{display:block;color:#555;"
-       "font-size:.85rem}figure svg{max-width:100%;height:auto}")
+CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
+    "line-height:1.45}table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}"
+    "th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}"
+    "th{background:#f0f0f0}blockquote{margin:.75rem 0;padding:.25rem 1rem;"
+    "border-left:4px solid #9ecae1;background:#f7fbff}cite{display:block;color:#555;"
+    "font-size:.85rem}figure svg{max-width:100%;height:auto}"
+)
 
 
 def to_html(blocks: list[Block], title: str) -> str:
     e = html.escape
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{e(title)}</title><style>{CSS}</style></head><body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+    ]
     for block in blocks:
         if isinstance(block, Heading):
             level = min(block.level, 6)
@@ -104,15 +112,17 @@ def to_html(blocks: list[Block], title: str) -> str:
             out.append(f"<p>{e(block.text)}</p>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{e(str(c))}</th>" for c in block.frame.columns)
-            rows = "".join("<tr>" + "".join(f"<td>{e(cell_text(v))}</td>" for v in row) + "</tr>"
-                           for row in block.frame.itertuples(index=False))
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{e(cell_text(v))}</td>" for v in row) + "</tr>"
+                for row in block.frame.itertuples(index=False)
+            )
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif isinstance(block, Quote):
             text = e(block.text).replace("\n", "<br>")
             out.append(f"<blockquote>{text}<cite>{e(block.where)}</cite></blockquote>")
         elif block.svg:
             svg = block.svg.decode("utf-8")
-            svg = svg[svg.find("<svg"):]  # drop the XML declaration and DOCTYPE
+            svg = svg[svg.find("<svg") :]  # drop the XML declaration and DOCTYPE
             out.append(f"<figure>{svg}<figcaption>{e(block.caption)}</figcaption></figure>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

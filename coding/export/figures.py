@@ -26,27 +26,42 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
     count = cells.pivot(index="programme", columns="code_name", values="segments")
     count = count.loc[programmes, codes]
     values = share.to_numpy(dtype=float)
-    with plt.rc_context({"svg.hashsalt": "concord", "svg.fonttype": "path",
-                         "font.family": "DejaVu Sans"}):
-        fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(codes), 1.2 + 0.6 * len(programmes)),
-                               dpi=120)
-        image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=max(0.01, float(np.nanmax(values)))
-                          if values.size else 1.0, aspect="auto")
+    with plt.rc_context(
+        {"svg.hashsalt": "concord", "svg.fonttype": "path", "font.family": "DejaVu Sans"}
+    ):
+        fig, ax = plt.subplots(
+            figsize=(1.6 + 1.5 * len(codes), 1.2 + 0.6 * len(programmes)), dpi=120
+        )
+        image = ax.imshow(
+            values,
+            cmap="Blues",
+            vmin=0.0,
+            vmax=max(0.01, float(np.nanmax(values))) if values.size else 1.0,
+            aspect="auto",
+        )
         ax.set_xticks(range(len(codes)), [c.replace(" ", "\n", 1) for c in codes], fontsize=8)
         ax.set_yticks(range(len(programmes)), programmes, fontsize=9)
         limit = float(np.nanmax(values)) if values.size else 1.0
         for i in range(len(programmes)):
             for j in range(len(codes)):
                 colour = "white" if values[i, j] > 0.6 * limit else "black"
-                ax.text(j, i, f"{values[i, j]:.0%}\n(n={int(count.iat[i, j])})", ha="center",
-                        va="center", fontsize=8, color=colour)
+                ax.text(
+                    j,
+                    i,
+                    f"{values[i, j]:.0%}\n(n={int(count.iat[i, j])})",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color=colour,
+                )
         fig.colorbar(image, ax=ax, label="share of the programme's segments", shrink=0.8)
         if title:
             ax.set_title(title, fontsize=10)
         fig.tight_layout()
         buffer = io.BytesIO()
-        metadata: dict[str, str | None] = ({"Date": None, "Creator": "Concord"} if fmt == "svg"
-                                           else {"Software": "Concord"})
+        metadata: dict[str, str | None] = (
+            {"Date": None, "Creator": "Concord"} if fmt == "svg" else {"Software": "Concord"}
+        )
         fig.savefig(buffer, format=fmt, metadata=metadata)
         plt.close(fig)
     return buffer.getvalue()

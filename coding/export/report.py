@@ -18,9 +18,15 @@ FINAL_CODES_NOTE = (
     "coder completed the segment ('single'). Open disagreements are counted but not quoted. "
     "Only work on segments a coder has completed is included."
 )
-RELIABILITY_COLUMNS = {"n_units": "units", "prevalence": "prevalence",
-                       "percent_agreement": "% agreement", "krippendorff_alpha": "alpha",
-                       "cohen_kappa": "kappa", "gwet_ac1": "AC1", "alpha_band": "alpha band"}
+RELIABILITY_COLUMNS = {
+    "n_units": "units",
+    "prevalence": "prevalence",
+    "percent_agreement": "% agreement",
+    "krippendorff_alpha": "alpha",
+    "cohen_kappa": "kappa",
+    "gwet_ac1": "AC1",
+    "alpha_band": "alpha band",
+}
 METHOD_NOTES = (
     "Unit of analysis: the segment. For each code, every coder who completed a segment gives "
     "it a 1 (applied) or 0 (not applied); segments not completed by a coder are missing, not 0, "
@@ -49,8 +55,11 @@ class Reliability:
 
 
 def reliability_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    keep = [c for c in ("pair", "coder", "code_id", "document_id", *RELIABILITY_COLUMNS, "note")
-            if c in frame.columns]
+    keep = [
+        c
+        for c in ("pair", "coder", "code_id", "document_id", *RELIABILITY_COLUMNS, "note")
+        if c in frame.columns
+    ]
     return frame[keep].rename(columns=RELIABILITY_COLUMNS)
 
 
@@ -62,8 +71,12 @@ def _reliability_line(by_code: pd.DataFrame | None, code_id: str, missing: str) 
         return "Reliability: no segment was completed by two coders."
     row = rows.iloc[0]
     parts = []
-    for column, label in (("krippendorff_alpha", "alpha"), ("cohen_kappa", "kappa"),
-                          ("gwet_ac1", "AC1"), ("percent_agreement", "agreement")):
+    for column, label in (
+        ("krippendorff_alpha", "alpha"),
+        ("cohen_kappa", "kappa"),
+        ("gwet_ac1", "AC1"),
+        ("percent_agreement", "agreement"),
+    ):
         if column in row and pd.notna(row[column]):
             parts.append(f"{label} {float(row[column]):.3f}")
         elif column in row:
@@ -72,8 +85,11 @@ def _reliability_line(by_code: pd.DataFrame | None, code_id: str, missing: str) 
         parts.append(f"{int(row['n_units'])} double-coded units")
     if "alpha_band" in row and isinstance(row["alpha_band"], str) and row["alpha_band"]:
         parts.append(f"band: {row['alpha_band']}")
-    note = f" Note: {row['note']}" if "note" in row and isinstance(row["note"], str) \
-        and row["note"] else ""
+    note = (
+        f" Note: {row['note']}"
+        if "note" in row and isinstance(row["note"], str) and row["note"]
+        else ""
+    )
     return "Reliability (before consensus): " + ", ".join(parts) + "." + note
 
 
@@ -84,32 +100,44 @@ def summary_table(
     rows = []
     for code in codebook.codes:
         mine = coded[coded["code_id"] == code.id] if not coded.empty else coded
-        row: dict[str, object] = {"code": code.name,
-                                  "final segments": int((mine["final"] == "yes").sum())
-                                  if not mine.empty else 0}
+        row: dict[str, object] = {
+            "code": code.name,
+            "final segments": int((mine["final"] == "yes").sum()) if not mine.empty else 0,
+        }
         for programme in programmes:
             cell = cells[(cells["programme"] == programme) & (cells["code_id"] == code.id)]
             row[programme] = int(cell["segments"].iloc[0]) if not cell.empty else 0
         row["open disagreements"] = int((mine["final"] == "open").sum()) if not mine.empty else 0
         if by_code is not None and "code_id" in by_code:
             found = by_code[by_code["code_id"] == code.id]
-            row["alpha"] = (float(found["krippendorff_alpha"].iloc[0])
-                            if not found.empty and pd.notna(found["krippendorff_alpha"].iloc[0])
-                            else None)
+            row["alpha"] = (
+                float(found["krippendorff_alpha"].iloc[0])
+                if not found.empty and pd.notna(found["krippendorff_alpha"].iloc[0])
+                else None
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def theme_blocks(
-    *, study: str, revision: int, codebook: Codebook, codebook_version: int,
-    coded: pd.DataFrame, cells: pd.DataFrame, reliability: Reliability, figure: Figure,
+    *,
+    study: str,
+    revision: int,
+    codebook: Codebook,
+    codebook_version: int,
+    coded: pd.DataFrame,
+    cells: pd.DataFrame,
+    reliability: Reliability,
+    figure: Figure,
     coders: Sequence[str],
 ) -> list[Block]:
     """Summary table, matrix figure, then per code: definition, counts, reliability, excerpts."""
     blocks: list[Block] = [
         Heading(f"Theme report: {codebook.name}", 1),
-        Para(f"Study {study}, revision {revision}; codebook {codebook.id} v{codebook_version}; "
-             f"coders: {', '.join(coders) or 'none'}."),
+        Para(
+            f"Study {study}, revision {revision}; codebook {codebook.id} v{codebook_version}; "
+            f"coders: {', '.join(coders) or 'none'}."
+        ),
         Para(FINAL_CODES_NOTE),
         Heading("Summary", 2),
         Table(summary_table(coded, cells, codebook, reliability.by_code)),
@@ -119,14 +147,19 @@ def theme_blocks(
         mine = coded[(coded["code_id"] == code.id)] if not coded.empty else coded
         final = mine[mine["final"] == "yes"] if not mine.empty else mine
         blocks += [Heading(f"{code.name} ({code.id})", 2), Para(code.definition)]
-        counts = cells[cells["code_id"] == code.id][["programme", "segments",
-                                                     "programme_segments", "share"]]
+        counts = cells[cells["code_id"] == code.id][
+            ["programme", "segments", "programme_segments", "share"]
+        ]
         blocks.append(Table(counts.rename(columns={"programme_segments": "of segments"})))
         blocks.append(Para(_reliability_line(reliability.by_code, code.id, reliability.missing)))
         open_count = int((mine["final"] == "open").sum()) if not mine.empty else 0
         if open_count:
-            blocks.append(Para(f"{open_count} open disagreement(s) on this code are not quoted "
-                               "until the reviewer decides them."))
+            blocks.append(
+                Para(
+                    f"{open_count} open disagreement(s) on this code are not quoted "
+                    "until the reviewer decides them."
+                )
+            )
         if final.empty:
             blocks.append(Para("No segment has this code as a final code."))
             continue
@@ -145,12 +178,16 @@ def theme_blocks(
 
 def agreement_blocks(*, study: str, revision: int, reliability: Reliability) -> list[Block]:
     """The agreement engine's tables with the method notes."""
-    blocks: list[Block] = [Heading("Agreement report", 1),
-                           Para(f"Study {study}, revision {revision}.")]
-    titles = {"by_code": "Per code (before consensus)",
-              "by_document": "Per document (before consensus)",
-              "overall": "Overall (before consensus)",
-              "vs_consensus": "After consensus: each coder against the consensus coding"}
+    blocks: list[Block] = [
+        Heading("Agreement report", 1),
+        Para(f"Study {study}, revision {revision}."),
+    ]
+    titles = {
+        "by_code": "Per code (before consensus)",
+        "by_document": "Per document (before consensus)",
+        "overall": "Overall (before consensus)",
+        "vs_consensus": "After consensus: each coder against the consensus coding",
+    }
     if reliability.missing:
         blocks.append(Para(f"Not available: {reliability.missing}"))
     for key, frame in reliability.tables.items():

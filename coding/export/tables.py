@@ -34,33 +34,49 @@ def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFra
     """
     done = assignments[assignments["completed"]]
     pairs = set(zip(done["segment_id"], done["coder"], strict=True))
-    keep = [(s, c) in pairs for s, c in zip(annotations["segment_id"], annotations["coder"],
-                                            strict=True)]
+    keep = [
+        (s, c) in pairs
+        for s, c in zip(annotations["segment_id"], annotations["coder"], strict=True)
+    ]
     return annotations[keep].reset_index(drop=True)
 
 
 def final_table(
-    annotations: pd.DataFrame, assignments: pd.DataFrame, resolutions: pd.DataFrame,
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    resolutions: pd.DataFrame,
     code_ids: Sequence[str],
 ) -> pd.DataFrame:
     """``review.final_codes`` on revealed work, with the resolution time added."""
     shown = revealed(annotations, assignments)
     if resolutions.empty:
-        resolutions = pd.DataFrame(columns=["segment_id", "code_id", "decision", "reviewer",
-                                            "rationale", "at"])
+        resolutions = pd.DataFrame(
+            columns=["segment_id", "code_id", "decision", "reviewer", "rationale", "at"]
+        )
     finals = review.final_codes(shown, assignments, resolutions, code_ids)
-    when = {(r.segment_id, r.code_id): (str(r.at), str(r.decision))
-            for r in resolutions.itertuples(index=False)}
-    finals["decided_at"] = [when.get((s, c), ("", ""))[0]
-                            for s, c in zip(finals["segment_id"], finals["code_id"], strict=True)]
-    finals["decision"] = [when.get((s, c), ("", ""))[1]
-                          for s, c in zip(finals["segment_id"], finals["code_id"], strict=True)]
+    when = {
+        (r.segment_id, r.code_id): (str(r.at), str(r.decision))
+        for r in resolutions.itertuples(index=False)
+    }
+    finals["decided_at"] = [
+        when.get((s, c), ("", ""))[0]
+        for s, c in zip(finals["segment_id"], finals["code_id"], strict=True)
+    ]
+    finals["decision"] = [
+        when.get((s, c), ("", ""))[1]
+        for s, c in zip(finals["segment_id"], finals["code_id"], strict=True)
+    ]
     return finals
 
 
 def coded_segments(
-    segments: pd.DataFrame, annotations: pd.DataFrame, assignments: pd.DataFrame,
-    resolutions: pd.DataFrame, codebook: Codebook, codebook_version: int, coders: Sequence[str],
+    segments: pd.DataFrame,
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    resolutions: pd.DataFrame,
+    codebook: Codebook,
+    codebook_version: int,
+    coders: Sequence[str],
 ) -> pd.DataFrame:
     """One row per segment x code in play, with each coder's codes and the final decision."""
     finals = final_table(annotations, assignments, resolutions, codebook.code_ids)
@@ -77,11 +93,20 @@ def coded_segments(
     for f in finals.itertuples(index=False):
         seg = where.loc[f.segment_id]
         row: dict[str, object] = {
-            "segment_id": f.segment_id, "document_id": seg["document_id"], "title": seg["title"],
-            "programme": seg["programme"] or NO_PROGRAMME, "section": seg["label"],
-            "position": int(seg["position"]), "start": int(seg["start"]), "end": int(seg["end"]),
-            "text": seg["text"], "code_id": f.code_id, "code_name": names[f.code_id],
-            "final": FINAL_LABEL[f.final], "basis": BASIS[f.status], "status": f.status,
+            "segment_id": f.segment_id,
+            "document_id": seg["document_id"],
+            "title": seg["title"],
+            "programme": seg["programme"] or NO_PROGRAMME,
+            "section": seg["label"],
+            "position": int(seg["position"]),
+            "start": int(seg["start"]),
+            "end": int(seg["end"]),
+            "text": seg["text"],
+            "code_id": f.code_id,
+            "code_name": names[f.code_id],
+            "final": FINAL_LABEL[f.final],
+            "basis": BASIS[f.status],
+            "status": f.status,
         }
         for coder in coders:
             key = (f.segment_id, coder)
@@ -92,8 +117,15 @@ def coded_segments(
                 mine = codes_of.get(key, [])
                 row[f"coder_{coder}"] = "applied" if f.code_id in mine else "not applied"
                 row[f"codes_{coder}"] = "; ".join(mine)
-        row.update({"decision": f.decision, "reviewer": f.reviewer, "rationale": f.rationale,
-                    "decided_at": f.decided_at, "codebook_version": codebook_version})
+        row.update(
+            {
+                "decision": f.decision,
+                "reviewer": f.reviewer,
+                "rationale": f.rationale,
+                "decided_at": f.decided_at,
+                "codebook_version": codebook_version,
+            }
+        )
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -106,8 +138,10 @@ def coded_segments(
 def location(row: pd.Series) -> str:
     """Where an excerpt is: document, section, paragraph number and character offsets."""
     section = f", {row['section']}" if row["section"] else ""
-    return (f"{row['document_id']}{section}, unit {int(row['position']) + 1}, "
-            f"chars {int(row['start'])}\u2013{int(row['end'])}")
+    return (
+        f"{row['document_id']}{section}, unit {int(row['position']) + 1}, "
+        f"chars {int(row['start'])}\u2013{int(row['end'])}"
+    )
 
 
 STATUS_RANK = {"agreed": 0, "resolved": 1, "single": 2}
@@ -124,21 +158,35 @@ def matrix(
     rows = []
     for programme in sorted(totals):
         for code in codebook.codes:
-            cell = final[(final["programme"] == programme) & (final["code_id"] == code.id)] \
-                if not final.empty else final
+            cell = (
+                final[(final["programme"] == programme) & (final["code_id"] == code.id)]
+                if not final.empty
+                else final
+            )
             if not cell.empty:
-                ranked = cell.assign(_rank=cell["status"].map(STATUS_RANK)).sort_values(
-                    ["_rank", "document_id", "position"], kind="stable").head(top)
-                excerpts = " || ".join(f"[{location(r)}] {_short(r['text'])}"
-                                       for _, r in ranked.iterrows())
+                ranked = (
+                    cell.assign(_rank=cell["status"].map(STATUS_RANK))
+                    .sort_values(["_rank", "document_id", "position"], kind="stable")
+                    .head(top)
+                )
+                excerpts = " || ".join(
+                    f"[{location(r)}] {_short(r['text'])}" for _, r in ranked.iterrows()
+                )
             else:
                 excerpts = ""
             count = int(cell["segment_id"].nunique()) if not cell.empty else 0
             total = int(totals[programme])
-            rows.append({"programme": programme, "code_id": code.id, "code_name": code.name,
-                         "segments": count, "programme_segments": total,
-                         "share": round(count / total, 4) if total else None,
-                         "top_excerpts": excerpts})
+            rows.append(
+                {
+                    "programme": programme,
+                    "code_id": code.id,
+                    "code_name": code.name,
+                    "segments": count,
+                    "programme_segments": total,
+                    "share": round(count / total, 4) if total else None,
+                    "top_excerpts": excerpts,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -156,12 +204,25 @@ def matrix_wide(cells: pd.DataFrame, value: str) -> pd.DataFrame:
 
 
 def audit_log(
-    history: pd.DataFrame, annotations: pd.DataFrame, assignments: pd.DataFrame,
+    history: pd.DataFrame,
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
     segments: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every reviewer decision in order, with the state before and after it."""
-    columns = ["id", "at", "reviewer", "segment_id", "document_id", "code_id", "decision",
-               "rationale", "before", "after", "codebook_version"]
+    columns = [
+        "id",
+        "at",
+        "reviewer",
+        "segment_id",
+        "document_id",
+        "code_id",
+        "decision",
+        "rationale",
+        "before",
+        "after",
+        "codebook_version",
+    ]
     if history.empty:
         return pd.DataFrame(columns=columns)
     shown = revealed(annotations, assignments)
@@ -177,15 +238,27 @@ def audit_log(
         key = (r.segment_id, r.code_id)
         yes = sorted(applied.get(key, set()))
         no = [c for c in completed.get(r.segment_id, []) if c not in yes]
-        coders_state = (f"open: applied by {', '.join(yes) or 'nobody'}; "
-                        f"not by {', '.join(no) or 'nobody'}")
+        coders_state = (
+            f"open: applied by {', '.join(yes) or 'nobody'}; not by {', '.join(no) or 'nobody'}"
+        )
         before = standing.get(key, coders_state)
-        after = {"apply": "code applied (consensus)", "reject": "code not applied (consensus)"
-                 }.get(str(r.decision), coders_state + " (decision withdrawn)")
+        after = {"apply": "code applied (consensus)", "reject": "code not applied (consensus)"}.get(
+            str(r.decision), coders_state + " (decision withdrawn)"
+        )
         standing[key] = after
-        rows.append({"id": int(r.id), "at": str(r.at), "reviewer": r.reviewer,
-                     "segment_id": r.segment_id, "document_id": documents.get(r.segment_id, ""),
-                     "code_id": r.code_id, "decision": str(r.decision), "rationale": r.rationale,
-                     "before": before, "after": after,
-                     "codebook_version": r.codebook_version})
+        rows.append(
+            {
+                "id": int(r.id),
+                "at": str(r.at),
+                "reviewer": r.reviewer,
+                "segment_id": r.segment_id,
+                "document_id": documents.get(r.segment_id, ""),
+                "code_id": r.code_id,
+                "decision": str(r.decision),
+                "rationale": r.rationale,
+                "before": before,
+                "after": after,
+                "codebook_version": r.codebook_version,
+            }
+        )
     return pd.DataFrame(rows, columns=columns)

@@ -97,10 +97,12 @@ def detect_unit(
     as_cp = _boundary_score(text, spans)
     converted = [(utf16_to_codepoint(offsets, s), utf16_to_codepoint(offsets, e)) for s, e in spans]
     as_utf16 = _boundary_score(
-        text, [(s, e) for s, e in converted if s is not None and e is not None])
+        text, [(s, e) for s, e in converted if s is not None and e is not None]
+    )
     if as_utf16 > as_cp:
-        return PositionUnit.UTF16, (f"UTF-16 reading puts {as_utf16} span edges on word boundaries "
-                                    f"against {as_cp}")
+        return PositionUnit.UTF16, (
+            f"UTF-16 reading puts {as_utf16} span edges on word boundaries against {as_cp}"
+        )
     return PositionUnit.CODEPOINTS, "code points (the REFI-QDA default)"
 
 

@@ -43,9 +43,13 @@ from coding.refi.xml import (
     serialise,
 )
 
-SECTIONS = (("inclusion", "Inclusion:"), ("exclusion", "Exclusion:"),
-            ("indicators", "Indicators:"), ("typical", "Typical examples:"),
-            ("borderline", "Borderline examples:"))
+SECTIONS = (
+    ("inclusion", "Inclusion:"),
+    ("exclusion", "Exclusion:"),
+    ("indicators", "Indicators:"),
+    ("typical", "Typical examples:"),
+    ("borderline", "Borderline examples:"),
+)
 _HEADERS = {header: name for name, header in SECTIONS}
 _MARKER = re.compile(r"^\[concord code_id=([a-z0-9_.]+)\]$")
 ORIGIN = "Concord"
@@ -73,9 +77,13 @@ def description_for(code: Code) -> str:
     [concord code_id=calm]
     """
     lines = [_escape(line) for line in code.definition.split("\n")]
-    values = {"inclusion": code.inclusion, "exclusion": code.exclusion,
-              "indicators": code.indicators, "typical": code.examples.typical,
-              "borderline": code.examples.borderline}
+    values = {
+        "inclusion": code.inclusion,
+        "exclusion": code.exclusion,
+        "indicators": code.indicators,
+        "typical": code.examples.typical,
+        "borderline": code.examples.borderline,
+    }
     body: list[str] = []
     for name, header in SECTIONS:
         if values[name]:
@@ -130,8 +138,9 @@ def add_codes(parent: etree._Element, codebook: Codebook, ns: str) -> None:
 
 def write_qdc(codebook: Codebook) -> bytes:
     """A .qdc file (urn:QDA-XML:codebook:1.0) for a codebook."""
-    root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", {"origin": ORIGIN},
-                         nsmap={None: CODEBOOK_NS})
+    root = etree.Element(
+        f"{{{CODEBOOK_NS}}}CodeBook", {"origin": ORIGIN}, nsmap={None: CODEBOOK_NS}
+    )
     codes = etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
     add_codes(codes, codebook, CODEBOOK_NS)
     return serialise(root)
@@ -162,12 +171,14 @@ def read_codes(
         name = (element.get("name") or "").strip()
         key = norm_guid(element.get("guid"))
         if key is None:
-            problems.append(Problem(where, f"code {name!r}: missing or bad guid "
-                                           f"{element.get('guid')!r}"))
+            problems.append(
+                Problem(where, f"code {name!r}: missing or bad guid {element.get('guid')!r}")
+            )
             return
         description = child(element, "Description")
         fields, definition, code_id = parse_description(
-            description.text or "" if description is not None else "")
+            description.text or "" if description is not None else ""
+        )
         if code_id is None or not CODE_ID_RE.match(code_id) or code_id in taken:
             base = slug_id(name or key[:8])
             code_id, n = base, 2
@@ -185,12 +196,19 @@ def read_codes(
             warnings.append(f"{where}: code {name!r} has no description; the definition says so")
         taken.add(code_id)
         by_guid[key] = code_id
-        found.append(Code(
-            id=code_id, name=name or code_id, definition=definition, parent=parent,
-            inclusion=tuple(fields["inclusion"]), exclusion=tuple(fields["exclusion"]),
-            indicators=tuple(fields["indicators"]),
-            examples=Examples(tuple(fields["typical"]), tuple(fields["borderline"])),
-            colour=colour))
+        found.append(
+            Code(
+                id=code_id,
+                name=name or code_id,
+                definition=definition,
+                parent=parent,
+                inclusion=tuple(fields["inclusion"]),
+                exclusion=tuple(fields["exclusion"]),
+                indicators=tuple(fields["indicators"]),
+                examples=Examples(tuple(fields["typical"]), tuple(fields["borderline"])),
+                colour=colour,
+            )
+        )
         for i, kid in enumerate(children(element, "Code")):
             visit(kid, code_id, f"{where}/Code[{i + 1}]")
 
@@ -203,16 +221,18 @@ def tolerate_empty_sets(root: etree._Element, warnings: list[str]) -> None:
     """An empty ``<Sets/>`` breaks the schema but some tools write it: warn and go on."""
     for sets in children(root, "Sets"):
         if not children(sets, "Set"):
-            warnings.append("empty <Sets/> element (invalid REFI-QDA, written by some tools): "
-                            "ignored")
+            warnings.append(
+                "empty <Sets/> element (invalid REFI-QDA, written by some tools): ignored"
+            )
 
 
 def read_qdc(data: bytes, source: str, name: str = "imported") -> tuple[Codebook, list[str]]:
     """A Codebook from .qdc bytes (namespace codebook:0:4 or 1:0, or none) and warnings."""
     root = parse_xml(data, source)
     if local(root) != "CodeBook":
-        raise InvalidInput(source, [Problem("xml", f"root element is <{local(root)}>, "
-                                                   "expected <CodeBook>")])
+        raise InvalidInput(
+            source, [Problem("xml", f"root element is <{local(root)}>, expected <CodeBook>")]
+        )
     problems: list[Problem] = []
     warnings: list[str] = []
     tolerate_empty_sets(root, warnings)
@@ -226,6 +246,10 @@ def read_qdc(data: bytes, source: str, name: str = "imported") -> tuple[Codebook
             problems.append(Problem("Codes", "no codes"))
     if problems:
         raise InvalidInput(source, problems)
-    book = Codebook(id=slug_id(name).replace("_", "-"), name=name, codes=tuple(codes),
-                    description=f"imported from {source}")
+    book = Codebook(
+        id=slug_id(name).replace("_", "-"),
+        name=name,
+        codes=tuple(codes),
+        description=f"imported from {source}",
+    )
     return book, warnings

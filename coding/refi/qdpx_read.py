@@ -84,13 +84,22 @@ def _project_file(archive: Archive, source: str) -> bytes:
         return data
     found = [n for n in archive.files if n.lower().endswith(".qde") and "/" not in n]
     if len(found) != 1:
-        raise InvalidInput(source, [Problem("archive", "no project.qde in the archive; is this a "
-                                                       "REFI-QDA project (.qdpx)?")])
+        raise InvalidInput(
+            source,
+            [
+                Problem(
+                    "archive", "no project.qde in the archive; is this a REFI-QDA project (.qdpx)?"
+                )
+            ],
+        )
     return archive.files[found[0]]
 
 
 def _text_of(
-    element: etree._Element, archive: Archive, where: str, problems: list[Problem],
+    element: etree._Element,
+    archive: Archive,
+    where: str,
+    problems: list[Problem],
     warnings: list[str],
 ) -> str | None:
     content = child(element, "PlainTextContent")
@@ -101,10 +110,15 @@ def _text_of(
         problems.append(Problem(where, "no plainTextPath and no PlainTextContent"))
         return None
     if path.lower().startswith(_EXTERNAL):
-        problems.append(Problem(where, f"text {path!r} is outside the archive; export the "
-                                       "project with its sources embedded"))
+        problems.append(
+            Problem(
+                where,
+                f"text {path!r} is outside the archive; export the "
+                "project with its sources embedded",
+            )
+        )
         return None
-    inner = path[len("internal://"):] if path.lower().startswith(_SCHEMES) else path
+    inner = path[len("internal://") :] if path.lower().startswith(_SCHEMES) else path
     if not path.lower().startswith(_SCHEMES):
         warnings.append(f"{where}: bare relative plainTextPath {path!r}; looked up in the archive")
     candidates = [f"sources/{inner}", inner, f"sources/{inner.rsplit('/', 1)[-1]}"]
@@ -133,12 +147,16 @@ def _programme(element: etree._Element, variables: dict[str, str]) -> str:
 
 def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project:
     """Parse a .qdpx archive, or raise InvalidInput listing every problem found."""
-    archive = read_archive(data, source) if max_total is None else read_archive(
-        data, source, max_total=max_total)
+    archive = (
+        read_archive(data, source)
+        if max_total is None
+        else read_archive(data, source, max_total=max_total)
+    )
     root = parse_xml(_project_file(archive, source), f"{source}:project.qde")
     if local(root) != "Project":
-        raise InvalidInput(source, [Problem("project.qde", f"root element is <{local(root)}>, "
-                                                           "expected <Project>")])
+        raise InvalidInput(
+            source, [Problem("project.qde", f"root element is <{local(root)}>, expected <Project>")]
+        )
     problems: list[Problem] = []
     warnings: list[str] = []
     if archive.ignored:
@@ -159,28 +177,46 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
     codes_el = child(book, "Codes") if book is not None else None
     if codes_el is not None:
         codes, by_guid = read_codes(codes_el, problems, warnings)
-    variables = {norm_guid(v.get("guid")) or "": (v.get("name") or "").strip().lower()
-                 for v in grandchildren(root, "Variables", "Variable")}
-    project = Project(name=root.get("name") or "", origin=root.get("origin") or "",
-                      coders=[], codes=codes, sources=[], codings=[], warnings=warnings)
+    variables = {
+        norm_guid(v.get("guid")) or "": (v.get("name") or "").strip().lower()
+        for v in grandchildren(root, "Variables", "Variable")
+    }
+    project = Project(
+        name=root.get("name") or "",
+        origin=root.get("origin") or "",
+        coders=[],
+        codes=codes,
+        sources=[],
+        codings=[],
+        warnings=warnings,
+    )
     picked = {"Coding": 0, "PlainTextSelection": 0, "differ": 0}
     sources_el = child(root, "Sources")
-    for i, element in enumerate(children(sources_el, "TextSource") if sources_el is not None
-                                else []):
+    for i, element in enumerate(
+        children(sources_el, "TextSource") if sources_el is not None else []
+    ):
         where = f"Sources/TextSource[{i + 1}] {element.get('name') or ''}".strip()
-        _read_source(element, where, archive, users, taken, by_guid, variables, project,
-                     problems, picked)
-    skipped = [local(e) for e in (sources_el if sources_el is not None else [])
-               if isinstance(e.tag, str) and local(e) != "TextSource"]
+        _read_source(
+            element, where, archive, users, taken, by_guid, variables, project, problems, picked
+        )
+    skipped = [
+        local(e)
+        for e in (sources_el if sources_el is not None else [])
+        if isinstance(e.tag, str) and local(e) != "TextSource"
+    ]
     if skipped:
         kinds = ", ".join(sorted(set(skipped)))
         warnings.append(f"{len(skipped)} non-text source(s) skipped ({kinds})")
     if picked["PlainTextSelection"]:
-        warnings.append(f"coder taken from PlainTextSelection@creatingUser for "
-                        f"{picked['PlainTextSelection']} coding(s) whose Coding had none")
+        warnings.append(
+            f"coder taken from PlainTextSelection@creatingUser for "
+            f"{picked['PlainTextSelection']} coding(s) whose Coding had none"
+        )
     if picked["differ"]:
-        warnings.append(f"{picked['differ']} coding(s) name a different creatingUser on Coding "
-                        "and on PlainTextSelection: Coding@creatingUser was used")
+        warnings.append(
+            f"{picked['differ']} coding(s) name a different creatingUser on Coding "
+            "and on PlainTextSelection: Coding@creatingUser was used"
+        )
     if problems:
         raise InvalidInput(source, problems)
     project.coders = sorted({c.coder for c in project.codings} | set(users.values()))
@@ -188,9 +224,16 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
 
 
 def _read_source(
-    element: etree._Element, where: str, archive: Archive, users: dict[str, str],
-    taken: set[str], by_guid: dict[str, str], variables: dict[str, str], project: Project,
-    problems: list[Problem], picked: dict[str, int],
+    element: etree._Element,
+    where: str,
+    archive: Archive,
+    users: dict[str, str],
+    taken: set[str],
+    by_guid: dict[str, str],
+    variables: dict[str, str],
+    project: Project,
+    problems: list[Problem],
+    picked: dict[str, int],
 ) -> None:
     key = norm_guid(element.get("guid"))
     if key is None:
@@ -200,10 +243,15 @@ def _read_source(
     if raw is None:
         return
     description = child(element, "Description")
-    project.sources.append(Source(
-        guid=key, name=(element.get("name") or key).strip(), raw=raw,
-        title=(description.text or "").strip() if description is not None else "",
-        programme=_programme(element, variables)))
+    project.sources.append(
+        Source(
+            guid=key,
+            name=(element.get("name") or key).strip(),
+            raw=raw,
+            title=(description.text or "").strip() if description is not None else "",
+            programme=_programme(element, variables),
+        )
+    )
 
     def who(value: str | None) -> str | None:
         user = norm_guid(value)
@@ -212,18 +260,33 @@ def _read_source(
         if user not in users:
             users[user] = _coder_name("", user, taken)
             taken.add(users[user])
-            project.warnings.append(f"user {user} is not listed under <Users>; "
-                                    f"named {users[user]!r}")
+            project.warnings.append(
+                f"user {user} is not listed under <Users>; named {users[user]!r}"
+            )
         return users[user]
 
     for j, selection in enumerate(children(element, "PlainTextSelection")):
-        _read_selection(selection, f"{where}/PlainTextSelection[{j + 1}]", key, who, by_guid,
-                        project, problems, picked)
+        _read_selection(
+            selection,
+            f"{where}/PlainTextSelection[{j + 1}]",
+            key,
+            who,
+            by_guid,
+            project,
+            problems,
+            picked,
+        )
 
 
 def _read_selection(
-    selection: etree._Element, where: str, source: str, who: Callable[[str | None], str | None],
-    by_guid: dict[str, str], project: Project, problems: list[Problem], picked: dict[str, int],
+    selection: etree._Element,
+    where: str,
+    source: str,
+    who: Callable[[str | None], str | None],
+    by_guid: dict[str, str],
+    project: Project,
+    problems: list[Problem],
+    picked: dict[str, int],
 ) -> None:
     """The codings of one selection; the coder is Coding@creatingUser, else the selection's."""
     try:
@@ -247,8 +310,12 @@ def _read_selection(
             picked["PlainTextSelection"] += 1
         coder = coding_user or sel_user
         if coder is None:
-            problems.append(Problem(where, "no creatingUser on the Coding or its selection: "
-                                           "cannot tell who coded it"))
+            problems.append(
+                Problem(
+                    where,
+                    "no creatingUser on the Coding or its selection: cannot tell who coded it",
+                )
+            )
             continue
         project.codings.append(RawCoding(source, start, end, by_guid[code_key], coder, where))
 
@@ -280,8 +347,13 @@ def locate(
         for c in mine:
             span = mapping.span(c.start, c.end)
             if span is None:
-                problems.append(Problem(c.where, f"span {c.start}:{c.end} does not fit the text "
-                                                 f"of {src.name!r} counted as {unit.value}"))
+                problems.append(
+                    Problem(
+                        c.where,
+                        f"span {c.start}:{c.end} does not fit the text "
+                        f"of {src.name!r} counted as {unit.value}",
+                    )
+                )
                 continue
             located.append(Located(src.guid, span[0], span[1], c.code_id, c.coder))
     return texts, located, notes, problems

@@ -47,8 +47,9 @@ def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
 
 def project_xml(content: ProjectContent) -> bytes:
     """The ``project.qde`` document."""
-    root = etree.Element(P + "Project", {"name": content.name, "origin": ORIGIN},
-                         nsmap={None: PROJECT_NS})
+    root = etree.Element(
+        P + "Project", {"name": content.name, "origin": ORIGIN}, nsmap={None: PROJECT_NS}
+    )
     if content.coders:
         users = _el(root, "Users")
         for coder in content.coders:
@@ -77,8 +78,9 @@ def _add_source(
     sources: etree._Element, document: Document, annotations: pd.DataFrame, variable: str
 ) -> None:
     key = source_guid(document.id)
-    source = _el(sources, "TextSource", guid=key, name=document.id,
-                 plainTextPath=f"internal://{key}.txt")
+    source = _el(
+        sources, "TextSource", guid=key, name=document.id, plainTextPath=f"internal://{key}.txt"
+    )
     if document.title:
         _el(source, "Description").text = document.title
     mine = annotations[annotations["document_id"] == document.id]
@@ -87,15 +89,24 @@ def _add_source(
         user = user_guid(str(coder))
         sel_key = guid("selection", document.id, str(start), str(end), str(coder))
         first = str(group["created_at"].min() or "")
-        selection = _el(source, "PlainTextSelection", guid=sel_key,
-                        name=_excerpt(document.text[int(start):int(end)]),
-                        startPosition=str(int(start)), endPosition=str(int(end)),
-                        creatingUser=user)
+        selection = _el(
+            source,
+            "PlainTextSelection",
+            guid=sel_key,
+            name=_excerpt(document.text[int(start) : int(end)]),
+            startPosition=str(int(start)),
+            endPosition=str(int(end)),
+            creatingUser=user,
+        )
         if first:
             selection.set("creationDateTime", first)
         for row in group.itertuples(index=False):
-            coding = _el(selection, "Coding", guid=guid("coding", sel_key, str(row.code_id)),
-                         creatingUser=user)
+            coding = _el(
+                selection,
+                "Coding",
+                guid=guid("coding", sel_key, str(row.code_id)),
+                creatingUser=user,
+            )
             if row.created_at:
                 coding.set("creationDateTime", str(row.created_at))
             _el(coding, "CodeRef", targetGUID=code_guid(str(row.code_id)))
@@ -113,6 +124,7 @@ def _excerpt(text: str, width: int = 60) -> str:
 def write_qdpx(content: ProjectContent) -> bytes:
     """The .qdpx archive: ``project.qde`` then one ``sources/<guid>.txt`` per document."""
     entries = [("project.qde", project_xml(content))]
-    entries += [(f"sources/{source_guid(d.id)}.txt", d.text.encode("utf-8"))
-                for d in content.documents]
+    entries += [
+        (f"sources/{source_guid(d.id)}.txt", d.text.encode("utf-8")) for d in content.documents
+    ]
     return write_archive(entries)

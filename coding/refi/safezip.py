@@ -44,14 +44,21 @@ def _fold(name: str) -> str:
 def _unsafe(name: str) -> bool:
     path = name.replace("\\", "/")
     parts = path.split("/")
-    return (path.startswith("/") or ".." in parts or (len(path) > 1 and path[1] == ":")
-            or "\x00" in path)
+    return (
+        path.startswith("/")
+        or ".." in parts
+        or (len(path) > 1 and path[1] == ":")
+        or "\x00" in path
+    )
 
 
 def _ignored(name: str) -> bool:
     base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-    return (name.endswith("/") or base in (".root", ".DS_Store", "Thumbs.db")
-            or name.replace("\\", "/").startswith("__MACOSX/"))
+    return (
+        name.endswith("/")
+        or base in (".root", ".DS_Store", "Thumbs.db")
+        or name.replace("\\", "/").startswith("__MACOSX/")
+    )
 
 
 def read_archive(
@@ -65,12 +72,14 @@ def read_archive(
     with archive:
         infos = archive.infolist()
         if len(infos) > max_entries:
-            raise InvalidInput(source, [Problem("archive", f"{len(infos)} entries; the limit is "
-                                                           f"{max_entries}")])
+            raise InvalidInput(
+                source, [Problem("archive", f"{len(infos)} entries; the limit is {max_entries}")]
+            )
         bad = [i.filename for i in infos if _unsafe(i.filename)]
         if bad:
-            raise InvalidInput(source, [Problem(name, "entry path escapes the archive; refused")
-                                        for name in bad])
+            raise InvalidInput(
+                source, [Problem(name, "entry path escapes the archive; refused") for name in bad]
+            )
         files: dict[str, bytes] = {}
         ignored: list[str] = []
         total = 0
@@ -100,9 +109,18 @@ def _inflate(
             while chunk := stream.read(_CHUNK):
                 total += len(chunk)
                 if total > max_total:
-                    raise InvalidInput(source, [Problem(info.filename, (
-                        f"decompressed size exceeds the limit of {max_total} bytes; refused "
-                        "(a zip bomb, or raise the limit)"))])
+                    raise InvalidInput(
+                        source,
+                        [
+                            Problem(
+                                info.filename,
+                                (
+                                    f"decompressed size exceeds the limit of {max_total} "
+                                    "bytes; refused (a zip bomb, or raise the limit)"
+                                ),
+                            )
+                        ],
+                    )
                 out.write(chunk)
     except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as err:
         raise InvalidInput(source, [Problem(info.filename, f"cannot be read ({err})")]) from err

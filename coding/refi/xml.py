@@ -13,8 +13,10 @@ PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 # Fixed namespace for our uuid5 GUIDs: the same study id always gives the same GUID.
 GUID_NAMESPACE = uuid.UUID("6f1d8a52-3c7e-5b0a-9e44-0c0c0a7d2b11")
-_GUID_RE = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                      r"[0-9a-fA-F]{12})\}?$")
+_GUID_RE = re.compile(
+    r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12})\}?$"
+)
 
 
 def guid(kind: str, *parts: str) -> str:
@@ -41,10 +43,23 @@ def norm_guid(value: str | None) -> str | None:
 def parse_xml(data: bytes, source: str) -> etree._Element:
     """Parse XML with no DTD loading, entity expansion or network; refuse any DOCTYPE."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise InvalidInput(source, [Problem("xml", "a DOCTYPE (DTD or entity declarations) is "
-                                                   "not allowed in REFI-QDA files; refused")])
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=True)
+        raise InvalidInput(
+            source,
+            [
+                Problem(
+                    "xml",
+                    "a DOCTYPE (DTD or entity declarations) is "
+                    "not allowed in REFI-QDA files; refused",
+                )
+            ],
+        )
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as err:
@@ -53,8 +68,16 @@ def parse_xml(data: bytes, source: str) -> etree._Element:
         raise InvalidInput(source, [Problem(where, f"malformed XML ({err.msg})")]) from err
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise InvalidInput(source, [Problem("xml", "a DOCTYPE (DTD or entity declarations) is "
-                                                   "not allowed in REFI-QDA files; refused")])
+        raise InvalidInput(
+            source,
+            [
+                Problem(
+                    "xml",
+                    "a DOCTYPE (DTD or entity declarations) is "
+                    "not allowed in REFI-QDA files; refused",
+                )
+            ],
+        )
     return root
 
 

@@ -42,8 +42,9 @@ def hash_password(password: str) -> str:
     True
     """
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
-                            p=SCRYPT_P, dklen=SCRYPT_LEN)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_LEN
+    )
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
@@ -59,8 +60,15 @@ def verify_password(password: str, stored: str) -> bool:
     try:
         n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
         salt, expected = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                                dklen=len(expected), maxmem=256 * 1024 * 1024)
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=salt,
+            n=n,
+            r=r,
+            p=p,
+            dklen=len(expected),
+            maxmem=256 * 1024 * 1024,
+        )
     except ValueError:
         return False
     return hmac.compare_digest(digest, expected)
@@ -74,8 +82,10 @@ def add_user(store: Store, name: str, role: str, password: str, actor: str) -> U
     """
     problems = []
     if not NAME_RE.match(name) or name in ("nlp", "consensus"):
-        problems.append(f"invalid user name {name!r} (letters, digits, '_', '-', '.', '@'; "
-                        "'nlp' and 'consensus' are reserved)")
+        problems.append(
+            f"invalid user name {name!r} (letters, digits, '_', '-', '.', '@'; "
+            "'nlp' and 'consensus' are reserved)"
+        )
     if role not in ROLES:
         problems.append(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:

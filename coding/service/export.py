@@ -35,8 +35,15 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "qdpx": ("qdpx",),
 }
 KINDS = tuple(FORMATS)
-BASENAME = {"segments": "coded_segments", "themes": "theme_report", "matrix": "matrix",
-            "agreement": "agreement", "audit": "audit_log", "qdc": "codebook", "qdpx": "project"}
+BASENAME = {
+    "segments": "coded_segments",
+    "themes": "theme_report",
+    "matrix": "matrix",
+    "agreement": "agreement",
+    "audit": "audit_log",
+    "qdc": "codebook",
+    "qdpx": "project",
+}
 File = tuple[str, bytes]
 
 
@@ -59,9 +66,15 @@ class StudyData:
 
     @cached_property
     def coded(self) -> pd.DataFrame:
-        return tables.coded_segments(self.segments, self.annotations, self.assignments,
-                                     self.resolutions, self.codebook.codebook,
-                                     self.codebook.version, self.coders)
+        return tables.coded_segments(
+            self.segments,
+            self.annotations,
+            self.assignments,
+            self.resolutions,
+            self.codebook.codebook,
+            self.codebook.version,
+            self.coders,
+        )
 
     @cached_property
     def cells(self) -> pd.DataFrame:
@@ -84,8 +97,7 @@ def _reliability(store: Store, coders: Sequence[str]) -> report.Reliability:
     submitted = agreement_service.default_coders(store.assignments_frame(coders))
     for coder in submitted:
         try:
-            table = agreement_service.agreement_report(store, [coder,
-                                                               agreement_service.CONSENSUS])
+            table = agreement_service.agreement_report(store, [coder, agreement_service.CONSENSUS])
         except CodingError as err:
             missing.append(f"{coder} vs consensus: {err}")
             continue
@@ -102,22 +114,39 @@ def load(store: Store, with_reliability: bool = True) -> StudyData:
         raise CodingError(f"{store.target}: the study has no codebook yet; nothing to export")
     history = store.events()
     resolutions = store.resolutions()
-    history_frame = pd.DataFrame([
-        {"id": r.id, "segment_id": r.segment_id, "code_id": r.code_id,
-         "decision": str(r.decision), "reviewer": r.reviewer, "rationale": r.rationale,
-         "at": r.at.isoformat(), "codebook_version": r.codebook_version}
-        for r in resolutions])
+    history_frame = pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "segment_id": r.segment_id,
+                "code_id": r.code_id,
+                "decision": str(r.decision),
+                "reviewer": r.reviewer,
+                "rationale": r.rationale,
+                "at": r.at.isoformat(),
+                "codebook_version": r.codebook_version,
+            }
+            for r in resolutions
+        ]
+    )
     coders = store.coders(kind="human")
     annotations = store.annotations_frame(coders)
     assignments = store.assignments_frame(coders)
     return StudyData(
         name=Path(store.target).stem if "://" not in store.target else store.target.rsplit("/")[-1],
-        revision=store.revision(), codebook=store.codebook(), documents=store.documents(),
-        segments=store.segments_frame(), annotations=annotations, assignments=assignments,
-        resolutions=store.current_resolutions_frame(), history=history_frame, events=history,
+        revision=store.revision(),
+        codebook=store.codebook(),
+        documents=store.documents(),
+        segments=store.segments_frame(),
+        annotations=annotations,
+        assignments=assignments,
+        resolutions=store.current_resolutions_frame(),
+        history=history_frame,
+        events=history,
         coders=coders,
-        reliability=_reliability(store, coders) if with_reliability else report.Reliability(
-            {}, "not computed"),
+        reliability=_reliability(store, coders)
+        if with_reliability
+        else report.Reliability({}, "not computed"),
     )
 
 
@@ -141,10 +170,21 @@ def _segments(data: StudyData, fmt: str, _inline: bool) -> list[File]:
     if fmt == "xlsx":
         notes = pd.DataFrame({"note": [report.FINAL_CODES_NOTE]})
         return [(f"{name}.xlsx", workbook_bytes({"coded segments": data.coded, "notes": notes}))]
-    return [(f"{name}.json", _json({
-        "study": data.name, "revision": data.revision, "codebook_id": data.codebook.codebook.id,
-        "codebook_version": data.codebook.version, "final_codes": report.FINAL_CODES_NOTE,
-        "rows": _records(data.coded)}))]
+    return [
+        (
+            f"{name}.json",
+            _json(
+                {
+                    "study": data.name,
+                    "revision": data.revision,
+                    "codebook_id": data.codebook.codebook.id,
+                    "codebook_version": data.codebook.version,
+                    "final_codes": report.FINAL_CODES_NOTE,
+                    "rows": _records(data.coded),
+                }
+            ),
+        )
+    ]
 
 
 def _figure(data: StudyData, fmt: str) -> bytes:
@@ -156,12 +196,20 @@ def _themes(data: StudyData, fmt: str, inline: bool) -> list[File]:
     caption = "Programme x code matrix: share of each programme's segments with the final code"
     image_file = "theme_matrix.png"
     target = f"data:image/png;base64,{base64.b64encode(png).decode()}" if inline else image_file
-    figure = doc.Figure(caption, png=png, svg=_figure(data, "svg") if fmt == "html" else b"",
-                        file=target)
+    figure = doc.Figure(
+        caption, png=png, svg=_figure(data, "svg") if fmt == "html" else b"", file=target
+    )
     blocks = report.theme_blocks(
-        study=data.name, revision=data.revision, codebook=data.codebook.codebook,
-        codebook_version=data.codebook.version, coded=data.coded, cells=data.cells,
-        reliability=data.reliability, figure=figure, coders=data.coders)
+        study=data.name,
+        revision=data.revision,
+        codebook=data.codebook.codebook,
+        codebook_version=data.codebook.version,
+        coded=data.coded,
+        cells=data.cells,
+        reliability=data.reliability,
+        figure=figure,
+        coders=data.coders,
+    )
     title = f"Theme report: {data.codebook.codebook.name}"
     name = BASENAME["themes"]
     if fmt == "md":
@@ -177,26 +225,48 @@ def _matrix(data: StudyData, fmt: str, _inline: bool) -> list[File]:
     if fmt == "csv":
         return [(f"{name}.csv", _csv(data.cells))]
     if fmt == "xlsx":
-        return [(f"{name}.xlsx", workbook_bytes({
-            "counts": tables.matrix_wide(data.cells, "segments"),
-            "share": tables.matrix_wide(data.cells, "share"), "cells": data.cells}))]
+        return [
+            (
+                f"{name}.xlsx",
+                workbook_bytes(
+                    {
+                        "counts": tables.matrix_wide(data.cells, "segments"),
+                        "share": tables.matrix_wide(data.cells, "share"),
+                        "cells": data.cells,
+                    }
+                ),
+            )
+        ]
     return [(f"{name}.{fmt}", _figure(data, fmt))]
 
 
 def _agreement(data: StudyData, fmt: str, _inline: bool) -> list[File]:
     name = BASENAME["agreement"]
     found = data.reliability.tables
-    notes = pd.DataFrame({"note": [*report.METHOD_NOTES, *([f"not available: "
-                                                            f"{data.reliability.missing}"]
-                                                          if data.reliability.missing else [])]})
+    notes = pd.DataFrame(
+        {
+            "note": [
+                *report.METHOD_NOTES,
+                *(
+                    [f"not available: {data.reliability.missing}"]
+                    if data.reliability.missing
+                    else []
+                ),
+            ]
+        }
+    )
     if fmt == "csv":
-        long = pd.concat([f.assign(table=k) for k, f in found.items()], ignore_index=True) \
-            if found else pd.DataFrame({"table": []})
+        long = (
+            pd.concat([f.assign(table=k) for k, f in found.items()], ignore_index=True)
+            if found
+            else pd.DataFrame({"table": []})
+        )
         return [(f"{name}.csv", _csv(long[["table", *[c for c in long if c != "table"]]]))]
     if fmt == "xlsx":
         return [(f"{name}.xlsx", workbook_bytes({**found, "method notes": notes}))]
-    blocks = report.agreement_blocks(study=data.name, revision=data.revision,
-                                     reliability=data.reliability)
+    blocks = report.agreement_blocks(
+        study=data.name, revision=data.revision, reliability=data.reliability
+    )
     return [(f"{name}.html", doc.to_html(blocks, "Agreement report").encode())]
 
 
@@ -205,10 +275,13 @@ def _audit(data: StudyData, fmt: str, _inline: bool) -> list[File]:
     if fmt == "csv":
         return [(f"{name}.csv", _csv(data.audit)), ("audit_events.csv", _csv(data.events))]
     if fmt == "xlsx":
-        return [(f"{name}.xlsx", workbook_bytes({"decisions": data.audit,
-                                                 "events": data.events}))]
-    return [(f"{name}.json", _json({"decisions": _records(data.audit),
-                                    "events": _records(data.events)}))]
+        return [(f"{name}.xlsx", workbook_bytes({"decisions": data.audit, "events": data.events}))]
+    return [
+        (
+            f"{name}.json",
+            _json({"decisions": _records(data.audit), "events": _records(data.events)}),
+        )
+    ]
 
 
 def _qdc(data: StudyData, _fmt: str, _inline: bool) -> list[File]:
@@ -217,14 +290,24 @@ def _qdc(data: StudyData, _fmt: str, _inline: bool) -> list[File]:
 
 def _qdpx(data: StudyData, _fmt: str, _inline: bool) -> list[File]:
     shown = tables.revealed(data.annotations, data.assignments)
-    content = ProjectContent(name=data.name, codebook=data.codebook.codebook,
-                             documents=data.documents, coders=data.coders, annotations=shown)
+    content = ProjectContent(
+        name=data.name,
+        codebook=data.codebook.codebook,
+        documents=data.documents,
+        coders=data.coders,
+        annotations=shown,
+    )
     return [(f"{BASENAME['qdpx']}.qdpx", write_qdpx(content))]
 
 
 RENDERERS: dict[str, Callable[[StudyData, str, bool], list[File]]] = {
-    "segments": _segments, "themes": _themes, "matrix": _matrix, "agreement": _agreement,
-    "audit": _audit, "qdc": _qdc, "qdpx": _qdpx,
+    "segments": _segments,
+    "themes": _themes,
+    "matrix": _matrix,
+    "agreement": _agreement,
+    "audit": _audit,
+    "qdc": _qdc,
+    "qdpx": _qdpx,
 }
 
 
@@ -250,7 +333,9 @@ def export_bytes(store: Store, kind: str, fmt: str) -> tuple[str, bytes]:
 
 
 def export_study(
-    store: Store, directory: str | Path, kinds: Sequence[str] | None = None,
+    store: Store,
+    directory: str | Path,
+    kinds: Sequence[str] | None = None,
     formats: Sequence[str] | None = None,
 ) -> list[Path]:
     """Write the chosen exports (default: all kinds in all their formats) into ``directory``."""

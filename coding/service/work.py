@@ -78,19 +78,31 @@ class CoderPage:
 
 
 def coder_page(
-    store: Store, user: str, *, document_id: str | None = None, state: str = "all",
-    limit: int = 25, offset: int = 0,
+    store: Store,
+    user: str,
+    *,
+    document_id: str | None = None,
+    state: str = "all",
+    limit: int = 25,
+    offset: int = 0,
 ) -> CoderPage:
     """A page of the signed-in coder's units with their own codes (never anyone else's)."""
     coder = require_role(store, user, "coder").name
-    page, total = work_store.coder_units(store, coder, document_id=document_id, state=state,
-                                         limit=limit, offset=offset)
+    page, total = work_store.coder_units(
+        store, coder, document_id=document_id, state=state, limit=limit, offset=offset
+    )
     ids = list(page["segment_id"])
     mine = work_store.own_annotations(store, coder, ids)
     mode = suggestions_mode(store)
-    visible = ids if mode == "always" else (
-        list(page.loc[page["completed_at"].notna(), "segment_id"]) if mode == "after_submit"
-        else [])
+    visible = (
+        ids
+        if mode == "always"
+        else (
+            list(page.loc[page["completed_at"].notna(), "segment_id"])
+            if mode == "after_submit"
+            else []
+        )
+    )
     suggested = work_store.suggestions_for(store, visible) if visible else None
     units = []
     for row in page.itertuples(index=False):
@@ -98,13 +110,21 @@ def coder_page(
         shown = None
         if suggested is not None and row.segment_id in visible:
             shown = suggested[suggested["segment_id"] == row.segment_id].reset_index(drop=True)
-        units.append(CoderUnit(
-            segment_id=row.segment_id, document_id=row.document_id, title=row.title,
-            position=int(row.position), label=row.label, text=row.text, start=int(row.start),
-            completed=row.completed_at is not None and not pd.isna(row.completed_at),
-            codes=tuple(dict.fromkeys(own["code_id"])),
-            memo=next((m for m in own["memo"] if m), ""), suggestions=shown,
-        ))
+        units.append(
+            CoderUnit(
+                segment_id=row.segment_id,
+                document_id=row.document_id,
+                title=row.title,
+                position=int(row.position),
+                label=row.label,
+                text=row.text,
+                start=int(row.start),
+                completed=row.completed_at is not None and not pd.isna(row.completed_at),
+                codes=tuple(dict.fromkeys(own["code_id"])),
+                memo=next((m for m in own["memo"] if m), ""),
+                suggestions=shown,
+            )
+        )
     documents = work_store.coder_documents(store, coder)
     return CoderPage(coder, units, total, offset, documents, mode)
 
@@ -117,8 +137,13 @@ def unit_context(store: Store, user: str, segment_id: str) -> UnitContext:
 
 
 def save_unit(
-    store: Store, user: str, segment_id: str, code_ids: Sequence[str], memo: str = "",
-    *, submit: bool = False,
+    store: Store,
+    user: str,
+    segment_id: str,
+    code_ids: Sequence[str],
+    memo: str = "",
+    *,
+    submit: bool = False,
 ) -> None:
     """Save the coder's codes and memo on one unit; ``submit`` marks it finished (then locked)."""
     coder = require_role(store, user, "coder").name
@@ -126,8 +151,9 @@ def save_unit(
     unknown = [c for c in code_ids if c not in current.codebook.code_ids]
     if unknown:
         raise NotFound(f"unknown code(s) {', '.join(unknown)} (codebook v{current.version})")
-    work_store.save_codes(store, coder, segment_id, code_ids, memo.strip(), current.version,
-                          complete=submit)
+    work_store.save_codes(
+        store, coder, segment_id, code_ids, memo.strip(), current.version, complete=submit
+    )
 
 
 # -- reviewers -------------------------------------------------------------------------------
@@ -157,14 +183,29 @@ class QueueItem:
 
 
 def review_queue(
-    store: Store, user: str, *, code_id: str | None = None, document_id: str | None = None,
-    coder: str | None = None, state: str = "open", limit: int = 25, offset: int = 0,
+    store: Store,
+    user: str,
+    *,
+    code_id: str | None = None,
+    document_id: str | None = None,
+    coder: str | None = None,
+    state: str = "open",
+    limit: int = 25,
+    offset: int = 0,
 ) -> tuple[pd.DataFrame, QueueCounts]:
     """A page of segments with disagreements, filtered, plus counts over the whole queue."""
     require_role(store, user, "reviewer")
     code_ids = store.codebook().codebook.code_ids
-    return work_store.queue_page(store, code_ids, code_id=code_id, document_id=document_id,
-                                 coder=coder, state=state, limit=limit, offset=offset)
+    return work_store.queue_page(
+        store,
+        code_ids,
+        code_id=code_id,
+        document_id=document_id,
+        coder=coder,
+        state=state,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
@@ -175,18 +216,27 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
     coders = work_store.completed_coders(store, segment_id)
     annotations = work_store.segment_annotations(store, segment_id)
     annotations = annotations[annotations["coder"].isin(coders)]
-    codes_by_coder = {c: sorted(set(annotations.loc[annotations["coder"] == c, "code_id"]))
-                      for c in coders}
-    memos_by_coder = {c: "; ".join(dict.fromkeys(
-        m for m in annotations.loc[annotations["coder"] == c, "memo"] if m)) for c in coders}
+    codes_by_coder = {
+        c: sorted(set(annotations.loc[annotations["coder"] == c, "code_id"])) for c in coders
+    }
+    memos_by_coder = {
+        c: "; ".join(
+            dict.fromkeys(m for m in annotations.loc[annotations["coder"] == c, "memo"] if m)
+        )
+        for c in coders
+    }
     pairs = work_store.segment_pairs(store, code_ids, segment_id)
     partial = annotations[annotations["whole_segment"] == 0][["coder", "code_id", "start", "end"]]
     suggestions = work_store.suggestions_for(store, [segment_id])
     disputed = list(pairs["code_id"])
     return QueueItem(
-        context=context, coders=coders, codes_by_coder=codes_by_coder,
-        memos_by_coder=memos_by_coder, spans=partial.reset_index(drop=True),
-        disputed=disputed, open_codes=list(pairs.loc[pairs["resolved"] == 0, "code_id"]),
+        context=context,
+        coders=coders,
+        codes_by_coder=codes_by_coder,
+        memos_by_coder=memos_by_coder,
+        spans=partial.reset_index(drop=True),
+        disputed=disputed,
+        open_codes=list(pairs.loc[pairs["resolved"] == 0, "code_id"]),
         standing=work_store.standing_resolutions(store, segment_id),
         suggestions=suggestions[suggestions["code_id"].isin(disputed)].reset_index(drop=True),
         notes=user_store.code_notes_frame(store, disputed) if disputed else pd.DataFrame(),
@@ -228,7 +278,11 @@ def final_codes(item: QueueItem, choice: str, other: Sequence[str] = ()) -> dict
 
 
 def decide(
-    store: Store, user: str, segment_id: str, choice: str, rationale: str,
+    store: Store,
+    user: str,
+    segment_id: str,
+    choice: str,
+    rationale: str,
     other: Sequence[str] = (),
 ) -> list[int]:
     """Record a reviewer's choice on a segment: one resolution per decided code, all in one
@@ -243,8 +297,7 @@ def decide(
         raise CodingError(f"segment {segment_id}: the coders do not disagree here")
     now = utcnow()
     resolutions = [
-        review.decide(segment_id, code_id, str(decision), reviewer, rationale, now,
-                      current.version)
+        review.decide(segment_id, code_id, str(decision), reviewer, rationale, now, current.version)
         for code_id, decision in final_codes(item, choice, other).items()
     ]
     return store.add_resolutions(resolutions, actor=reviewer)
@@ -259,8 +312,9 @@ def undo(store: Store, user: str, segment_id: str, rationale: str) -> list[int]:
     version = store.codebook().version
     now = utcnow()
     withdrawals: list[Resolution] = [
-        review.decide(segment_id, code_id, str(Decision.WITHDRAW), reviewer, rationale, now,
-                      version)
+        review.decide(
+            segment_id, code_id, str(Decision.WITHDRAW), reviewer, rationale, now, version
+        )
         for code_id in standing["code_id"]
     ]
     return store.add_resolutions(withdrawals, actor=reviewer)
@@ -276,8 +330,9 @@ def add_code_note(
         raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
     if not note.strip():
         raise CodingError("the note is empty")
-    return user_store.add_code_note(store, code_id, current.version, segment_id, author,
-                                    note.strip())
+    return user_store.add_code_note(
+        store, code_id, current.version, segment_id, author, note.strip()
+    )
 
 
 def code_notes(store: Store, user: str, code_ids: list[str] | None = None) -> pd.DataFrame:
@@ -308,8 +363,16 @@ def study_overview(store: Store) -> Overview:
     _, counts = work_store.queue_page(store, code_ids, state="all", limit=0)
     suggestions = store.count("suggestions")
     steps = _next_steps(bool(versions), documents, coders, progress, counts)
-    return Overview(versions[-1] if versions else None, len(code_ids), documents, coders,
-                    progress, counts, suggestions, steps)
+    return Overview(
+        versions[-1] if versions else None,
+        len(code_ids),
+        documents,
+        coders,
+        progress,
+        counts,
+        suggestions,
+        steps,
+    )
 
 
 def document_ids(store: Store) -> list[str]:
@@ -318,7 +381,10 @@ def document_ids(store: Store) -> list[str]:
 
 
 def _next_steps(
-    has_codebook: bool, documents: pd.DataFrame, coders: list[str], progress: pd.DataFrame,
+    has_codebook: bool,
+    documents: pd.DataFrame,
+    coders: list[str],
+    progress: pd.DataFrame,
     counts: QueueCounts,
 ) -> list[str]:
     if not has_codebook:
@@ -346,16 +412,20 @@ def final_codes_csv(store: Store, user: str) -> bytes:
     """CSV of every segment's final codes (agreed, resolved, open) with its text."""
     require_role(store, user, "reviewer")
     code_ids = store.codebook().codebook.code_ids
-    finals = review.final_codes(store.annotations_frame(), store.assignments_frame(),
-                                store.current_resolutions_frame(), code_ids)
-    segments = store.segments_frame()[["segment_id", "document_id", "position", "start", "end",
-                                       "text"]]
+    finals = review.final_codes(
+        store.annotations_frame(),
+        store.assignments_frame(),
+        store.current_resolutions_frame(),
+        code_ids,
+    )
+    segments = store.segments_frame()[
+        ["segment_id", "document_id", "position", "start", "end", "text"]
+    ]
     table = segments.merge(finals, on="segment_id")
     table["applied_by"] = table["applied_by"].map(";".join)
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
     return buffer.getvalue().encode("utf-8")
-
 
 
 def available_exports() -> list[tuple[str, str, str]]:
@@ -368,8 +438,11 @@ def available_exports() -> list[tuple[str, str, str]]:
     except ImportError:
         return [("segments", "csv", "coded_segments.csv")]
     names = getattr(export_service, "BASENAME", {})
-    return [(kind, fmt, f"{names.get(kind, kind)}.{fmt}")
-            for kind, formats in export_service.FORMATS.items() for fmt in formats]
+    return [
+        (kind, fmt, f"{names.get(kind, kind)}.{fmt}")
+        for kind, formats in export_service.FORMATS.items()
+        for fmt in formats
+    ]
 
 
 def export_download(store: Store, user: str, kind: str, fmt: str) -> tuple[str, bytes]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -238,6 +239,23 @@ def _add_users_and_code_notes(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(V2_TABLES))
 
 
+# Version 3: a coder's own work is read by coder on every page of the app. Plain DDL: an
+# Index object would attach itself to the Table and be created by migration 1 as well.
+V3_INDEXES = (
+    "CREATE INDEX ix_assignments_coder ON assignments (coder)",
+    "CREATE INDEX ix_annotations_coder_segment ON annotations (coder, segment_id)",
+)
+
+
+def _index_work_by_coder(conn: Connection) -> None:
+    for ddl in V3_INDEXES:
+        conn.execute(text(ddl))
+
+
 Migration = Callable[[Connection], None]
 # Each migration runs in its own transaction; schema_version holds one row per applied number.
-MIGRATIONS: tuple[Migration, ...] = (_create_core_tables, _add_users_and_code_notes)
+MIGRATIONS: tuple[Migration, ...] = (
+    _create_core_tables,
+    _add_users_and_code_notes,
+    _index_work_by_coder,
+)

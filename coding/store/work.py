@@ -299,15 +299,19 @@ def _raw_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
     a, asg, s = t.annotations, t.assignments, t.segments
     yes = (
         select(a.c.segment_id, a.c.code_id, func.count(a.c.coder.distinct()).label("yes"))
-        .select_from(a.join(asg, and_(asg.c.segment_id == a.c.segment_id,
-                                      asg.c.coder == a.c.coder)))
+        .select_from(
+            a.join(asg, and_(asg.c.segment_id == a.c.segment_id, asg.c.coder == a.c.coder))
+        )
         .where(asg.c.completed_at.is_not(None), a.c.code_id.in_(list(code_ids)))
         .group_by(a.c.segment_id, a.c.code_id)
     ).subquery("yes")
     d = asg.alias("d")
-    n = (select(func.count()).select_from(d)
-         .where(d.c.segment_id == yes.c.segment_id, d.c.completed_at.is_not(None))
-         .scalar_subquery())
+    n = (
+        select(func.count())
+        .select_from(d)
+        .where(d.c.segment_id == yes.c.segment_id, d.c.completed_at.is_not(None))
+        .scalar_subquery()
+    )
     query = (
         select(yes.c.segment_id, yes.c.code_id, s.c.document_id, s.c.kind, s.c.position)
         .join(s, s.c.id == yes.c.segment_id)
@@ -343,7 +347,8 @@ def _standing_pairs(store: Store) -> set[tuple[str, str]]:
     r = t.resolutions
     latest = select(func.max(r.c.id)).group_by(r.c.segment_id, r.c.code_id)
     query = select(r.c.segment_id, r.c.code_id).where(
-        r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))
+        r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW)
+    )
     with store.engine.connect() as conn:
         return {(row.segment_id, row.code_id) for row in conn.execute(query)}
 
@@ -356,9 +361,15 @@ class QueueCounts:
 
 
 def queue_page(
-    store: Store, code_ids: Sequence[str], *, code_id: str | None = None,
-    document_id: str | None = None, coder: str | None = None, state: str = "open",
-    limit: int = 25, offset: int = 0,
+    store: Store,
+    code_ids: Sequence[str],
+    *,
+    code_id: str | None = None,
+    document_id: str | None = None,
+    coder: str | None = None,
+    state: str = "open",
+    limit: int = 25,
+    offset: int = 0,
 ) -> tuple[pd.DataFrame, QueueCounts]:
     """A page of segments with disagreements (segment_id, document_id, kind, position, pairs,
     open) in document order, and counts: items in this queue, and resolved of all pairs under
@@ -373,8 +384,13 @@ def queue_page(
     if coder is not None:
         asg = t.assignments
         with store.engine.connect() as conn:
-            theirs = set(conn.execute(select(asg.c.segment_id).where(
-                asg.c.coder == coder, asg.c.completed_at.is_not(None))).scalars())
+            theirs = set(
+                conn.execute(
+                    select(asg.c.segment_id).where(
+                        asg.c.coder == coder, asg.c.completed_at.is_not(None)
+                    )
+                ).scalars()
+            )
         pairs = pairs[pairs["segment_id"].isin(theirs)]
     counts = (len(pairs), int(pairs["resolved"].sum()))
     items = (
@@ -396,8 +412,9 @@ def segment_pairs(store: Store, code_ids: Sequence[str], segment_id: str) -> pd.
     """code_id, resolved (0/1) for the disagreements on one segment."""
     pairs = disagreement_pairs(store, code_ids)
     mine = pairs[pairs["segment_id"] == segment_id].sort_values("code_id")
-    return pd.DataFrame({"code_id": mine["code_id"].to_numpy(),
-                         "resolved": mine["resolved"].astype(int).to_numpy()})
+    return pd.DataFrame(
+        {"code_id": mine["code_id"].to_numpy(), "resolved": mine["resolved"].astype(int).to_numpy()}
+    )
 
 
 def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:

@@ -35,18 +35,27 @@ def render() -> None:
         st.multiselect("Documents (none: all)", documents, key="assign-docs")
         st.form_submit_button("Assign", on_click=_assign)
     st.markdown("**When coders see NLP suggestions**")
-    st.radio("Suggestions", list(work.SUGGESTION_MODES), index=work.SUGGESTION_MODES.index(mode),
-             horizontal=True, key="suggestions-mode", on_change=_set_mode,
-             label_visibility="collapsed")
+    st.radio(
+        "Suggestions",
+        list(work.SUGGESTION_MODES),
+        index=work.SUGGESTION_MODES.index(mode),
+        horizontal=True,
+        key="suggestions-mode",
+        on_change=_set_mode,
+        label_visibility="collapsed",
+    )
 
 
 def _add_user() -> None:
     try:
         with state.study() as store:
-            user = access.add_user_as(store, state.user_name() or "",
-                                      str(st.session_state.get("new-name", "")).strip(),
-                                      str(st.session_state.get("new-role", "coder")),
-                                      str(st.session_state.get("new-password", "")))
+            user = access.add_user_as(
+                store,
+                state.user_name() or "",
+                str(st.session_state.get("new-name", "")).strip(),
+                str(st.session_state.get("new-role", "coder")),
+                str(st.session_state.get("new-password", "")),
+            )
     except CodingError as err:
         state.flash("error", str(err))
         return
@@ -56,9 +65,12 @@ def _add_user() -> None:
 def _assign() -> None:
     try:
         with state.study() as store:
-            added = work.assign_as(store, state.user_name() or "",
-                                   str(st.session_state.get("assign-coder", "")),
-                                   list(st.session_state.get("assign-docs", [])))
+            added = work.assign_as(
+                store,
+                state.user_name() or "",
+                str(st.session_state.get("assign-coder", "")),
+                list(st.session_state.get("assign-docs", [])),
+            )
     except CodingError as err:
         state.flash("error", str(err))
         return
@@ -68,8 +80,9 @@ def _assign() -> None:
 def _set_mode() -> None:
     try:
         with state.study() as store:
-            work.set_suggestions_mode(store, state.user_name() or "",
-                                      str(st.session_state.get("suggestions-mode")))
+            work.set_suggestions_mode(
+                store, state.user_name() or "", str(st.session_state.get("suggestions-mode"))
+            )
     except CodingError as err:
         state.flash("error", str(err))
         return

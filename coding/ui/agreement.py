@@ -10,12 +10,28 @@ from coding.errors import CodingError
 from coding.store import Store
 from coding.ui import state
 
-COEFFICIENTS = {"krippendorff_alpha": "Krippendorff's alpha", "cohen_kappa": "Cohen's kappa",
-                "gwet_ac1": "Gwet's AC1", "percent_agreement": "% agreement"}
-SHOWN = ("code_id", "n_units", "prevalence", "percent_agreement", "cohen_kappa",
-         "cohen_kappa_ci_low", "cohen_kappa_ci_high", "krippendorff_alpha",
-         "krippendorff_alpha_ci_low", "krippendorff_alpha_ci_high", "gwet_ac1", "alpha_band",
-         "kappa_band", "note")
+COEFFICIENTS = {
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "cohen_kappa": "Cohen's kappa",
+    "gwet_ac1": "Gwet's AC1",
+    "percent_agreement": "% agreement",
+}
+SHOWN = (
+    "code_id",
+    "n_units",
+    "prevalence",
+    "percent_agreement",
+    "cohen_kappa",
+    "cohen_kappa_ci_low",
+    "cohen_kappa_ci_high",
+    "krippendorff_alpha",
+    "krippendorff_alpha_ci_low",
+    "krippendorff_alpha_ci_high",
+    "gwet_ac1",
+    "alpha_band",
+    "kappa_band",
+    "note",
+)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing agreement…")
@@ -43,8 +59,12 @@ def render() -> None:
     except CodingError as err:
         st.error(str(err))
         return
-    bootstrap = st.select_slider("Bootstrap resamples for confidence intervals",
-                                 options=[0, 200, 500, 1000], value=0, key="agr-bootstrap")
+    bootstrap = st.select_slider(
+        "Bootstrap resamples for confidence intervals",
+        options=[0, 200, 500, 1000],
+        value=0,
+        key="agr-bootstrap",
+    )
     try:
         table = _report(target or "", revision, "coders", bootstrap, user)
     except ImportError:
@@ -64,8 +84,10 @@ def render() -> None:
     else:
         st.caption("No NLP suggestions in this study yet (run 'coding suggest').")
     st.subheader("Before and after consensus")
-    st.caption("Each coder compared with the consensus coding (resolved decisions plus codes "
-               "all coders agreed on), beside the coders' agreement with each other above.")
+    st.caption(
+        "Each coder compared with the consensus coding (resolved decisions plus codes "
+        "all coders agreed on), beside the coders' agreement with each other above."
+    )
     _pairwise(target or "", revision, "consensus", 0, user)
 
 
@@ -92,22 +114,29 @@ def coefficient_chart(table: pd.DataFrame) -> alt.FacetChart:
             if value is None or pd.isna(value):
                 continue
             low, high = rec.get(f"{column}_ci_low"), rec.get(f"{column}_ci_high")
-            rows.append({"code": str(rec.get("code_id")), "coefficient": label,
-                         "value": float(value),
-                         "low": None if low is None or pd.isna(low) else float(low),
-                         "high": None if high is None or pd.isna(high) else float(high)})
+            rows.append(
+                {
+                    "code": str(rec.get("code_id")),
+                    "coefficient": label,
+                    "value": float(value),
+                    "low": None if low is None or pd.isna(low) else float(low),
+                    "high": None if high is None or pd.isna(high) else float(high),
+                }
+            )
     data = pd.DataFrame(rows, columns=["code", "coefficient", "value", "low", "high"])
     base = alt.Chart(data).encode(y=alt.Y("coefficient:N", title=None))
     points = base.mark_point(filled=True, size=80).encode(
         x=alt.X("value:Q", scale=alt.Scale(domain=[-0.2, 1]), title="value"),
         color=alt.Color("coefficient:N", legend=None),
-        tooltip=["code", "coefficient", alt.Tooltip("value:Q", format=".3f")])
+        tooltip=["code", "coefficient", alt.Tooltip("value:Q", format=".3f")],
+    )
     bars = base.mark_rule().encode(x="low:Q", x2="high:Q")
     tentative = base.mark_rule(strokeDash=[4, 4], color="#bbb").encode(x=alt.datum(0.667))
     good = base.mark_rule(strokeDash=[4, 4], color="#888").encode(x=alt.datum(0.8))
     layered = alt.layer(tentative, good, bars, points, data=data)
     return layered.properties(height=110, width=420).facet(
-        facet=alt.Facet("code:N", title=None), columns=2)
+        facet=alt.Facet("code:N", title=None), columns=2
+    )
 
 
 if __name__ == "__main__":

@@ -32,17 +32,26 @@ def render() -> None:
         st.error(str(err))
         return
     if first.assigned == 0:
-        st.info(f"No units are assigned to {first.coder} yet. An admin assigns them with "
-                f"`coding assign STUDY --coder {first.coder}`.")
+        st.info(
+            f"No units are assigned to {first.coder} yet. An admin assigns them with "
+            f"`coding assign STUDY --coder {first.coder}`."
+        )
         return
     docs = first.documents
     labels = {"": "All documents"} | {
-        r.document_id: f"{r.title} ({r.assigned} units)" for r in docs.itertuples()}
+        r.document_id: f"{r.title} ({r.assigned} units)" for r in docs.itertuples()
+    }
     left, right = st.columns(2)
-    left.selectbox("Document", list(labels), format_func=labels.__getitem__, key=state.CODE_DOC,
-                   on_change=_reset_position)
-    right.radio("Show", list(STATES), horizontal=True, key=state.CODE_STATE,
-                on_change=_reset_position)
+    left.selectbox(
+        "Document",
+        list(labels),
+        format_func=labels.__getitem__,
+        key=state.CODE_DOC,
+        on_change=_reset_position,
+    )
+    right.radio(
+        "Show", list(STATES), horizontal=True, key=state.CODE_STATE, on_change=_reset_position
+    )
     panel(codes)
 
 
@@ -59,18 +68,35 @@ def panel(codes: tuple[Code, ...]) -> None:
     shown = STATES[st.session_state.get(state.CODE_STATE, "To do")]
     offset = pos - pos % PAGE_SIZE
     with state.study() as store:
-        page = work.coder_page(store, state.user_name() or "", document_id=document, state=shown,
-                               limit=PAGE_SIZE, offset=offset)
+        page = work.coder_page(
+            store,
+            state.user_name() or "",
+            document_id=document,
+            state=shown,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
         if page.total and pos >= page.total:
             st.session_state[state.CODE_POS] = pos = page.total - 1
             offset = pos - pos % PAGE_SIZE
-            page = work.coder_page(store, state.user_name() or "", document_id=document,
-                                   state=shown, limit=PAGE_SIZE, offset=offset)
-        st.progress(page.completed / page.assigned if page.assigned else 0.0,
-                    text=f"{page.coder}: {page.completed} of {page.assigned} units submitted")
+            page = work.coder_page(
+                store,
+                state.user_name() or "",
+                document_id=document,
+                state=shown,
+                limit=PAGE_SIZE,
+                offset=offset,
+            )
+        st.progress(
+            page.completed / page.assigned if page.assigned else 0.0,
+            text=f"{page.coder}: {page.completed} of {page.assigned} units submitted",
+        )
         if not page.units:
-            st.success("Nothing here: every unit in this view is submitted."
-                       if shown == "todo" else "No units in this view.")
+            st.success(
+                "Nothing here: every unit in this view is submitted."
+                if shown == "todo"
+                else "No units in this view."
+            )
             return
         unit = page.units[pos - offset]
         context = work.unit_context(store, page.coder, unit.segment_id)
@@ -78,11 +104,16 @@ def panel(codes: tuple[Code, ...]) -> None:
     main, side = st.columns([3, 2], gap="large")
     with main:
         _navigation(pos, page.total)
-        caption = (f"{unit.title} · unit {unit.position + 1}"
-                   f"{' · ' + unit.label if unit.label else ''} · "
-                   f"{'submitted' if unit.completed else 'not submitted'}")
-        st.html(html.unit_in_context(context.before, html.escape_text(unit.text), context.after,
-                                     caption))
+        caption = (
+            f"{unit.title} · unit {unit.position + 1}"
+            f"{' · ' + unit.label if unit.label else ''} · "
+            f"{'submitted' if unit.completed else 'not submitted'}"
+        )
+        st.html(
+            html.unit_in_context(
+                context.before, html.escape_text(unit.text), context.after, caption
+            )
+        )
         if unit.completed:
             _submitted(unit, codes, colours)
         else:
@@ -99,10 +130,22 @@ def panel(codes: tuple[Code, ...]) -> None:
 
 def _navigation(pos: int, total: int) -> None:
     cols = st.columns([1, 1, 3])
-    cols[0].button("◀ Previous", key="code-prev", disabled=pos == 0, on_click=_move,
-                   args=(pos - 1,), shortcut="Alt+Up")
-    cols[1].button("Next ▶", key="code-next", disabled=pos >= total - 1, on_click=_move,
-                   args=(pos + 1,), shortcut="Alt+Down")
+    cols[0].button(
+        "◀ Previous",
+        key="code-prev",
+        disabled=pos == 0,
+        on_click=_move,
+        args=(pos - 1,),
+        shortcut="Alt+Up",
+    )
+    cols[1].button(
+        "Next ▶",
+        key="code-next",
+        disabled=pos >= total - 1,
+        on_click=_move,
+        args=(pos + 1,),
+        shortcut="Alt+Down",
+    )
     cols[2].markdown(f"Unit **{pos + 1}** of {total} in this view")
 
 
@@ -114,17 +157,35 @@ def _form(unit: work.CoderUnit, codes: tuple[Code, ...], total: int) -> None:
     with st.form(f"unit-{unit.segment_id}", border=True):
         st.markdown("**Codes** (Tab to move, Space to tick)")
         for code in codes:
-            st.checkbox(code.name, value=code.id in unit.codes,
-                        key=f"c-{unit.segment_id}-{code.id}", help=code.definition[:300])
-        st.text_area("Memo", value=unit.memo, key=f"memo-{unit.segment_id}", height=80,
-                     placeholder="Why these codes? Doubts for the reviewer?")
+            st.checkbox(
+                code.name,
+                value=code.id in unit.codes,
+                key=f"c-{unit.segment_id}-{code.id}",
+                help=code.definition[:300],
+            )
+        st.text_area(
+            "Memo",
+            value=unit.memo,
+            key=f"memo-{unit.segment_id}",
+            height=80,
+            placeholder="Why these codes? Doubts for the reviewer?",
+        )
         cols = st.columns(2)
-        cols[0].form_submit_button("Submit and next", type="primary", on_click=_save,
-                                   args=(unit.segment_id, [c.id for c in codes], True, total))
-        cols[1].form_submit_button("Save draft", on_click=_save,
-                                   args=(unit.segment_id, [c.id for c in codes], False, total))
-    st.caption("Ctrl+Enter in the memo submits; Alt+Up / Alt+Down move between units. "
-               "A submitted unit is locked.")
+        cols[0].form_submit_button(
+            "Submit and next",
+            type="primary",
+            on_click=_save,
+            args=(unit.segment_id, [c.id for c in codes], True, total),
+        )
+        cols[1].form_submit_button(
+            "Save draft",
+            on_click=_save,
+            args=(unit.segment_id, [c.id for c in codes], False, total),
+        )
+    st.caption(
+        "Ctrl+Enter in the memo submits; Alt+Up / Alt+Down move between units. "
+        "A submitted unit is locked."
+    )
 
 
 def _save(segment_id: str, code_ids: list[str], submit: bool, total: int) -> None:
@@ -132,8 +193,7 @@ def _save(segment_id: str, code_ids: list[str], submit: bool, total: int) -> Non
     memo = str(st.session_state.get(f"memo-{segment_id}", ""))
     try:
         with state.study() as store:
-            work.save_unit(store, state.user_name() or "", segment_id, chosen, memo,
-                           submit=submit)
+            work.save_unit(store, state.user_name() or "", segment_id, chosen, memo, submit=submit)
     except CodingError as err:
         state.flash("error", str(err))
         return
@@ -165,8 +225,14 @@ def _suggestions(unit: work.CoderUnit, codes: tuple[Code, ...], colours: dict[st
         spans += evidence_spans(str(row.evidence), row.code_id, colours.get(row.code_id, "#eee"))
     if spans:
         st.html(html.highlight(unit.text, spans, unit.start))
-    st.html(html.chips([(f"{names.get(r.code_id, r.code_id)} {r.score:.2f}",
-                         colours.get(r.code_id, "#eee")) for r in frame.itertuples()]))
+    st.html(
+        html.chips(
+            [
+                (f"{names.get(r.code_id, r.code_id)} {r.score:.2f}", colours.get(r.code_id, "#eee"))
+                for r in frame.itertuples()
+            ]
+        )
+    )
 
 
 def evidence_spans(evidence: str, code_id: str, colour: str) -> list[html.Span]:
@@ -176,23 +242,37 @@ def evidence_spans(evidence: str, code_id: str, colour: str) -> list[html.Span]:
     except json.JSONDecodeError:
         return []
     found = data if isinstance(data, list) else data.get("spans", [])
-    return [html.Span(int(s["start"]), int(s["end"]), colour, f"{code_id}: {s.get('text', '')}")
-            for s in found if isinstance(s, dict) and "start" in s and "end" in s]
+    return [
+        html.Span(int(s["start"]), int(s["end"]), colour, f"{code_id}: {s.get('text', '')}")
+        for s in found
+        if isinstance(s, dict) and "start" in s and "end" in s
+    ]
 
 
 def _page_table(page: work.CoderPage) -> None:
-    rows = pd.DataFrame({
-        "#": [page.offset + i + 1 for i in range(len(page.units))],
-        "document": [u.document_id for u in page.units],
-        "unit": [u.position + 1 for u in page.units],
-        "status": ["submitted" if u.completed else "to do" for u in page.units],
-        "your codes": [", ".join(u.codes) for u in page.units],
-        "text": [u.text[:90].replace("\n", " ") for u in page.units],
-    })
-    st.caption(f"Units {page.offset + 1}-{page.offset + len(page.units)} of {page.total} "
-               "(click a row to open it)")
-    st.dataframe(rows, hide_index=True, width="stretch", on_select=_jump,
-                 selection_mode="single-row", key=f"code-table-{page.offset}", height=260)
+    rows = pd.DataFrame(
+        {
+            "#": [page.offset + i + 1 for i in range(len(page.units))],
+            "document": [u.document_id for u in page.units],
+            "unit": [u.position + 1 for u in page.units],
+            "status": ["submitted" if u.completed else "to do" for u in page.units],
+            "your codes": [", ".join(u.codes) for u in page.units],
+            "text": [u.text[:90].replace("\n", " ") for u in page.units],
+        }
+    )
+    st.caption(
+        f"Units {page.offset + 1}-{page.offset + len(page.units)} of {page.total} "
+        "(click a row to open it)"
+    )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        on_select=_jump,
+        selection_mode="single-row",
+        key=f"code-table-{page.offset}",
+        height=260,
+    )
 
 
 def _jump() -> None:

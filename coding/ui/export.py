@@ -11,11 +11,18 @@ from coding.service import work
 from coding.store import Store
 from coding.ui import state
 
-MIME = {"csv": "text/csv", "json": "application/json", "md": "text/markdown",
-        "html": "text/html", "png": "image/png", "svg": "image/svg+xml",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "qdc": "application/xml", "qdpx": "application/zip"}
+MIME = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "md": "text/markdown",
+    "html": "text/html",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "qdc": "application/xml",
+    "qdpx": "application/zip",
+}
 
 
 def render() -> None:
@@ -24,8 +31,10 @@ def render() -> None:
     if target is None:
         st.info("No study is open.")
         return
-    st.write("Every export uses the final codes: consensus decisions where they exist. "
-             "Files are built when you click.")
+    st.write(
+        "Every export uses the final codes: consensus decisions where they exist. "
+        "Files are built when you click."
+    )
     exports = work.available_exports()
     kinds: dict[str, list[tuple[str, str]]] = {}
     for kind, fmt, name in exports:
@@ -34,9 +43,14 @@ def render() -> None:
         cols = st.columns([2, *([1] * len(files))])
         cols[0].markdown(f"**{kind.capitalize()}**")
         for col, (fmt, name) in zip(cols[1:], files, strict=True):
-            col.download_button(fmt.upper(), data=_builder(target, user, kind, fmt),
-                                file_name=name, mime=MIME.get(fmt), key=f"dl-{kind}-{fmt}",
-                                on_click="ignore")
+            col.download_button(
+                fmt.upper(),
+                data=_builder(target, user, kind, fmt),
+                file_name=name,
+                mime=MIME.get(fmt),
+                key=f"dl-{kind}-{fmt}",
+                on_click="ignore",
+            )
 
 
 def _builder(target: str, user: str, kind: str, fmt: str) -> Callable[[], bytes]:

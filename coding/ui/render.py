@@ -55,8 +55,10 @@ def highlight(text: str, spans: Sequence[Span], offset: int = 0) -> str:
             continue
         title = html.escape(", ".join(dict.fromkeys(s.label for s in covering)), quote=True)
         underline = ";border-bottom:2px solid #555" if len(covering) > 1 else ""
-        parts.append(f'<mark style="background:{covering[0].colour};padding:0{underline}" '
-                     f'title="{title}">{piece}</mark>')
+        parts.append(
+            f'<mark style="background:{covering[0].colour};padding:0{underline}" '
+            f'title="{title}">{piece}</mark>'
+        )
     return "".join(parts)
 
 
@@ -102,6 +104,7 @@ def chips(labels: Sequence[tuple[str, str]]) -> str:
 
 def codebook_entry(code: Code) -> str:
     """A code's definition, inclusion and exclusion criteria and examples, escaped."""
+
     def items(title: str, values: Sequence[str]) -> str:
         if not values:
             return ""
@@ -110,7 +113,9 @@ def codebook_entry(code: Code) -> str:
 
     return (
         f"<div style='font-size:0.9em'><p>{escape_text(code.definition)}</p>"
-        + items("Include", code.inclusion) + items("Exclude", code.exclusion)
+        + items("Include", code.inclusion)
+        + items("Exclude", code.exclusion)
         + items("Typical examples", code.examples.typical)
-        + items("Borderline examples", code.examples.borderline) + "</div>"
+        + items("Borderline examples", code.examples.borderline)
+        + "</div>"
     )

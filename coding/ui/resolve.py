@@ -35,14 +35,28 @@ def render() -> None:
         st.error(str(err))
         return
     cols = st.columns([2, 2, 2, 3])
-    cols[0].selectbox("Code", ["", *[c.id for c in codes]], key=state.QUEUE_CODE,
-                      format_func=lambda c: c or "All codes", on_change=_reset)
-    cols[1].selectbox("Document", ["", *document_ids], key=state.QUEUE_DOC,
-                      format_func=lambda d: d or "All documents", on_change=_reset)
-    cols[2].selectbox("Coder", ["", *coders], key=state.QUEUE_CODER,
-                      format_func=lambda c: c or "All coders", on_change=_reset)
-    cols[3].radio("Show", list(STATES), horizontal=True, key=state.QUEUE_STATE,
-                  on_change=_reset)
+    cols[0].selectbox(
+        "Code",
+        ["", *[c.id for c in codes]],
+        key=state.QUEUE_CODE,
+        format_func=lambda c: c or "All codes",
+        on_change=_reset,
+    )
+    cols[1].selectbox(
+        "Document",
+        ["", *document_ids],
+        key=state.QUEUE_DOC,
+        format_func=lambda d: d or "All documents",
+        on_change=_reset,
+    )
+    cols[2].selectbox(
+        "Coder",
+        ["", *coders],
+        key=state.QUEUE_CODER,
+        format_func=lambda c: c or "All coders",
+        on_change=_reset,
+    )
+    cols[3].radio("Show", list(STATES), horizontal=True, key=state.QUEUE_STATE, on_change=_reset)
     panel(codes)
 
 
@@ -53,11 +67,15 @@ def _reset() -> None:
 def _queue(store: Store, user: str, offset: int) -> tuple[pd.DataFrame, QueueCounts]:
     """The page of the queue at ``offset`` under the current filters."""
     return work.review_queue(
-        store, user, code_id=st.session_state.get(state.QUEUE_CODE) or None,
+        store,
+        user,
+        code_id=st.session_state.get(state.QUEUE_CODE) or None,
         document_id=st.session_state.get(state.QUEUE_DOC) or None,
         coder=st.session_state.get(state.QUEUE_CODER) or None,
         state=STATES[st.session_state.get(state.QUEUE_STATE, "Open")],
-        limit=PAGE_SIZE, offset=offset)
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
 
 
 @st.fragment
@@ -73,8 +91,11 @@ def panel(codes: tuple[Code, ...]) -> None:
             offset = pos - pos % PAGE_SIZE
             page, counts = _queue(store, user, offset)
         share = counts.resolved / counts.pairs if counts.pairs else 1.0
-        st.progress(share, text=f"{counts.resolved} of {counts.pairs} disagreements resolved; "
-                                f"{counts.items} units in this queue")
+        st.progress(
+            share,
+            text=f"{counts.resolved} of {counts.pairs} disagreements resolved; "
+            f"{counts.items} units in this queue",
+        )
         if page.empty:
             st.success("The queue is empty: nothing to resolve with these filters.")
             return
@@ -102,10 +123,22 @@ def panel(codes: tuple[Code, ...]) -> None:
 
 def _navigation(pos: int, total: int) -> None:
     cols = st.columns([1, 1, 4])
-    cols[0].button("◀ Previous", key="queue-prev", disabled=pos == 0, on_click=_move,
-                   args=(pos - 1,), shortcut="Alt+Up")
-    cols[1].button("Next ▶", key="queue-next", disabled=pos >= total - 1, on_click=_move,
-                   args=(pos + 1,), shortcut="Alt+Down")
+    cols[0].button(
+        "◀ Previous",
+        key="queue-prev",
+        disabled=pos == 0,
+        on_click=_move,
+        args=(pos - 1,),
+        shortcut="Alt+Up",
+    )
+    cols[1].button(
+        "Next ▶",
+        key="queue-next",
+        disabled=pos >= total - 1,
+        on_click=_move,
+        args=(pos + 1,),
+        shortcut="Alt+Down",
+    )
     cols[2].markdown(f"Unit **{pos + 1}** of {total} in the queue")
 
 
@@ -115,15 +148,25 @@ def _move(pos: int) -> None:
 
 def _unit(item: work.QueueItem, colours: dict[str, str]) -> None:
     segment = item.context.segment
-    spans = [html.Span(int(r.start), int(r.end), colours.get(r.code_id, "#eee"),
-                       f"{r.coder}: {r.code_id}") for r in item.spans.itertuples()]
+    spans = [
+        html.Span(
+            int(r.start), int(r.end), colours.get(r.code_id, "#eee"), f"{r.coder}: {r.code_id}"
+        )
+        for r in item.spans.itertuples()
+    ]
     for row in item.suggestions.itertuples():
         spans += evidence_spans(str(row.evidence), row.code_id, colours.get(row.code_id, "#eee"))
-    caption = (f"{item.context.title} · unit {segment.position + 1} · disputed: "
-               f"{', '.join(item.disputed)}")
-    st.html(html.unit_in_context(item.context.before, html.highlight(segment.text, spans,
-                                                                    segment.start),
-                                 item.context.after, caption))
+    caption = (
+        f"{item.context.title} · unit {segment.position + 1} · disputed: {', '.join(item.disputed)}"
+    )
+    st.html(
+        html.unit_in_context(
+            item.context.before,
+            html.highlight(segment.text, spans, segment.start),
+            item.context.after,
+            caption,
+        )
+    )
 
 
 def _coders(item: work.QueueItem, codes: dict[str, Code], colours: dict[str, str]) -> None:
@@ -131,8 +174,13 @@ def _coders(item: work.QueueItem, codes: dict[str, Code], colours: dict[str, str
     for col, coder in zip(cols, item.coders, strict=False):
         with col:
             st.markdown(f"**{coder}**")
-            labels = [(("⚠ " if c in item.disputed else "") + (codes[c].name if c in codes else c),
-                       colours.get(c, "#eee")) for c in item.codes_by_coder.get(coder, [])]
+            labels = [
+                (
+                    ("⚠ " if c in item.disputed else "") + (codes[c].name if c in codes else c),
+                    colours.get(c, "#eee"),
+                )
+                for c in item.codes_by_coder.get(coder, [])
+            ]
             st.html(html.chips(labels))
             if item.memos_by_coder.get(coder):
                 st.text(f"Memo: {item.memos_by_coder[coder]}")
@@ -140,8 +188,11 @@ def _coders(item: work.QueueItem, codes: dict[str, Code], colours: dict[str, str
 
 def _standing(item: work.QueueItem) -> None:
     st.markdown("**Standing decisions**")
-    st.dataframe(item.standing[["code_id", "decision", "reviewer", "rationale", "at"]],
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        item.standing[["code_id", "decision", "reviewer", "rationale", "at"]],
+        hide_index=True,
+        width="stretch",
+    )
     with st.form(f"undo-{item.segment_id}"):
         st.text_input("Why undo?", key=f"undo-why-{item.segment_id}")
         st.form_submit_button("Undo decision", on_click=_undo, args=(item.segment_id,))
@@ -165,10 +216,12 @@ def _choice_label(item: work.QueueItem, codes: dict[str, Code]) -> dict[str, str
             labels[choice] = "Other: choose the codes below"
             continue
         decided = work.final_codes(item, choice)
-        applied = [codes[c].name if c in codes else c for c, d in decided.items()
-                   if d == "apply"]
-        name = (f"Accept {choice.removeprefix(work.ACCEPT)}" if choice.startswith(work.ACCEPT)
-                else choice.capitalize())
+        applied = [codes[c].name if c in codes else c for c, d in decided.items() if d == "apply"]
+        name = (
+            f"Accept {choice.removeprefix(work.ACCEPT)}"
+            if choice.startswith(work.ACCEPT)
+            else choice.capitalize()
+        )
         labels[choice] = f"{name}: {', '.join(applied) or 'none of the disputed codes'}"
     return labels
 
@@ -180,10 +233,19 @@ def _decision_form(item: work.QueueItem, codes: dict[str, Code]) -> None:
         st.markdown("**Decision**")
         st.radio("Final codes", list(labels), format_func=labels.__getitem__, key=f"choice-{sid}")
         agreed = item.agreed()
-        st.multiselect("Codes for 'Other'", list(codes), default=sorted(agreed),
-                       format_func=lambda c: codes[c].name, key=f"other-{sid}")
-        st.text_area("Rationale (required)", key=f"why-{sid}", height=80,
-                     placeholder="Why this is the consensus coding, for the record")
+        st.multiselect(
+            "Codes for 'Other'",
+            list(codes),
+            default=sorted(agreed),
+            format_func=lambda c: codes[c].name,
+            key=f"other-{sid}",
+        )
+        st.text_area(
+            "Rationale (required)",
+            key=f"why-{sid}",
+            height=80,
+            placeholder="Why this is the consensus coding, for the record",
+        )
         st.form_submit_button("Record decision", type="primary", on_click=_decide, args=(sid,))
     st.caption("Ctrl+Enter in the rationale records the decision.")
 
@@ -221,11 +283,15 @@ def describe_evidence(evidence: str) -> str:
     except json.JSONDecodeError:
         return evidence[:200]
     if isinstance(data, list):
-        return "Matched: " + "; ".join(str(s.get("text", "")) for s in data
-                                        if isinstance(s, dict)) if data else "No evidence."
+        return (
+            "Matched: " + "; ".join(str(s.get("text", "")) for s in data if isinstance(s, dict))
+            if data
+            else "No evidence."
+        )
     if isinstance(data, dict):
-        terms = ", ".join(str(t.get("term", "")) for t in data.get("terms", [])
-                          if isinstance(t, dict))
+        terms = ", ".join(
+            str(t.get("term", "")) for t in data.get("terms", []) if isinstance(t, dict)
+        )
         return f"Top terms: {terms}" if terms else json.dumps(data)[:200]
     return "No evidence."
 
@@ -237,10 +303,15 @@ def _notes(item: work.QueueItem, codes: dict[str, Code]) -> None:
             st.text(f"{row.code_id} · {row.author}: {row.note}")
     sid = item.segment_id
     with st.form(f"note-{sid}"):
-        st.selectbox("Code", item.disputed or list(codes), key=f"note-code-{sid}",
-                     format_func=lambda c: codes[c].name if c in codes else c)
-        st.text_input("Issue (for example: the definition is ambiguous here)",
-                      key=f"note-text-{sid}")
+        st.selectbox(
+            "Code",
+            item.disputed or list(codes),
+            key=f"note-code-{sid}",
+            format_func=lambda c: codes[c].name if c in codes else c,
+        )
+        st.text_input(
+            "Issue (for example: the definition is ambiguous here)", key=f"note-text-{sid}"
+        )
         st.form_submit_button("Add note", on_click=_add_note, args=(sid,))
 
 
@@ -261,10 +332,18 @@ def _queue_table(page: pd.DataFrame, offset: int) -> None:
     st.caption(f"Queue units {offset + 1}-{offset + len(page)} (click a row to open it)")
     shown = page.assign(**{"#": range(offset + 1, offset + len(page) + 1)})
     shown = shown[["#", "document_id", "position", "pairs", "open"]].rename(
-        columns={"position": "unit", "pairs": "disputed codes"})
+        columns={"position": "unit", "pairs": "disputed codes"}
+    )
     shown["unit"] = shown["unit"] + 1
-    st.dataframe(shown, hide_index=True, width="stretch", on_select=_jump,
-                 selection_mode="single-row", key=f"queue-table-{offset}", height=240)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        on_select=_jump,
+        selection_mode="single-row",
+        key=f"queue-table-{offset}",
+        height=240,
+    )
 
 
 def _jump() -> None:

@@ -10,7 +10,7 @@ from coding.ui import state
 
 EXTERNAL = {
     "proxy": "This app expects the reverse proxy to sign you in, but no user reached it, or "
-             "your name is not a user of this study. Ask an admin to add you.",
+    "your name is not a user of this study. Ask an admin to add you.",
     "oidc": "Log in with your organisation's account. Your e-mail must be a user of this study.",
 }
 

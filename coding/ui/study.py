@@ -38,11 +38,13 @@ def render() -> None:
     st.caption(f"Study: {state.study_target()}")
     cols = st.columns(5)
     cols[0].metric("Documents", len(overview.documents))
-    cols[1].metric("Units", int(overview.documents["units"].sum()) if len(overview.documents)
-                   else 0)
+    cols[1].metric(
+        "Units", int(overview.documents["units"].sum()) if len(overview.documents) else 0
+    )
     cols[2].metric("Coders", len(overview.coders))
-    cols[3].metric("Codebook", f"v{overview.codebook_version}" if overview.codebook_version
-                   else "none")
+    cols[3].metric(
+        "Codebook", f"v{overview.codebook_version}" if overview.codebook_version else "none"
+    )
     cols[4].metric("Codes", overview.codes)
 
     st.subheader("What to do next")
@@ -52,8 +54,11 @@ def render() -> None:
     counts = overview.disagreements
     st.subheader("Disagreements")
     share = counts.resolved / counts.pairs if counts.pairs else 1.0
-    st.progress(share, text=f"{counts.resolved} resolved, {counts.pairs - counts.resolved} open "
-                            f"of {counts.pairs} (in {counts.items} units)")
+    st.progress(
+        share,
+        text=f"{counts.resolved} resolved, {counts.pairs - counts.resolved} open "
+        f"of {counts.pairs} (in {counts.items} units)",
+    )
 
     st.subheader("Progress")
     progress = overview.progress
@@ -64,9 +69,10 @@ def render() -> None:
         with st.expander(f"{coder}: {done} of {assigned} units", expanded=len(progress) <= 12):
             st.progress(done / assigned if assigned else 0.0, text=f"{coder}: all documents")
             for row in rows.itertuples(index=False):
-                st.progress(row.completed / row.assigned if row.assigned else 0.0,
-                            text=f"{row.title} ({row.document_id}): {row.completed} of "
-                                 f"{row.assigned}")
+                st.progress(
+                    row.completed / row.assigned if row.assigned else 0.0,
+                    text=f"{row.title} ({row.document_id}): {row.completed} of {row.assigned}",
+                )
 
     st.subheader("Documents")
     st.dataframe(overview.documents, hide_index=True, width="stretch")
