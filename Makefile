@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: pyproject.toml
 venv: $(VENV)/.installed-app
 
 demo: $(VENV)/.installed-app
-	$(PY) -m coding demo --db $(DEMO_DB) --force $(if $(CI),--no-app,--port $(PORT))
+	$(PY) -m coding demo --db $(DEMO_DB) $(if $(CI),--no-app,--port $(PORT))
 
 test: lint
 	bash scripts/test-services.sh

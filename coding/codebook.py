@@ -147,6 +147,14 @@ def _from_csv(text: str, source: str) -> Codebook:
     if missing:
         raise InvalidInput(source, [Problem("header", f"missing column(s): {', '.join(missing)}")])
     problems: list[Problem] = []
+    unknown = [c for c in header if c not in (*CSV_COLUMNS, "color")]
+    if unknown:
+        problems.append(
+            Problem(
+                "header",
+                f"unknown column(s): {', '.join(unknown)} (known: {', '.join(CSV_COLUMNS)})",
+            )
+        )
     raw_codes: list[dict[str, Any]] = []
     for row_number, row in enumerate(reader, start=2):
 
@@ -159,7 +167,7 @@ def _from_csv(text: str, source: str) -> Codebook:
                 "id": row.get("id"),
                 "name": row.get("name"),
                 "parent": row.get("parent") or None,
-                "colour": row.get("colour") or None,
+                "colour": row.get("colour") or row.get("color") or None,
                 "definition": row.get("definition"),
                 **{f: split(row.get(f)) for f in LIST_FIELDS},
                 "examples": {
@@ -182,6 +190,36 @@ def _text_list(value: Any, field: str, where: Any, problems: list[Problem]) -> t
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
+def _text(value: Any, field: str, where: Any, problems: list[Problem]) -> str:
+    """A field that must be one piece of text (a number is taken as text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        problems.append(Problem(where(field), f"'{field}' must be text, not a list or mapping"))
+        return ""
+    return str(value).strip()
+
+
+def _examples(value: Any, where: Any, problems: list[Problem]) -> Examples:
+    if value is None:
+        return Examples()
+    if not isinstance(value, Mapping):
+        problems.append(Problem(where("examples"), "must be a mapping with typical/borderline"))
+        return Examples()
+    unknown = sorted(map(str, set(value) - {"typical", "borderline"}))
+    if unknown:
+        problems.append(
+            Problem(
+                where("examples"),
+                f"unknown kind(s) of example: {', '.join(unknown)} (use typical, borderline)",
+            )
+        )
+    return Examples(
+        typical=_text_list(value.get("typical"), "examples", where, problems),
+        borderline=_text_list(value.get("borderline"), "examples", where, problems),
+    )
+
+
 def _build_codes(
     raw_codes: Sequence[dict[str, Any]], problems: list[Problem]
 ) -> list[tuple[Code, str]]:
@@ -190,16 +228,14 @@ def _build_codes(
     seen: dict[str, str] = {}
     for raw in raw_codes:
         where = raw["_where"]
-        unknown = sorted(set(raw) - CODE_FIELDS - {"_where"})
+        unknown = sorted(map(str, set(raw) - CODE_FIELDS - {"_where"}))
         if unknown:
             problems.append(Problem(where(""), f"unknown field(s): {', '.join(unknown)}"))
-        code_id = str(raw.get("id") or "").strip()
-        name = str(raw.get("name") or "").strip()
-        definition = str(raw.get("definition") or "").strip()
-        parent = raw.get("parent")
-        parent = str(parent).strip() if parent not in (None, "") else None
-        colour = raw.get("colour", raw.get("color"))
-        colour = str(colour).strip() if colour not in (None, "") else None
+        code_id = _text(raw.get("id"), "id", where, problems)
+        name = _text(raw.get("name"), "name", where, problems)
+        definition = _text(raw.get("definition"), "definition", where, problems)
+        parent = _text(raw.get("parent"), "parent", where, problems) or None
+        colour = _text(raw.get("colour", raw.get("color")), "colour", where, problems) or None
         bad = False
         if not code_id:
             problems.append(Problem(where("id"), "'id' is empty"))
@@ -230,10 +266,7 @@ def _build_codes(
             )
             colour = None
         lists = {f: _text_list(raw.get(f), f, where, problems) for f in LIST_FIELDS}
-        examples = raw.get("examples") or {}
-        if not isinstance(examples, Mapping):
-            problems.append(Problem(where("examples"), "must be a mapping with typical/borderline"))
-            examples = {}
+        examples = _examples(raw.get("examples"), where, problems)
         if bad:
             continue
         code = Code(
@@ -242,10 +275,7 @@ def _build_codes(
             definition=definition,
             parent=parent,
             colour=colour,
-            examples=Examples(
-                typical=_text_list(examples.get("typical"), "examples", where, problems),
-                borderline=_text_list(examples.get("borderline"), "examples", where, problems),
-            ),
+            examples=examples,
             **lists,
         )
         codes.append((code, where("parent")))

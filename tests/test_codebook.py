@@ -127,3 +127,45 @@ def codebooks(draw: st.DrawFn) -> Codebook:
 @given(codebooks(), st.sampled_from(["yaml", "json"]))
 def test_writing_then_parsing_gives_the_same_codebook(book: Codebook, fmt: str) -> None:
     assert parse_codebook(write_codebook(book, fmt), f"book.{fmt}", fmt) == book
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("codes:\n  - {id: a, name: A, definition: [one, two]}\n", "'definition' must be text"),
+        (
+            "codes:\n  - {id: a, name: A, definition: d, examples: {atypical: [x]}}\n",
+            "unknown kind(s) of example: atypical",
+        ),
+        (
+            "codes:\n  - {id: a, name: A, definition: d, yes: 1, other: 2}\n",
+            "unknown field(s): True, other",
+        ),
+    ],
+)
+def test_yaml_fields_that_would_lose_data_are_reported(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "book.yaml"
+    path.write_text(text)
+    assert any(message in p for p in _problems(path))
+
+
+def test_csv_unknown_columns_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "book.csv"
+    path.write_text("id,name,definition,typical\na,A,d,ex1\n")
+    assert _problems(path) == [
+        "header: unknown column(s): typical (known: id, name, parent, "
+        "colour, definition, inclusion, exclusion, indicators, "
+        "typical_examples, borderline_examples)"
+    ]
+
+
+def test_a_file_that_is_not_a_study_is_a_clear_error(tmp_path: Path) -> None:
+    from coding.errors import CodingError
+    from coding.store import Store
+
+    notes = tmp_path / "notes.db"
+    notes.write_text("plain text, not SQLite\n" * 100)
+    with pytest.raises(CodingError, match="cannot open the database"):
+        Store.open(notes)

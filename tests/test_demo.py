@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from coding import service
 from coding.cli import cli
-from coding.service.demo import build_demo
+from coding.errors import NotFound
+from coding.service.demo import build_demo, rebuild_demo
 from coding.store import Store
 
 
@@ -67,9 +68,40 @@ def test_demo_stores_suggestions_that_agreement_scores_as_a_third_coder(demo_db:
     assert overall["n_units"] > 0 and 0 < overall["krippendorff_alpha"] < 1
 
 
-def test_demo_refuses_to_overwrite_without_force(demo_db: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--db", str(demo_db), "--no-app"])
-    assert result.exit_code == 1 and "--force" in result.output
+def test_rerunning_the_demo_keeps_the_work_done_on_it(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    build_demo(db, suggest=False)
+    with Store.open(db) as store:
+        store.set_setting("marker", "kept", "tester")
+    result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--no-app"])
+    assert result.exit_code == 0 and "keeping it" in result.output
+    with Store.open(db) as store:
+        assert store.settings()["marker"] == "kept"
+
+
+def test_force_rebuilds_only_a_demo_study(tmp_path: Path, small_codebook: Path) -> None:
+    real = tmp_path / "study.db"
+    service.init_study(real, "tester", small_codebook).close()
+    before = real.read_bytes()
+    for args in (["--no-app"], ["--no-app", "--force"]):
+        result = CliRunner().invoke(cli, ["demo", "--db", str(real), *args])
+        assert result.exit_code == 1 and "not a demo study" in result.output
+    assert real.read_bytes() == before
+
+
+def test_force_swaps_in_a_fresh_demo_and_a_failed_build_keeps_the_old(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    build_demo(db, suggest=False)
+    with Store.open(db) as store:
+        store.set_setting("marker", "old", "tester")
+    with pytest.raises(NotFound):
+        rebuild_demo(db, root=tmp_path / "nowhere")
+    with Store.open(db) as store:
+        assert store.settings()["marker"] == "old"
+    rebuild_demo(db)
+    with Store.open(db) as store:
+        assert "marker" not in store.settings()
+        assert store.count("annotations") == 215
 
 
 def test_demo_build_is_reproducible(tmp_path: Path) -> None:

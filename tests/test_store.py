@@ -210,3 +210,41 @@ def test_annotations_keep_the_codebook_version_they_were_made_under(
     with Store.open(coded_db) as store:
         service.load_codebook(store, changed, "tester")
         assert set(store.annotations_frame()["codebook_version"]) == {1}
+
+
+def test_reads_after_a_write_do_not_wait_for_the_write_lock(study: Path) -> None:
+    import sqlite3
+
+    with Store.open(study) as store:
+        store.set_setting("x", "1", "tester")  # leaves a pooled connection behind
+        other = sqlite3.connect(study, isolation_level=None, timeout=0.1)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            assert store.settings()["x"] == "1"  # would block 10 s, then fail, if it took the lock
+            assert store.count("events") >= 1
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+
+def test_migrating_concurrently_from_an_older_version_is_safe(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Store(make_engine(path), str(path))
+    old.migrate(upto=1)
+    old.close()
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        try:
+            Store.open(path).close()
+        except BaseException as err:  # collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    with Store.open(path) as store:
+        assert store.schema_version() == len(t.MIGRATIONS)

@@ -14,29 +14,34 @@ from coding import service
 from coding.cli.common import actor, friendly, note, open_study
 from coding.cli.main import cli
 from coding.errors import CodingError
-from coding.service.demo import PROJECT_ROOT, build_demo
+from coding.service.demo import PROJECT_ROOT, build_demo, is_demo_study, rebuild_demo
 
 APP_FILE = PROJECT_ROOT / "app.py"
 
 
 @cli.command()
 @click.option("--db", "db", default="demo.db", show_default=True, help="Where to build it.")
-@click.option("--force", is_flag=True, help="Replace an existing demo study at --db.")
+@click.option(
+    "--force", is_flag=True, help="Rebuild the demo study at --db (never replaces another study)."
+)
 @click.option("--no-app", is_flag=True, help="Build only; do not start the app.")
 @click.option("--port", type=int, default=8501, show_default=True)
 @friendly
 def demo(db: str, force: bool, no_app: bool, port: int) -> None:
     """Build the demo study (codebook, four manuals, two coders) and start the app.
 
-    Example: coding demo --db demo.db --no-app
+    An existing demo study at --db is kept, with any work done on it in the app, unless
+    --force rebuilds it. Example: coding demo --db demo.db --no-app
     """
     path = Path(db)
-    if path.exists():
-        if not force:
-            raise CodingError(f"{db} exists; pass --force to rebuild it")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-    build_demo(db, actor(), progress=note)
+    if not path.exists():
+        build_demo(db, actor(), progress=note)
+    elif not is_demo_study(db):
+        raise CodingError(f"{db} exists and is not a demo study; choose another --db")
+    elif force:
+        rebuild_demo(db, actor(), progress=note)
+    else:
+        note(f"{db}: the demo study is already built; keeping it (--force rebuilds it)")
     with open_study(db) as store:
         info = service.status(store)
     click.echo(
@@ -103,6 +108,9 @@ def _run_app(study: str, port: int, address: str = "127.0.0.1", auth: str = "pas
     ]
     note(f"starting the app on http://{address}:{port} (Ctrl+C stops it)")
     try:
-        subprocess.run(command, env=env, check=False)
+        finished = subprocess.run(command, env=env, check=False)
     except KeyboardInterrupt:
         note("stopped")
+        return
+    if finished.returncode != 0:
+        raise CodingError(f"the app stopped with exit status {finished.returncode}")

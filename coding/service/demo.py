@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from coding.errors import NotFound
+from coding.errors import Conflict, NotFound
 from coding.service import access
 from coding.service.codings import add_coders, assign, import_codings
 from coding.service.study import Progress, _quiet, import_documents, init_study
@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CODEBOOK = "codebooks/mechanisms.yaml"
 DEMO_CORPUS = "corpus"
 TRAINEE, TRAINEE_DOCUMENT = "chloe", "residential"
+DEMO_MARKER = "demo_study"  # setting that marks a study built by build_demo
 DEMO_PASSWORD = "demo"  # the demo study's published sign-in (README)
 DEMO_USERS = (
     ("amira", "coder"),
@@ -63,6 +64,7 @@ def build_demo(
     files = demo_files(root)
     progress(f"creating {target} with {files.codebook.name}")
     with init_study(target, actor, files.codebook) as store:
+        store.set_setting(DEMO_MARKER, "true", actor)
         progress(f"importing {len(files.manuals)} manuals")
         import_documents(store, files.manuals, actor, manifest=files.manifest)
         progress("importing two coders' codings")
@@ -79,3 +81,41 @@ def build_demo(
         if suggest:
             progress("training NLP suggestions (cross-fitted by document)")
             run_suggestions(store, actor, "auto")
+
+
+def is_demo_study(target: str | Path) -> bool:
+    """True when ``target`` is a study that build_demo made (and so may be rebuilt)."""
+    from coding.store import Store
+
+    with Store.open(target) as store:
+        return store.settings().get(DEMO_MARKER) == "true"
+
+
+def rebuild_demo(
+    target: str | Path,
+    actor: str = "demo",
+    root: Path = PROJECT_ROOT,
+    progress: Progress = _quiet,
+) -> None:
+    """Build a fresh demo study beside ``target``, then swap it in; only over a demo study.
+
+    A study that build_demo did not make is never touched, and if the build fails the old
+    demo study is still there.
+    """
+    import os
+
+    target = Path(target)
+    if target.exists() and not is_demo_study(target):
+        raise Conflict(f"{target} is not a demo study; refusing to replace it")
+    fresh = target.with_name(f".{target.name}.building")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+    try:
+        build_demo(fresh, actor, root, progress)
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+        raise
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    os.replace(fresh, target)

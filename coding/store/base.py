@@ -11,15 +11,15 @@ from types import TracebackType
 from typing import Any, Self
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, inspect, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine, func, insert, inspect, select, text, update
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from coding.errors import CodingError, Conflict, NotFound
 from coding.model import (
     utcnow,
 )
 from coding.store import schema as t
-from coding.store.engine import is_url, make_engine
+from coding.store.engine import BUSY_TIMEOUT_MS, is_url, make_engine
 
 
 def _ts(value: datetime | None = None) -> str:
@@ -64,7 +64,7 @@ class StoreBase:
                     f"{target}: study schema v{applied} is newer than this Concord (v"
                     f"{len(t.MIGRATIONS)}); upgrade Concord"
                 )
-        except OperationalError as err:
+        except DatabaseError as err:  # not a database, locked, unreachable server, ...
             store.close()
             raise CodingError(f"{target}: cannot open the database ({err.orig})") from err
         except CodingError:
@@ -100,8 +100,14 @@ class StoreBase:
         with self._write() as conn:
             t.metadata.create_all(conn, tables=[t.schema_version])
         target = len(t.MIGRATIONS) if upto is None else upto
-        for number in range(self.schema_version() + 1, target + 1):
+        for number in range(1, target + 1):
             with self._write() as conn:
+                # Re-read inside the write transaction: another process may have migrated.
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("LOCK TABLE schema_version IN EXCLUSIVE MODE"))
+                applied = conn.execute(select(func.count()).select_from(t.schema_version))
+                if applied.scalar_one() >= number:
+                    continue
                 t.MIGRATIONS[number - 1](conn)
                 conn.execute(insert(t.schema_version).values(version=number, applied_at=_ts()))
         return self.schema_version()
@@ -110,9 +116,21 @@ class StoreBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
+            # The flag lives on the pooled DBAPI connection: clear it, or later reads on
+            # that connection would take the write lock too.
             conn.info["write"] = True
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except OperationalError as err:
+                if "locked" in str(err.orig) or "busy" in str(err.orig):
+                    raise Conflict(
+                        f"{self.target}: the study is busy (another writer held it for more "
+                        f"than {BUSY_TIMEOUT_MS // 1000} s); nothing was written, try again"
+                    ) from err
+                raise
+            finally:
+                conn.info.pop("write", None)
 
     @contextmanager
     def transaction(
@@ -141,9 +159,13 @@ class StoreBase:
         )
 
     def revision(self) -> int:
-        """The id of the newest audit event: a cache key that changes on every write."""
+        """The number of audit events: a cache key that grows with every committed write.
+
+        A count, not ``max(id)``: PostgreSQL hands out ids at insert time, so a transaction
+        can commit a lower id after a reader has seen a higher one; the count still grows.
+        """
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
 
     def events(self) -> pd.DataFrame:
         return self._frame(select(t.events).order_by(t.events.c.id))
