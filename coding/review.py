@@ -98,7 +98,15 @@ def final_codes(
     status is ``resolved`` (a standing reviewer decision), ``agreed`` (every completed coder
     applied it), ``single`` (only one coder completed the segment) or ``open`` (coders differ,
     no decision yet). ``final`` is True when the code is part of the segment's final coding;
-    None while the status is open.
+    None while the status is open. Only submitted work counts: a code a coder has saved on a
+    unit they have not submitted is invisible here, as it is to everyone but that coder.
+
+    >>> ann = pd.DataFrame({"segment_id": ["s", "s"], "coder": ["a", "c"], "code_id": ["x", "y"]})
+    >>> asg = pd.DataFrame({"segment_id": ["s", "s", "s"], "coder": ["a", "b", "c"],
+    ...                     "completed": [True, True, False]})
+    >>> none = pd.DataFrame(columns=["segment_id", "code_id", "decision", "rationale", "reviewer"])
+    >>> final_codes(ann, asg, none, ["x", "y"])[["code_id", "applied_by", "status"]].values.tolist()
+    [['x', ['a'], 'open']]
     """
     done = assignments[assignments["completed"]]
     completed = done.groupby("segment_id")["coder"].apply(lambda s: set(s)).to_dict()
@@ -111,8 +119,10 @@ def final_codes(
     rows = []
     for segment_id, code_id in keys:
         coders = completed.get(segment_id, set())
-        yes = applied.get((segment_id, code_id), set())
+        yes = applied.get((segment_id, code_id), set()) & coders
         resolution = decided.get((segment_id, code_id))
+        if not yes and resolution is None:
+            continue  # only unsubmitted drafts applied it
         if resolution is not None:
             status, final = "resolved", resolution.decision == Decision.APPLY
         elif len(coders) >= 2:

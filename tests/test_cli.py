@@ -95,3 +95,35 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name in cli.commands if f"coding {name}" not in readme]
     assert missing == []
+
+
+def test_resolve_refuses_to_override_a_decision_unseen(coded_db: Path) -> None:
+    rows = json.loads(run("disagreements", str(coded_db), "--format", "json")[1])
+    seg, code = rows[0]["segment_id"], rows[0]["code_id"]
+    base = ("resolve", str(coded_db), seg, "--code", code, "--reviewer", "rosa")
+    assert run(*base, "--decision", "apply", "--rationale", "first look")[0] == 0
+    code_, out = run(*base, "--decision", "reject", "--rationale", "second look")
+    assert code_ == 1 and "another decision (#1) was recorded" in out
+    rows = json.loads(run("disagreements", str(coded_db), "--format", "json")[1])
+    assert rows[0]["decision_id"] == 1
+    assert run(*base, "--decision", "reject", "--rationale", "seen", "--supersedes", "1")[0] == 0
+
+
+def test_the_audit_trail_records_who_ran_the_command(coded_db: Path) -> None:
+    rows = json.loads(run("disagreements", str(coded_db), "--format", "json")[1])
+    run(
+        "resolve",
+        str(coded_db),
+        rows[0]["segment_id"],
+        "--code",
+        rows[0]["code_id"],
+        "--decision",
+        "apply",
+        "--rationale",
+        "r",
+        "--reviewer",
+        "rosa",
+    )
+    with Store.open(coded_db) as store:
+        last = store.events().iloc[-1]
+    assert last["actor"] == "tester" and '"reviewers": ["rosa"]' in last["detail"]

@@ -30,7 +30,8 @@ def test_codings_by_span_map_to_the_units_they_overlap(corpus_db: Path, tmp_path
             "document_id,start,end,coder,code,memo\n"
             f"manual,{whole.start},{whole.end},amira,calm,whole unit\n"
             f"manual,{inner.start + 4},{inner.start + 20},amira,cues,\n"
-            f"manual,{whole.start + 5},{inner.start + 3},amira,cues,spans two units\n"
+            f"manual,{whole.start + 5},{inner.end - 5},amira,cues,spans two units\n"
+            f"manual,{whole.start + 5},{inner.start + 3},amira,calm,runs 3 chars over\n"
         )
         service.import_codings(store, csv_path, "t")
         ann = store.annotations_frame().sort_values(["start", "code_id"])
@@ -47,7 +48,9 @@ def test_codings_by_span_map_to_the_units_they_overlap(corpus_db: Path, tmp_path
     assert (whole.id, "calm", whole.start, whole.end, True) in rows
     assert (inner.id, "cues", inner.start + 4, inner.start + 20, False) in rows
     assert (whole.id, "cues", whole.start + 5, whole.end, False) in rows  # clipped to each unit
-    assert (inner.id, "cues", inner.start, inner.start + 3, False) in rows
+    assert (inner.id, "cues", inner.start, inner.end - 5, False) in rows
+    assert (whole.id, "calm", whole.start + 5, whole.end, False) in rows
+    assert not any(r[0] == inner.id and r[1] == "calm" for r in rows)  # 3 chars: not coded
 
 
 def test_every_bad_row_is_reported_and_nothing_is_imported(corpus_db: Path, tmp_path: Path) -> None:
@@ -155,3 +158,50 @@ def test_assigning_a_document_gives_its_units_open(corpus_db: Path) -> None:
         assert len(work) == 4 and not work["completed"].any()
         with pytest.raises(CodingError, match="unknown document"):
             service.assign(store, "chloe", "t", ["ghost"])
+
+
+def test_codings_for_a_versioned_document_must_say_which_version(
+    coded_db: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import DATA
+
+    changed = tmp_path / "manual.md"
+    changed.write_text((DATA / "manual.md").read_text() + "\nA new closing paragraph.\n")
+    with Store.open(coded_db) as store:
+        service.import_documents(store, [changed], "t")
+        v2 = store.segments(document_id="manual@v2")[0]
+        bare = tmp_path / "bare.csv"
+        bare.write_text(
+            f"document_id,start,end,coder,code\nmanual,{v2.start},{v2.end},amira,calm\n"
+        )
+        with pytest.raises(InvalidInput, match=r"has 2 versions: give manual@v1 \.\.\. manual@v2"):
+            service.import_codings(store, bare, "t")
+        with pytest.raises(CodingError, match="has 2 versions"):
+            service.assign(store, "amira", "t", ["manual"])
+        exact = tmp_path / "exact.csv"
+        exact.write_text(
+            f"document_id,start,end,coder,code\nmanual@v2,{v2.start},{v2.end},amira,calm\n"
+        )
+        service.import_codings(store, exact, "t", complete="segments")
+        assert v2.id in set(store.annotations_frame()["segment_id"])
+
+
+def test_a_segment_from_another_document_is_refused(coded_db: Path, tmp_path: Path) -> None:
+    from tests.conftest import DATA
+
+    with Store.open(coded_db) as store:
+        service.import_documents(store, [DATA / "presegmented.csv"], "t")
+        unit = store.segments(document_id="manual")[0]
+        path = tmp_path / "mixed.csv"
+        path.write_text(f"segment_id,document_id,coder,code\n{unit.id},prog_a,amira,calm\n")
+        with pytest.raises(InvalidInput, match="belongs to document 'manual', not 'prog_a'"):
+            service.import_codings(store, path, "t")
+
+
+def test_document_ids_are_validated(store: Store, tmp_path: Path) -> None:
+    from tests.conftest import DATA
+
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,document_id\nmanual.md,steps@v2\n")
+    with pytest.raises(InvalidInput, match="no '@'"):
+        service.import_documents(store, [DATA / "manual.md"], "t", manifest=manifest)

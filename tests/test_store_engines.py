@@ -72,3 +72,29 @@ def test_concurrent_writers_lose_nothing_on_each_engine(target: str) -> None:
     assert errors == []
     with Store.open(target) as store:
         assert sum(k.startswith("w") for k in store.settings()) == 90
+
+
+def test_a_decision_made_meanwhile_is_not_overridden_unseen(target: str, tmp_path: Path) -> None:
+    from coding.model import Decision, Resolution, utcnow
+
+    with service.init_study(target, "t", DATA / "codebook_small.yaml") as store:
+        service.import_documents(store, [DATA / "manual.md"], "t")
+        unit = store.segments()[1].id
+
+        def decision(reviewer: str, choice: Decision) -> Resolution:
+            return Resolution(unit, "calm", choice, reviewer, "why", utcnow(), codebook_version=1)
+
+        # Both reviewers looked while no decision stood; the first one to record wins.
+        first = store.add_resolutions(
+            [decision("rosa", Decision.APPLY)], "rosa", expected={(unit, "calm"): None}
+        )
+        with pytest.raises(Conflict, match=f"another decision \\(#{first[0]}\\)"):
+            store.add_resolutions(
+                [decision("sam", Decision.REJECT)], "sam", expected={(unit, "calm"): None}
+            )
+        # Having seen it, the second reviewer may supersede it.
+        store.add_resolutions(
+            [decision("sam", Decision.REJECT)], "sam", expected={(unit, "calm"): first[0]}
+        )
+        assert store.current_resolutions_frame()["reviewer"].tolist() == ["sam"]
+        assert [r.decision for r in store.resolutions()] == [Decision.APPLY, Decision.REJECT]

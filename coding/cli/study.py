@@ -192,8 +192,17 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
     help="Units to mark as finished by each coder in the file.",
 )
 @click.option("--add-coders", is_flag=True, help="Add coders not yet in the study.")
+@click.option(
+    "--min-overlap",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="A span codes a unit it overlaps by at least this share of the shorter of the two.",
+)
 @friendly
-def import_codings(study: str, file: str, complete: str, add_coders: bool) -> None:
+def import_codings(
+    study: str, file: str, complete: str, add_coders: bool, min_overlap: float
+) -> None:
     """Import coders' codings from a long CSV (all rows or none).
 
     Columns: segment_id or document_id,start,end; coder; code; memo (optional).
@@ -201,7 +210,12 @@ def import_codings(study: str, file: str, complete: str, add_coders: bool) -> No
     """
     with open_study(study) as store:
         result = service.import_codings(
-            store, file, actor(), complete=complete, add_new_coders=add_coders
+            store,
+            file,
+            actor(),
+            complete=complete,
+            add_new_coders=add_coders,
+            min_overlap=min_overlap,
         )
     click.echo(
         f"{result.rows} rows: {result.added} annotations added, "
@@ -278,9 +292,22 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
 )
 @click.option("--rationale", required=True, help="Why (required, kept in the audit trail).")
 @click.option("--reviewer", default=None, help="Reviewer name (default: $CONCORD_USER).")
+@click.option(
+    "--supersedes",
+    type=int,
+    default=None,
+    help="The standing decision (#id, from 'coding disagreements') this one replaces. "
+    "Without it, a unit that already has a decision is refused, so none is overridden unseen.",
+)
 @friendly
 def resolve(
-    study: str, segment_id: str, code_id: str, decision: str, rationale: str, reviewer: str | None
+    study: str,
+    segment_id: str,
+    code_id: str,
+    decision: str,
+    rationale: str,
+    reviewer: str | None,
+    supersedes: int | None,
 ) -> None:
     """Record a consensus decision on one disagreement (coders' codings stay as they were).
 
@@ -288,7 +315,19 @@ def resolve(
     --rationale "Describes the staff-parent alliance"
     """
     with open_study(study) as store:
-        rid = service.resolve(store, segment_id, code_id, decision, reviewer or actor(), rationale)
+        expected: int | str | None = supersedes
+        if decision == "withdraw" and supersedes is None:
+            expected = "any"  # withdrawing is always about the standing decision
+        rid = service.resolve(
+            store,
+            segment_id,
+            code_id,
+            decision,
+            reviewer or actor(),
+            rationale,
+            actor=actor(),
+            expected=expected,
+        )
     click.echo(f"recorded resolution #{rid}: {code_id} {decision} on {segment_id}")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from coding import corpus
 from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import NAME_RE, Annotation, Segment
+from coding.service.study import pick_document
 from coding.store import Store
 
 COMPLETE_MODES = ("documents", "segments", "none")
@@ -39,7 +40,8 @@ class CodingsImport:
 class _Index:
     """Finds the unit segments a codings row refers to."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, min_overlap: float = 0.5) -> None:
+        self.min_overlap = min_overlap
         segments = store.segments()
         self.by_id = {s.id: s for s in segments}
         self.by_label: dict[tuple[str, str], Segment] = {
@@ -48,26 +50,34 @@ class _Index:
         self.by_document: dict[str, list[Segment]] = {}
         for s in segments:
             self.by_document.setdefault(s.document_id, []).append(s)
-        self.latest = {d.name: d.id for d in store.documents(latest_only=True)}
-        self.documents = {d.id: d for d in store.documents()}
-
-    def resolve_name(self, name: str) -> str | None:
-        """A document id from an id or a name (the newest version of that name)."""
-        return name if name in self.documents else self.latest.get(name)
+        self.all_documents = store.documents()
+        self.documents = {d.id: d for d in self.all_documents}
 
     def find(self, row: dict[str, str], where: str, problems: list[Problem]) -> list[Segment]:
         seg_id = (row.get("segment_id") or "").strip()
         doc_name = (row.get("document_id") or "").strip()
-        doc_id = self.resolve_name(doc_name) if doc_name else None
-        if doc_name and doc_id is None:
-            problems.append(Problem(where, f"unknown document {doc_name!r}"))
-            return []
+        doc_id = None
+        if doc_name:
+            picked = pick_document(doc_name, self.all_documents)
+            if isinstance(picked, str):
+                problems.append(Problem(where, picked))
+                return []
+            doc_id = picked.id
         if seg_id:
             found = self.by_id.get(seg_id) or (
                 self.by_label.get((doc_id, seg_id)) if doc_id else None
             )
             if found is None:
                 problems.append(Problem(where, f"unknown segment {seg_id!r}"))
+                return []
+            if doc_id is not None and found.document_id != doc_id:
+                problems.append(
+                    Problem(
+                        where,
+                        f"segment {seg_id!r} belongs to document "
+                        f"{found.document_id!r}, not {doc_name!r}",
+                    )
+                )
                 return []
             return [found]
         if doc_id is None:
@@ -84,10 +94,24 @@ class _Index:
                 Problem(where, f"span {start}:{end} is outside document {doc_name!r} (0:{length})")
             )
             return []
-        hits = [s for s in self.by_document.get(doc_id, []) if s.start < end and start < s.end]
+        hits = [
+            s
+            for s in self.by_document.get(doc_id, [])
+            if _overlap(s, start, end) >= self.min_overlap * min(s.end - s.start, end - start)
+        ]
         if not hits:
-            problems.append(Problem(where, f"span {start}:{end} covers no unit of {doc_name!r}"))
+            problems.append(
+                Problem(
+                    where,
+                    f"span {start}:{end} covers no unit of {doc_name!r} "
+                    f"by at least {self.min_overlap:.0%} of the shorter",
+                )
+            )
         return hits
+
+
+def _overlap(seg: Segment, start: int, end: int) -> int:
+    return max(0, min(seg.end, end) - max(seg.start, start))
 
 
 def _open_codings(path: Path) -> csv.DictReader[str]:
@@ -189,18 +213,23 @@ def import_codings(
     *,
     complete: str = "documents",
     add_new_coders: bool = False,
+    min_overlap: float = 0.5,
 ) -> CodingsImport:
     """Import codings (segment_id or document_id+start+end, coder, code[, memo]); all or none.
 
     ``complete``: which units count as finished by each coder in the file: every unit of
     each document they coded (``documents``, the default), only the units they coded
-    (``segments``), or none (``none``: mark completion later).
+    (``segments``), or none (``none``: mark completion later). A span goes to each unit it
+    overlaps by at least ``min_overlap`` of the shorter of the two (so a selection that runs a
+    few characters into the next paragraph does not code that paragraph).
     """
     if complete not in COMPLETE_MODES:
         raise CodingError(f"unknown completion mode {complete!r}")
     path = Path(path)
     reader = _open_codings(path)
-    index = _Index(store)
+    if not 0.0 < min_overlap <= 1.0:
+        raise CodingError(f"--min-overlap must be in (0, 1], got {min_overlap}")
+    index = _Index(store, min_overlap)
     rows = _read_rows(store, reader, index, add_new_coders)
     if rows.problems:
         raise InvalidInput(str(path), rows.problems)
@@ -268,11 +297,13 @@ def assign(
     """
     if coder not in store.coders(kind="human"):
         raise CodingError(f"unknown coder {coder!r} (add with 'coding coders add')")
-    known = {d.id: d for d in store.documents()}
-    latest = {d.name: d.id for d in store.documents(latest_only=True)}
-    wanted = [latest.get(name, name) for name in documents] or list(latest.values())
-    unknown = [name for name, doc_id in zip(documents, wanted, strict=False) if doc_id not in known]
-    if unknown:
-        raise CodingError(f"unknown document(s): {', '.join(unknown)}")
+    every = store.documents()
+    picked = [pick_document(ref, every) for ref in documents]
+    problems = [p for p in picked if isinstance(p, str)]
+    if problems:
+        raise CodingError("; ".join(problems))
+    wanted = [d.id for d in picked if not isinstance(d, str)] or [
+        d.id for d in store.documents(latest_only=True)
+    ]
     units = [s.id for doc_id in wanted for s in store.segments(document_id=doc_id)]
     return store.assign(units, coder, actor)

@@ -28,18 +28,32 @@ def disagreements(store: Store, coders: list[str] | None = None) -> pd.DataFrame
     standing = (
         {}
         if decided.empty
-        else {(r.segment_id, r.code_id): r.decision for r in decided.itertuples(index=False)}
+        else {(r.segment_id, r.code_id): r for r in decided.itertuples(index=False)}
     )
-    found["decision"] = [
-        standing.get((s, c), "") for s, c in zip(found["segment_id"], found["code_id"], strict=True)
-    ]
+    pairs = list(zip(found["segment_id"], found["code_id"], strict=True))
+    found["decision"] = [standing[p].decision if p in standing else "" for p in pairs]
+    found["decision_id"] = pd.array(
+        [int(standing[p].id) if p in standing else None for p in pairs], dtype="Int64"
+    )
     return found
 
 
 def resolve(
-    store: Store, segment_id: str, code_id: str, decision: str, reviewer: str, rationale: str
+    store: Store,
+    segment_id: str,
+    code_id: str,
+    decision: str,
+    reviewer: str,
+    rationale: str,
+    actor: str | None = None,
+    expected: int | str | None = "any",
 ) -> int:
-    """Record one reviewer decision (apply, reject, or withdraw the standing one)."""
+    """Record one reviewer decision (apply, reject, or withdraw the standing one).
+
+    ``actor`` is who runs the command (the audit trail's "who", default the reviewer).
+    ``expected``: the standing decision id the reviewer saw, or None for none; a decision
+    recorded since makes this fail with Conflict. The default "any" skips the check.
+    """
     current = store.codebook()
     if code_id not in current.codebook.code_ids:
         raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
@@ -58,7 +72,8 @@ def resolve(
                 f"segment {segment_id} code {code_id}: the coders do not disagree "
                 "here; there is nothing to resolve"
             )
-    return store.add_resolutions([resolution], actor=reviewer)[0]
+    check = None if expected == "any" else {(segment_id, code_id): expected}
+    return store.add_resolutions([resolution], actor=actor or reviewer, expected=check)[0]
 
 
 def status(store: Store) -> dict[str, Any]:

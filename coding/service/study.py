@@ -87,6 +87,36 @@ class ManifestEntry:
     title: str
 
 
+DOCUMENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def pick_document(ref: str, documents: Sequence[Document]) -> Document | str:
+    """The document a reference names, or why it names none.
+
+    ``name@vN`` is version N (``name@v1`` is the first version, stored as ``name``); a bare
+    name is its only version, and is ambiguous once the document has several.
+
+    >>> from coding.model import sha256_text
+    >>> docs = [Document(id=i, name="m", version=v, title="", text=i, sha256=sha256_text(i))
+    ...         for i, v in (("m", 1), ("m@v2", 2))]
+    >>> pick_document("m@v2", docs).id, pick_document("m@v1", docs).id
+    ('m@v2', 'm')
+    >>> pick_document("m", docs)
+    "document 'm' has 2 versions: give m@v1 ... m@v2"
+    """
+    name, _, version = ref.partition("@v")
+    versions = [d for d in documents if (d.name or d.id) == name]
+    if version:
+        found = [d for d in versions if str(d.version) == version]
+        return found[0] if found else f"unknown document version {ref!r}"
+    if not versions:
+        return f"unknown document {ref!r}"
+    if len(versions) > 1:
+        last = f"{name}@v{len(versions)}"
+        return f"document {ref!r} has {len(versions)} versions: give {name}@v1 ... {last}"
+    return versions[0]
+
+
 def slug(text: str) -> str:
     """A document name from a file name.
 
@@ -152,6 +182,22 @@ def import_documents(
             except InvalidInput as err:
                 problems.append(err)
                 continue
+            clash = [d.name for d, _ in planned_csv if d.name in taken]
+            if clash:
+                problems.append(
+                    InvalidInput(
+                        str(path),
+                        [
+                            Problem(
+                                "file",
+                                f"document id(s) {', '.join(clash)} also used by another file "
+                                "in this import",
+                            )
+                        ],
+                    )
+                )
+                continue
+            taken.update({d.name: str(path) for d, _ in planned_csv})
             planned += [p for p in planned_csv if p[1]]
             results += [
                 ImportedDocument(d.id, str(path), status, len(segs))
@@ -165,6 +211,19 @@ def import_documents(
             continue
         entry = entries.get(path.name, ManifestEntry(slug(path.name), programme, title))
         name = entry.document_id
+        if not DOCUMENT_ID_RE.match(name):
+            problems.append(
+                InvalidInput(
+                    str(path),
+                    [
+                        Problem(
+                            "file",
+                            f"document id {name!r}: use letters, digits, '_', '-', '.' (no '@')",
+                        )
+                    ],
+                )
+            )
+            continue
         if name in taken:
             problems.append(
                 InvalidInput(
@@ -236,6 +295,15 @@ def _plan_presegmented(
     store: Store, path: Path, actor: str
 ) -> list[tuple[Document, list[Segment]]]:
     rows = corpus.read_presegmented(path)
+    bad = sorted({r.document_id for r in rows if not DOCUMENT_ID_RE.match(r.document_id)})
+    if bad:
+        raise InvalidInput(
+            str(path),
+            [
+                Problem(f"document {name!r}", "use letters, digits, '_', '-', '.' (no '@')")
+                for name in bad
+            ],
+        )
     by_document: dict[str, list[corpus.PresegmentedRow]] = {}
     for row in rows:
         by_document.setdefault(row.document_id, []).append(row)

@@ -8,7 +8,7 @@ annotations in SQL (``coding.store.work``), never by hiding columns afterwards.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -284,9 +284,14 @@ def decide(
     choice: str,
     rationale: str,
     other: Sequence[str] = (),
+    seen: Mapping[str, int] | None = None,
 ) -> list[int]:
     """Record a reviewer's choice on a segment: one resolution per decided code, all in one
-    transaction with one audit row. Coders' annotations are left as they are."""
+    transaction with one audit row. Coders' annotations are left as they are.
+
+    ``seen`` maps code ids to the standing decision ids the reviewer was shown; when given,
+    a decision recorded by someone else since then makes this one fail with Conflict.
+    """
     reviewer = require_role(store, user, "reviewer").name
     current = store.codebook()
     unknown = [c for c in other if c not in current.codebook.code_ids]
@@ -300,7 +305,12 @@ def decide(
         review.decide(segment_id, code_id, str(decision), reviewer, rationale, now, current.version)
         for code_id, decision in final_codes(item, choice, other).items()
     ]
-    return store.add_resolutions(resolutions, actor=reviewer)
+    expected = (
+        None
+        if seen is None
+        else {(segment_id, r.code_id): seen.get(r.code_id) for r in resolutions}
+    )
+    return store.add_resolutions(resolutions, actor=reviewer, expected=expected)
 
 
 def undo(store: Store, user: str, segment_id: str, rationale: str) -> list[int]:

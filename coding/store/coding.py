@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from coding.errors import Conflict, NotFound
 from coding.model import (
@@ -244,13 +244,40 @@ class CodingMixin(StoreBase):
         return self._frame(query)
 
     # -- resolutions -----------------------------------------------------------------------
-    def add_resolutions(self, resolutions: Sequence[Resolution], actor: str) -> list[int]:
-        """Record reviewer decisions; each supersedes the current one for its (segment, code)."""
+    def add_resolutions(
+        self,
+        resolutions: Sequence[Resolution],
+        actor: str,
+        expected: Mapping[tuple[str, str], int | None] | None = None,
+    ) -> list[int]:
+        """Record reviewer decisions; each supersedes the current one for its (segment, code).
+
+        ``expected`` maps (segment, code) to the standing decision id the reviewer saw (None:
+        none). If another decision was recorded since, nothing is written and Conflict says
+        so: no reviewer overrides a decision they have not seen.
+        """
         ids: list[int] = []
-        detail = {"decisions": [[r.segment_id, r.code_id, str(r.decision)] for r in resolutions]}
+        detail = {
+            "decisions": [[r.segment_id, r.code_id, str(r.decision)] for r in resolutions],
+            "reviewers": sorted({r.reviewer for r in resolutions}),
+        }
         with self.transaction(actor, "resolve", f"{len(resolutions)} decisions", detail) as conn:
             for res in resolutions:
+                if conn.dialect.name == "postgresql":  # serialise deciders of one (unit, code)
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                        {"key": f"resolution:{res.segment_id}:{res.code_id}"},
+                    )
                 current = self._current_resolution(conn, res.segment_id, res.code_id)
+                key = (res.segment_id, res.code_id)
+                if expected is not None and key in expected and expected[key] != current:
+                    raise Conflict(
+                        f"segment {res.segment_id} code {res.code_id}: another decision "
+                        f"(#{current}) was recorded meanwhile; reload and look again"
+                        if current is not None
+                        else f"segment {res.segment_id} code {res.code_id}: the decision you "
+                        "saw was withdrawn meanwhile; reload and look again"
+                    )
                 if res.decision is Decision.WITHDRAW and current is None:
                     raise Conflict(f"segment {res.segment_id} code {res.code_id}: nothing to undo")
                 new_id = conn.execute(

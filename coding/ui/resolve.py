@@ -229,6 +229,11 @@ def _choice_label(item: work.QueueItem, codes: dict[str, Code]) -> dict[str, str
 def _decision_form(item: work.QueueItem, codes: dict[str, Code]) -> None:
     labels = _choice_label(item, codes)
     sid = item.segment_id
+    # The decisions this reviewer is looking at: a decision made by someone else meanwhile
+    # makes theirs fail instead of silently overriding it.
+    st.session_state[f"seen-{sid}"] = {
+        str(r.code_id): int(r.id) for r in item.standing.itertuples(index=False)
+    }
     with st.form(f"decide-{sid}"):
         st.markdown("**Decision**")
         st.radio("Final codes", list(labels), format_func=labels.__getitem__, key=f"choice-{sid}")
@@ -256,7 +261,10 @@ def _decide(segment_id: str) -> None:
     why = str(st.session_state.get(f"why-{segment_id}", ""))
     try:
         with state.study() as store:
-            ids = work.decide(store, state.user_name() or "", segment_id, choice, why, other)
+            seen = dict(st.session_state.get(f"seen-{segment_id}", {}))
+            ids = work.decide(
+                store, state.user_name() or "", segment_id, choice, why, other, seen=seen
+            )
     except CodingError as err:
         state.flash("error", str(err))
         return
