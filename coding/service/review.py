@@ -72,7 +72,12 @@ def resolve(
                 f"segment {segment_id} code {code_id}: the coders do not disagree "
                 "here; there is nothing to resolve"
             )
-    check = None if expected == "any" else {(segment_id, code_id): expected}
+    check: dict[tuple[str, str], int | None] | None = None
+    if isinstance(expected, str):
+        if expected != "any":
+            raise ValueError(f"expected must be a decision id, None or 'any', not {expected!r}")
+    else:
+        check = {(segment_id, code_id): expected}
     return store.add_resolutions([resolution], actor=actor or reviewer, expected=check)[0]
 
 
