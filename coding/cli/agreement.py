@@ -44,7 +44,7 @@ SHOWN = (
 )
 @click.option(
     "--bootstrap",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     show_default=True,
     help="Bootstrap resamples for confidence intervals (0: none).",

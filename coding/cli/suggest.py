@@ -56,7 +56,7 @@ def run(study: str, engine: str, seed: int) -> None:
 @click.argument("study", metavar="STUDY")
 @ENGINE
 @SEED
-@click.option("--folds", type=int, default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @friendly
 def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
@@ -96,7 +96,7 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
 @click.option("--coder", required=True)
 @ENGINE
 @SEED
-@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @friendly
 def next_(study: str, coder: str, engine: str, seed: int, limit: int) -> None:
     """Which of a coder's open units to code next (most uncertain, diverse; a random

@@ -63,6 +63,18 @@ def load_codebook(store: Store, path: str | Path, actor: str) -> CodebookLoad:
     changes = codebook_io.diff_codebooks(current.codebook, codebook)
     if not changes:
         return CodebookLoad(current.version, (), unchanged=True)
+    removed = set(current.codebook.code_ids) - set(codebook.code_ids)
+    if removed:
+        annotations = store.annotations_frame()
+        decisions = store.current_resolutions_frame()
+        for code_id in sorted(removed):
+            n_ann = int((annotations["code_id"] == code_id).sum())
+            n_dec = 0 if decisions.empty else int((decisions["code_id"] == code_id).sum())
+            changes.append(
+                f"note: {n_ann} annotation(s) and {n_dec} decision(s) on removed code "
+                f"{code_id!r} are kept under their codebook version but leave agreement and "
+                "disagreement reports"
+            )
     version = store.add_codebook_version(codebook, sha, str(path), actor, changes)
     return CodebookLoad(version, tuple(changes), unchanged=False)
 

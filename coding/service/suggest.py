@@ -97,18 +97,22 @@ def run_suggestions(
 
     suggester, segments, labels = _fitted(store, engine, seed)
     by_id = {s.id: s for s in segments}
-    labelled_docs = sorted({by_id[s].document_id for s in labels.index if s in by_id})
+    # Folds go by document *name*: every version of a manual sits on the same side.
+    name_of = {d.id: d.name or d.id for d in store.documents()}
+    labelled = sorted({name_of[by_id[s].document_id] for s in labels.index if s in by_id})
     suggestions = []
     cross_fitted: list[str] = []
-    if engine != "rules" and len(labelled_docs) >= 2:
-        fold_count = min(folds, len(labelled_docs))
-        for train, test in grouped_folds(labelled_docs, fold_count, seed):
-            held = {labelled_docs[i] for i in test}
-            fold_model = _fit(
-                store, engine, seed, segments, labels, {labelled_docs[i] for i in train}
-            )
-            suggestions += fold_model.suggest([s for s in segments if s.document_id in held])
-            cross_fitted += sorted(held)
+    fold_thresholds: list[dict[str, float]] = []
+    if engine != "rules" and len(labelled) >= 2:
+        fold_count = min(folds, len(labelled))
+        for train, test in grouped_folds(labelled, fold_count, seed):
+            held = {labelled[i] for i in test}
+            trained_on = {d for d, n in name_of.items() if n in {labelled[i] for i in train}}
+            fold_model = _fit(store, engine, seed, segments, labels, trained_on)
+            fold_thresholds.append(fold_model.thresholds())
+            scored = [s for s in segments if name_of[s.document_id] in held]
+            suggestions += fold_model.suggest(scored)
+            cross_fitted += sorted({s.document_id for s in scored})
     rest = [s for s in segments if s.document_id not in set(cross_fitted)]
     suggestions += suggester.suggest(rest)
     suggestions.sort(key=lambda g: (-g.score, g.code_id, g.segment_id))
@@ -120,6 +124,7 @@ def run_suggestions(
         "reference_segments": len(labels),
         "scored_documents": sorted({s.document_id for s in segments}),
         "cross_fitted_documents": cross_fitted,
+        "fold_thresholds": fold_thresholds,  # of the models that scored those documents
     }
     run_id = store.add_suggestion_run(
         engine, suggester.model_version, current.version, params, suggestions, actor
