@@ -66,11 +66,17 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
             out.append("\n")
             positions.append(base)
             continue
-        # NFC may merge characters: map each output character to the first raw one it came from.
+        if unicodedata.is_normalized("NFC", chunk):  # the common case: one to one
+            out.append(chunk)
+            positions.extend(range(base, base + len(chunk)))
+            continue
+        # NFC may merge or reorder characters (accents, Hangul jamo, Indic vowel signs): group
+        # each character with the ones after it that change its normal form, and map each
+        # output character of a group into the group's raw characters.
         i = 0
         while i < len(chunk):
             j = i + 1
-            while j < len(chunk) and unicodedata.combining(chunk[j]):
+            while j < len(chunk) and _joins(chunk[i:j], chunk[j]):
                 j += 1
             composed = unicodedata.normalize("NFC", chunk[i:j])
             for k in range(len(composed)):
@@ -79,6 +85,12 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
             i = j
     positions.append(len(text))
     return "".join(out), positions
+
+
+def _joins(group: str, char: str) -> bool:
+    """True when NFC of ``group + char`` is not NFC(group) + NFC(char)."""
+    nfc = unicodedata.normalize
+    return nfc("NFC", group + char) != nfc("NFC", group) + nfc("NFC", char)
 
 
 def decode(raw: bytes, source: str) -> str:

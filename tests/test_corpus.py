@@ -23,7 +23,31 @@ def test_crlf_and_bom_are_normalised() -> None:
 
 @given(
     st.lists(
-        st.sampled_from(["a", "e\u0301", "\r\n", "\r", "\n", "\u00e9", " ", "\ufeff"]), max_size=40
+        st.sampled_from(
+            [
+                "a",
+                "e\u0301",
+                "\r\n",
+                "\r",
+                "\n",
+                "\u00e9",
+                " ",
+                "\ufeff",
+                "x",
+                "\u0301",
+                "\u0323",
+                "\u1100",
+                "\u1161",
+                "\u11a8",
+                "\u0bc6",
+                "\u0bbe",
+                "\u0b95",
+                "\u212b",
+                "\U0001f600",
+                "\u2028",
+            ]  # accents, Hangul jamo, Tamil vowel signs, emoji
+        ),
+        max_size=40,
     ).map("".join)
 )
 def test_offset_map_points_back_into_the_raw_text(raw: str) -> None:
@@ -33,7 +57,7 @@ def test_offset_map_points_back_into_the_raw_text(raw: str) -> None:
     assert positions == sorted(positions)
     for i, char in enumerate(text):
         if char == "\n":
-            assert raw[positions[i]] in "\r\n"
+            assert raw[positions[i]] in "\r\n\u2028\u2029"
 
 
 def test_markdown_title_comes_from_the_first_heading() -> None:
