@@ -16,6 +16,11 @@ SHOWN = (
     "pair",
     "code_id",
     "document_id",
+    "coders",
+    "characters",
+    "coded_characters",
+    "u_alpha",
+    "character_kappa",
     "n_units",
     "prevalence",
     "percent_agreement",
@@ -59,6 +64,12 @@ SHOWN = (
 )
 @click.option("--pairwise", is_flag=True, help="One table per pair of coders.")
 @click.option(
+    "--spans",
+    "span_level",
+    is_flag=True,
+    help="Span level: Krippendorff's u-alpha and character-level kappa per document and code.",
+)
+@click.option(
     "--disagreements",
     "list_disagreements",
     is_flag=True,
@@ -75,6 +86,7 @@ def agreement(
     include_nlp: bool,
     include_consensus: bool,
     pairwise: bool,
+    span_level: bool,
     list_disagreements: bool,
     fmt: str,
 ) -> None:
@@ -84,7 +96,9 @@ def agreement(
     """
     names = [c.strip() for c in coders.split(",") if c.strip()] if coders else None
     with open_study(study) as store:
-        if list_disagreements:
+        if span_level:
+            table = agreement_service.span_report(store, names)
+        elif list_disagreements:
             table = service.disagreements(store, names)
         elif pairwise:
             table = agreement_service.pairwise_report(

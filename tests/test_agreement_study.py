@@ -1,0 +1,61 @@
+"""Agreement on a study: coders, consensus and spans, with missing work treated as missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coding import service
+from coding.errors import CodingError
+from coding.service.agreement import agreement_report, span_report
+from coding.store import Store
+from tests.conftest import write_codings
+
+
+def test_unsubmitted_units_are_missing_not_absent(corpus_db: Path, tmp_path: Path) -> None:
+    with Store.open(corpus_db) as store:
+        units = [s.id for s in store.segments()]
+        service.add_coders(store, ["amira", "ben"], "t")
+        rows = [(units[1], "amira", "calm"), (units[1], "ben", "calm"), (units[2], "ben", "cues")]
+        service.import_codings(
+            store, write_codings(tmp_path / "c.csv", rows), "t", complete="segments"
+        )
+        table = agreement_report(store, ["amira", "ben"])
+    calm = table[table["code_id"] == "calm"].iloc[0]
+    # amira submitted only unit 1, ben units 1 and 2: one pairable unit, not four.
+    assert calm["n_units"] == 1
+
+
+def test_identical_spans_agree_perfectly_and_differences_lower_u_alpha(
+    corpus_db: Path, tmp_path: Path
+) -> None:
+    with Store.open(corpus_db) as store:
+        unit = store.segments()[1]
+        service.add_coders(store, ["amira", "ben"], "t")
+        same = tmp_path / "same.csv"
+        same.write_text(
+            "document_id,start,end,coder,code\n"
+            f"manual,{unit.start},{unit.start + 40},amira,calm\n"
+            f"manual,{unit.start},{unit.start + 40},ben,calm\n"
+        )
+        service.import_codings(store, same, "t")
+        perfect = span_report(store)
+    row = perfect[(perfect["document_id"] == "manual") & (perfect["code_id"] == "calm")].iloc[0]
+    assert row["u_alpha"] == pytest.approx(1.0) and row["character_kappa"] == pytest.approx(1.0)
+
+
+def test_span_agreement_needs_two_coders_who_finished_a_document(coded_db: Path) -> None:
+    with Store.open(coded_db) as store, pytest.raises(CodingError, match="submitted in full"):
+        span_report(store, ["amira"])
+
+
+def test_demo_span_agreement_is_reported_per_document_and_pooled(tmp_path: Path) -> None:
+    from coding.service.demo import build_demo
+
+    build_demo(tmp_path / "demo.db", suggest=False)
+    with Store.open(tmp_path / "demo.db") as store:
+        table = span_report(store)
+    assert set(table["document_id"]) == {"dyadic", "family", "residential", "sequential", "*"}
+    pooled = table[(table["document_id"] == "*") & (table["code_id"] == "overall")].iloc[0]
+    assert 0.5 < pooled["u_alpha"] < 1 and 0.5 < pooled["character_kappa"] < 1
