@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coding.codebook import read_codebook
 from coding.errors import InvalidInput
 from coding.model import Code, Codebook, Segment, segment_id_for
-from coding.suggest import RulesSuggester, build_patterns, lemmatise, rule_score, veto_phrases
+from coding.suggest import (
+    RuleMatcher,
+    RulesSuggester,
+    build_patterns,
+    lemmatise,
+    nlp,
+    rule_score,
+    veto_phrases,
+)
 
 ATTUNEMENT = Code(
     "caregiver_attunement",
@@ -198,3 +209,117 @@ def test_every_evidence_span_is_the_document_text(words: list[str], prefix: str)
     for suggestion in engine.suggest([segment(text, start=len(prefix))]):
         for span in json.loads(suggestion.evidence):
             assert document[span["start"] : span["end"]] == span["text"]
+
+
+# -- the fast path (surface forms on LOWER) gives the lemma path's hits ---------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+STRESS = Codebook(
+    "stress",
+    "Stress",
+    (
+        ATTUNEMENT,
+        CALM,
+        Code(
+            "tricky",
+            "Tricky",
+            "Determiners, short lemmas, wildcards, possessives and hyphens.",
+            exclusion=("Not 'be a parent' or \u201cthe baby's feeding\u201d.",),
+            indicators=(
+                "be safe",
+                "a bond",
+                "the",
+                "attun* to cues",
+                "feel*",
+                "the baby's lead",
+                "non-judgemental",
+                "mind in mind",
+                "is",
+                "co-regulation",
+            ),
+        ),
+    ),
+)
+
+
+def manual_texts() -> list[str]:
+    """The demo corpus: each manual whole, and each of its paragraphs."""
+    texts = []
+    for path in sorted((ROOT / "corpus").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        texts += [text, *(p for p in re.split(r"\n\s*\n", text) if p.strip())]
+    return texts
+
+
+def fixture_texts() -> list[str]:
+    import pandas as pd
+
+    frame = pd.read_csv(ROOT / "tests/data/suggest/segments.csv", keep_default_na=False)
+    return list(frame["text"])
+
+
+def codebooks() -> dict[str, Codebook]:
+    return {
+        "rules": CODEBOOK,
+        "stress": STRESS,
+        "mechanisms": read_codebook(ROOT / "codebooks/mechanisms.yaml")[0],
+    }
+
+
+@pytest.mark.parametrize("lemma", ["attune", "cue", "feel", "follow", "baby", "lead", "calm"])
+def test_surface_forms_lemmatise_to_their_lemma(lemma: str) -> None:
+    forms = nlp.surface_forms(lemma)
+    assert lemma in forms and len(forms) > 1
+    assert {lemmatise(f) for f in forms} == {(lemma,)}
+
+
+def test_a_form_the_table_maps_elsewhere_is_not_its_own_form() -> None:
+    assert "an" in nlp.surface_forms("a") and "an" not in nlp.surface_forms("an")
+
+
+@pytest.mark.parametrize("corpus", ["fixtures", "corpus"])
+@pytest.mark.parametrize("book", ["rules", "stress", "mechanisms"])
+def test_fast_path_gives_the_lemma_paths_hits(corpus: str, book: str) -> None:
+    codebook = codebooks()[book]
+    texts = fixture_texts() if corpus == "fixtures" else manual_texts()
+    fast = RuleMatcher(codebook).hits(texts)
+    assert fast == RuleMatcher(codebook, match_on="lemma").hits(texts)
+    assert sum(map(len, fast)) > 0
+
+
+def test_fast_path_gives_the_lemma_paths_evidence() -> None:
+    texts = manual_texts()[4:60]
+    starts = [1000 * i for i in range(len(texts))]
+    segments = [segment(t, start=s) for t, s in zip(texts, starts, strict=True)]
+    fast = RulesSuggester(STRESS)
+    lemma = RulesSuggester(STRESS)
+    lemma.matcher = RuleMatcher(STRESS, match_on="lemma")
+    suggestions = fast.suggest(segments)
+    assert suggestions and suggestions == lemma.suggest(segments)
+
+
+def test_fast_path_matches_a_wildcard_inside_a_multiword_pattern() -> None:
+    matcher = RuleMatcher(STRESS)
+    text = "Parents attuning to cues. Attunement, the cue."
+    assert [(h.text, h.pattern) for h in matcher.hits([text])[0] if h.code_id == "tricky"] == [
+        ("attuning to cues", "attun* to cues"),
+        ("the", "the"),
+    ]
+
+
+STRESS_WORDS = [
+    *("She", "is", "was", "be", "safe", "a", "an", "as", "bond", "bonds", "the", "The"),
+    *("attuned", "attuning", "to", "cues", "cue", "feeling", "Felt", "baby's", "lead", "led"),
+    *("non-judgemental", "mind", "minds", "in", "co-regulation", "parent", "feeding", "."),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(st.sampled_from(STRESS_WORDS), min_size=1, max_size=30))
+def test_fast_path_equals_lemma_path_on_random_text(words: list[str]) -> None:
+    text = " ".join(words)
+    assert _FAST.hits([text]) == _LEMMA.hits([text])
+
+
+_FAST = RuleMatcher(STRESS)
+_LEMMA = RuleMatcher(STRESS, match_on="lemma")

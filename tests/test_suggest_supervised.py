@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from coding.model import Code, Codebook, Segment
 from coding.suggest import SupervisedParams, SupervisedSuggester
-from coding.suggest.features import CharWbTfidf
+from coding.suggest.features import CharWbTfidf, WordTfidf, word_tfidf
 from coding.suggest.supervised import best_threshold, grouped_splits
 
 DATA = Path(__file__).parent / "data" / "suggest"
@@ -210,3 +210,15 @@ def test_char_features_equal_scikit_learn_char_wb() -> None:
     new = ["Unseen wörds here.", *texts[80:]]
     assert fitted < 1e-12
     assert abs(ours.transform(new) - theirs.transform(new)).max() < 1e-12
+
+
+@pytest.mark.parametrize("max_features", [None, 150])
+def test_word_features_equal_scikit_learn_tfidf(max_features: int | None) -> None:
+    texts = list(FRAME["text"])
+    ours, theirs = WordTfidf(2, max_features), word_tfidf(2, max_features)
+    assert (ours.fit_transform(texts[:80]) != theirs.fit_transform(texts[:80])).nnz == 0
+    assert list(ours.get_feature_names_out()) == list(theirs.get_feature_names_out())
+    new = ["Unseen wörds here, and the baby's cues: cues cues.", "", "a", *texts[80:]]
+    transformed = ours.transform(new)
+    assert transformed.dtype == np.float32 and transformed.has_sorted_indices
+    assert (transformed != theirs.transform(new)).nnz == 0

@@ -3,15 +3,23 @@
 It needs no coding at all, so it can suggest from the first segment of a study. See
 docs/suggestions.md for the conventions (wildcards, determiners, quoted veto phrases) and the
 score.
+
+Patterns are lemmas, but by default they are matched on the lower-case token text: each lemma
+becomes the set of its surface forms (:func:`nlp.surface_forms`), so a text only needs the
+tokenizer, not the lemmatizer. ``RuleMatcher(codebook, match_on="lemma")`` matches lemma against
+lemma instead; the two give the same hits (tests compare them) and the lemma path is the
+benchmark's baseline.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -37,6 +45,11 @@ QUOTED = re.compile(r"""(?<!\w)'(.+?)'(?!\w)|"(.+?)"|\u2018(.+?)\u2019|\u201c(.+
 
 RULES_THRESHOLD = 0.5  # the score of a single hit: any unvetoed hit is suggested
 REPEAT_WEIGHT = 0.25  # a repeated hit of the same indicator counts a quarter of a new one
+#: A one-word pattern (such as "self-regulation", three tokens) is expanded into every sequence of
+#: surface forms for the PhraseMatcher; past this many sequences it goes to the token Matcher.
+MAX_FORM_SEQUENCES = 1000
+
+MatchOn = Literal["lower", "lemma"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +132,14 @@ def build_patterns(codebook: Codebook) -> list[Pattern]:
     return patterns
 
 
-def _token_specs(pattern: Pattern) -> list[dict[str, object]]:
+def _lemma_spec(lemma: str, match_on: MatchOn) -> dict[str, object]:
+    if match_on == "lemma":
+        return {"LEMMA": lemma}
+    forms = sorted(nlp.surface_forms(lemma))
+    return {"LOWER": forms[0]} if len(forms) == 1 else {"LOWER": {"IN": forms}}
+
+
+def _token_specs(pattern: Pattern, match_on: MatchOn) -> list[dict[str, object]]:
     tokens: list[dict[str, object]] = []
     for n, word in enumerate(pattern.words):
         if n > 0 and word[0] not in DETERMINERS:
@@ -128,39 +148,97 @@ def _token_specs(pattern: Pattern) -> list[dict[str, object]]:
             if spec.endswith("*"):
                 tokens.append({"LOWER": {"REGEX": "^" + re.escape(spec[:-1])}})
             else:
-                tokens.append({"LEMMA": spec})
+                tokens.append(_lemma_spec(spec, match_on))
     return tokens
 
 
-class RuleMatcher:
-    """Compiled indicator and veto patterns of one codebook."""
+def _form_sequences(pattern: Pattern) -> Iterator[tuple[str, ...]]:
+    """Every sequence of lower-case surface forms of a one-word pattern's lemmas."""
+    return itertools.product(*(sorted(nlp.surface_forms(s)) for w in pattern.words for s in w))
 
-    def __init__(self, codebook: Codebook) -> None:
+
+def _sequence_count(pattern: Pattern) -> int:
+    return math.prod(len(nlp.surface_forms(s)) for w in pattern.words for s in w)
+
+
+class RuleMatcher:
+    """Compiled indicator and veto patterns of one codebook.
+
+    ``match_on="lower"`` (the default) matches the surface forms of each lemma on tokenizer
+    output; ``"lemma"`` lemmatises every text and matches lemmas (the earlier implementation,
+    kept as the reference). The hits are the same.
+
+    spaCy's token Matcher, needed for multiword and wildcard patterns, calls Python for every
+    token, so on the fast path each such pattern has a Matcher of its own that runs only on texts
+    holding a surface form of every lemma in the pattern (found by the PhraseMatcher, which is
+    cheap): a text without them cannot match.
+    """
+
+    def __init__(self, codebook: Codebook, *, match_on: MatchOn = "lower") -> None:
         self.patterns = build_patterns(codebook)
-        vocab = nlp.pipeline().vocab
-        self._phrases = PhraseMatcher(vocab, attr="LEMMA")
-        self._tokens = Matcher(vocab)
+        self.match_on = match_on
+        self._vocab = vocab = nlp.pipeline().vocab
+        self._phrases = PhraseMatcher(vocab, attr=match_on.upper())
+        self._tokens = Matcher(vocab)  # match_on="lemma": every token pattern, on every text
+        self._gated: list[tuple[frozenset[int], Matcher]] = []  # (anchors needed, its Matcher)
+        self._anchors: set[int] = set()
         self._by_key: dict[int, Pattern] = {}
         for n, pattern in enumerate(self.patterns):
             key = f"concord:{pattern.code_id}:{n}"
             self._by_key[vocab.strings.add(key)] = pattern
-            if pattern.needs_matcher:
-                self._tokens.add(key, [_token_specs(pattern)])
+            if match_on == "lemma":
+                if pattern.needs_matcher:
+                    self._tokens.add(key, [_token_specs(pattern, match_on)])
+                else:
+                    lemmas = [s for w in pattern.words for s in w]
+                    self._phrases.add(key, [Doc(vocab, words=lemmas, lemmas=lemmas)])
+            elif pattern.needs_matcher or _sequence_count(pattern) > MAX_FORM_SEQUENCES:
+                matcher = Matcher(vocab)
+                matcher.add(key, [_token_specs(pattern, match_on)])
+                self._gated.append((self._anchor_keys(pattern), matcher))
             else:
-                lemmas = [s for w in pattern.words for s in w]
-                self._phrases.add(key, [Doc(vocab, words=lemmas, lemmas=lemmas)])
+                self._phrases.add(
+                    key, [Doc(vocab, words=list(w)) for w in _form_sequences(pattern)]
+                )
+
+    def _anchor_keys(self, pattern: Pattern) -> frozenset[int]:
+        """PhraseMatcher keys for the surface forms of each (non-wildcard) lemma of a pattern."""
+        keys = set()
+        for lemma in {s for w in pattern.words for s in w if not s.endswith("*")}:
+            name = f"concord-anchor:{lemma}"  # pattern keys start "concord:"
+            key = self._vocab.strings.add(name)
+            if key not in self._anchors:
+                forms = sorted(nlp.surface_forms(lemma))
+                self._phrases.add(name, [Doc(self._vocab, words=[f]) for f in forms])
+                self._anchors.add(key)
+            keys.add(key)
+        return frozenset(keys)
 
     def hits(self, texts: Sequence[str]) -> list[list[Hit]]:
         """Unvetoed hits per text; offsets are character offsets into that text."""
-        return [self._doc_hits(doc) for doc in nlp.lemma_docs(texts)]
+        docs = nlp.token_docs(texts) if self.match_on == "lower" else nlp.lemma_docs(texts)
+        return [self._doc_hits(doc) for doc in docs]
+
+    def _matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """(key, start, end) of every pattern match, vetoes included, before any filtering."""
+        raw: list[tuple[int, int, int]] = []
+        if len(self._phrases):  # an empty matcher warns on every call
+            raw.extend(self._phrases(doc))
+        if self._anchors:
+            present = {key for key, _, _ in raw if key in self._anchors}
+            raw = [m for m in raw if m[0] not in self._anchors]
+        else:
+            present = set()
+        for needed, matcher in self._gated:
+            if needed <= present:
+                raw.extend(matcher(doc))
+        if len(self._tokens):
+            raw.extend(self._tokens(doc))
+        return raw
 
     def _doc_hits(self, doc: Doc) -> list[Hit]:
         found: dict[tuple[str, bool], list[tuple[int, int, Pattern]]] = {}
-        raw: list[tuple[int, int, int]] = []
-        for matcher in (self._phrases, self._tokens):
-            if len(matcher):  # an empty matcher warns on every call
-                raw.extend(matcher(doc))
-        for key, start, end in raw:
+        for key, start, end in self._matches(doc):
             pattern = self._by_key[key]
             found.setdefault((pattern.code_id, pattern.veto), []).append((start, end, pattern))
         hits: list[Hit] = []

@@ -32,7 +32,7 @@ from coding.suggest.base import (
     suggestions_from_scores,
     version_string,
 )
-from coding.suggest.features import CharWbTfidf, word_tfidf
+from coding.suggest.features import CharWbTfidf, WordTfidf
 from coding.suggest.rules import Hit, RulesSuggester
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
@@ -134,7 +134,7 @@ class SupervisedSuggester:
         self._train_codes = [
             [c for c, v in zip(code_ids, row, strict=True) if v == 1] for row in y_all
         ]
-        self._words = word_tfidf(self.params.min_df, self.params.max_features)
+        self._words = WordTfidf(self.params.min_df, self.params.max_features)
         self._chars = CharWbTfidf(min_df=self.params.min_df)
         self.code_models = {}
         self.train_hits: list[list[Hit]] = []
