@@ -277,7 +277,21 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
         found = found[found["code_id"] == code_id]
     if open_only:
         found = found[found["decision"] == ""]
-    _print_frame(found, fmt, text_width=70)
+    if fmt == "table":  # the essentials, text last; csv and json carry every column
+        found = found[
+            [
+                "segment_id",
+                "document_id",
+                "code_id",
+                "applied_by",
+                "not_applied_by",
+                "decision",
+                "decision_id",
+                "text",
+            ]
+        ].astype({"decision_id": object})
+        found["decision_id"] = found["decision_id"].map(lambda v: "" if pd.isna(v) else f"#{v}")
+    _print_frame(found, fmt, text_width=50)
 
 
 @cli.command()
