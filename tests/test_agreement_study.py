@@ -59,3 +59,15 @@ def test_demo_span_agreement_is_reported_per_document_and_pooled(tmp_path: Path)
     assert set(table["document_id"]) == {"dyadic", "family", "residential", "sequential", "*"}
     pooled = table[(table["document_id"] == "*") & (table["code_id"] == "overall")].iloc[0]
     assert 0.5 < pooled["u_alpha"] < 1 and 0.5 < pooled["character_kappa"] < 1
+
+
+def test_consensus_is_compared_on_units_settled_for_each_code(coded_db: Path) -> None:
+    with Store.open(coded_db) as store:
+        found = service.disagreements(store)
+        calm = found[found["code_id"] == "calm"].iloc[0]
+        service.resolve(store, calm["segment_id"], "calm", "reject", "rosa", "staff, not parent")
+        table = agreement_report(store, ["amira", "consensus"])
+    by_code = table.set_index("code_id")
+    # 'calm' is settled on all 4 units now; 'cues' is still open on one of them.
+    assert by_code.loc["calm", "n_units"] == 4 and by_code.loc["cues", "n_units"] == 3
+    assert by_code.loc["calm", "percent_agreement"] == pytest.approx(0.75)  # amira applied it

@@ -64,16 +64,21 @@ def nlp_as_coder(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     return annotations, assignments
 
 
-def consensus_as_coder(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+def consensus_as_coder(
+    store: Store, settled_on: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The consensus coding as a coder: resolved decisions plus codes every coder agreed on.
 
-    A unit counts as completed by 'consensus' once it has no open disagreement left.
+    A unit counts as completed by 'consensus' once it has no open disagreement left on the
+    codes ``settled_on`` (default: every code), among the units two or more coders submitted.
     """
     annotations, assignments, segments = _study_frames(store)
     code_ids = store.codebook().codebook.code_ids
     finals = review.final_codes(
         annotations, assignments, store.current_resolutions_frame(), code_ids
     )
+    if settled_on is not None:
+        finals = finals[finals["code_id"].isin(list(settled_on))]
     done = assignments[assignments["completed"]]
     multi = done.groupby("segment_id")["coder"].nunique()
     multi_units = set(multi[multi >= 2].index)
@@ -145,9 +150,28 @@ def agreement_report(
             f"agreement needs two coders with completed units; have: {', '.join(wanted) or 'none'}"
         )
     code_ids = list(store.codebook().codebook.code_ids)
-    return agreement_table(
+    table = agreement_table(
         all_ann, all_asg, segments, code_ids, coders=wanted, by=by, bootstrap=bootstrap, seed=seed
     )
+    if CONSENSUS not in wanted or by != "code":
+        return table
+    # Per code, the consensus is known on every unit settled *for that code*, not only on
+    # units with nothing open at all: recompute each code's row on its own settled units.
+    rows = []
+    for code_id in code_ids:
+        ann, asg = consensus_as_coder(store, [code_id])
+        per_code = agreement_table(
+            pd.concat([*extra_ann[:-1], ann], ignore_index=True),
+            pd.concat([*extra_asg[:-1], asg], ignore_index=True),
+            segments,
+            [code_id],
+            coders=wanted,
+            by="code",
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+        rows.append(per_code[per_code["scope"] == "code"])
+    return pd.concat([*rows, table[table["scope"] != "code"]], ignore_index=True)
 
 
 def pairwise_report(
