@@ -12,14 +12,14 @@ from typing import Any, Self
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text, update
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
 from coding.errors import CodingError, Conflict, NotFound
 from coding.model import (
     utcnow,
 )
 from coding.store import schema as t
-from coding.store.engine import BUSY_TIMEOUT_MS, is_url, make_engine
+from coding.store.engine import BUSY_TIMEOUT_MS, display_target, is_url, make_engine
 
 
 def _ts(value: datetime | None = None) -> str:
@@ -42,31 +42,35 @@ class StoreBase:
     def open(cls, target: str | Path, *, create: bool = False) -> Self:
         """Open a study (file path or database URL); ``create=True`` makes a new one."""
         target = str(target)
+        shown = display_target(target)  # messages never carry a database password
         if not is_url(target):
             path = Path(target)
             if create and path.exists():
-                raise Conflict(f"{target}: a file already exists there")
+                raise Conflict(f"{shown}: a file already exists there")
             if not create and not path.is_file():
-                raise NotFound(f"{target}: no such study (create one with 'coding init')")
-        store = cls(make_engine(target), target)
+                raise NotFound(f"{shown}: no such study (create one with 'coding init')")
+        try:
+            store = cls(make_engine(target), shown)
+        except ArgumentError as err:
+            raise CodingError(f"{shown}: not a valid database URL") from err
         try:
             applied = store.schema_version()
             if create:
                 if applied:
-                    raise Conflict(f"{target}: the database already holds a study")
+                    raise Conflict(f"{shown}: the database already holds a study")
                 store.migrate()
             elif applied == 0:
-                raise NotFound(f"{target}: not a Concord study (no schema_version table)")
+                raise NotFound(f"{shown}: not a Concord study (no schema_version table)")
             elif applied < len(t.MIGRATIONS):
                 store.migrate()
             elif applied > len(t.MIGRATIONS):
                 raise CodingError(
-                    f"{target}: study schema v{applied} is newer than this Concord (v"
+                    f"{shown}: study schema v{applied} is newer than this Concord (v"
                     f"{len(t.MIGRATIONS)}); upgrade Concord"
                 )
         except DatabaseError as err:  # not a database, locked, unreachable server, ...
             store.close()
-            raise CodingError(f"{target}: cannot open the database ({err.orig})") from err
+            raise CodingError(f"{shown}: cannot open the database ({err.orig})") from err
         except CodingError:
             store.close()
             raise

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 
 from coding.errors import CodingError
 
@@ -19,6 +20,20 @@ def is_url(target: str) -> bool:
     (True, False)
     """
     return "://" in target
+
+
+def display_target(target: str) -> str:
+    """A study target fit to show: a URL's password is masked.
+
+    >>> display_target("postgresql+psycopg://me:secret@db/study")
+    'postgresql+psycopg://me:***@db/study'
+    """
+    if not is_url(target):
+        return target
+    try:
+        return make_url(target).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(a database URL that could not be parsed)"
 
 
 def make_engine(target: str | Path) -> Engine:

@@ -214,6 +214,16 @@ code_notes = Table(
     CheckConstraint("length(trim(note)) > 0", name="code_note_not_empty"),
 )
 
+# Version 4: a coder's memo on a unit, kept even when the coder applies no code there.
+unit_memos = Table(
+    "unit_memos",
+    metadata,
+    Column("segment_id", String(64), ForeignKey("segments.id"), primary_key=True),
+    Column("coder", String(100), ForeignKey("coders.name"), primary_key=True),
+    Column("memo", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
 V1_TABLES = (
     settings,
     events,
@@ -253,9 +263,16 @@ def _index_work_by_coder(conn: Connection) -> None:
 
 
 Migration = Callable[[Connection], None]
+
+
 # Each migration runs in its own transaction; schema_version holds one row per applied number.
+def _add_unit_memos(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[unit_memos])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
     _index_work_by_coder,
+    _add_unit_memos,
 )
