@@ -56,40 +56,41 @@ def server() -> Iterator[str]:
     data = os.path.join(root, "data")
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    run = {"check": True, "capture_output": True, "timeout": 120}
-    subprocess.run(
-        _as_server_user(
-            [f"{bindir}/initdb", "-D", data, "-U", "concord", "--auth=trust", "-E", "UTF8"]
-        ),
-        **run,
-    )
-    subprocess.run(
-        _as_server_user(
-            [
-                f"{bindir}/pg_ctl",
-                "-D",
-                data,
-                "-l",
-                os.path.join(root, "log"),
-                "-w",
-                "start",
-                "-o",
-                f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off",
-            ]
-        ),
-        **run,
-    )
     try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        run = {"check": True, "capture_output": True, "timeout": 120}
+        subprocess.run(
+            _as_server_user(
+                [f"{bindir}/initdb", "-D", data, "-U", "concord", "--auth=trust", "-E", "UTF8"]
+            ),
+            **run,
+        )
+        subprocess.run(
+            _as_server_user(
+                [
+                    f"{bindir}/pg_ctl",
+                    "-D",
+                    data,
+                    "-l",
+                    os.path.join(root, "log"),
+                    "-w",
+                    "start",
+                    "-o",
+                    f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off",
+                ]
+            ),
+            **run,
+        )
         yield f"postgresql+psycopg://concord@127.0.0.1:{port}"
     finally:
-        subprocess.run(
-            _as_server_user([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
-            check=False,
-            capture_output=True,
-        )
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
+            subprocess.run(
+                _as_server_user([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+                check=False,
+                capture_output=True,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 
