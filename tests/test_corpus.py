@@ -180,3 +180,14 @@ def test_manifest_sets_ids_programmes_and_titles(store: Store, tmp_path: Path) -
     service.import_documents(store, [DATA / "manual.md"], "tester", manifest=manifest)
     doc = store.document("steps")
     assert (doc.programme, doc.title) == ("Small Steps", "Steps")
+
+
+def test_manifest_mismatches_are_noted(store: Store, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,document_id,programme\nManual.md,steps,Small Steps\n")
+    notes: list[str] = []
+    service.import_documents(
+        store, [DATA / "manual.md"], "t", manifest=manifest, progress=notes.append
+    )
+    assert "note: manual.md is not in the manifest; using id 'manual' and no programme" in notes
+    assert "note: manifest rows for files not imported here: Manual.md" in notes

@@ -121,6 +121,8 @@ def import_(
         def progress(message: str) -> None:
             if message.startswith("reading"):
                 bar.update(1)
+            elif message.startswith("note:"):
+                note(message)
 
         results = service.import_documents(
             store,

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from coding import codebook as codebook_io
@@ -165,6 +165,72 @@ def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
     return entries
 
 
+@dataclass
+class _ImportPlan:
+    """Documents to store, what to report, and every problem found, before any write."""
+
+    store: Store
+    actor: str
+    kind: str
+    progress: Progress
+    planned: list[tuple[Document, list[Segment]]] = field(default_factory=list)
+    results: list[ImportedDocument] = field(default_factory=list)
+    problems: list[InvalidInput] = field(default_factory=list)
+    taken: dict[str, str] = field(default_factory=dict)
+
+    def refuse(self, path: Path, message: str) -> None:
+        self.problems.append(InvalidInput(str(path), [Problem("file", message)]))
+
+    def add_presegmented(self, path: Path) -> None:
+        try:
+            planned_csv = _plan_presegmented(self.store, path, self.actor)
+        except InvalidInput as err:
+            self.problems.append(err)
+            return
+        clash = [d.name for d, _ in planned_csv if d.name in self.taken]
+        if clash:
+            self.refuse(
+                path, f"document id(s) {', '.join(clash)} also used by another file in this import"
+            )
+            return
+        self.taken.update({d.name: str(path) for d, _ in planned_csv})
+        self.planned += [p for p in planned_csv if p[1]]
+        self.results += [
+            ImportedDocument(d.id, str(path), _status(d), len(segs)) for d, segs in planned_csv
+        ]
+
+    def add_source(self, path: Path, entry: ManifestEntry) -> None:
+        try:
+            source = corpus.read_source(path)
+        except InvalidInput as err:
+            self.problems.append(err)
+            return
+        name = entry.document_id
+        if not DOCUMENT_ID_RE.match(name):
+            self.refuse(path, f"document id {name!r}: use letters, digits, '_', '-', '.' (no '@')")
+            return
+        if name in self.taken:
+            self.refuse(
+                path, f"document id {name!r} is also used by {self.taken[name]} in this import"
+            )
+            return
+        self.taken[name] = str(path)
+        document = _versioned(
+            self.store, name, source.text, entry.title or source.title, entry.programme, str(path)
+        )
+        if document is None:
+            self.results.append(ImportedDocument(name, str(path), "unchanged", 0))
+            return
+        segments = segment.segment(document, self.kind)
+        if not segments:
+            self.refuse(path, f"no {self.kind} units found")
+            return
+        self.planned.append((document, segments))
+        self.results.append(
+            ImportedDocument(document.id, str(path), _status(document), len(segments))
+        )
+
+
 def import_documents(
     store: Store,
     paths: Sequence[str | Path],
@@ -181,101 +247,36 @@ def import_documents(
     a new version of the document (``name@vN``); nothing is overwritten.
     """
     entries = read_manifest(manifest) if manifest else {}
-    kind = unit_kind(store)
-    problems: list[InvalidInput] = []
-    planned: list[tuple[Document, list[Segment]]] = []
-    results: list[ImportedDocument] = []
-    taken: dict[str, str] = {}
+    plan = _ImportPlan(store, actor, unit_kind(store), progress)
     for path in map(Path, paths):
         progress(f"reading {path}")
         if path.suffix.lower() == ".csv":
-            try:
-                planned_csv = _plan_presegmented(store, path, actor)
-            except InvalidInput as err:
-                problems.append(err)
-                continue
-            clash = [d.name for d, _ in planned_csv if d.name in taken]
-            if clash:
-                problems.append(
-                    InvalidInput(
-                        str(path),
-                        [
-                            Problem(
-                                "file",
-                                f"document id(s) {', '.join(clash)} also used by another file "
-                                "in this import",
-                            )
-                        ],
-                    )
-                )
-                continue
-            taken.update({d.name: str(path) for d, _ in planned_csv})
-            planned += [p for p in planned_csv if p[1]]
-            results += [
-                ImportedDocument(d.id, str(path), status, len(segs))
-                for d, segs, status in ((d, s, _status(d)) for d, s in planned_csv)
-            ]
+            plan.add_presegmented(path)
             continue
-        try:
-            source = corpus.read_source(path)
-        except InvalidInput as err:
-            problems.append(err)
-            continue
-        entry = entries.get(path.name, ManifestEntry(slug(path.name), programme, title))
-        name = entry.document_id
-        if not DOCUMENT_ID_RE.match(name):
-            problems.append(
-                InvalidInput(
-                    str(path),
-                    [
-                        Problem(
-                            "file",
-                            f"document id {name!r}: use letters, digits, '_', '-', '.' (no '@')",
-                        )
-                    ],
-                )
+        if entries and path.name not in entries:
+            progress(
+                f"note: {path.name} is not in the manifest; using id {slug(path.name)!r} "
+                "and no programme"
             )
-            continue
-        if name in taken:
-            problems.append(
-                InvalidInput(
-                    str(path),
-                    [
-                        Problem(
-                            "file",
-                            f"document id {name!r} is also used by {taken[name]} in this import",
-                        )
-                    ],
-                )
-            )
-            continue
-        taken[name] = str(path)
-        document = _versioned(
-            store,
-            name,
-            source.text,
-            entry.title or source.title,
-            entry.programme or programme,
-            str(path),
+        default = ManifestEntry(slug(path.name), programme, title)
+        entry = entries.get(path.name, default)
+        plan.add_source(
+            path,
+            ManifestEntry(entry.document_id, entry.programme or programme, entry.title or title),
         )
-        if document is None:
-            results.append(ImportedDocument(name, str(path), "unchanged", 0))
-            continue
-        segments = segment.segment(document, kind)
-        if not segments:
-            problems.append(InvalidInput(str(path), [Problem("file", f"no {kind} units found")]))
-            continue
-        planned.append((document, segments))
-        results.append(ImportedDocument(document.id, str(path), _status(document), len(segments)))
-    if problems:
+    if plan.problems:
         raise InvalidInput(
-            f"{len(problems)} of {len(paths)} file(s) could not be imported; nothing was imported",
-            [Problem(err.source, str(p)) for err in problems for p in err.problems],
+            f"{len(plan.problems)} of {len(paths)} file(s) could not be imported; nothing was "
+            "imported",
+            [Problem(err.source, str(p)) for err in plan.problems for p in err.problems],
         )
-    if planned:
-        progress(f"storing {len(planned)} document(s)")
-        store.add_documents(planned, actor)
-    return results
+    unused = sorted(set(entries) - {Path(p).name for p in paths})
+    if unused:
+        progress(f"note: manifest rows for files not imported here: {', '.join(unused)}")
+    if plan.planned:
+        progress(f"storing {len(plan.planned)} document(s)")
+        store.add_documents(plan.planned, actor)
+    return plan.results
 
 
 def _status(document: Document) -> str:
