@@ -70,13 +70,16 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
             out.append(chunk)
             positions.extend(range(base, base + len(chunk)))
             continue
-        # NFC may merge or reorder characters (accents, Hangul jamo, Indic vowel signs): group
-        # each character with the ones after it that change its normal form, and map each
-        # output character of a group into the group's raw characters.
+        # NFC may merge or reorder characters (accents, Hangul jamo, Indic vowel signs): a
+        # group is a starter with every combining mark after it (marks reorder and compose
+        # only within it) and any character that changes the group's normal form; each output
+        # character of a group maps into the group's raw characters.
         i = 0
         while i < len(chunk):
             j = i + 1
-            while j < len(chunk) and _joins(chunk[i:j], chunk[j]):
+            while j < len(chunk) and (
+                unicodedata.combining(chunk[j]) or _joins(chunk[i:j], chunk[j])
+            ):
                 j += 1
             composed = unicodedata.normalize("NFC", chunk[i:j])
             for k in range(len(composed)):
