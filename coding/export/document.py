@@ -12,6 +12,7 @@ from datetime import datetime
 import pandas as pd
 
 from coding.refi.safezip import fix_timestamps
+from coding.refi.xml import xml_text
 
 
 @dataclass(frozen=True)
@@ -56,26 +57,37 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+def md_text(text: str) -> str:
+    """Text for Markdown with raw HTML made inert: ``&``, ``<`` and ``>`` as entities, so a
+    ``<script>`` in a document stays text in any Markdown viewer.
+
+    >>> md_text("a <b> & c")
+    'a &lt;b&gt; &amp; c'
+    """
+    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
-            out.append(f"{'#' * block.level} {block.text}")
+            out.append(f"{'#' * block.level} {md_text(block.text)}")
         elif isinstance(block, Para):
-            out.append(block.text)
+            out.append(md_text(block.text))
         elif isinstance(block, Table):
             out.append(_md_table(block.frame))
         elif isinstance(block, Quote):
-            body = "\n".join(f"> {line}" if line else ">" for line in block.text.split("\n"))
-            out.append(f"{body}\n>\n> \u2014 *{block.where}*")
+            lines = md_text(block.text).split("\n")
+            body = "\n".join(f"> {line}" if line else ">" for line in lines)
+            out.append(f"{body}\n>\n> \u2014 *{md_text(block.where)}*")
         elif block.file:
-            out.append(f"![{block.caption}]({block.file})")
+            out.append(f"![{md_text(block.caption)}]({block.file})")
     return "\n\n".join(out) + "\n"
 
 
 def _md_table(frame: pd.DataFrame) -> str:
     def esc(value: object) -> str:
-        return cell_text(value).replace("|", "\\|").replace("\n", " ")
+        return md_text(cell_text(value)).replace("|", "\\|").replace("\n", " ")
 
     lines = [
         "| " + " | ".join(esc(c) for c in frame.columns) + " |",
@@ -97,8 +109,12 @@ CSS = (
 )
 
 
+def _escape(text: str) -> str:
+    return html.escape(xml_text(text))
+
+
 def to_html(blocks: list[Block], title: str) -> str:
-    e = html.escape
+    e = _escape
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -137,30 +153,31 @@ def to_docx(blocks: list[Block], title: str) -> bytes:
 
     document = docx.Document()
     props = document.core_properties
-    props.title, props.author, props.last_modified_by = title, "Concord", "Concord"
+    t = xml_text
+    props.title, props.author, props.last_modified_by = t(title), "Concord", "Concord"
     props.created = props.modified = props.last_printed = FIXED
     props.revision = 1
     for block in blocks:
         if isinstance(block, Heading):
-            document.add_heading(block.text, level=min(block.level - 1, 9))
+            document.add_heading(t(block.text), level=min(block.level - 1, 9))
         elif isinstance(block, Para):
-            document.add_paragraph(block.text)
+            document.add_paragraph(t(block.text))
         elif isinstance(block, Table):
             frame = block.frame
             table = document.add_table(rows=1, cols=len(frame.columns))
             table.style = "Table Grid"
             for cell, column in zip(table.rows[0].cells, frame.columns, strict=True):
-                cell.text = str(column)
+                cell.text = t(str(column))
             for row in frame.itertuples(index=False):
                 cells = table.add_row().cells
                 for cell, value in zip(cells, row, strict=True):
-                    cell.text = cell_text(value)
+                    cell.text = t(cell_text(value))
         elif isinstance(block, Quote):
-            document.add_paragraph(block.text, style="Quote")
-            document.add_paragraph(block.where).runs[0].italic = True
+            document.add_paragraph(t(block.text), style="Quote")
+            document.add_paragraph(t(block.where)).runs[0].italic = True
         elif block.png:
             document.add_picture(io.BytesIO(block.png), width=Inches(6.5))
-            document.add_paragraph(block.caption).runs[0].italic = True
+            document.add_paragraph(t(block.caption)).runs[0].italic = True
     buffer = io.BytesIO()
     document.save(buffer)
     return fix_timestamps(buffer.getvalue())

@@ -6,6 +6,7 @@ Final codes come from ``coding.review.final_codes``; every row says on what basi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pandas as pd
@@ -20,6 +21,23 @@ BASIS = {
     "open": "open disagreement: no final decision yet",
 }
 FINAL_LABEL = {True: "yes", False: "no", None: "open"}
+SEGMENT_COLUMNS = [
+    "segment_id",
+    "document_id",
+    "title",
+    "programme",
+    "section",
+    "position",
+    "start",
+    "end",
+    "text",
+    "code_id",
+    "code_name",
+    "final",
+    "basis",
+    "status",
+]
+DECISION_COLUMNS = ["decision", "reviewer", "rationale", "decided_at", "codebook_version"]
 NO_PROGRAMME = "(no programme)"
 
 
@@ -34,10 +52,14 @@ def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFra
     """
     done = assignments[assignments["completed"]]
     pairs = set(zip(done["segment_id"], done["coder"], strict=True))
-    keep = [
-        (s, c) in pairs
-        for s, c in zip(annotations["segment_id"], annotations["coder"], strict=True)
-    ]
+    keep = pd.Series(
+        [
+            (s, c) in pairs
+            for s, c in zip(annotations["segment_id"], annotations["coder"], strict=True)
+        ],
+        index=annotations.index,
+        dtype=bool,
+    )  # a Series, not a list: an empty list would select no columns
     return annotations[keep].reset_index(drop=True)
 
 
@@ -127,7 +149,12 @@ def coded_segments(
             }
         )
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    columns = [
+        *SEGMENT_COLUMNS,
+        *(f"{kind}_{coder}" for coder in coders for kind in ("coder", "codes")),
+        *DECISION_COLUMNS,
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:
         return frame
     frame["_order"] = frame["code_id"].map(order)
@@ -145,6 +172,15 @@ def location(row: pd.Series) -> str:
 
 
 STATUS_RANK = {"agreed": 0, "resolved": 1, "single": 2}
+MATRIX_COLUMNS = [
+    "programme",
+    "code_id",
+    "code_name",
+    "segments",
+    "programme_segments",
+    "share",
+    "top_excerpts",
+]
 
 
 def matrix(
@@ -187,7 +223,7 @@ def matrix(
                     "top_excerpts": excerpts,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=MATRIX_COLUMNS)
 
 
 def _short(text: str, width: int = 160) -> str:
@@ -262,3 +298,85 @@ def audit_log(
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+# Events the audit export shows, each with the detail keys it may show. Anything else keeps
+# its row (when, who, what) with subject and detail withheld: a new kind of event shows no
+# content until it is listed here.
+AUDIT_DETAIL: dict[str, tuple[str, ...]] = {
+    "set_setting": ("value",),
+    "load_codebook": ("sha256",),
+    "codebook_version": ("changes", "sha256"),
+    "import_documents": ("documents",),
+    "import_document": ("name", "version", "sha256", "source", "segments"),
+    "import_project": (
+        "documents",
+        "coders",
+        "annotations",
+        "completed",
+        "codes_added",
+        "held_units",
+    ),
+    "add_coders": ("kind",),
+    "add_annotations": ("annotations", "completed"),
+    "assign": ("segments",),
+    "complete": ("units",),
+    "suggest": ("engine", "model_version", "n"),
+    "resolve": ("decisions", "reviewers"),
+    "add_user": ("role",),
+    "set_password": (),
+    "code_note": ("codebook_version", "segment_id"),
+    "code_unit": ("codes", "memo", "complete"),
+}
+# Events that carry a coder's own codes or memo on a unit (subject = segment id, actor = the
+# coder): shown only once that coder has completed that unit.
+CODER_WORK = frozenset({"code_unit"})
+AUDIT_EVENT_COLUMNS = ["id", "at", "actor", "action", "subject", "detail", "withheld"]
+
+
+def audit_events(events: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+    """The event trail for export: allow-listed actions with allow-listed detail keys; a
+    coder's draft (a ``code_unit`` save on a unit they have not completed) keeps its row but
+    not its codes or memo.
+
+    >>> ev = pd.DataFrame({"id": [1], "at": ["t"], "actor": ["ann"], "action": ["code_unit"],
+    ...                    "subject": ["s1"], "detail": ['{"codes": ["x"], "memo": "m"}']})
+    >>> asg = pd.DataFrame({"segment_id": ["s1"], "coder": ["ann"], "completed": [False]})
+    >>> audit_events(ev, asg)[["detail", "withheld"]].values.tolist()
+    [['{}', 'draft: the coder has not submitted this unit']]
+    """
+    if events.empty:
+        return pd.DataFrame(columns=AUDIT_EVENT_COLUMNS)
+    done = assignments[assignments["completed"]] if not assignments.empty else assignments
+    completed = (
+        set(zip(done["segment_id"], done["coder"], strict=True)) if not done.empty else set()
+    )
+    rows = []
+    for e in events.sort_values("id").itertuples(index=False):
+        action = str(e.action)
+        subject = str(e.subject)
+        withheld = ""
+        shown: dict[str, object] = {}
+        if action not in AUDIT_DETAIL:
+            subject, withheld = "", "not on the export allow-list"
+        elif action in CODER_WORK and (subject, str(e.actor)) not in completed:
+            withheld = "draft: the coder has not submitted this unit"
+        else:
+            try:
+                detail = json.loads(str(e.detail or "{}"))
+            except json.JSONDecodeError:
+                detail = {}
+            if isinstance(detail, dict):
+                shown = {k: detail[k] for k in AUDIT_DETAIL[action] if k in detail}
+        rows.append(
+            {
+                "id": int(e.id),
+                "at": str(e.at),
+                "actor": str(e.actor),
+                "action": action,
+                "subject": subject,
+                "detail": json.dumps(shown, sort_keys=True, ensure_ascii=False),
+                "withheld": withheld,
+            }
+        )
+    return pd.DataFrame(rows, columns=AUDIT_EVENT_COLUMNS)

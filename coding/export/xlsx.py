@@ -10,8 +10,10 @@ from datetime import datetime
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from coding.refi.safezip import fix_timestamps
+from coding.refi.xml import xml_text
 
 FIXED = datetime(2000, 1, 1)
 MAX_WIDTH = 60
@@ -21,9 +23,11 @@ def _cell(value: object) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, list | tuple | set):
-        return "; ".join(map(str, value))
+        return xml_text("; ".join(map(str, value)))
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        value = value.item()
+    if isinstance(value, str):
+        return xml_text(value)
     return value
 
 
@@ -37,12 +41,13 @@ def workbook_bytes(sheets: Mapping[str, pd.DataFrame], title: str = "Concord exp
     book.properties.modified = FIXED
     book.properties.lastModifiedBy = "Concord"
     for name, frame in sheets.items():
-        sheet = book.create_sheet(name[:31])
-        sheet.append([str(c) for c in frame.columns])
+        sheet = book.create_sheet(xml_text(name)[:31])
+        sheet.append([xml_text(str(c)) for c in frame.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in frame.itertuples(index=False):
             sheet.append([_cell(v) for v in row])
+        _as_text(sheet)
         for i, column in enumerate(frame.columns, start=1):
             longest = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))])
             letter = sheet.cell(row=1, column=i).column_letter
@@ -54,6 +59,15 @@ def workbook_bytes(sheets: Mapping[str, pd.DataFrame], title: str = "Concord exp
     buffer = io.BytesIO()
     book.save(buffer)
     return fix_timestamps(_fix_core(buffer.getvalue()))
+
+
+def _as_text(sheet: Worksheet) -> None:
+    """Every string is stored as text, never as a formula: a coded excerpt that starts with
+    ``=`` (or ``+``, ``-``, ``@``) must not run when the workbook is opened."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
 
 
 def _fix_core(data: bytes) -> bytes:

@@ -9,6 +9,7 @@ text (see ``coding.corpus.normalise_with_map``), so imported positions are mappe
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -79,11 +80,14 @@ def detect_unit(
 
     Texts without astral characters read the same either way. Otherwise hard evidence wins
     (a position past the end in code points, or inside a surrogate pair in UTF-16), then the
-    tool named in ``origin`` (NVivo counts UTF-16), then which reading puts more span edges
-    on word boundaries; a tie means code points, as the standard says.
+    tool named in ``origin`` (Concord counts code points, NVivo UTF-16 code units), then
+    which reading puts more span edges on word boundaries, by a clear margin (at least two
+    edges and a fifth of all edges); otherwise code points, as the standard says.
 
     >>> detect_unit("\\U0001F600 ab", [(3, 5)])[0]
     <PositionUnit.UTF16: 'utf16'>
+    >>> detect_unit("\\U0001F600 abc def", [(3, 6)], "Concord")[0]
+    <PositionUnit.CODEPOINTS: 'codepoints'>
     """
     if len(text) == utf16_length(text):
         return PositionUnit.CODEPOINTS, "no characters outside the BMP: both counts agree"
@@ -92,6 +96,8 @@ def detect_unit(
         return PositionUnit.UTF16, "positions run past the end of the text in code points"
     if any(utf16_to_codepoint(offsets, p) is None for span in spans for p in span):
         return PositionUnit.CODEPOINTS, "read as UTF-16, a position would split a surrogate pair"
+    if origin.strip().lower().startswith("concord"):
+        return PositionUnit.CODEPOINTS, f"origin {origin!r} counts code points"
     if "nvivo" in origin.lower():
         return PositionUnit.UTF16, f"origin {origin!r} counts UTF-16 code units"
     as_cp = _boundary_score(text, spans)
@@ -99,7 +105,7 @@ def detect_unit(
     as_utf16 = _boundary_score(
         text, [(s, e) for s, e in converted if s is not None and e is not None]
     )
-    if as_utf16 > as_cp:
+    if as_utf16 - as_cp >= max(2, math.ceil(0.2 * 2 * len(spans))):
         return PositionUnit.UTF16, (
             f"UTF-16 reading puts {as_utf16} span edges on word boundaries against {as_cp}"
         )

@@ -41,6 +41,7 @@ from coding.refi.xml import (
     norm_guid,
     parse_xml,
     serialise,
+    xml_text,
 )
 
 SECTIONS = (
@@ -124,11 +125,11 @@ def add_codes(parent: etree._Element, codebook: Codebook, ns: str) -> None:
         kids.setdefault(code.parent if code.parent in ids else None, []).append(code)
 
     def add(under: etree._Element, code: Code) -> None:
-        attrs = {"guid": code_guid(code.id), "name": code.name, "isCodable": "true"}
+        attrs = {"guid": code_guid(code.id), "name": xml_text(code.name), "isCodable": "true"}
         if code.colour:
             attrs["color"] = code.colour
         element = etree.SubElement(under, f"{{{ns}}}Code", attrs)
-        etree.SubElement(element, f"{{{ns}}}Description").text = description_for(code)
+        etree.SubElement(element, f"{{{ns}}}Description").text = xml_text(description_for(code))
         for kid in kids.get(code.id, []):
             add(element, kid)
 

@@ -19,6 +19,7 @@ from coding.errors import InvalidInput, Problem
 from coding.model import NAME_RE, Code
 from coding.refi.positions import PositionMap, PositionUnit, detect_unit
 from coding.refi.qdc import read_codes, tolerate_empty_sets
+from coding.refi.qdpx_write import VERSION_VARIABLE
 from coding.refi.safezip import Archive, read_archive
 from coding.refi.xml import child, children, grandchildren, local, norm_guid, parse_xml
 
@@ -34,6 +35,7 @@ class Source:
     raw: str  # the text as written (a BOM removed), which positions refer to
     title: str = ""
     programme: str = ""
+    version: int | None = None  # Concord's ``document_version`` variable, when present
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class RawCoding:
     code_id: str
     coder: str
     where: str
+    whole: bool = False  # a Coding directly under its TextSource: the whole text
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,22 @@ class Project:
     warnings: list[str] = field(default_factory=list)
 
 
-def _coder_name(name: str, key: str, taken: set[str]) -> str:
+# Names the agreement engine gives its own pseudo-coders: a user called so would be mixed up
+# with them (the consensus coding, the NLP suggestions) in every figure.
+RESERVED_CODERS = ("consensus", "nlp")
+
+
+def _coder_name(name: str, key: str, taken: set[str], warnings: list[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_.@-]+", "_", name.strip()).strip("_.-@")[:64]
-    if not base or not NAME_RE.match(base) or base == "nlp":
+    if not base or not NAME_RE.match(base):
         base = f"user-{key[:8]}"
+    if base.lower() in RESERVED_CODERS:
+        renamed = f"{base}-imported"
+        warnings.append(
+            f"user {base!r} has a name Concord reserves for its own {base.lower()} coding; "
+            f"imported as {renamed!r}"
+        )
+        base = renamed
     name_out, n = base, 2
     while name_out in taken:
         name_out, n = f"{base[:60]}-{n}", n + 1
@@ -135,14 +150,41 @@ def _text_of(
         return None
 
 
-def _programme(element: etree._Element, variables: dict[str, str]) -> str:
+def _variable(element: etree._Element, variables: dict[str, str], name: str, kind: str) -> str:
+    """The value of the variable called ``name`` (a ``TextValue`` or ``IntegerValue``...)."""
     for value in children(element, "VariableValue"):
         ref = child(value, "VariableRef")
         key = norm_guid(ref.get("targetGUID")) if ref is not None else None
-        text = child(value, "TextValue")
-        if key is not None and variables.get(key) == "programme" and text is not None:
+        text = child(value, kind)
+        if key is not None and variables.get(key) == name and text is not None:
             return (text.text or "").strip()
     return ""
+
+
+def _version(element: etree._Element, variables: dict[str, str]) -> int | None:
+    value = _variable(element, variables, VERSION_VARIABLE, "IntegerValue")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _read_users(
+    root: etree._Element, taken: set[str], problems: list[Problem], warnings: list[str]
+) -> dict[str, str]:
+    """User GUID -> coder name; a GUID given twice (in any case) is a problem."""
+    users: dict[str, str] = {}
+    for i, user_el in enumerate(grandchildren(root, "Users", "User")):
+        key = norm_guid(user_el.get("guid"))
+        where = f"Users/User[{i + 1}] {user_el.get('name') or ''}".strip()
+        if key is None:
+            problems.append(Problem(where, f"bad user guid {user_el.get('guid')!r}"))
+            continue
+        if key in users:
+            problems.append(Problem(where, f"duplicate user guid {key} (also user {users[key]!r})"))
+            continue
+        users[key] = _coder_name(
+            user_el.get("name") or user_el.get("id") or "", key, taken, warnings
+        )
+        taken.add(users[key])
+    return users
 
 
 def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project:
@@ -163,14 +205,7 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
         warnings.append(f"ignored archive entries: {', '.join(archive.ignored)}")
     tolerate_empty_sets(root, warnings)
     taken: set[str] = set()
-    users: dict[str, str] = {}
-    for user_el in grandchildren(root, "Users", "User"):
-        key = norm_guid(user_el.get("guid"))
-        if key is None:
-            problems.append(Problem("Users", f"bad user guid {user_el.get('guid')!r}"))
-            continue
-        users[key] = _coder_name(user_el.get("name") or user_el.get("id") or "", key, taken)
-        taken.add(users[key])
+    users = _read_users(root, taken, problems, warnings)
     codes: list[Code] = []
     by_guid: dict[str, str] = {}
     book = child(root, "CodeBook")
@@ -191,11 +226,18 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
         warnings=warnings,
     )
     picked = {"Coding": 0, "PlainTextSelection": 0, "differ": 0}
+    seen: dict[str, str] = {}
     sources_el = child(root, "Sources")
     for i, element in enumerate(
         children(sources_el, "TextSource") if sources_el is not None else []
     ):
         where = f"Sources/TextSource[{i + 1}] {element.get('name') or ''}".strip()
+        key = norm_guid(element.get("guid"))
+        if key is not None and key in seen:
+            problems.append(Problem(where, f"duplicate source guid {key} (also {seen[key]})"))
+            continue
+        if key is not None:
+            seen[key] = where
         _read_source(
             element, where, archive, users, taken, by_guid, variables, project, problems, picked
         )
@@ -249,7 +291,8 @@ def _read_source(
             name=(element.get("name") or key).strip(),
             raw=raw,
             title=(description.text or "").strip() if description is not None else "",
-            programme=_programme(element, variables),
+            programme=_variable(element, variables, "programme", "TextValue"),
+            version=_version(element, variables),
         )
     )
 
@@ -258,7 +301,7 @@ def _read_source(
         if user is None:
             return None
         if user not in users:
-            users[user] = _coder_name("", user, taken)
+            users[user] = _coder_name("", user, taken, project.warnings)
             taken.add(users[user])
             project.warnings.append(
                 f"user {user} is not listed under <Users>; named {users[user]!r}"
@@ -275,6 +318,13 @@ def _read_source(
             project,
             problems,
             picked,
+        )
+    whole = children(element, "Coding")
+    if whole:
+        _read_codings(whole, f"{where}/Coding", key, (0, 0, None), who, by_guid, project, problems)
+        project.warnings.append(
+            f"{where}: {len(whole)} coding(s) of the whole source imported as a span over "
+            "the whole text"
         )
 
 
@@ -296,17 +346,44 @@ def _read_selection(
         problems.append(Problem(where, "startPosition/endPosition are not whole numbers"))
         return
     sel_user = who(selection.get("creatingUser"))
-    for coding in children(selection, "Coding"):
+    _read_codings(
+        children(selection, "Coding"),
+        where,
+        source,
+        (start, end, sel_user),
+        who,
+        by_guid,
+        project,
+        problems,
+        picked,
+    )
+
+
+def _read_codings(
+    codings: Sequence[etree._Element],
+    where: str,
+    source: str,
+    span: tuple[int, int, str | None],
+    who: Callable[[str | None], str | None],
+    by_guid: dict[str, str],
+    project: Project,
+    problems: list[Problem],
+    picked: dict[str, int] | None = None,
+) -> None:
+    """``Coding`` elements of a selection (``picked`` counts whose creatingUser was used) or,
+    with ``picked`` None, of a whole source."""
+    start, end, sel_user = span
+    for coding in codings:
         ref = child(coding, "CodeRef")
         code_key = norm_guid(ref.get("targetGUID")) if ref is not None else None
         if code_key is None or code_key not in by_guid:
             problems.append(Problem(where, "Coding refers to no code of the codebook"))
             continue
         coding_user = who(coding.get("creatingUser"))
-        if coding_user is not None:
+        if picked is not None and coding_user is not None:
             picked["Coding"] += 1
             picked["differ"] += int(sel_user is not None and sel_user != coding_user)
-        elif sel_user is not None:
+        elif picked is not None and sel_user is not None:
             picked["PlainTextSelection"] += 1
         coder = coding_user or sel_user
         if coder is None:
@@ -317,7 +394,9 @@ def _read_selection(
                 )
             )
             continue
-        project.codings.append(RawCoding(source, start, end, by_guid[code_key], coder, where))
+        project.codings.append(
+            RawCoding(source, start, end, by_guid[code_key], coder, where, picked is None)
+        )
 
 
 def locate(
@@ -337,7 +416,9 @@ def locate(
     for src in project.sources:
         mine: Sequence[RawCoding] = [c for c in project.codings if c.source == src.guid]
         if mode == "auto":
-            unit, reason = detect_unit(src.raw, [(c.start, c.end) for c in mine], project.origin)
+            unit, reason = detect_unit(
+                src.raw, [(c.start, c.end) for c in mine if not c.whole], project.origin
+            )
             if unit is PositionUnit.UTF16 or "both counts agree" not in reason:
                 notes.append(f"{src.name}: positions read as {unit.value} ({reason})")
         else:
@@ -345,7 +426,7 @@ def locate(
         mapping = PositionMap(src.raw, unit)
         texts[src.guid] = mapping.text
         for c in mine:
-            span = mapping.span(c.start, c.end)
+            span = (0, len(mapping.text)) if c.whole else mapping.span(c.start, c.end)
             if span is None:
                 problems.append(
                     Problem(

@@ -3,6 +3,11 @@
 The archive holds ``project.qde`` and ``sources/<guid>.txt`` (UTF-8, "\\n" line ends, no BOM),
 referred to as ``internal://<guid>.txt``. Positions count code points of that text, so they are
 our document offsets unchanged. GUIDs are uuid5 of our ids: the same study gives the same file.
+
+A source is named by its document name; its version travels as the Integer variable
+``document_version`` (so ``doc`` v1 and ``doc`` v2 are two sources named ``doc``). Strings XML
+cannot hold (control characters) are replaced by spaces in the XML; source texts are written
+unchanged, so positions stay exact.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from lxml import etree
 from coding.model import Codebook, Document
 from coding.refi.qdc import ORIGIN, add_codes, code_guid
 from coding.refi.safezip import write_archive
-from coding.refi.xml import PROJECT_NS, guid, serialise
+from coding.refi.xml import PROJECT_NS, guid, serialise, xml_text
 
 P = f"{{{PROJECT_NS}}}"
 PROGRAMME_VARIABLE = "programme"
+VERSION_VARIABLE = "document_version"
 
 
 def user_guid(coder: str) -> str:
@@ -42,13 +48,19 @@ class ProjectContent:
 
 
 def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
-    return etree.SubElement(parent, P + tag, attrs)
+    return etree.SubElement(parent, P + tag, {k: xml_text(v) for k, v in attrs.items()})
+
+
+def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    element = _el(parent, tag)
+    element.text = xml_text(text)
+    return element
 
 
 def project_xml(content: ProjectContent) -> bytes:
     """The ``project.qde`` document."""
     root = etree.Element(
-        P + "Project", {"name": content.name, "origin": ORIGIN}, nsmap={None: PROJECT_NS}
+        P + "Project", {"name": xml_text(content.name), "origin": ORIGIN}, nsmap={None: PROJECT_NS}
     )
     if content.coders:
         users = _el(root, "Users")
@@ -58,9 +70,20 @@ def project_xml(content: ProjectContent) -> bytes:
         add_codes(_el(_el(root, "CodeBook"), "Codes"), content.codebook, PROJECT_NS)
     programmes = sorted({d.programme for d in content.documents if d.programme})
     variable = guid("variable", PROGRAMME_VARIABLE)
-    if programmes:
+    if content.documents:
         variables = _el(root, "Variables")
-        _el(variables, "Variable", guid=variable, name=PROGRAMME_VARIABLE, typeOfVariable="Text")
+        if programmes:
+            _el(
+                variables, "Variable", guid=variable, name=PROGRAMME_VARIABLE, typeOfVariable="Text"
+            )
+        _el(
+            variables,
+            "Variable",
+            guid=guid("variable", VERSION_VARIABLE),
+            name=VERSION_VARIABLE,
+            typeOfVariable="Integer",
+        )
+    if programmes:
         cases = _el(root, "Cases")
         for programme in programmes:
             case = _el(cases, "Case", guid=guid("programme", programme), name=programme)
@@ -79,10 +102,14 @@ def _add_source(
 ) -> None:
     key = source_guid(document.id)
     source = _el(
-        sources, "TextSource", guid=key, name=document.id, plainTextPath=f"internal://{key}.txt"
+        sources,
+        "TextSource",
+        guid=key,
+        name=document.name or document.id,
+        plainTextPath=f"internal://{key}.txt",
     )
     if document.title:
-        _el(source, "Description").text = document.title
+        _text(source, "Description", document.title)
     mine = annotations[annotations["document_id"] == document.id]
     mine = mine.sort_values(["start", "end", "coder", "code_id"], kind="stable")
     for (start, end, coder), group in mine.groupby(["start", "end", "coder"], sort=True):
@@ -113,7 +140,10 @@ def _add_source(
     if document.programme:
         value = _el(source, "VariableValue")
         _el(value, "VariableRef", targetGUID=variable)
-        _el(value, "TextValue").text = document.programme
+        _text(value, "TextValue", document.programme)
+    value = _el(source, "VariableValue")
+    _el(value, "VariableRef", targetGUID=guid("variable", VERSION_VARIABLE))
+    _text(value, "IntegerValue", str(document.version))
 
 
 def _excerpt(text: str, width: int = 60) -> str:

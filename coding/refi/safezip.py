@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -79,6 +80,13 @@ def read_archive(
         if bad:
             raise InvalidInput(
                 source, [Problem(name, "entry path escapes the archive; refused") for name in bad]
+            )
+        counts = Counter(i.filename for i in infos)
+        twice = sorted(n for n, k in counts.items() if k > 1)
+        if twice:
+            raise InvalidInput(
+                source,
+                [Problem(n, "the archive holds two entries of this name; refused") for n in twice],
             )
         files: dict[str, bytes] = {}
         ignored: list[str] = []

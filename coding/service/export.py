@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -60,7 +62,7 @@ class StudyData:
     assignments: pd.DataFrame
     resolutions: pd.DataFrame
     history: pd.DataFrame
-    events: pd.DataFrame
+    events: pd.DataFrame  # the exportable event trail (tables.audit_events)
     coders: list[str]
     reliability: report.Reliability
 
@@ -132,6 +134,8 @@ def load(store: Store, with_reliability: bool = True) -> StudyData:
     coders = store.coders(kind="human")
     annotations = store.annotations_frame(coders)
     assignments = store.assignments_frame(coders)
+    # Every coder's completed units (not only humans'): a draft stays out of the event trail.
+    events = tables.audit_events(history, store.assignments_frame())
     return StudyData(
         name=Path(store.target).stem if "://" not in store.target else store.target.rsplit("/")[-1],
         revision=store.revision(),
@@ -142,7 +146,7 @@ def load(store: Store, with_reliability: bool = True) -> StudyData:
         assignments=assignments,
         resolutions=store.current_resolutions_frame(),
         history=history_frame,
-        events=history,
+        events=events,
         coders=coders,
         reliability=_reliability(store, coders)
         if with_reliability
@@ -346,13 +350,18 @@ def export_study(
     if formats and not any(wanted.values()):
         raise CodingError(f"no chosen export comes in {', '.join(formats)}")
     data = load(store, with_reliability=bool({"themes", "agreement"} & set(chosen)))
+    # Render every file before writing any: a failure leaves the directory as it was.
+    files = [
+        file for kind, fmts in wanted.items() for fmt in fmts for file in render(data, kind, fmt)
+    ]
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for kind, fmts in wanted.items():
-        for fmt in fmts:
-            for name, content in render(data, kind, fmt):
-                path = out / name
-                path.write_bytes(content)
-                written.append(path)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as staging:
+        for name, content in files:
+            (Path(staging) / name).write_bytes(content)
+        for name, _content in files:
+            path = out / name
+            os.replace(Path(staging) / name, path)
+            written.append(path)
     return written

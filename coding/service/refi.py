@@ -11,13 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from coding import segment as segmenter
 from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import Annotation, Code, Codebook, Document, Segment, sha256_text
 from coding.refi import qdc
-from coding.refi.qdpx_read import Located, Project, locate, read_qdpx
+from coding.refi.qdpx_read import Located, Project, Source, locate, read_qdpx
+from coding.refi.qdpx_write import source_guid
+from coding.refi.safezip import MAX_TOTAL_BYTES
 from coding.service.study import slug, unit_kind
 from coding.store import Store
+from coding.store.projects import ProjectWrite, import_project
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 
@@ -34,10 +39,18 @@ class QdpxImport:
     unmatched: int
     completed_units: int
     notes: tuple[str, ...]
+    held_units: tuple[tuple[str, str], ...] = ()  # (segment, coder) left unsubmitted
 
 
-def _read(path: str | Path) -> bytes:
+def _read(path: str | Path, max_bytes: int = MAX_TOTAL_BYTES) -> bytes:
+    """The bytes of a file, refused unread when it is larger than ``max_bytes``."""
     try:
+        size = Path(path).stat().st_size
+        if size > max_bytes:
+            raise InvalidInput(
+                str(path),
+                [Problem("file", f"{size} bytes; the limit is {max_bytes} bytes; refused")],
+            )
         return Path(path).read_bytes()
     except OSError as err:
         raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
@@ -69,6 +82,18 @@ def _merged_codebook(
     return book, current.version + 1, [c.id for c in new]
 
 
+def _source_name(name: str) -> str:
+    """A document name for a source: kept when it is a valid name, else a slug of the whole
+    name (dots included, so ``Interview 1.2`` and ``Interview 1.3`` stay apart).
+
+    >>> _source_name("Interview 1.2 (final)")
+    'interview-1-2-final'
+    """
+    if _NAME_OK.match(name):
+        return name
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "document"
+
+
 def _plan_documents(
     store: Store,
     project: Project,
@@ -76,43 +101,74 @@ def _plan_documents(
     source: str,
     problems: list[Problem],
 ) -> tuple[dict[str, Document], dict[str, list[Segment]], list[Document]]:
-    """Per source guid: its Document and segments; and the documents that are new."""
+    """Per source guid: its Document and segments; and the documents that are new.
+
+    A source is the study's document when its GUID is that document's (our own export) or
+    its name and text match; otherwise it is a new document, or a new version of one with
+    its name. Concord's ``document_version`` variable orders versions of one name.
+    """
     kind = unit_kind(store)
     by_guid: dict[str, Document] = {}
     segments: dict[str, list[Segment]] = {}
     new: list[Document] = []
-    planned_names: set[str] = set()
+    stored = store.documents()
+    ours = {source_guid(d.id): d for d in stored}
+    taken_ids = {d.id: d for d in stored}
+    fresh: list[tuple[Source, str, str]] = []
     for src in project.sources:
         text = texts[src.guid]
         if not text.strip():
             problems.append(Problem(src.name, "the source text is empty"))
             continue
-        name = src.name if _NAME_OK.match(src.name) else slug(src.name)
+        name = _source_name(src.name)
         sha = sha256_text(text)
-        versions = store.document_versions(name)
-        same = next((v for v in versions if v.sha256 == sha), None)
+        same = ours.get(src.guid)
+        if same is None or same.sha256 != sha:
+            same = next((d for d in stored if (d.name or d.id) == name and d.sha256 == sha), None)
         if same is not None:
             by_guid[src.guid] = same
             segments[src.guid] = store.segments(document_id=same.id, kind=kind)
             continue
-        if name in planned_names:
-            problems.append(Problem(src.name, f"two sources are both named {name!r}"))
+        fresh.append((src, name, sha))
+    planned: dict[str, list[tuple[Source, str]]] = {}
+    for src, name, sha in fresh:
+        planned.setdefault(name, []).append((src, sha))
+    for name, group in planned.items():
+        if len(group) > 1 and (
+            any(src.version is None for src, _ in group)
+            or len({src.version for src, _ in group}) < len(group)
+            or len({sha for _, sha in group}) < len(group)
+        ):
+            problems.append(Problem(group[1][0].name, f"two sources are both named {name!r}"))
             continue
-        planned_names.add(name)
-        version = len(versions) + 1
-        document = Document(
-            id=name if version == 1 else f"{name}@v{version}",
-            name=name,
-            version=version,
-            title=src.title or src.name,
-            text=text,
-            sha256=sha,
-            programme=src.programme,
-            source=f"{source}#{src.name}",
-        )
-        by_guid[src.guid] = document
-        segments[src.guid] = segmenter.segment(document, kind)
-        new.append(document)
+        versions = sum(1 for d in stored if (d.name or d.id) == name)
+        for k, (src, sha) in enumerate(sorted(group, key=lambda g: g[0].version or 0)):
+            version = versions + k + 1
+            document = Document(
+                id=name if version == 1 else f"{name}@v{version}",
+                name=name,
+                version=version,
+                title=src.title or src.name,
+                text=texts[src.guid],
+                sha256=sha,
+                programme=src.programme,
+                source=f"{source}#{src.name}",
+            )
+            if document.id in taken_ids:
+                other = taken_ids[document.id]
+                problems.append(
+                    Problem(
+                        src.name,
+                        f"would be document {document.id!r}, an id the study already gives "
+                        f"to {other.name or other.id!r} version {other.version}; rename the "
+                        "source",
+                    )
+                )
+                continue
+            taken_ids[document.id] = document
+            by_guid[src.guid] = document
+            segments[src.guid] = segmenter.segment(document, kind)
+            new.append(document)
     return by_guid, segments, new
 
 
@@ -170,7 +226,8 @@ def import_qdpx(
     if not 0.0 < min_overlap <= 1.0:
         raise CodingError("--min-overlap must be in (0, 1]")
     source = str(path)
-    project = read_qdpx(_read(path), source, max_total=max_bytes)
+    data = _read(path) if max_bytes is None else _read(path, max_bytes)
+    project = read_qdpx(data, source, max_total=max_bytes)
     texts, located, notes, problems = locate(project, positions)
     book, version, codes_added = _merged_codebook(
         store, project.codes, project.name or Path(path).stem
@@ -196,31 +253,46 @@ def import_qdpx(
         )
         for r in existing.itertuples(index=False)
     }
+    held, complete = _completion(
+        store, existing, documents, segments, new_documents, located, annotations
+    )
+    held_set = set(held)
+    dropped = [a for a in annotations if (a.segment_id, a.coder) in held_set]
     fresh = [
-        a for a in annotations if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have
+        a
+        for a in annotations
+        if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have
+        and (a.segment_id, a.coder) not in held_set
     ]
-    coded_docs = {(c.coder, c.source) for c in located if c.source in documents}
-    complete = sorted({(seg.id, coder) for coder, guid in coded_docs for seg in segments[guid]})
     coders_added = sorted(set(project.coders) - set(store.coders()))
-    if book is not None:
-        store.add_codebook_version(
-            book,
-            sha256_text(qdc.write_qdc(book).decode()),
-            source,
-            actor,
-            [f"imported from {Path(path).name}: {', '.join(codes_added)}"],
-        )
-    if new_documents:
-        store.add_documents(
-            [(d, segments[g]) for g, d in documents.items() if d in new_documents], actor
-        )
-    if coders_added:
-        store.add_coders(coders_added, actor)
-    store.add_annotations(fresh, actor, complete=complete)
+    import_project(
+        store,
+        ProjectWrite(
+            source=source,
+            codebook=book,
+            codebook_sha256=sha256_text(qdc.write_qdc(book).decode()) if book else "",
+            codebook_changes=[f"imported from {Path(path).name}: {', '.join(codes_added)}"],
+            documents=[(d, segments[g]) for g, d in documents.items() if d in new_documents],
+            coders=coders_added,
+            annotations=fresh,
+            complete=complete,
+            detail={"codes_added": len(codes_added), "held_units": len(held)},
+        ),
+        actor,
+    )
     if unmatched:
         notes.append(
             f"{unmatched} coding(s) overlap no unit by {min_overlap:.0%} or more; "
             "lower --min-overlap to keep them"
+        )
+    if held:
+        by_coder: dict[str, int] = {}
+        for _segment, coder in held:
+            by_coder[coder] = by_coder.get(coder, 0) + 1
+        notes.append(
+            f"{len(held)} unit(s) are already assigned to their coder and not yet submitted "
+            f"({', '.join(f'{c}: {n}' for c, n in sorted(by_coder.items()))}): left as they "
+            f"are, unsubmitted; {len(dropped)} imported coding(s) on them were not added"
         )
     return QdpxImport(
         documents_added=tuple(d.id for d in new_documents),
@@ -235,7 +307,44 @@ def import_qdpx(
         unmatched=unmatched,
         completed_units=len(complete),
         notes=tuple([*project.warnings, *notes]),
+        held_units=tuple(held),
     )
+
+
+def _completion(
+    store: Store,
+    existing: pd.DataFrame,
+    documents: dict[str, Document],
+    segments: dict[str, list[Segment]],
+    new_documents: Sequence[Document],
+    located: Sequence[Located],
+    annotations: Sequence[Annotation],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(held, complete): the (segment, coder) pairs the import touches that the coder already
+    holds unsubmitted (an assignment not yet completed, or annotations without a completed
+    assignment), which are left alone; and the pairs to mark complete, which are new.
+
+    Only units the import creates or codes are completed: every unit of a new document for
+    each coder who coded in it (a missing code there is a 0), and each unit an imported
+    annotation lands on.
+    """
+    assignments = store.assignments_frame()
+    completed = {
+        (r.segment_id, r.coder) for r in assignments.itertuples(index=False) if r.completed
+    }
+    pending = {
+        (r.segment_id, r.coder) for r in assignments.itertuples(index=False) if not r.completed
+    }
+    pending |= {(r.segment_id, r.coder) for r in existing.itertuples(index=False)} - completed
+    new_guids = {g for g, d in documents.items() if d in new_documents}
+    coded = {(c.coder, c.source) for c in located if c.source in documents}
+    wanted = {
+        (seg.id, coder) for coder, guid in coded if guid in new_guids for seg in segments[guid]
+    }
+    wanted |= {(a.segment_id, a.coder) for a in annotations}
+    held = sorted(wanted & pending)
+    complete = sorted(wanted - pending - completed)
+    return held, complete
 
 
 def import_qdc(store: Store, path: str | Path, actor: str) -> tuple[int, list[str], list[str]]:
