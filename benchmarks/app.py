@@ -33,7 +33,7 @@ from coding.store import Store  # noqa: E402
 from coding.store import schema as t  # noqa: E402
 from tests.ui_helpers import CHROMIUM_ARGS, free_port, start_app  # noqa: E402
 
-PASSWORD = "bench"
+PASSWORD = "bench-password"
 WORDS = (
     "parent",
     "infant",

@@ -33,14 +33,24 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 WAIT = 20_000
 
 
+BEACON_TITLE = "![t](http://beacon.invalid/title.png) Cedar **House** manual"
+
+
 @pytest.fixture
-def two_coder_db(corpus_db: Path) -> Path:
-    """The small corpus with coders amira and ben (every unit assigned) and reviewer rosa."""
+def two_coder_db(corpus_db: Path, tmp_path: Path) -> Path:
+    """The small corpus with coders amira and ben (every unit assigned) and reviewer rosa,
+    plus a manual whose title is a Markdown image (assigned to chloe): the reviewer's Study
+    page shows it in chloe's progress, and the browser must not fetch the image."""
+    beacon = tmp_path / "beacon.md"
+    beacon.write_text(f"# {BEACON_TITLE}\n\nThe programme helps parents.\n", encoding="utf-8")
     with Store.open(corpus_db) as store:
         for name, role in (("amira", "coder"), ("ben", "coder"), ("rosa", "reviewer")):
             access.add_user(store, name, role, PASSWORD, "tester")
             if role == "coder":
                 service.assign(store, name, "tester")
+        service.import_documents(store, [beacon], "tester")
+        access.add_user(store, "chloe", "coder", PASSWORD, "tester")
+        service.assign(store, "chloe", "tester", ["beacon"])
     return corpus_db
 
 
@@ -52,7 +62,7 @@ def page(two_coder_db: Path) -> Iterator[Page]:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, accept_downloads=True
+                viewport={"width": 1280, "height": 1000}, accept_downloads=True
             )
             outside: list[str] = []
             context.on(
@@ -102,6 +112,11 @@ def code_first_unit(page: Page, coder: str, code: str | None) -> None:
     sign_in(page, coder)
     go(page, "Code")
     expect(page.get_by_text("Unit 1 of 4")).to_be_visible(timeout=WAIT)
+    for name in ("◀ Previous", "Next ▶"):  # nothing cut off at 1280 px, shortcut badges too
+        button = page.get_by_role("button", name=name).first
+        assert button.evaluate("b => b.scrollWidth <= b.clientWidth + 1"), name
+        for part in button.locator("*").all():
+            assert part.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), name
     if code:
         page.get_by_test_id("stForm").get_by_text(code, exact=True).click()
     shoot(page, f"code-{coder}")
@@ -119,6 +134,9 @@ def test_code_resolve_and_export(page: Page, two_coder_db: Path, tmp_path: Path)
         assert len(service.disagreements(store)) == 1
 
     sign_in(page, "rosa")
+    expect(page.get_by_text("Cedar **House** manual (beacon)", exact=False)).to_be_visible(
+        timeout=WAIT
+    )  # the title as written: no image fetched, no bold
     shoot(page, "study")
     go(page, "Resolve")
     expect(page.get_by_text("0 of 1 disagreements resolved")).to_be_visible(timeout=WAIT)
@@ -134,8 +152,9 @@ def test_code_resolve_and_export(page: Page, two_coder_db: Path, tmp_path: Path)
     go(page, "Agreement")
     shoot(page, "agreement")
     go(page, "Export")
+    page.get_by_role("button", name="CSV").first.click()
     with page.expect_download(timeout=WAIT) as download:
-        page.get_by_role("button", name="CSV").first.click()
+        page.get_by_role("button", name="Download coded_segments.csv").click()
     saved = tmp_path / "export.csv"
     download.value.save_as(saved)
     shoot(page, "export")

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
+from coding.service import access
+from coding.store import Store
 from tests.ui_helpers import PAGES, PASSWORD, add_team, app, open_page
 
 
@@ -60,6 +63,55 @@ def test_sign_in_with_a_wrong_password_is_refused(team_db: Path) -> None:
     at.button[0].click().run()
     assert "user" not in at.session_state
     assert "wrong password" in at.error[0].value
+
+
+def _try(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="signin-name").input(name)
+    at.text_input(key="signin-password").input(password)
+    return at.button[0].click().run()
+
+
+def test_five_failed_sign_ins_lock_the_session(team_db: Path) -> None:
+    at = app(team_db).run()
+    for _ in range(5):
+        _try(at, "rosa", "wrong")
+    assert "Too many failed attempts" in at.warning[0].value
+    assert at.button[0].disabled  # even the right password waits out the lockout
+    assert "user" not in at.session_state
+    at.session_state["signin_locked_until"] = 0.0  # the 30 s have passed
+    _try(at.run(), "rosa", PASSWORD)
+    assert at.session_state["user"] == "rosa"
+
+
+def test_sign_in_page_offers_an_oidc_user_outside_the_study_a_log_out(
+    team_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONCORD_AUTH", "oidc")
+    at = app(team_db)
+    at.user = {"is_logged_in": True, "email": "eve@example.org", "email_verified": True}
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert [b.label for b in at.button] == ["Log out"]
+
+
+@pytest.mark.parametrize(
+    ("verified", "title"), [(True, "Study"), (False, "Sign in"), (None, "Sign in")]
+)
+def test_oidc_needs_a_verified_email(
+    team_db: Path, monkeypatch: pytest.MonkeyPatch, verified: bool | None, title: str
+) -> None:
+    with Store.open(team_db) as store:
+        access.add_user(store, "rosa@example.org", "reviewer", PASSWORD, "tester")
+    monkeypatch.setenv("CONCORD_AUTH", "oidc")
+    at = app(team_db)
+    identity: dict[str, object] = {"is_logged_in": True, "email": "rosa@example.org"}
+    if verified is not None:
+        identity["email_verified"] = verified
+    at.user = identity  # type: ignore[assignment]
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == [title]
 
 
 def test_a_coder_cannot_reach_the_resolve_page(team_db: Path) -> None:

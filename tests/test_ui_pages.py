@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from coding.service import access
+from coding.errors import CodingError
+from coding.service import access, work
 from coding.store import Store
-from tests.ui_helpers import add_team, open_page
+from tests.ui_helpers import add_team, open_page, plain
 
 
 @pytest.fixture(autouse=True)
@@ -34,21 +35,38 @@ def test_agreement_page_shows_table_and_chart(team_db: Path) -> None:
     assert "Coder x coder" in subheaders and "Before and after consensus" in subheaders
 
 
-def test_export_page_offers_a_csv_download(team_db: Path) -> None:
+def test_export_page_builds_a_csv_on_click(team_db: Path) -> None:
     at = open_page(team_db, "rosa", "export")
-    labels = [e.proto.label for e in at.get("download_button")]
-    assert "CSV" in labels
+    assert not at.get("download_button")
+    at.button(key="build-segments-csv").click().run()
+    assert not at.exception and not at.error
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download coded_segments.csv"
+
+
+def test_a_failed_export_is_an_error_not_a_file(
+    team_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: object) -> tuple[str, bytes]:
+        raise CodingError("the study has no codebook yet; nothing to export")
+
+    monkeypatch.setattr(work, "export_download", fail)
+    at = open_page(team_db, "rosa", "export")
+    at.button(key="build-segments-csv").click().run()
+    assert not at.exception
+    assert "nothing to export" in plain(at.error[0].value)
+    assert not at.get("download_button")
 
 
 def test_admin_adds_a_user(team_db: Path) -> None:
     at = open_page(team_db, "admin", "users")
     at.text_input(key="new-name").input("dora")
     at.selectbox(key="new-role").set_value("reviewer")
-    at.text_input(key="new-password").input("pw-dora")
+    at.text_input(key="new-password").input("pw-dora-long")
     at.button(key="FormSubmitter:add-user-Add user").click().run()
     assert not at.exception
     with Store.open(team_db) as store:
-        assert access.sign_in(store, "dora", "pw-dora").role == "reviewer"
+        assert access.sign_in(store, "dora", "pw-dora-long").role == "reviewer"
 
 
 def test_admin_sets_when_suggestions_show(team_db: Path) -> None:
@@ -56,3 +74,13 @@ def test_admin_sets_when_suggestions_show(team_db: Path) -> None:
     at.radio(key="suggestions-mode").set_value("never").run()
     with Store.open(team_db) as store:
         assert store.settings()["suggestions_visible"] == "never"
+
+
+def test_assign_form_is_disabled_without_coders(study: Path) -> None:
+    with Store.open(study) as store:
+        access.add_user(store, "admin", "admin", "pw-admin-1", "tester")
+    at = open_page(study, "admin", "users")
+    assert at.button(key="FormSubmitter:assign-Assign").disabled
+    assert at.selectbox(key="assign-coder").disabled
+    with Store.open(study) as store:
+        assert store.assignments_frame().empty

@@ -9,10 +9,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from coding import service
 from coding.model import Decision
 from coding.service import work
 from coding.store import Store
-from tests.ui_helpers import add_team, html_bodies, open_page
+from tests.conftest import DATA
+from tests.ui_helpers import add_team, html_bodies, open_page, plain
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +94,24 @@ def test_undo_creates_a_withdrawal(team_db: Path) -> None:
         assert [r.decision for r in store.resolutions()] == [Decision.REJECT, Decision.WITHDRAW]
 
 
+def test_undo_after_someone_else_decided_withdraws_nothing(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    at.radio(key="q_state").set_value("All").run()
+    decide(at, sid, "neither", "Staff calm, not the parent.")
+    at.button(key="queue-prev").click().run()
+    with Store.open(team_db) as store:  # meanwhile another reviewer decides differently
+        item = work.review_item(store, "admin", sid)
+        seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
+        work.decide(store, "admin", sid, "merge", "The parent calms down.", seen=seen)
+    at.text_input(key=f"undo-why-{sid}").input("too hasty")
+    at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
+    assert not at.exception
+    assert "changed since you looked" in plain(at.error[0].value)
+    with Store.open(team_db) as store:
+        assert [r.decision for r in store.resolutions()] == [Decision.REJECT, Decision.APPLY]
+
+
 def test_queue_filter_by_code(team_db: Path) -> None:
     at = open_page(team_db, "rosa", "resolve")
     at.selectbox(key="q_code").set_value("cues").run()
@@ -111,3 +131,23 @@ def test_codebook_note_is_recorded(team_db: Path) -> None:
         notes = work.code_notes(store, "rosa")
     assert list(notes["note"]) == ["Ambiguous: whose calm?"]
     assert list(notes["segment_id"]) == [sid]
+
+
+def test_a_code_removed_from_the_codebook_does_not_break_the_page(
+    team_db: Path, tmp_path: Path
+) -> None:
+    with Store.open(team_db) as store:
+        unit = [s.id for s in store.segments()][2]  # amira and ben agreed on cues here
+        work.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
+        text = (DATA / "codebook_small.yaml").read_text(encoding="utf-8")
+        v2 = tmp_path / "v2.yaml"
+        v2.write_text(text[: text.index("  - id: cues")], encoding="utf-8")
+        service.load_codebook(store, v2, "tester")
+    at = open_page(team_db, "rosa", "resolve")
+    at.button(key="queue-next").click().run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key=f"other-{unit}").value == []
+    decide(at, unit, "merge", "calm applies")
+    assert not at.exception
+    with Store.open(team_db) as store:
+        assert {(r.segment_id, r.code_id) for r in store.resolutions()} == {(unit, "calm")}

@@ -1,19 +1,102 @@
-"""Study page: counts, progress per coder and document, disagreements, next steps."""
+"""Study page: counts, progress per coder and document, disagreements, next steps; a coder's
+own view; where the study lives shown to admins only; titles never rendered as Markdown."""
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.ui_helpers import add_team, open_page
+import pytest
+import streamlit as st
+
+from coding import service
+from coding.service import work
+from coding.store import Store
+from tests.ui_helpers import add_team, app, open_page, plain, tree_text
+
+BEACON = "![t](http://beacon.invalid/x.png) **bold**"
 
 
-def test_study_page_shows_progress_and_next_steps(coded_db: Path) -> None:
-    at = open_page(add_team(coded_db), "rosa", "study")
+@pytest.fixture(autouse=True)
+def _clear_caches() -> Iterator[None]:
+    st.cache_data.clear()
+    yield
+
+
+@pytest.fixture
+def team_db(coded_db: Path) -> Path:
+    return add_team(coded_db)
+
+
+def test_study_page_shows_progress_and_next_steps(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "study")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Units"] == "4"
     assert metrics["Codebook"] == "v1"
     bars = [p.proto.text for p in at.get("progress")]
     assert any("0 resolved, 2 open of 2" in b for b in bars)
     assert any("chloe: all documents" in b for b in bars)
-    steps = " ".join(m.value for m in at.markdown)
+    steps = plain(" ".join(m.value for m in at.markdown))
     assert "chloe: 4 unit(s) still to code" in steps
+
+
+@pytest.mark.parametrize("coder", ["amira", "chloe"])
+def test_a_coder_sees_only_their_own_progress(team_db: Path, coder: str) -> None:
+    at = open_page(team_db, coder, "study")
+    sent = tree_text(at)
+    others = {"amira", "ben", "chloe", "rosa", "admin"} - {coder}
+    assert not [name for name in others if re.search(rf"\b{name}\b", sent)]
+    for word in ("disagree", "resolve", "Resolve", " open "):
+        assert word not in sent
+    assert "units submitted" in " ".join(p.proto.text for p in at.get("progress"))
+
+
+def test_a_coders_study_view_submitting_changes_nothing_about_others(team_db: Path) -> None:
+    """What a coder is sent does not change when their submission creates a disagreement."""
+    before = tree_text(open_page(team_db, "chloe", "study"))
+    with Store.open(team_db) as store:
+        unit = work.coder_page(store, "chloe", limit=1).units[0].segment_id
+        work.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
+    after = tree_text(open_page(team_db, "chloe", "study"))
+    strip = re.compile(r"\d+|id: \S+|value: \S+")  # own counts and element ids may change
+    assert strip.sub("", before).count("progress") == strip.sub("", after).count("progress")
+    assert "disagree" not in after and "amira" not in after
+
+
+@pytest.mark.parametrize(("user", "shown"), [("admin", True), ("rosa", False), ("chloe", False)])
+def test_only_admins_see_where_the_study_lives(team_db: Path, user: str, shown: bool) -> None:
+    at = open_page(team_db, user, "study")
+    assert any(str(team_db) in plain(c.value) for c in at.caption) is shown
+    assert ("pytest" in tree_text(at)) is shown  # the tests' studies live under pytest-of-*
+
+
+def test_sign_in_page_hides_why_a_study_cannot_be_opened(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "secret-place" / "nope.db"
+    with caplog.at_level(logging.ERROR):
+        at = app(missing).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The study cannot be opened; see the server log."]
+    assert "secret-place" not in tree_text(at)
+    assert any("cannot be opened" in r.getMessage() for r in caplog.records)
+
+
+def test_document_titles_are_not_rendered_as_markdown(team_db: Path, tmp_path: Path) -> None:
+    source = tmp_path / "beacon.md"
+    source.write_text(f"# {BEACON}\n\nA paragraph.\n\nAnother one.\n", encoding="utf-8")
+    with Store.open(team_db) as store:
+        service.import_documents(store, [source], "tester")
+        service.assign(store, "chloe", "tester", ["beacon"])
+    for user in ("rosa", "chloe"):
+        at = open_page(team_db, user, "study")
+        labels = [p.proto.text for p in at.get("progress")]
+        labels += [e.proto.expandable.label for e in at.get("expandable")]
+        labels += [m.value for m in at.markdown] + [c.value for c in at.caption]
+        titled = [label for label in labels if "beacon" in label]
+        assert titled, labels
+        for label in titled:
+            assert "![t](" not in label and "**bold**" not in label
+            assert BEACON in plain(label)

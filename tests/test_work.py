@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from coding import service
+from coding import review, service
 from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
 from coding.model import Decision, Suggestion
 from coding.service import access, work
 from coding.store import Store
 from coding.store import work as work_store
+from tests.conftest import DATA
 from tests.ui_helpers import add_team
 
 
@@ -72,6 +73,41 @@ def test_submit_with_no_codes_marks_the_unit_complete(team: Store) -> None:
     assert done.set_index("segment_id").at[unit, "completed"]
 
 
+def test_a_memo_without_codes_is_kept(team: Store) -> None:
+    unit = units(team)[0]
+    work.save_unit(team, "chloe", unit, [], "None of the codes fit; ask the reviewer")
+    assert work.coder_page(team, "chloe").units[0].memo == "None of the codes fit; ask the reviewer"
+    work.save_unit(team, "chloe", unit, ["calm"], "calm after all")
+    work.save_unit(team, "chloe", unit, [], "no code after all", submit=True)
+    assert work.coder_page(team, "chloe").units[0].memo == "no code after all"
+
+
+def test_the_reviewer_reads_a_memo_without_codes_after_submit(team: Store) -> None:
+    unit = units(team)[1]  # amira coded calm here, ben nothing: a disagreement
+    work.save_unit(team, "chloe", unit, [], "draft thought")
+    assert "chloe" not in work.review_item(team, "rosa", unit).memos_by_coder
+    work.save_unit(team, "chloe", unit, [], "Unsure: staff or parent calm?", submit=True)
+    item = work.review_item(team, "rosa", unit)
+    assert item.memos_by_coder["chloe"] == "Unsure: staff or parent calm?"
+
+
+def test_another_coder_never_reads_a_memo(team: Store) -> None:
+    unit = units(team)[0]
+    access.add_user(team, "dora", "coder", "pw-test-dora", "tester")
+    service.assign(team, "dora", "tester")
+    work.save_unit(team, "chloe", unit, [], "CHLOE-ONLY", submit=True)
+    assert all(u.memo != "CHLOE-ONLY" for u in work.coder_page(team, "dora").units)
+    assert "CHLOE-ONLY" not in work_store.unit_memos(team, [unit], ["dora"]).to_csv()
+
+
+def test_memo_and_codes_are_saved_in_one_event_and_kept_on_annotations(team: Store) -> None:
+    unit = units(team)[0]
+    before = team.revision()
+    work.save_unit(team, "chloe", unit, ["calm"], "why calm")
+    assert team.revision() == before + 1
+    assert list(work_store.own_annotations(team, "chloe", [unit])["memo"]) == ["why calm"]
+
+
 def test_save_writes_one_audit_event(team: Store) -> None:
     before = team.revision()
     work.save_unit(team, "chloe", units(team)[0], ["calm"], "m", submit=True)
@@ -89,7 +125,7 @@ def test_only_coders_save(team: Store, user: str, error: type[Exception]) -> Non
 
 
 def test_cannot_code_an_unassigned_unit_or_unknown_code(team: Store) -> None:
-    access.add_user(team, "dora", "coder", "pw-test", "tester")
+    access.add_user(team, "dora", "coder", "pw-test-dora", "tester")
     with pytest.raises(NotFound, match="not assigned"):
         work.save_unit(team, "dora", units(team)[0], ["calm"])
     with pytest.raises(NotFound, match="unknown code"):
@@ -195,6 +231,65 @@ def test_decision_writes_one_resolution_and_one_event(team: Store) -> None:
     assert counts.resolved == 1
 
 
+def _final(store: Store, segment_id: str) -> set[str]:
+    finals = review.final_codes(
+        store.annotations_frame(),
+        store.assignments_frame(),
+        store.current_resolutions_frame(),
+        store.codebook().codebook.code_ids,
+    )
+    mine = finals[(finals["segment_id"] == segment_id) & finals["final"].astype(bool)]
+    return set(mine["code_id"])
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [("accept:amira", {"calm"}), ("accept:ben", set()), ("merge", {"calm"}), ("neither", set())],
+)
+def test_a_later_choice_replaces_an_earlier_other(
+    team: Store, choice: str, expected: set[str]
+) -> None:
+    sid = _item(team, "calm").segment_id
+    work.decide(team, "rosa", sid, "other", "add cues", ["calm", "cues"])
+    assert _final(team, sid) == {"calm", "cues"}
+    item = work.review_item(team, "rosa", sid)
+    seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
+    work.decide(team, "rosa", sid, choice, "second thoughts", seen=seen)
+    assert _final(team, sid) == expected
+
+
+def test_a_later_other_withdraws_what_an_earlier_other_added(team: Store) -> None:
+    sid = _item(team, "calm").segment_id
+    work.decide(team, "rosa", sid, "other", "add cues", ["calm", "cues"])
+    item = work.review_item(team, "rosa", sid)
+    seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
+    work.decide(team, "rosa", sid, "other", "only calm", ["calm"], seen=seen)
+    assert _final(team, sid) == {"calm"}
+
+
+def _drop_cues(store: Store, tmp_path: Path) -> None:
+    """Codebook v2 without 'cues', after chloe agreed with amira and ben on cues in unit 2
+    and added calm there (so unit 2 is disputed on calm only)."""
+    unit = units(store)[2]
+    work.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
+    text = (DATA / "codebook_small.yaml").read_text(encoding="utf-8")
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(text[: text.index("  - id: cues")], encoding="utf-8")
+    service.load_codebook(store, v2, "tester")
+
+
+def test_a_removed_code_is_neither_shown_nor_decided(team: Store, tmp_path: Path) -> None:
+    _drop_cues(team, tmp_path)
+    unit = units(team)[2]
+    item = work.review_item(team, "rosa", unit)
+    assert item.codes_by_coder == {"amira": [], "ben": [], "chloe": ["calm"]}
+    assert item.agreed() == set() and item.disputed == ["calm"]
+    for choice in ("accept:chloe", "merge", "neither"):
+        assert set(work.final_codes(item, choice)) == {"calm"}
+    work.decide(team, "rosa", unit, "other", "calm applies", ["calm"])
+    assert {r.code_id for r in team.resolutions()} == {"calm"}
+
+
 def test_decision_needs_a_rationale(team: Store) -> None:
     item = _item(team, "calm")
     with pytest.raises(CodingError, match="rationale"):
@@ -219,6 +314,32 @@ def test_undo_adds_a_withdrawal_and_erases_nothing(team: Store) -> None:
         work.undo(team, "rosa", item.segment_id, "again")
 
 
+def _seen(store: Store, segment_id: str) -> dict[str, int]:
+    item = work.review_item(store, "rosa", segment_id)
+    return {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
+
+
+def test_undo_refuses_to_withdraw_a_decision_it_did_not_see(team: Store) -> None:
+    sid = _item(team, "calm").segment_id
+    work.decide(team, "rosa", sid, "neither", "not about the parent")
+    seen = _seen(team, sid)
+    work.decide(team, "admin", sid, "merge", "the parent calms down", seen=seen)
+    with pytest.raises(Conflict, match="changed since you looked"):
+        work.undo(team, "rosa", sid, "decided too fast", seen=seen)
+    assert [r.decision for r in team.resolutions()] == [Decision.REJECT, Decision.APPLY]
+    work.undo(team, "rosa", sid, "now I have seen it", seen=_seen(team, sid))
+    assert team.resolutions()[-1].decision == Decision.WITHDRAW
+
+
+def test_undo_refuses_when_the_seen_decision_was_already_withdrawn(team: Store) -> None:
+    sid = _item(team, "calm").segment_id
+    work.decide(team, "rosa", sid, "neither", "not about the parent")
+    seen = _seen(team, sid)
+    work.undo(team, "admin", sid, "admin undid it", seen=seen)
+    with pytest.raises(Conflict):
+        work.undo(team, "rosa", sid, "again", seen=seen)
+
+
 def test_code_note_is_recorded_by_a_reviewer(team: Store) -> None:
     item = _item(team, "calm")
     work.add_code_note(
@@ -232,11 +353,30 @@ def test_code_note_is_recorded_by_a_reviewer(team: Store) -> None:
 
 
 def test_study_overview_counts_and_next_steps(team: Store) -> None:
-    overview = work.study_overview(team)
+    overview = work.study_overview(team, "rosa")
     assert overview.codebook_version == 1
     assert overview.disagreements.pairs == 2
     assert any("chloe" in step for step in overview.next_steps)
     assert any("resolve 2" in step for step in overview.next_steps)
+
+
+@pytest.mark.parametrize("user", ["amira", "chloe", "ghost"])
+def test_the_full_study_overview_is_not_for_coders(team: Store, user: str) -> None:
+    with pytest.raises(PermissionDenied):
+        work.study_overview(team, user)
+
+
+def test_a_coders_overview_holds_only_their_own_work(team: Store) -> None:
+    mine = work.coder_overview(team, "amira")
+    assert (mine.coder, mine.assigned, mine.completed) == ("amira", 4, 4)
+    assert list(mine.documents.columns) == ["document_id", "title", "assigned", "completed"]
+    shown = repr(mine) + mine.documents.to_csv()
+    assert "ben" not in shown and "chloe" not in shown and "disagree" not in shown
+    assert work.coder_overview(team, "chloe").next_steps == [
+        "4 unit(s) still to code on the Code page."
+    ]
+    with pytest.raises(PermissionDenied):
+        work.coder_overview(team, "rosa")
 
 
 def test_export_needs_a_reviewer_and_returns_csv(team: Store) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -12,7 +14,7 @@ from coding.service import access
 from coding.store import Store
 
 ROOT = Path(__file__).parent.parent
-PASSWORD = "pw-test"
+PASSWORD = "pw-test-8"
 TEAM = (
     ("amira", "coder"),
     ("ben", "coder"),
@@ -62,6 +64,26 @@ def open_page(db: Path, user: str, page: str) -> AppTest:
 def html_bodies(at: AppTest) -> str:
     """Everything the page sent as st.html, joined (what reaches the browser)."""
     return "\n".join(str(e.proto.body) for e in at.get("html"))
+
+
+def tree_text(at: AppTest) -> str:
+    """Every element's message as sent to the browser (labels, texts, options, data), joined."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            found.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(found)
+
+
+def plain(markdown: str) -> str:
+    """Markdown as the reader sees it, for text escaped with render.md (backslashes dropped)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 # -- real browser ------------------------------------------------------------------------------

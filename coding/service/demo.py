@@ -77,7 +77,7 @@ def build_demo(
             f"password '{DEMO_PASSWORD}')"
         )
         for name, role in DEMO_USERS:
-            access.add_user(store, name, role, DEMO_PASSWORD, actor)
+            access.add_user(store, name, role, DEMO_PASSWORD, actor, min_length=len(DEMO_PASSWORD))
         if suggest:
             progress("training NLP suggestions (cross-fitted by document)")
             run_suggestions(store, actor, "auto")

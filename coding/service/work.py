@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from coding import review
-from coding.errors import CodingError, NotFound, PermissionDenied
+from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
 from coding.model import Decision, Resolution, utcnow
 from coding.service.access import get_user, require_role
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
@@ -93,6 +93,8 @@ def coder_page(
     )
     ids = list(page["segment_id"])
     mine = work_store.own_annotations(store, coder, ids)
+    memos = work_store.unit_memos(store, ids, [coder])
+    memo_of = dict(zip(memos["segment_id"], memos["memo"], strict=True))
     mode = suggestions_mode(store)
     visible = (
         ids
@@ -121,7 +123,7 @@ def coder_page(
                 start=int(row.start),
                 completed=row.completed_at is not None and not pd.isna(row.completed_at),
                 codes=tuple(dict.fromkeys(own["code_id"])),
-                memo=next((m for m in own["memo"] if m), ""),
+                memo=str(memo_of.get(row.segment_id, "")),
                 suggestions=shown,
             )
         )
@@ -215,16 +217,16 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
     context = work_store.unit_context(store, segment_id)
     coders = work_store.completed_coders(store, segment_id)
     annotations = work_store.segment_annotations(store, segment_id)
-    annotations = annotations[annotations["coder"].isin(coders)]
+    # Codes a later codebook version removed are left out: nothing is decided on them.
+    annotations = annotations[
+        annotations["coder"].isin(coders) & annotations["code_id"].isin(code_ids)
+    ]
     codes_by_coder = {
         c: sorted(set(annotations.loc[annotations["coder"] == c, "code_id"])) for c in coders
     }
-    memos_by_coder = {
-        c: "; ".join(
-            dict.fromkeys(m for m in annotations.loc[annotations["coder"] == c, "memo"] if m)
-        )
-        for c in coders
-    }
+    memos = work_store.unit_memos(store, [segment_id], coders)  # submitted coders only
+    memo_of = dict(zip(memos["coder"], memos["memo"], strict=True))
+    memos_by_coder = {c: str(memo_of.get(c, "")) for c in coders}
     pairs = work_store.segment_pairs(store, code_ids, segment_id)
     partial = annotations[annotations["whole_segment"] == 0][["coder", "code_id", "start", "end"]]
     suggestions = work_store.suggestions_for(store, [segment_id])
@@ -237,10 +239,15 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
         spans=partial.reset_index(drop=True),
         disputed=disputed,
         open_codes=list(pairs.loc[pairs["resolved"] == 0, "code_id"]),
-        standing=work_store.standing_resolutions(store, segment_id),
+        standing=_current(work_store.standing_resolutions(store, segment_id), code_ids),
         suggestions=suggestions[suggestions["code_id"].isin(disputed)].reset_index(drop=True),
         notes=user_store.code_notes_frame(store, disputed) if disputed else pd.DataFrame(),
     )
+
+
+def _current(frame: pd.DataFrame, code_ids: Sequence[str]) -> pd.DataFrame:
+    """Rows of a frame with a code_id column whose code is in the current codebook."""
+    return frame[frame["code_id"].isin(list(code_ids))].reset_index(drop=True)
 
 
 def choices(item: QueueItem) -> list[str]:
@@ -251,10 +258,12 @@ def choices(item: QueueItem) -> list[str]:
 def final_codes(item: QueueItem, choice: str, other: Sequence[str] = ()) -> dict[str, Decision]:
     """Decision per code for a reviewer's choice on an item.
 
-    accept:<coder>, merge (union) and neither decide the disputed codes only: apply those in
-    the chosen set, reject the rest. ``other`` takes the reviewer's own set: every disputed
-    code is decided, plus codes no coder applied that the reviewer adds, and codes all coders
-    agreed on that the reviewer leaves out.
+    accept:<coder>, merge (union) and neither decide the disputed codes: apply those in the
+    chosen set, reject the rest. ``other`` takes the reviewer's own set: every disputed code
+    is decided, plus codes no coder applied that the reviewer adds, and codes all coders
+    agreed on that the reviewer leaves out. Every code with a standing decision is decided
+    again too, so no earlier choice outlives this one: applied when it is in the chosen set
+    (or, except for ``other``, when all coders agreed on it), rejected otherwise.
     """
     if choice.startswith(ACCEPT):
         coder = choice.removeprefix(ACCEPT)
@@ -274,6 +283,9 @@ def final_codes(item: QueueItem, choice: str, other: Sequence[str] = ()) -> dict
         applied_by_any = set().union(*map(set, item.codes_by_coder.values()))
         decided.update({c: Decision.APPLY for c in chosen - applied_by_any})
         decided.update({c: Decision.REJECT for c in item.agreed() - chosen})
+    kept = chosen if choice == OTHER else chosen | item.agreed()
+    for code_id in item.standing.get("code_id", ()):
+        decided.setdefault(str(code_id), Decision.APPLY if code_id in kept else Decision.REJECT)
     return dict(sorted(decided.items()))
 
 
@@ -313,13 +325,34 @@ def decide(
     return store.add_resolutions(resolutions, actor=reviewer, expected=expected)
 
 
-def undo(store: Store, user: str, segment_id: str, rationale: str) -> list[int]:
-    """Withdraw the standing decisions on a segment: new rows, nothing erased."""
+def undo(
+    store: Store,
+    user: str,
+    segment_id: str,
+    rationale: str,
+    seen: Mapping[str, int] | None = None,
+) -> list[int]:
+    """Withdraw the standing decisions on a segment: new rows, nothing erased.
+
+    ``seen`` maps code ids to the standing decision ids the reviewer was shown (as for
+    :func:`decide`); when given, any other set of standing decisions (one recorded or
+    withdrawn by someone else since) makes the undo fail with Conflict, so an undo never
+    withdraws a decision its reviewer did not see.
+    """
     reviewer = require_role(store, user, "reviewer").name
-    standing = work_store.standing_resolutions(store, segment_id)
+    current = store.codebook()
+    standing = _current(
+        work_store.standing_resolutions(store, segment_id), current.codebook.code_ids
+    )
+    now_standing = {str(r.code_id): int(r.id) for r in standing.itertuples(index=False)}
+    if seen is not None and dict(seen) != now_standing:
+        raise Conflict(
+            f"segment {segment_id}: the decisions changed since you looked "
+            "(another reviewer decided or undid meanwhile); reload and look again"
+        )
     if standing.empty:
         raise CodingError(f"segment {segment_id}: no decision to undo")
-    version = store.codebook().version
+    version = current.version
     now = utcnow()
     withdrawals: list[Resolution] = [
         review.decide(
@@ -327,7 +360,8 @@ def undo(store: Store, user: str, segment_id: str, rationale: str) -> list[int]:
         )
         for code_id in standing["code_id"]
     ]
-    return store.add_resolutions(withdrawals, actor=reviewer)
+    expected = {(segment_id, code_id): decision_id for code_id, decision_id in now_standing.items()}
+    return store.add_resolutions(withdrawals, actor=reviewer, expected=expected)
 
 
 def add_code_note(
@@ -363,8 +397,13 @@ class Overview:
     next_steps: list[str]
 
 
-def study_overview(store: Store) -> Overview:
-    """What is in the study and what to do next (SQL counts; fast on large studies)."""
+def study_overview(store: Store, user: str) -> Overview:
+    """What is in the study and what to do next (SQL counts; fast on large studies).
+
+    For reviewers and admins only: it holds every coder's progress and the study's
+    disagreement counts, from which a coder could work out other coders' codes.
+    """
+    require_role(store, user, "reviewer")
     versions = store.codebook_versions()
     code_ids = store.codebook().codebook.code_ids if versions else ()
     documents = work_store.documents_overview(store)
@@ -383,6 +422,42 @@ def study_overview(store: Store) -> Overview:
         suggestions,
         steps,
     )
+
+
+@dataclass(frozen=True)
+class CoderOverview:
+    """A coder's own view of the study: their assignments and nothing about anyone else."""
+
+    coder: str
+    codebook_version: int | None
+    codes: int
+    documents: pd.DataFrame  # document_id, title, assigned, completed (this coder's units)
+    next_steps: list[str]
+
+    @property
+    def assigned(self) -> int:
+        return int(self.documents["assigned"].sum()) if len(self.documents) else 0
+
+    @property
+    def completed(self) -> int:
+        return int(self.documents["completed"].sum()) if len(self.documents) else 0
+
+
+def coder_overview(store: Store, user: str) -> CoderOverview:
+    """The signed-in coder's progress per document; no other coder, no disagreement counts."""
+    coder = require_role(store, user, "coder").name
+    versions = store.codebook_versions()
+    code_ids = store.codebook().codebook.code_ids if versions else ()
+    documents = work_store.coder_documents(store, coder)
+    assigned = int(documents["assigned"].sum()) if len(documents) else 0
+    left = assigned - (int(documents["completed"].sum()) if len(documents) else 0)
+    if not assigned:
+        steps = ["No units are assigned to you yet: ask an admin to assign some."]
+    elif left:
+        steps = [f"{left} unit(s) still to code on the Code page."]
+    else:
+        steps = ["All your units are submitted. Thank you!"]
+    return CoderOverview(coder, versions[-1] if versions else None, len(code_ids), documents, steps)
 
 
 def document_ids(store: Store) -> list[str]:

@@ -102,6 +102,41 @@ def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.
     return _frame(store, query)
 
 
+def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) -> pd.DataFrame:
+    """segment_id, coder, memo: the memos of some coders on some segments.
+
+    A coder's view passes only that coder. Where a coder has no row in ``unit_memos`` (memos
+    imported with codings, or saved before it existed), the distinct memos on their
+    annotations of the unit are joined with "; ".
+    """
+    um, a = t.unit_memos, t.annotations
+    ids, names = list(segment_ids), list(coders)
+    stored = _frame(
+        store,
+        select(um.c.segment_id, um.c.coder, um.c.memo).where(
+            um.c.segment_id.in_(ids), um.c.coder.in_(names)
+        ),
+    )
+    on_codes = _frame(
+        store,
+        select(a.c.segment_id, a.c.coder, a.c.memo)
+        .where(a.c.segment_id.in_(ids), a.c.coder.in_(names), a.c.memo != "")
+        .order_by(a.c.segment_id, a.c.coder, a.c.code_id),
+    )
+    have = set(zip(stored["segment_id"], stored["coder"], strict=True))
+    keys = zip(on_codes["segment_id"], on_codes["coder"], strict=True)
+    older = on_codes[pd.Series([k not in have for k in keys], index=on_codes.index, dtype=bool)]
+    joined = (
+        older.groupby(["segment_id", "coder"], sort=True)["memo"]
+        .agg(lambda memos: "; ".join(dict.fromkeys(memos)))
+        .reset_index()
+    )
+    frames = [f for f in (stored, joined) if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["segment_id", "coder", "memo"])
+    return pd.concat(frames, ignore_index=True)
+
+
 def coder_documents(store: Store, coder: str) -> pd.DataFrame:
     """document_id, title, assigned, completed for one coder's assignments."""
     a, s, d = t.assignments, t.segments, t.documents
@@ -132,10 +167,11 @@ def save_codes(
 ) -> None:
     """Set a coder's whole-unit codes on one assigned, unsubmitted unit; optionally submit it.
 
-    One transaction with one audit row: codes no longer chosen are removed, new ones added,
-    the memo is set on every code of the unit (and kept in the audit row).
+    One transaction with one audit row: codes no longer chosen are removed, new ones added.
+    The memo is the coder's note on the unit (``unit_memos``, so a unit without codes keeps
+    it too); it is also set on every code of the unit for exports, and kept in the audit row.
     """
-    a, asg, s = t.annotations, t.assignments, t.segments
+    a, asg, s, um = t.annotations, t.assignments, t.segments, t.unit_memos
     wanted = list(dict.fromkeys(code_ids))
     detail = {"codes": wanted, "memo": memo, "complete": complete}
     with store.transaction(coder, "code_unit", segment_id, detail) as conn:
@@ -171,6 +207,11 @@ def save_codes(
                     }
                     for c in fresh
                 ],
+            )
+        conn.execute(delete(um).where(um.c.segment_id == segment_id, um.c.coder == coder))
+        if memo:
+            conn.execute(
+                insert(um).values(segment_id=segment_id, coder=coder, memo=memo, updated_at=now)
             )
         if complete:
             conn.execute(

@@ -19,7 +19,7 @@ def render() -> None:
             coders = store.coders(kind="human")
             documents = work.document_ids(store)
     except CodingError as err:
-        st.error(str(err))
+        state.show_error(err)
         return
     st.dataframe(users, hide_index=True, width="stretch")
     with st.form("add-user", clear_on_submit=True):
@@ -31,9 +31,11 @@ def render() -> None:
         st.form_submit_button("Add user", on_click=_add_user)
     with st.form("assign"):
         st.markdown("**Assign units**")
-        st.selectbox("Coder", coders, key="assign-coder")
-        st.multiselect("Documents (none: all)", documents, key="assign-docs")
-        st.form_submit_button("Assign", on_click=_assign)
+        if not coders:
+            st.caption("No coders yet: add a user with the coder role first.")
+        st.selectbox("Coder", coders, key="assign-coder", disabled=not coders)
+        st.multiselect("Documents (none: all)", documents, key="assign-docs", disabled=not coders)
+        st.form_submit_button("Assign", on_click=_assign, disabled=not coders)
     st.markdown("**When coders see NLP suggestions**")
     st.radio(
         "Suggestions",
@@ -57,22 +59,26 @@ def _add_user() -> None:
                 str(st.session_state.get("new-password", "")),
             )
     except CodingError as err:
-        state.flash("error", str(err))
+        state.flash_error(err)
         return
     state.flash("success", f"Added {user.name} ({user.role}).")
 
 
 def _assign() -> None:
+    coder = st.session_state.get("assign-coder")
+    if not coder:
+        state.flash("error", "Choose a coder.")
+        return
     try:
         with state.study() as store:
             added = work.assign_as(
                 store,
                 state.user_name() or "",
-                str(st.session_state.get("assign-coder", "")),
+                str(coder),
                 list(st.session_state.get("assign-docs", [])),
             )
     except CodingError as err:
-        state.flash("error", str(err))
+        state.flash_error(err)
         return
     state.flash("success", f"Assigned {added} new units.")
 
@@ -84,7 +90,7 @@ def _set_mode() -> None:
                 store, state.user_name() or "", str(st.session_state.get("suggestions-mode"))
             )
     except CodingError as err:
-        state.flash("error", str(err))
+        state.flash_error(err)
         return
     state.flash("success", "Saved.")
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from coding.errors import CodingError
 from coding.store import Store
+from coding.ui import render as html
 from coding.ui import state
 
 COEFFICIENTS = {
@@ -57,7 +58,7 @@ def render() -> None:
             revision = store.revision()
             has_suggestions = store.count("suggestions") > 0
     except CodingError as err:
-        st.error(str(err))
+        state.show_error(err)
         return
     bootstrap = st.select_slider(
         "Bootstrap resamples for confidence intervals",
@@ -71,7 +72,7 @@ def render() -> None:
         st.warning("The agreement service is not available in this version.")
         return
     except CodingError as err:
-        st.info(str(err))
+        st.info(html.md(state.error_text(err)))
         return
     st.subheader("Per code")
     st.dataframe(_shown(table), hide_index=True, width="stretch")
@@ -95,7 +96,7 @@ def _pairwise(target: str, revision: int, kind: str, bootstrap: int, user: str) 
     try:
         table = _report(target, revision, kind, bootstrap, user)
     except CodingError as err:
-        st.info(str(err))
+        st.info(html.md(state.error_text(err)))
         return
     columns = ["pair", *[c for c in SHOWN if c in table.columns]]
     st.dataframe(table[columns], hide_index=True, width="stretch")

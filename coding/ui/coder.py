@@ -29,12 +29,14 @@ def render() -> None:
             first = work.coder_page(store, name or "", limit=0)
             codes = store.codebook().codebook.codes
     except CodingError as err:
-        st.error(str(err))
+        state.show_error(err)
         return
     if first.assigned == 0:
         st.info(
-            f"No units are assigned to {first.coder} yet. An admin assigns them with "
-            f"`coding assign STUDY --coder {first.coder}`."
+            html.md_keep_code(
+                f"No units are assigned to {first.coder} yet. An admin assigns them with "
+                f"`coding assign STUDY --coder {first.coder}`."
+            )
         )
         return
     docs = first.documents
@@ -89,7 +91,7 @@ def panel(codes: tuple[Code, ...]) -> None:
             )
         st.progress(
             page.completed / page.assigned if page.assigned else 0.0,
-            text=f"{page.coder}: {page.completed} of {page.assigned} units submitted",
+            text=f"{html.md(page.coder)}: {page.completed} of {page.assigned} units submitted",
         )
         if not page.units:
             st.success(
@@ -124,13 +126,15 @@ def panel(codes: tuple[Code, ...]) -> None:
     with side:
         st.subheader("Codebook")
         for code in codes:
-            with st.expander(code.name, expanded=False):
+            with st.expander(html.md(code.name), expanded=False):
                 st.html(html.codebook_entry(code))
 
 
 def _navigation(pos: int, total: int) -> None:
-    cols = st.columns([1, 1, 3])
-    cols[0].button(
+    # A row sized to its content (wrapping when narrow): fixed columns cut the buttons and
+    # their shortcut badges off at 1280 px.
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button(
         "◀ Previous",
         key="code-prev",
         disabled=pos == 0,
@@ -138,7 +142,7 @@ def _navigation(pos: int, total: int) -> None:
         args=(pos - 1,),
         shortcut="Alt+Up",
     )
-    cols[1].button(
+    row.button(
         "Next ▶",
         key="code-next",
         disabled=pos >= total - 1,
@@ -146,7 +150,7 @@ def _navigation(pos: int, total: int) -> None:
         args=(pos + 1,),
         shortcut="Alt+Down",
     )
-    cols[2].markdown(f"Unit **{pos + 1}** of {total} in this view")
+    row.markdown(f"Unit **{pos + 1}** of {total} in this view", width="content")
 
 
 def _move(pos: int) -> None:
@@ -158,10 +162,10 @@ def _form(unit: work.CoderUnit, codes: tuple[Code, ...], total: int) -> None:
         st.markdown("**Codes** (Tab to move, Space to tick)")
         for code in codes:
             st.checkbox(
-                code.name,
+                html.md(code.name),
                 value=code.id in unit.codes,
                 key=f"c-{unit.segment_id}-{code.id}",
-                help=code.definition[:300],
+                help=html.md(code.definition[:300]),
             )
         st.text_area(
             "Memo",
@@ -195,7 +199,7 @@ def _save(segment_id: str, code_ids: list[str], submit: bool, total: int) -> Non
         with state.study() as store:
             work.save_unit(store, state.user_name() or "", segment_id, chosen, memo, submit=submit)
     except CodingError as err:
-        state.flash("error", str(err))
+        state.flash_error(err)
         return
     codes = ", ".join(chosen) or "no codes"
     if not submit:

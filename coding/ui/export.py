@@ -1,14 +1,12 @@
-"""Export page: download buttons for every export the study offers."""
+"""Export page: build any export the study offers on a click, then download it."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import streamlit as st
 
 from coding.errors import CodingError
 from coding.service import work
-from coding.store import Store
+from coding.ui import render as html
 from coding.ui import state
 
 MIME = {
@@ -27,43 +25,45 @@ MIME = {
 
 def render() -> None:
     st.title("Export")
-    target, user = state.study_target(), state.user_name() or ""
-    if target is None:
+    user = state.user_name() or ""
+    if state.study_target() is None:
         st.info("No study is open.")
         return
     st.write(
         "Every export uses the final codes: consensus decisions where they exist. "
-        "Files are built when you click."
+        "Click a format to build the file, then download it."
     )
-    exports = work.available_exports()
     kinds: dict[str, list[tuple[str, str]]] = {}
-    for kind, fmt, name in exports:
+    for kind, fmt, name in work.available_exports():
         kinds.setdefault(kind, []).append((fmt, name))
+    wanted: tuple[str, str] | None = None
     for kind, files in kinds.items():
         cols = st.columns([2, *([1] * len(files))])
-        cols[0].markdown(f"**{kind.capitalize()}**")
-        for col, (fmt, name) in zip(cols[1:], files, strict=True):
-            col.download_button(
-                fmt.upper(),
-                data=_builder(target, user, kind, fmt),
-                file_name=name,
-                mime=MIME.get(fmt),
-                key=f"dl-{kind}-{fmt}",
-                on_click="ignore",
-            )
+        cols[0].markdown(f"**{html.md(kind.capitalize())}**")
+        for col, (fmt, _name) in zip(cols[1:], files, strict=True):
+            if col.button(fmt.upper(), key=f"build-{kind}-{fmt}"):
+                wanted = (kind, fmt)
+    if wanted is not None:
+        _offer(user, *wanted)
 
 
-def _builder(target: str, user: str, kind: str, fmt: str) -> Callable[[], bytes]:
-    """Build the file when clicked (on its own thread: it opens its own Store)."""
-
-    def build() -> bytes:
-        try:
-            with Store.open(target) as store:
-                return work.export_download(store, user, kind, fmt)[1]
-        except CodingError as err:
-            return f"export failed: {err}\n".encode()
-
-    return build
+def _offer(user: str, kind: str, fmt: str) -> None:
+    """Build one export now; offer it for download, or show why it could not be built."""
+    try:
+        with state.study() as store:
+            name, data = work.export_download(store, user, kind, fmt)
+    except CodingError as err:
+        state.show_error(err)
+        return
+    st.download_button(
+        f"Download {name}",
+        data=data,
+        file_name=name,
+        mime=MIME.get(fmt),
+        key=f"dl-{kind}-{fmt}",
+        type="primary",
+        on_click="ignore",
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from coding.service.access import User
+from coding.ui import render as html
 from coding.ui import state
 
 PAGES = {  # name: (file relative to app.py, title, url path)
@@ -43,7 +44,7 @@ def for_user(user: User | None) -> list[st.Page]:
 def sidebar(user: User | None) -> None:
     if user is None:
         return
-    st.sidebar.markdown(f"Signed in as **{user.name}** ({user.role})")
+    st.sidebar.markdown(f"Signed in as **{html.md(user.name)}** ({user.role})")
     if state.auth_mode() == "password":
         st.sidebar.button("Sign out", key="sign-out", on_click=_sign_out)
     elif state.auth_mode() == "oidc":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,35 @@ class Span:
     end: int
     colour: str
     label: str
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^])")
+_CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+
+
+def md(text: object) -> str:
+    r"""``text`` with every Markdown special character backslash-escaped, newlines as spaces.
+
+    For Streamlit labels, progress texts, tooltips, st.markdown and st.caption, all of which
+    render Markdown (images, links, emphasis, ``:colour[...]`` directives): what a manual, a
+    codebook or a user wrote is then shown as written and never fetched or styled.
+
+    >>> print(md("![t](http://x.invalid/a.png) **b**"))
+    \!\[t\]\(http\://x\.invalid/a\.png\) \*\*b\*\*
+    """
+    flat = " ".join(str(text).splitlines())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def md_keep_code(text: str) -> str:
+    r"""Like :func:`md`, but leaves `code spans` (fixed command examples) as code.
+
+    >>> print(md_keep_code("a_b: run `coding assign STUDY`"))
+    a\_b\: run `coding assign STUDY`
+    """
+    return "".join(
+        part if _CODE_SPAN.fullmatch(part) else md(part) for part in _CODE_SPAN.split(text)
+    )
 
 
 def escape_text(text: str) -> str:

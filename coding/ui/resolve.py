@@ -32,7 +32,7 @@ def render() -> None:
             coders = store.coders(kind="human")
             document_ids = work.document_ids(store)
     except CodingError as err:
-        st.error(str(err))
+        state.show_error(err)
         return
     cols = st.columns([2, 2, 2, 3])
     cols[0].selectbox(
@@ -114,7 +114,7 @@ def panel(codes: tuple[Code, ...]) -> None:
         _suggestions(item, by_id)
         st.markdown("**Codebook**")
         for code_id in item.disputed:
-            with st.expander(by_id[code_id].name if code_id in by_id else code_id):
+            with st.expander(html.md(by_id[code_id].name if code_id in by_id else code_id)):
                 if code_id in by_id:
                     st.html(html.codebook_entry(by_id[code_id]))
         _notes(item, by_id)
@@ -122,8 +122,10 @@ def panel(codes: tuple[Code, ...]) -> None:
 
 
 def _navigation(pos: int, total: int) -> None:
-    cols = st.columns([1, 1, 4])
-    cols[0].button(
+    # A row sized to its content (wrapping when narrow): fixed columns cut the buttons and
+    # their shortcut badges off at 1280 px.
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button(
         "◀ Previous",
         key="queue-prev",
         disabled=pos == 0,
@@ -131,7 +133,7 @@ def _navigation(pos: int, total: int) -> None:
         args=(pos - 1,),
         shortcut="Alt+Up",
     )
-    cols[1].button(
+    row.button(
         "Next ▶",
         key="queue-next",
         disabled=pos >= total - 1,
@@ -139,7 +141,7 @@ def _navigation(pos: int, total: int) -> None:
         args=(pos + 1,),
         shortcut="Alt+Down",
     )
-    cols[2].markdown(f"Unit **{pos + 1}** of {total} in the queue")
+    row.markdown(f"Unit **{pos + 1}** of {total} in the queue", width="content")
 
 
 def _move(pos: int) -> None:
@@ -173,7 +175,7 @@ def _coders(item: work.QueueItem, codes: dict[str, Code], colours: dict[str, str
     cols = st.columns(max(len(item.coders), 1))
     for col, coder in zip(cols, item.coders, strict=False):
         with col:
-            st.markdown(f"**{coder}**")
+            st.markdown(f"**{html.md(coder)}**")
             labels = [
                 (
                     ("⚠ " if c in item.disputed else "") + (codes[c].name if c in codes else c),
@@ -202,9 +204,10 @@ def _undo(segment_id: str) -> None:
     why = str(st.session_state.get(f"undo-why-{segment_id}", ""))
     try:
         with state.study() as store:
-            ids = work.undo(store, state.user_name() or "", segment_id, why)
+            seen = dict(st.session_state.get(f"seen-{segment_id}", {}))
+            ids = work.undo(store, state.user_name() or "", segment_id, why, seen=seen)
     except CodingError as err:
-        state.flash("error", str(err))
+        state.flash_error(err)
         return
     state.flash("success", f"Undone: {len(ids)} decision(s) withdrawn (kept in the history).")
 
@@ -222,7 +225,7 @@ def _choice_label(item: work.QueueItem, codes: dict[str, Code]) -> dict[str, str
             if choice.startswith(work.ACCEPT)
             else choice.capitalize()
         )
-        labels[choice] = f"{name}: {', '.join(applied) or 'none of the disputed codes'}"
+        labels[choice] = html.md(f"{name}: {', '.join(applied) or 'none of the codes'}")
     return labels
 
 
@@ -266,7 +269,7 @@ def _decide(segment_id: str) -> None:
                 store, state.user_name() or "", segment_id, choice, why, other, seen=seen
             )
     except CodingError as err:
-        state.flash("error", str(err))
+        state.flash_error(err)
         return
     state.flash("success", f"Recorded {len(ids)} decision(s).")
     if STATES[st.session_state.get(state.QUEUE_STATE, "Open")] != "open":
@@ -280,8 +283,8 @@ def _suggestions(item: work.QueueItem, codes: dict[str, Code]) -> None:
         return
     for row in item.suggestions.itertuples():
         name = codes[row.code_id].name if row.code_id in codes else row.code_id
-        st.markdown(f"{name}: score **{row.score:.2f}** ({row.engine})")
-        st.caption(describe_evidence(str(row.evidence)))
+        st.markdown(f"{html.md(name)}: score **{row.score:.2f}** ({html.md(row.engine)})")
+        st.caption(html.md(describe_evidence(str(row.evidence))))
 
 
 def describe_evidence(evidence: str) -> str:
@@ -330,7 +333,7 @@ def _add_note(segment_id: str) -> None:
         with state.study() as store:
             work.add_code_note(store, state.user_name() or "", code_id, text, segment_id)
     except CodingError as err:
-        state.flash("error", str(err))
+        state.flash_error(err)
         return
     st.session_state[f"note-text-{segment_id}"] = ""
     state.flash("success", f"Note added on {code_id}.")

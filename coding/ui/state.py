@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,10 @@ from coding.errors import CodingError
 from coding.service import access
 from coding.service.access import User
 from coding.store import Store
+from coding.store.engine import display_target
+from coding.ui import render as html
+
+log = logging.getLogger(__name__)
 
 DB_PATH = "db_path"  # the study (tests set it; else $CONCORD_STUDY from 'coding app')
 USER = "user"  # the signed-in user's name (password sign-in)
@@ -37,15 +42,23 @@ def auth_mode() -> str:
 
 
 def user_name() -> str | None:
-    """Who the browser says it is: the password sign-in, a proxy header or the OIDC e-mail."""
+    """Who the browser says it is: the password sign-in, a proxy header or the OIDC e-mail
+    (only once the identity provider has verified it)."""
     mode = auth_mode()
     if mode == "password":
         name = st.session_state.get(USER)
         return str(name) if name else None
-    if mode == "oidc" and not st.user.get("is_logged_in"):
+    if mode == "oidc" and not (st.user.get("is_logged_in") and oidc_email_verified()):
         return None
     value = st.user.get(PROXY_USER_KEY if mode == "proxy" else "email")
     return str(value) if value else None
+
+
+def oidc_email_verified() -> bool:
+    """True only when the identity provider says the e-mail is verified: anyone can put an
+    unverified address on an account at many providers."""
+    verified = st.user.get("email_verified")
+    return verified is True or (isinstance(verified, str) and verified.lower() == "true")
 
 
 def current_user() -> User | None:
@@ -70,14 +83,48 @@ def study() -> Iterator[Store]:
         yield store
 
 
+def study_problem() -> str | None:
+    """None when the study opens; else a message that gives nothing away (details go to the
+    server log), for pages seen by people who have not signed in."""
+    target = study_target()
+    if target is None:
+        return None
+    try:
+        with Store.open(target):
+            return None
+    except CodingError:
+        log.exception("the study %s cannot be opened", display_target(target))
+        return "The study cannot be opened; see the server log."
+
+
+def error_text(err: CodingError) -> str:
+    """An error's message for the page; where the study lives is shown to admins only."""
+    text = str(err)
+    user = current_user()
+    if user is None or user.role != "admin":
+        target = study_target() or ""
+        for shown in sorted({target, display_target(target)} - {""}, key=len, reverse=True):
+            text = text.replace(shown, "the study")
+    return text
+
+
+def show_error(err: CodingError) -> None:
+    st.error(html.md(error_text(err)))
+
+
 def flash(kind: str, text: str) -> None:
     st.session_state[FLASH] = (kind, text)
 
 
+def flash_error(err: CodingError) -> None:
+    flash("error", error_text(err))
+
+
 def show_flash() -> None:
-    """Show the last action's message once."""
+    """Show the last action's message once (escaped: it may quote names and codes)."""
     message = st.session_state.pop(FLASH, None)
     if message is None:
         return
     kind, text = message
-    {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(text)
+    show = {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)
+    show(html.md(text))

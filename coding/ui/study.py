@@ -1,4 +1,8 @@
-"""Study page: documents, coders, codebook, progress per coder and document, what to do next."""
+"""Study page: what is in the study and what to do next.
+
+Reviewers and admins see every coder's progress and the disagreement counts; a coder sees only
+their own progress (the counts would let them work out other coders' codes as they submit).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import streamlit as st
 
 from coding.errors import CodingError
 from coding.service import work
+from coding.store.engine import display_target
+from coding.ui import render as html
 from coding.ui import state
 
 HOW_TO_START = """
@@ -24,18 +30,55 @@ or build and open the demo study: `coding demo` (the same as `make demo`).
 
 def render() -> None:
     st.title("Study")
-    if state.study_target() is None:
+    target = state.study_target()
+    if target is None:
         st.info("No study is open.")
         st.markdown(HOW_TO_START)
         return
+    user = state.current_user()
     try:
         with state.study() as store:
-            overview = work.study_overview(store)
+            if user is not None and user.can("reviewer"):
+                overview = work.study_overview(store, user.name)
+            else:
+                mine = work.coder_overview(store, user.name if user else "")
     except CodingError as err:
-        st.error(str(err))
-        st.markdown(HOW_TO_START)
+        state.show_error(err)
         return
-    st.caption(f"Study: {state.study_target()}")
+    if user is not None and user.role == "admin":
+        st.caption(f"Study: {html.md(display_target(target))}")
+    if user is not None and user.can("reviewer"):
+        _full(overview)
+    else:
+        _own(mine)
+
+
+def _own(mine: work.CoderOverview) -> None:
+    """A coder's own progress: their units per document, nothing about anyone else."""
+    cols = st.columns(3)
+    cols[0].metric("Your units", mine.assigned)
+    cols[1].metric("Submitted", mine.completed)
+    cols[2].metric("Codebook", f"v{mine.codebook_version}" if mine.codebook_version else "none")
+    _steps(mine.next_steps)
+    st.subheader("Your progress")
+    st.progress(
+        mine.completed / mine.assigned if mine.assigned else 0.0,
+        text=f"{mine.completed} of {mine.assigned} units submitted",
+    )
+    for row in mine.documents.itertuples(index=False):
+        st.progress(
+            row.completed / row.assigned if row.assigned else 0.0,
+            text=html.md(f"{row.title} ({row.document_id}): {row.completed} of {row.assigned}"),
+        )
+
+
+def _steps(steps: list[str]) -> None:
+    st.subheader("What to do next")
+    for step in steps:
+        st.markdown(f"- {html.md_keep_code(step)}")
+
+
+def _full(overview: work.Overview) -> None:
     cols = st.columns(5)
     cols[0].metric("Documents", len(overview.documents))
     cols[1].metric(
@@ -46,10 +89,7 @@ def render() -> None:
         "Codebook", f"v{overview.codebook_version}" if overview.codebook_version else "none"
     )
     cols[4].metric("Codes", overview.codes)
-
-    st.subheader("What to do next")
-    for step in overview.next_steps:
-        st.markdown(f"- {step}")
+    _steps(overview.next_steps)
 
     counts = overview.disagreements
     st.subheader("Disagreements")
@@ -66,12 +106,15 @@ def render() -> None:
         st.write("No units assigned yet.")
     for coder, rows in progress.groupby("coder", sort=True):
         done, assigned = int(rows["completed"].sum()), int(rows["assigned"].sum())
-        with st.expander(f"{coder}: {done} of {assigned} units", expanded=len(progress) <= 12):
-            st.progress(done / assigned if assigned else 0.0, text=f"{coder}: all documents")
+        name = html.md(coder)
+        with st.expander(f"{name}: {done} of {assigned} units", expanded=len(progress) <= 12):
+            st.progress(done / assigned if assigned else 0.0, text=f"{name}: all documents")
             for row in rows.itertuples(index=False):
                 st.progress(
                     row.completed / row.assigned if row.assigned else 0.0,
-                    text=f"{row.title} ({row.document_id}): {row.completed} of {row.assigned}",
+                    text=html.md(
+                        f"{row.title} ({row.document_id}): {row.completed} of {row.assigned}"
+                    ),
                 )
 
     st.subheader("Documents")
