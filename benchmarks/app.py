@@ -28,8 +28,7 @@ from sqlalchemy import insert  # noqa: E402
 from coding import service  # noqa: E402
 from coding.model import Annotation, Document, Segment, segment_id_for, sha256_text  # noqa: E402
 from coding.service import access  # noqa: E402
-from coding.service.demo import build_demo  # noqa: E402
-from coding.store import Store  # noqa: E402
+from coding.service.demo import DEMO_PASSWORD, build_demo  # noqa: E402
 from coding.store import schema as t  # noqa: E402
 from tests.ui_helpers import CHROMIUM_ARGS, free_port, start_app  # noqa: E402
 
@@ -137,39 +136,17 @@ def generate(db: Path, units: int, per_document: int = 200, seed: int = 0) -> No
 
 
 def demo(db: Path) -> None:
-    """The demo study with its users, chloe's manual and a rules suggestion run."""
-    from coding.suggest.rules import RulesSuggester
-
+    """The demo study as `make demo` builds it (users, chloe's manual, suggestions)."""
     build_demo(db, "demo")
-    with Store.open(db) as store:
-        for name, role in (
-            ("amira", "coder"),
-            ("ben", "coder"),
-            ("chloe", "coder"),
-            ("rosa", "reviewer"),
-            ("admin", "admin"),
-        ):
-            access.add_user(store, name, role, PASSWORD, "demo")
-        service.assign(store, "chloe", "demo", ["residential"])
-        current = store.codebook()
-        engine = RulesSuggester(current.codebook)
-        store.add_suggestion_run(
-            "rules",
-            engine.model_version,
-            current.version,
-            {},
-            engine.suggest(store.segments()),
-            "demo",
-        )
 
 
 def since(start: float) -> float:
     return time.perf_counter() - start
 
 
-def sign_in(page: Page, name: str) -> None:
+def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
     page.get_by_role("textbox", name="Name").fill(name)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as {name}").wait_for(timeout=WAIT)
 
@@ -300,13 +277,13 @@ def screenshots(db: Path, port: int, out: Path) -> None:
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
             page.screenshot(path=str(out / "signin.png"))
-            sign_in(page, "chloe")
+            sign_in(page, "chloe", DEMO_PASSWORD)
             go(page, "Code", "units submitted")
             page.get_by_test_id("stForm").get_by_text("Emotion regulation", exact=True).click()
             page.get_by_label("Memo").fill("Grounding routine for cravings: regulation.")
             page.screenshot(path=str(out / "code.png"), full_page=True)
             sign_out(page)
-            sign_in(page, "rosa")
+            sign_in(page, "rosa", DEMO_PASSWORD)
             go(page, "Study", "What to do next")
             page.screenshot(path=str(out / "study.png"), full_page=True)
             go(page, "Resolve", "disagreements resolved")
@@ -315,7 +292,7 @@ def screenshots(db: Path, port: int, out: Path) -> None:
             page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=WAIT)
             time.sleep(1.0)
             page.screenshot(path=str(out / "agreement.png"), full_page=True)
-            go(page, "Export", "Files are built when you click")
+            go(page, "Export", "Click a format to build the file")
             page.screenshot(path=str(out / "export.png"), full_page=True)
             browser.close()
     finally:
