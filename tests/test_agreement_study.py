@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from coding import service
@@ -71,3 +72,22 @@ def test_consensus_is_compared_on_units_settled_for_each_code(coded_db: Path) ->
     # 'calm' is settled on all 4 units now; 'cues' is still open on one of them.
     assert by_code.loc["calm", "n_units"] == 4 and by_code.loc["cues", "n_units"] == 3
     assert by_code.loc["calm", "percent_agreement"] == pytest.approx(0.75)  # amira applied it
+
+
+def test_study_report_has_conger_and_alpha_disagreements(coded_db: Path) -> None:
+    with Store.open(coded_db) as store:
+        table = agreement_report(store, ["amira", "ben"])
+    checked = 0
+    for row in table.itertuples():
+        if row.cohen_kappa is None or pd.isna(row.cohen_kappa):
+            continue
+        checked += 1
+        # With two coders Conger's kappa is Cohen's kappa, and alpha is 1 - Do/De.
+        assert row.conger_kappa == pytest.approx(row.cohen_kappa)
+        do, de = (
+            row.krippendorff_alpha_observed_disagreement,
+            row.krippendorff_alpha_expected_disagreement,
+        )
+        assert row.krippendorff_alpha == pytest.approx(1 - do / de)
+        assert 0 <= row.fleiss_expected_agreement <= 1
+    assert checked >= 2

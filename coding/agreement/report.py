@@ -108,6 +108,8 @@ def _row(
         "cohen_kappa": kappa.cohen_kappa if pair else None,
         "scott_pi": kappa.scott_pi if pair else None,
         "fleiss_kappa": kappa.fleiss_kappa,
+        "fleiss_expected_agreement": kappa.fleiss_expected,
+        "conger_kappa": kappa.conger_kappa,
         "gwet_ac1": kappa.gwet_ac,
         "brennan_prediger": kappa.brennan_prediger,
     }
@@ -116,6 +118,8 @@ def _row(
     matrix = coincidences(ratings) if enough else np.zeros((2, 2))
     alpha = alpha_from_coincidences(matrix, NOMINAL)
     row["krippendorff_alpha"] = alpha.alpha
+    row["krippendorff_alpha_observed_disagreement"] = alpha.observed if enough else None
+    row["krippendorff_alpha_expected_disagreement"] = alpha.expected if enough else None
     row.update(dict.fromkeys(SET_COLUMNS.values()))
     row["n_units_sets"] = None
     for name in ("krippendorff_alpha", "cohen_kappa"):
@@ -140,7 +144,8 @@ def _row(
     kappa_value = row["cohen_kappa"] if pair else row["fleiss_kappa"]
     row["alpha_band"] = alpha_band(row["krippendorff_alpha"])
     row["kappa_band"] = kappa_band(kappa_value)
-    row["note"] = _note(row, n_coders, ratings.n_pairable, alpha.reason, kappa_value)
+    kappa_name = "Cohen's kappa" if pair else "Fleiss' kappa"
+    row["note"] = _note(row, n_coders, ratings.n_pairable, alpha.reason, kappa_value, kappa_name)
     if ci_reason:
         row["note"] = "; ".join(filter(None, [row["note"], f"no alpha CI: {ci_reason}"]))
     return row
@@ -166,6 +171,7 @@ def _note(
     n_pairable: int,
     alpha_reason: str | None,
     kappa_value: float | None,
+    kappa_name: str = "kappa",
 ) -> str:
     if n_coders < 2:
         return ONE_CODER
@@ -185,7 +191,8 @@ def _note(
     ):
         rare = "rare" if prevalence < 0.5 else "very common"
         notes.append(
-            f"kappa paradox: {pa:.0%} agreement but kappa {kappa_value:.2f} because the code is "
+            f"kappa paradox: {pa:.0%} agreement but {kappa_name} {kappa_value:.2f} because the "
+            "code is "
             f"{rare} (prevalence {prevalence:.1%}); see gwet_ac1 and brennan_prediger"
         )
     return "; ".join(notes)
