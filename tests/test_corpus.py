@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,16 @@ def test_offset_map_points_back_into_the_raw_text(raw: str) -> None:
     for i, char in enumerate(text):
         if char == "\n":
             assert raw[positions[i]] in "\r\n\u2028\u2029"
+        elif not unicodedata.combining(char):
+            # A base character maps to the raw character it was composed from.
+            nfd = unicodedata.normalize("NFD", raw[positions[i]])
+            assert nfd[0] == unicodedata.normalize("NFD", char)[0], (i, char)
+    # Cutting the raw text at the mapped positions of line starts gives the same lines.
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    for a, b in zip(starts, [*starts[1:], len(text) + 1], strict=True):
+        end = positions[b - 1] if b <= len(text) else len(raw)
+        piece = re.sub("\r\n?|\u2028|\u2029", "\n", raw[positions[a] : end])
+        assert unicodedata.normalize("NFC", piece).removeprefix("\n") == text[a : b - 1]
 
 
 def test_markdown_title_comes_from_the_first_heading() -> None:
