@@ -77,6 +77,8 @@ def postgres_server() -> Iterator[str]:
     from tests import pg
 
     reason = pg.why_unavailable()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"CI must run the PostgreSQL tests: {reason}", pytrace=False)
     if reason:
         pytest.skip(reason)
     with pg.server() as url:

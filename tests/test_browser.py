@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,11 @@ from tests.ui_helpers import CHROMIUM_ARGS, PASSWORD, free_port, start_app
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None and os.environ.get("CI"):
+    pytest.fail(
+        "CI must run the browser tests: Chromium is missing (scripts/test-services.sh installs it)",
+        pytrace=False,
+    )
 if CHROMIUM is None:
     pytest.skip(
         "Chromium is not installed (apt-get install chromium; see scripts/test-services.sh)",
@@ -127,7 +131,6 @@ def code_first_unit(page: Page, coder: str, code: str | None) -> None:
 
 
 def test_code_resolve_and_export(page: Page, two_coder_db: Path, tmp_path: Path) -> None:
-    started = time.monotonic()
     code_first_unit(page, "amira", "Calm")
     code_first_unit(page, "ben", None)
     with Store.open(two_coder_db) as store:
@@ -160,4 +163,3 @@ def test_code_resolve_and_export(page: Page, two_coder_db: Path, tmp_path: Path)
     shoot(page, "export")
     text = saved.read_text(encoding="utf-8")
     assert "calm" in text and "segment_id" in text
-    assert time.monotonic() - started < 90

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
 import pandas as pd
@@ -65,6 +66,25 @@ def test_a_draft_is_in_no_export_file(draft_db: Path, tmp_path: Path) -> None:
     assert written
     for path in written:
         assert DRAFT_MEMO not in _all_text(path), path.name
+    # Nor does the draft code: carol's codes show only where she submitted (units[2]).
+    with Store.open(draft_db) as store:
+        units = [s.id for s in store.segments()]
+    rows = pd.read_csv(tmp_path / "out" / "coded_segments.csv", keep_default_na=False)
+    carol = rows.set_index("segment_id")["codes_carol"]
+    assert "calm" not in " ".join(carol[carol.index == units[0]])
+    assert "cues" in " ".join(carol[carol.index == units[2]])
+    with zipfile.ZipFile(tmp_path / "out" / "project.qdpx") as archive:
+        root = ElementTree.fromstring(archive.read("project.qde"))
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    carol_guid = next(
+        u.get("guid") for u in root.iterfind("q:Users/q:User", ns) if u.get("name") == "carol"
+    )
+    carol_codings = [
+        c
+        for c in root.iter("{urn:QDA-XML:project:1.0}Coding")
+        if c.get("creatingUser") == carol_guid
+    ]
+    assert len(carol_codings) == 1  # the submitted 'cues' on units[2], never the draft
 
 
 def test_the_event_trail_withholds_draft_codes_but_shows_submitted_ones(

@@ -365,7 +365,7 @@ def audit_events(events: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFram
             try:
                 detail = json.loads(str(e.detail or "{}"))
             except json.JSONDecodeError:
-                detail = {}
+                detail, withheld = {}, "unreadable detail in the audit trail"
             if isinstance(detail, dict):
                 shown = {k: detail[k] for k in AUDIT_DETAIL[action] if k in detail}
         rows.append(

@@ -514,17 +514,11 @@ def final_codes_csv(store: Store, user: str) -> bytes:
 
 
 def available_exports() -> list[tuple[str, str, str]]:
-    """(kind, format, file name) of every download on offer.
+    """(kind, format, file name) of every download on offer."""
+    from coding.service import export as export_service
 
-    Uses ``coding.service.export`` when it is installed; otherwise only the CSV of final codes.
-    """
-    try:
-        from coding.service import export as export_service
-    except ImportError:
-        return [("segments", "csv", "coded_segments.csv")]
-    names = getattr(export_service, "BASENAME", {})
     return [
-        (kind, fmt, f"{names.get(kind, kind)}.{fmt}")
+        (kind, fmt, f"{export_service.BASENAME.get(kind, kind)}.{fmt}")
         for kind, formats in export_service.FORMATS.items()
         for fmt in formats
     ]
@@ -533,12 +527,8 @@ def available_exports() -> list[tuple[str, str, str]]:
 def export_download(store: Store, user: str, kind: str, fmt: str) -> tuple[str, bytes]:
     """One export as (file name, bytes) for a reviewer or admin (it shows every coder's work)."""
     require_role(store, user, "reviewer")
-    try:
-        from coding.service import export as export_service
-    except ImportError:
-        if (kind, fmt) != ("segments", "csv"):
-            raise CodingError(f"export {kind} as {fmt} is not available") from None
-        return "coded_segments.csv", final_codes_csv(store, user)
+    from coding.service import export as export_service
+
     return export_service.export_bytes(store, kind, fmt)
 
 

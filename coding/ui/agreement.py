@@ -68,9 +68,6 @@ def render() -> None:
     )
     try:
         table = _report(target or "", revision, "coders", bootstrap, user)
-    except ImportError:
-        st.warning("The agreement service is not available in this version.")
-        return
     except CodingError as err:
         st.info(html.md(state.error_text(err)))
         return
