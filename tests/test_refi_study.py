@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from coding import service
-from coding.errors import Conflict, InvalidInput
+from coding.errors import InvalidInput, NotFound
 from coding.model import Annotation
 from coding.refi.positions import PositionUnit, detect_unit
 from coding.refi.qdpx_read import read_qdpx
@@ -140,7 +140,7 @@ def test_a_project_is_written_in_one_transaction(coded_db: Path) -> None:
             coders=["zoe"],
             annotations=[Annotation("no-such-unit", "calm", "zoe", codebook_version=1)],
         )
-        with pytest.raises(Conflict):
+        with pytest.raises(NotFound, match="no-such-unit"):
             import_project(store, write, "tester")
     assert state(coded_db) == before
 

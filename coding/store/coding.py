@@ -30,10 +30,7 @@ class CodingMixin(StoreBase):
         wanted = sorted(set(names) - set(self.coders()))
         if wanted:
             with self.transaction(actor, "add_coders", ",".join(wanted), {"kind": kind}) as conn:
-                conn.execute(
-                    insert(t.coders),
-                    [{"name": n, "kind": kind, "created_at": _ts()} for n in wanted],
-                )
+                insert_coders(conn, wanted, kind)
         return wanted
 
     def coders(self, kind: str | None = None) -> list[str]:
@@ -51,45 +48,12 @@ class CodingMixin(StoreBase):
         complete: Sequence[tuple[str, str]] = (),
     ) -> int:
         """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically."""
-        spans = self._segment_spans({a.segment_id for a in annotations})
-        now = _ts()
-        rows = []
-        for a in annotations:
-            seg_start, seg_end = spans[a.segment_id]
-            whole = a.start is None
-            rows.append(
-                {
-                    "segment_id": a.segment_id,
-                    "code_id": a.code_id,
-                    "coder": a.coder,
-                    "codebook_version": a.codebook_version,
-                    "memo": a.memo,
-                    "whole_segment": int(whole),
-                    "span_start": seg_start if whole else a.start,
-                    "span_end": seg_end if whole else a.end,
-                    "created_at": _ts(a.created_at) if a.created_at else now,
-                }
-            )
-        detail = {"annotations": len(rows), "completed": len(complete)}
-        with self.transaction(actor, "add_annotations", f"{len(rows)} annotations", detail) as conn:
-            if rows:
-                conn.execute(insert(t.annotations), rows)
-            self._complete(conn, complete, now)
-        return len(rows)
-
-    def _segment_spans(self, segment_ids: set[str]) -> dict[str, tuple[int, int]]:
-        spans: dict[str, tuple[int, int]] = {}
-        ids = sorted(segment_ids)
-        with self.engine.connect() as conn:
-            for i in range(0, len(ids), 500):
-                query = select(t.segments.c.id, t.segments.c.start, t.segments.c.end).where(
-                    t.segments.c.id.in_(ids[i : i + 500])
-                )
-                spans.update({r.id: (r.start, r.end) for r in conn.execute(query)})
-        missing = segment_ids - spans.keys()
-        if missing:
-            raise NotFound(f"unknown segment(s): {', '.join(sorted(missing)[:5])}")
-        return spans
+        detail = {"annotations": len(annotations), "completed": len(complete)}
+        subject = f"{len(annotations)} annotations"
+        with self.transaction(actor, "add_annotations", subject, detail) as conn:
+            added = insert_annotations(conn, annotations)
+            self._complete(conn, complete, _ts())
+        return added
 
     def _complete(self, conn: Connection, pairs: Sequence[tuple[str, str]], now: str) -> None:
         a = t.assignments
@@ -335,3 +299,51 @@ class CodingMixin(StoreBase):
             return frame
         newest = frame.groupby(["segment_id", "code_id"], sort=False).tail(1)
         return newest[newest["decision"] != Decision.WITHDRAW].reset_index(drop=True)
+
+
+def insert_coders(conn: Connection, names: Sequence[str], kind: str = "human") -> list[str]:
+    """Insert the coders not yet in the study, inside an open transaction; return them."""
+    have = set(conn.execute(select(t.coders.c.name)).scalars())
+    wanted = sorted(set(names) - have)
+    if wanted:
+        now = _ts()
+        conn.execute(
+            insert(t.coders), [{"name": n, "kind": kind, "created_at": now} for n in wanted]
+        )
+    return wanted
+
+
+def insert_annotations(conn: Connection, annotations: Sequence[Annotation]) -> int:
+    """Insert annotations inside an open transaction; a whole-segment annotation gets the
+    segment's span. Unknown segments raise NotFound (and so roll the transaction back)."""
+    if not annotations:
+        return 0
+    ids = sorted({a.segment_id for a in annotations})
+    spans: dict[str, tuple[int, int]] = {}
+    s = t.segments
+    for i in range(0, len(ids), 500):
+        query = select(s.c.id, s.c.start, s.c.end).where(s.c.id.in_(ids[i : i + 500]))
+        spans.update({r.id: (r.start, r.end) for r in conn.execute(query)})
+    missing = sorted(set(ids) - spans.keys())
+    if missing:
+        raise NotFound(f"unknown segment(s): {', '.join(missing[:5])}")
+    now = _ts()
+    rows = []
+    for a in annotations:
+        seg_start, seg_end = spans[a.segment_id]
+        whole = a.start is None
+        rows.append(
+            {
+                "segment_id": a.segment_id,
+                "code_id": a.code_id,
+                "coder": a.coder,
+                "codebook_version": a.codebook_version,
+                "memo": a.memo,
+                "whole_segment": int(whole),
+                "span_start": seg_start if whole else a.start,
+                "span_end": seg_end if whole else a.end,
+                "created_at": _ts(a.created_at) if a.created_at else now,
+            }
+        )
+    conn.execute(insert(t.annotations), rows)
+    return len(rows)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from coding.errors import NotFound
 from coding.model import (
@@ -32,24 +32,7 @@ class TextsMixin(StoreBase):
     ) -> int:
         """Store a codebook as the next version; return its number."""
         with self.transaction(actor, "load_codebook", codebook.id, {"sha256": sha256}) as conn:
-            latest = conn.execute(select(func.max(t.codebook_versions.c.version))).scalar()
-            version = int(latest or 0) + 1
-            conn.execute(
-                insert(t.codebook_versions).values(
-                    version=version,
-                    codebook_id=codebook.id,
-                    name=codebook.name,
-                    description=codebook.description,
-                    sha256=sha256,
-                    source=source,
-                    loaded_at=_ts(),
-                    loaded_by=actor,
-                    changes=json.dumps(list(changes)),
-                )
-            )
-            rows = [_code_row(version, i, c) for i, c in enumerate(codebook.codes)]
-            if rows:
-                conn.execute(insert(t.codes), rows)
+            version = insert_codebook_version(conn, codebook, sha256, source, actor, changes)
             self._event(conn, actor, "codebook_version", str(version), {"changes": list(changes)})
         return version
 
@@ -99,41 +82,7 @@ class TextsMixin(StoreBase):
             actor, "import_documents", subject, {"documents": len(items)}
         ) as conn:
             for document, segments in items:
-                conn.execute(
-                    insert(t.documents).values(
-                        id=document.id,
-                        name=document.name or document.id,
-                        version=document.version,
-                        title=document.title,
-                        programme=document.programme,
-                        source=document.source,
-                        sha256=document.sha256,
-                        text=document.text,
-                        imported_at=_ts(),
-                    )
-                )
-                rows = [
-                    {
-                        "id": s.id,
-                        "document_id": s.document_id,
-                        "kind": str(s.kind),
-                        "position": s.position,
-                        "start": s.start,
-                        "end": s.end,
-                        "text": s.text,
-                        "label": s.label,
-                    }
-                    for s in segments
-                ]
-                if rows:
-                    conn.execute(insert(t.segments), rows)
-                detail = {
-                    "name": document.name,
-                    "version": document.version,
-                    "sha256": document.sha256,
-                    "source": document.source,
-                    "segments": len(rows),
-                }
+                detail = insert_document(conn, document, segments)
                 self._event(conn, actor, "import_document", document.id, detail)
 
     def documents(self, *, latest_only: bool = False) -> list[Document]:
@@ -211,6 +160,78 @@ class TextsMixin(StoreBase):
         if kind is not None:
             query = query.where(s.c.kind == kind)
         return self._frame(query)
+
+
+def insert_codebook_version(
+    conn: Connection,
+    codebook: Codebook,
+    sha256: str,
+    source: str,
+    actor: str,
+    changes: Sequence[str],
+) -> int:
+    """Insert a codebook as the next version inside an open transaction; return its number."""
+    latest = conn.execute(select(func.max(t.codebook_versions.c.version))).scalar()
+    version = int(latest or 0) + 1
+    conn.execute(
+        insert(t.codebook_versions).values(
+            version=version,
+            codebook_id=codebook.id,
+            name=codebook.name,
+            description=codebook.description,
+            sha256=sha256,
+            source=source,
+            loaded_at=_ts(),
+            loaded_by=actor,
+            changes=json.dumps(list(changes)),
+        )
+    )
+    rows = [_code_row(version, i, c) for i, c in enumerate(codebook.codes)]
+    if rows:
+        conn.execute(insert(t.codes), rows)
+    return version
+
+
+def insert_document(
+    conn: Connection, document: Document, segments: Sequence[Segment]
+) -> dict[str, object]:
+    """Insert a document version and its segments inside an open transaction; return the
+    detail for its audit event."""
+    conn.execute(
+        insert(t.documents).values(
+            id=document.id,
+            name=document.name or document.id,
+            version=document.version,
+            title=document.title,
+            programme=document.programme,
+            source=document.source,
+            sha256=document.sha256,
+            text=document.text,
+            imported_at=_ts(),
+        )
+    )
+    rows = [
+        {
+            "id": s.id,
+            "document_id": s.document_id,
+            "kind": str(s.kind),
+            "position": s.position,
+            "start": s.start,
+            "end": s.end,
+            "text": s.text,
+            "label": s.label,
+        }
+        for s in segments
+    ]
+    if rows:
+        conn.execute(insert(t.segments), rows)
+    return {
+        "name": document.name,
+        "version": document.version,
+        "sha256": document.sha256,
+        "source": document.source,
+        "segments": len(rows),
+    }
 
 
 def _code_row(version: int, position: int, code: Code) -> dict[str, Any]:

@@ -51,9 +51,7 @@ def get_user(store: Store, name: str) -> UserRow | None:
 def users_frame(store: Store) -> pd.DataFrame:
     """name, role, created_at (never the password hash)."""
     u = t.users
-    with store.engine.connect() as conn:
-        result = conn.execute(select(u.c.name, u.c.role, u.c.created_at).order_by(u.c.name))
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return store._frame(select(u.c.name, u.c.role, u.c.created_at).order_by(u.c.name))
 
 
 def add_code_note(
@@ -88,6 +86,4 @@ def code_notes_frame(store: Store, code_ids: list[str] | None = None) -> pd.Data
     query = select(n).order_by(n.c.id.desc())
     if code_ids is not None:
         query = query.where(n.c.code_id.in_(code_ids))
-    with store.engine.connect() as conn:
-        result = conn.execute(query)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return store._frame(query)

@@ -22,12 +22,6 @@ UNIT_STATES = ("all", "todo", "done")
 QUEUE_STATES = ("open", "resolved", "all")
 
 
-def _frame(store: Store, query: Any) -> pd.DataFrame:
-    with store.engine.connect() as conn:
-        result = conn.execute(query)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
 # -- a coder's units -------------------------------------------------------------------------
 def coder_units(
     store: Store,
@@ -76,9 +70,7 @@ def coder_units(
     count = select(func.count()).select_from(joined).where(*conditions)
     with store.engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
-        result = conn.execute(query)
-        page = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    return page, total
+    return store._frame(query), total
 
 
 def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.DataFrame:
@@ -99,7 +91,7 @@ def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.
         .where(a.c.coder == coder, a.c.segment_id.in_(list(segment_ids)))
         .order_by(a.c.segment_id, a.c.code_id, a.c.span_start)
     )
-    return _frame(store, query)
+    return store._frame(query)
 
 
 def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) -> pd.DataFrame:
@@ -111,14 +103,12 @@ def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) 
     """
     um, a = t.unit_memos, t.annotations
     ids, names = list(segment_ids), list(coders)
-    stored = _frame(
-        store,
+    stored = store._frame(
         select(um.c.segment_id, um.c.coder, um.c.memo).where(
             um.c.segment_id.in_(ids), um.c.coder.in_(names)
         ),
     )
-    on_codes = _frame(
-        store,
+    on_codes = store._frame(
         select(a.c.segment_id, a.c.coder, a.c.memo)
         .where(a.c.segment_id.in_(ids), a.c.coder.in_(names), a.c.memo != "")
         .order_by(a.c.segment_id, a.c.coder, a.c.code_id),
@@ -152,7 +142,7 @@ def coder_documents(store: Store, coder: str) -> pd.DataFrame:
         .group_by(s.c.document_id, d.c.title)
         .order_by(s.c.document_id)
     )
-    return _frame(store, query)
+    return store._frame(query)
 
 
 def save_codes(
@@ -277,7 +267,7 @@ def suggestions_for(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
         )
         .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
     )
-    return _frame(store, query)
+    return store._frame(query)
 
 
 # -- study overview --------------------------------------------------------------------------
@@ -296,7 +286,7 @@ def progress_frame(store: Store) -> pd.DataFrame:
         .group_by(a.c.coder, s.c.document_id, d.c.title)
         .order_by(a.c.coder, s.c.document_id)
     )
-    return _frame(store, query)
+    return store._frame(query)
 
 
 def documents_overview(store: Store) -> pd.DataFrame:
@@ -317,7 +307,7 @@ def documents_overview(store: Store) -> pd.DataFrame:
         .outerjoin(units, units.c.document_id == d.c.id)
         .order_by(d.c.name, d.c.version)
     )
-    return _frame(store, query)
+    return store._frame(query)
 
 
 # -- the reviewer's queue ----------------------------------------------------------------------
@@ -358,7 +348,7 @@ def _raw_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
         .join(s, s.c.id == yes.c.segment_id)
         .where(n >= 2, yes.c.yes < n)
     )
-    return _frame(store, query)
+    return store._frame(query)
 
 
 def disagreement_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
@@ -474,7 +464,7 @@ def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:
         .where(a.c.segment_id == segment_id)
         .order_by(a.c.coder, a.c.code_id)
     )
-    return _frame(store, query)
+    return store._frame(query)
 
 
 def completed_coders(store: Store, segment_id: str) -> list[str]:
@@ -499,4 +489,4 @@ def standing_resolutions(store: Store, segment_id: str) -> pd.DataFrame:
         .where(r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))
         .order_by(r.c.code_id)
     )
-    return _frame(store, query)
+    return store._frame(query)
