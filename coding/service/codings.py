@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from coding import corpus
 from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import NAME_RE, Annotation, Segment
 from coding.service.study import pick_document
 from coding.store import Store
 
+AnnotationKey = tuple[str, str, str, int | None, int | None]  # segment, code, coder, span
 COMPLETE_MODES = ("documents", "segments", "none")
 
 
@@ -176,7 +179,7 @@ def _read_rows(store: Store, reader: csv.DictReader[str], index: _Index, add_new
     codes = set(current.codebook.code_ids)
     known = set(store.coders(kind="human"))
     out = _Rows([], set(), [])
-    seen: dict[tuple[str, str, str, int | None, int | None], int] = {}
+    seen: dict[AnnotationKey, int] = {}
     for number, row in enumerate(reader, start=2):
         out.count += 1
         where = f"row {number}"
@@ -234,16 +237,7 @@ def import_codings(
     if rows.problems:
         raise InvalidInput(str(path), rows.problems)
     existing = store.annotations_frame()
-    have = {
-        (
-            r.segment_id,
-            r.code_id,
-            r.coder,
-            None if r.whole_segment else r.start,
-            None if r.whole_segment else r.end,
-        )
-        for r in existing.itertuples(index=False)
-    }
+    have = annotation_keys(existing)
     fresh = [
         a
         for a in rows.annotations
@@ -260,6 +254,21 @@ def import_codings(
         coders=tuple(sorted({a.coder for a in rows.annotations})),
         completed_units=len(pairs),
     )
+
+
+def annotation_keys(annotations: pd.DataFrame) -> set[AnnotationKey]:
+    """(segment, code, coder, start, end) of stored annotations, with None for a whole
+    segment, as an Annotation of the same coding would have: what makes an import a no-op."""
+    return {
+        (
+            r.segment_id,
+            r.code_id,
+            r.coder,
+            None if r.whole_segment else r.start,
+            None if r.whole_segment else r.end,
+        )
+        for r in annotations.itertuples(index=False)
+    }
 
 
 def _span(row: dict[str, str], seg: Segment) -> tuple[int | None, int | None]:

@@ -20,6 +20,7 @@ from coding.refi import qdc
 from coding.refi.qdpx_read import Located, Project, Source, locate, read_qdpx
 from coding.refi.qdpx_write import source_guid
 from coding.refi.safezip import MAX_TOTAL_BYTES
+from coding.service.codings import annotation_keys
 from coding.service.study import slug, unit_kind
 from coding.store import Store
 from coding.store.projects import ProjectWrite, import_project
@@ -243,16 +244,7 @@ def import_qdpx(
         raise InvalidInput(source, problems)
     annotations, unmatched = _annotations(located, documents, segments, version, min_overlap)
     existing = store.annotations_frame()
-    have = {
-        (
-            r.segment_id,
-            r.code_id,
-            r.coder,
-            None if r.whole_segment else r.start,
-            None if r.whole_segment else r.end,
-        )
-        for r in existing.itertuples(index=False)
-    }
+    have = annotation_keys(existing)
     held, complete = _completion(
         store, existing, documents, segments, new_documents, located, annotations
     )
