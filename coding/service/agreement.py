@@ -64,19 +64,22 @@ def nlp_as_coder(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     return annotations, assignments
 
 
-def consensus_as_coder(
-    store: Store, settled_on: Sequence[str] | None = None
+def _finals(store: Store, annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+    code_ids = store.codebook().codebook.code_ids
+    return review.final_codes(annotations, assignments, store.current_resolutions_frame(), code_ids)
+
+
+def _consensus(
+    finals: pd.DataFrame,
+    assignments: pd.DataFrame,
+    segments: pd.DataFrame,
+    settled_on: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The consensus coding as a coder: resolved decisions plus codes every coder agreed on.
 
     A unit counts as completed by 'consensus' once it has no open disagreement left on the
     codes ``settled_on`` (default: every code), among the units two or more coders submitted.
     """
-    annotations, assignments, segments = _study_frames(store)
-    code_ids = store.codebook().codebook.code_ids
-    finals = review.final_codes(
-        annotations, assignments, store.current_resolutions_frame(), code_ids
-    )
     if settled_on is not None:
         finals = finals[finals["code_id"].isin(list(settled_on))]
     done = assignments[assignments["completed"]]
@@ -134,8 +137,10 @@ def agreement_report(
         extra_ann.append(ann)
         extra_asg.append(asg)
         wanted = wanted if NLP in wanted else [*wanted, NLP]
+    finals = None
     if include_consensus or CONSENSUS in wanted:
-        ann, asg = consensus_as_coder(store)
+        finals = _finals(store, annotations, assignments)
+        ann, asg = _consensus(finals, assignments, segments)
         extra_ann.append(ann)
         extra_asg.append(asg)
         wanted = wanted if CONSENSUS in wanted else [*wanted, CONSENSUS]
@@ -153,13 +158,13 @@ def agreement_report(
     table = agreement_table(
         all_ann, all_asg, segments, code_ids, coders=wanted, by=by, bootstrap=bootstrap, seed=seed
     )
-    if CONSENSUS not in wanted or by != "code":
+    if finals is None or by != "code":
         return table
     # Per code, the consensus is known on every unit settled *for that code*, not only on
     # units with nothing open at all: recompute each code's row on its own settled units.
     rows = []
     for code_id in code_ids:
-        ann, asg = consensus_as_coder(store, [code_id])
+        ann, asg = _consensus(finals, assignments, segments, [code_id])
         per_code = agreement_table(
             pd.concat([*extra_ann[:-1], ann], ignore_index=True),
             pd.concat([*extra_asg[:-1], asg], ignore_index=True),
