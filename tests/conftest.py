@@ -93,3 +93,20 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     from tests import pg
 
     return pg.fresh_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def team_db(coded_db: Path) -> Path:
+    """The coded study with app users: amira, ben, chloe (coders), rosa (reviewer), admin."""
+    from tests.ui_helpers import add_team
+
+    return add_team(coded_db)
+
+
+@pytest.fixture
+def clear_streamlit_caches() -> Iterator[None]:
+    """st.cache_data is shared by every AppTest in a process: start each test clean."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    yield

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from coding.service import access
 from coding.store import Store
-from tests.ui_helpers import PAGES, PASSWORD, add_team, app, open_page
+from tests.ui_helpers import PAGES, PASSWORD, app, open_page
 
-
-@pytest.fixture(autouse=True)
-def _clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    yield
-
-
-@pytest.fixture
-def team_db(coded_db: Path) -> Path:
-    return add_team(coded_db)
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 
 def test_without_a_study_the_app_explains_how_to_open_one(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from coding import service
 from coding.model import Suggestion
 from coding.service import access, work
 from coding.store import Store
-from tests.ui_helpers import PASSWORD, add_team, html_bodies, open_page, plain
+from tests.ui_helpers import PASSWORD, html_bodies, open_page, plain
 
 NASTY = "<script>alert('x')</script> Parents **calm** down; *stars* and _under_ & <b>bold</b>."
 
-
-@pytest.fixture(autouse=True)
-def _clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    yield
-
-
-@pytest.fixture
-def team_db(coded_db: Path) -> Path:
-    return add_team(coded_db)
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 
 def first_unit(db: Path, coder: str = "chloe") -> str:

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 
 from coding.errors import CodingError
 from coding.service import access, work
 from coding.store import Store
-from tests.ui_helpers import add_team, open_page, plain
+from tests.ui_helpers import open_page, plain
 
-
-@pytest.fixture(autouse=True)
-def _clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    yield
-
-
-@pytest.fixture
-def team_db(coded_db: Path) -> Path:
-    return add_team(coded_db)
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 
 def test_agreement_page_shows_table_and_chart(team_db: Path) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from coding import service
@@ -14,18 +12,9 @@ from coding.model import Decision
 from coding.service import work
 from coding.store import Store
 from tests.conftest import DATA
-from tests.ui_helpers import add_team, html_bodies, open_page, plain
+from tests.ui_helpers import html_bodies, open_page, plain
 
-
-@pytest.fixture(autouse=True)
-def _clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    yield
-
-
-@pytest.fixture
-def team_db(coded_db: Path) -> Path:
-    return add_team(coded_db)
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 
 def current_segment(db: Path) -> str:

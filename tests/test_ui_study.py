@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 
 from coding import service
 from coding.service import work
 from coding.store import Store
-from tests.ui_helpers import add_team, app, open_page, plain, tree_text
+from tests.ui_helpers import app, open_page, plain, tree_text
 
 BEACON = "![t](http://beacon.invalid/x.png) **bold**"
 
-
-@pytest.fixture(autouse=True)
-def _clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    yield
-
-
-@pytest.fixture
-def team_db(coded_db: Path) -> Path:
-    return add_team(coded_db)
+pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 
 def test_study_page_shows_progress_and_next_steps(team_db: Path) -> None:

@@ -15,12 +15,6 @@ from coding.service import access, work
 from coding.store import Store
 from coding.store import work as work_store
 from tests.conftest import DATA
-from tests.ui_helpers import add_team
-
-
-@pytest.fixture
-def team_db(coded_db: Path) -> Path:
-    return add_team(coded_db)
 
 
 @pytest.fixture

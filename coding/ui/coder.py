@@ -15,7 +15,7 @@ from coding.errors import CodingError
 from coding.model import Code
 from coding.service import work
 from coding.ui import render as html
-from coding.ui import state
+from coding.ui import state, widgets
 
 PAGE_SIZE = 25
 STATES = {"To do": "todo", "Submitted": "done", "All": "all"}
@@ -105,7 +105,9 @@ def panel(codes: tuple[Code, ...]) -> None:
     colours = {c.id: html.code_colour(c, i) for i, c in enumerate(codes)}
     main, side = st.columns([3, 2], gap="large")
     with main:
-        _navigation(pos, page.total)
+        widgets.pager(
+            pos, page.total, position_key=state.CODE_POS, key="code", where="in this view"
+        )
         caption = (
             f"{unit.title} · unit {unit.position + 1}"
             f"{' · ' + unit.label if unit.label else ''} · "
@@ -128,33 +130,6 @@ def panel(codes: tuple[Code, ...]) -> None:
         for code in codes:
             with st.expander(html.md(code.name), expanded=False):
                 st.html(html.codebook_entry(code))
-
-
-def _navigation(pos: int, total: int) -> None:
-    # A row sized to its content (wrapping when narrow): fixed columns cut the buttons and
-    # their shortcut badges off at 1280 px.
-    row = st.container(horizontal=True, vertical_alignment="center")
-    row.button(
-        "◀ Previous",
-        key="code-prev",
-        disabled=pos == 0,
-        on_click=_move,
-        args=(pos - 1,),
-        shortcut="Alt+Up",
-    )
-    row.button(
-        "Next ▶",
-        key="code-next",
-        disabled=pos >= total - 1,
-        on_click=_move,
-        args=(pos + 1,),
-        shortcut="Alt+Down",
-    )
-    row.markdown(f"Unit **{pos + 1}** of {total} in this view", width="content")
-
-
-def _move(pos: int) -> None:
-    st.session_state[state.CODE_POS] = max(pos, 0)
 
 
 def _form(unit: work.CoderUnit, codes: tuple[Code, ...], total: int) -> None:

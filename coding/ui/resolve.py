@@ -17,7 +17,7 @@ from coding.service import work
 from coding.store import Store
 from coding.store.work import QueueCounts
 from coding.ui import render as html
-from coding.ui import state
+from coding.ui import state, widgets
 from coding.ui.coder import evidence_spans
 
 PAGE_SIZE = 25
@@ -102,7 +102,9 @@ def panel(codes: tuple[Code, ...]) -> None:
         item = work.review_item(store, user, str(page["segment_id"].iloc[pos - offset]))
     colours = {c.id: html.code_colour(c, i) for i, c in enumerate(codes)}
     by_id = {c.id: c for c in codes}
-    _navigation(pos, counts.items)
+    widgets.pager(
+        pos, counts.items, position_key=state.QUEUE_POS, key="queue", where="in the queue"
+    )
     _unit(item, colours)
     _coders(item, by_id, colours)
     left, right = st.columns([3, 2], gap="large")
@@ -119,33 +121,6 @@ def panel(codes: tuple[Code, ...]) -> None:
                     st.html(html.codebook_entry(by_id[code_id]))
         _notes(item, by_id)
     _queue_table(page, offset)
-
-
-def _navigation(pos: int, total: int) -> None:
-    # A row sized to its content (wrapping when narrow): fixed columns cut the buttons and
-    # their shortcut badges off at 1280 px.
-    row = st.container(horizontal=True, vertical_alignment="center")
-    row.button(
-        "◀ Previous",
-        key="queue-prev",
-        disabled=pos == 0,
-        on_click=_move,
-        args=(pos - 1,),
-        shortcut="Alt+Up",
-    )
-    row.button(
-        "Next ▶",
-        key="queue-next",
-        disabled=pos >= total - 1,
-        on_click=_move,
-        args=(pos + 1,),
-        shortcut="Alt+Down",
-    )
-    row.markdown(f"Unit **{pos + 1}** of {total} in the queue", width="content")
-
-
-def _move(pos: int) -> None:
-    st.session_state[state.QUEUE_POS] = max(pos, 0)
 
 
 def _unit(item: work.QueueItem, colours: dict[str, str]) -> None:
