@@ -6,14 +6,15 @@ import io
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet.worksheet import Worksheet
 
 from coding.refi.safezip import fix_timestamps
 from coding.refi.xml import xml_text
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FIXED = datetime(2000, 1, 1)
 MAX_WIDTH = 60
@@ -33,6 +34,9 @@ def _cell(value: object) -> object:
 
 def workbook_bytes(sheets: Mapping[str, pd.DataFrame], title: str = "Concord export") -> bytes:
     """An .xlsx with one sheet per table (names cut to 31 characters), same input same bytes."""
+    from openpyxl import Workbook  # here, not at import: every command would pay for it
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     book.remove(book.active)
     book.properties.creator = "Concord"
