@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORMATS = ("png", "svg")
 
@@ -29,18 +33,25 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
     with rc_context(
         {"svg.hashsalt": "concord", "svg.fonttype": "path", "font.family": "DejaVu Sans"}
     ):
-        fig = Figure(figsize=(1.6 + 1.5 * len(codes), 1.2 + 0.6 * len(programmes)), dpi=120)
+        fig = Figure(
+            figsize=(1.6 + 1.5 * max(len(codes), 1), 1.2 + 0.6 * max(len(programmes), 1)),
+            dpi=120,
+        )
         ax = fig.subplots()
+        if not values.size:  # nothing coded yet: say so rather than draw an empty axis
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "no coded segments yet", ha="center", va="center", fontsize=9)
+            return _save(fig, fmt)
         image = ax.imshow(
             values,
             cmap="Blues",
             vmin=0.0,
-            vmax=max(0.01, float(np.nanmax(values))) if values.size else 1.0,
+            vmax=max(0.01, float(np.nanmax(values))),
             aspect="auto",
         )
         ax.set_xticks(range(len(codes)), [c.replace(" ", "\n", 1) for c in codes], fontsize=8)
         ax.set_yticks(range(len(programmes)), programmes, fontsize=9)
-        limit = float(np.nanmax(values)) if values.size else 1.0
+        limit = float(np.nanmax(values))
         for i in range(len(programmes)):
             for j in range(len(codes)):
                 colour = "white" if values[i, j] > 0.6 * limit else "black"
@@ -56,10 +67,14 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
         fig.colorbar(image, ax=ax, label="share of the programme's segments", shrink=0.8)
         if title:
             ax.set_title(title, fontsize=10)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        metadata: dict[str, str | None] = (
-            {"Date": None, "Creator": "Concord"} if fmt == "svg" else {"Software": "Concord"}
-        )
-        fig.savefig(buffer, format=fmt, metadata=metadata)
+        return _save(fig, fmt)
+
+
+def _save(fig: Figure, fmt: str) -> bytes:
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    metadata: dict[str, str | None] = (
+        {"Date": None, "Creator": "Concord"} if fmt == "svg" else {"Software": "Concord"}
+    )
+    fig.savefig(buffer, format=fmt, metadata=metadata)
     return buffer.getvalue()
