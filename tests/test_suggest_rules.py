@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coding.codebook import read_codebook
@@ -197,6 +197,7 @@ def test_model_version_changes_with_the_indicators() -> None:
 WORDS = ["She", "attuned", "to", "the", "cues", "calm", "childcare", "logistics", "baby", "."]
 
 
+@example(words=["She", "attuned", "to", "the", "cues", "."], prefix="ab\n")  # has evidence
 @settings(max_examples=40, deadline=None)
 @given(
     words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=25),
@@ -206,9 +207,15 @@ def test_every_evidence_span_is_the_document_text(words: list[str], prefix: str)
     engine = RulesSuggester(CODEBOOK)
     text = " ".join(words)
     document = prefix + text
-    for suggestion in engine.suggest([segment(text, start=len(prefix))]):
-        for span in json.loads(suggestion.evidence):
-            assert document[span["start"] : span["end"]] == span["text"]
+    spans = [
+        span
+        for suggestion in engine.suggest([segment(text, start=len(prefix))])
+        for span in json.loads(suggestion.evidence)
+    ]
+    for span in spans:
+        assert document[span["start"] : span["end"]] == span["text"]
+    if "cues" in words:  # an indicator is in the text: there must be evidence to check
+        assert spans
 
 
 # -- the fast path (surface forms on LOWER) gives the lemma path's hits ---------------------------

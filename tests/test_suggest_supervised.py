@@ -175,7 +175,9 @@ def test_evidence_names_terms_and_neighbours_with_codes(engine: SupervisedSugges
 
 
 def test_a_segment_is_never_its_own_neighbour(engine: SupervisedSuggester) -> None:
-    for suggestion in engine.suggest(segments_of(TRAIN.iloc[:10])):
+    suggestions = engine.suggest(segments_of(TRAIN.iloc[:10]))
+    assert suggestions  # training segments are suggested, so the check below has cases
+    for suggestion in suggestions:
         neighbours = json.loads(suggestion.evidence)["neighbours"]
         assert suggestion.segment_id not in {n["segment_id"] for n in neighbours}
 
