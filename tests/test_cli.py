@@ -127,3 +127,17 @@ def test_the_audit_trail_records_who_ran_the_command(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         last = store.events().iloc[-1]
     assert last["actor"] == "tester" and '"reviewers": ["rosa"]' in last["detail"]
+
+
+def test_commands_on_a_study_without_a_codebook_say_how_to_load_one(tmp_path: Path) -> None:
+    db = str(tmp_path / "empty.db")
+    run("init", db)
+    codings = str(ROOT / "corpus" / "codings.csv")
+    for args in (("disagreements", db), ("import-codings", db, codings)):
+        code, out = run(*args)
+        assert code == 1 and "has no codebook yet; load one with 'coding codebook load" in out
+
+
+def test_suggest_next_for_an_unknown_coder_is_an_error(coded_db: Path) -> None:
+    code, out = run("suggest", "next", str(coded_db), "--coder", "nobody", "--engine", "rules")
+    assert code == 1 and "unknown coder 'nobody'" in out

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from coding.errors import CodingError
+from coding.errors import CodingError, NotFound
 from coding.model import Segment
 from coding.store import Store
 
@@ -207,6 +207,8 @@ def next_units(
     """
     from coding.suggest import active_order
 
+    if coder not in store.coders(kind="human"):
+        raise NotFound(f"unknown coder {coder!r}")
     work = store.assignments_frame([coder])
     open_ids = list(work.loc[~work["completed"], "segment_id"])
     if not open_ids:

@@ -50,7 +50,12 @@ class TextsMixin(StoreBase):
                 query = select(cv).where(cv.c.version == version)
             head = conn.execute(query).first()
             if head is None:
-                raise NotFound(f"{self.target}: no codebook version {version or ''} in this study")
+                if version is None:
+                    raise NotFound(
+                        f"{self.target}: the study has no codebook yet; load one with "
+                        "'coding codebook load STUDY FILE'"
+                    )
+                raise NotFound(f"{self.target}: no codebook version {version} in this study")
             rows = conn.execute(
                 select(t.codes)
                 .where(t.codes.c.version == head.version)
