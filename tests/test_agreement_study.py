@@ -9,8 +9,10 @@ import pytest
 
 from coding import service
 from coding.errors import CodingError
+from coding.model import Annotation
 from coding.service.agreement import agreement_report, span_report
 from coding.store import Store
+from coding.store import schema as t
 from tests.conftest import write_codings
 
 
@@ -91,3 +93,26 @@ def test_study_report_has_conger_and_alpha_disagreements(coded_db: Path) -> None
         assert row.krippendorff_alpha == pytest.approx(1 - do / de)
         assert 0 <= row.fleiss_expected_agreement <= 1
     assert checked >= 2
+
+
+def test_a_saved_but_unsubmitted_code_is_not_a_value(corpus_db: Path, tmp_path: Path) -> None:
+    with Store.open(corpus_db) as store:
+        units = [s.id for s in store.segments()]
+        service.add_coders(store, ["amira", "ben"], "t")
+        rows = [(units[1], "amira", "calm"), (units[1], "ben", "calm"), (units[2], "ben", "cues")]
+        service.import_codings(store, write_codings(tmp_path / "c.csv", rows), "t")
+        before = agreement_report(store, ["amira", "ben"])
+        # amira saves a draft 'calm' on unit 3 and does not submit it.
+        unit3 = units[3]
+        store.add_annotations([Annotation(unit3, "calm", "amira", codebook_version=1)], "amira")
+        with store.transaction("t", "reopen", unit3) as conn:
+            conn.execute(
+                t.assignments.update()
+                .where(t.assignments.c.segment_id == unit3, t.assignments.c.coder == "amira")
+                .values(completed_at=None)
+            )
+        after = agreement_report(store, ["amira", "ben"])
+    calm_before = before.set_index("code_id").loc["calm"]
+    calm_after = after.set_index("code_id").loc["calm"]
+    assert calm_after["n_units"] == calm_before["n_units"] - 1  # unit 3 is now missing
+    assert calm_after["percent_agreement"] == pytest.approx(1.0)  # the draft is no value

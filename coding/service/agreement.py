@@ -17,10 +17,16 @@ CONSENSUS = "consensus"
 
 
 def _study_frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Annotations on submitted units only, assignments and segments.
+
+    A code a coder has saved on a unit they have not submitted is a draft: it is neither a
+    value for agreement (the unit is missing for that coder) nor visible to anyone else.
+    """
     annotations = store.annotations_frame()
     assignments = store.assignments_frame()
-    segments = store.segments_frame()
-    return annotations, assignments, segments
+    done = assignments.loc[assignments["completed"], ["segment_id", "coder"]]
+    submitted = annotations.merge(done, on=["segment_id", "coder"])
+    return submitted, assignments, store.segments_frame()
 
 
 def default_coders(assignments: pd.DataFrame) -> list[str]:
