@@ -40,7 +40,7 @@ from coding.agreement.layouts import LAYOUTS, read_layout
 from coding.agreement.ratings import Ratings, from_codes, from_contingency, from_unit_counts
 from coding.agreement.report import agreement_table, alpha_band, kappa_band
 from coding.agreement.sets import set_alpha
-from coding.agreement.study import code_matrices, disagreements
+from coding.agreement.study import code_matrices
 from coding.agreement.unitizing import Span, UnitizingResult, character_kappa, u_alpha
 
 __all__ = [
@@ -66,7 +66,6 @@ __all__ = [
     "cohen_kappa",
     "coincidences",
     "conger_kappa",
-    "disagreements",
     "fleiss_kappa",
     "from_codes",
     "from_contingency",
