@@ -7,7 +7,6 @@ annotations in SQL (``coding.store.work``), never by hiding columns afterwards.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -491,26 +490,6 @@ def _next_steps(
     if not steps:
         steps.append("All coded and resolved: read the Agreement page and download exports.")
     return steps
-
-
-def final_codes_csv(store: Store, user: str) -> bytes:
-    """CSV of every segment's final codes (agreed, resolved, open) with its text."""
-    require_role(store, user, "reviewer")
-    code_ids = store.codebook().codebook.code_ids
-    finals = review.final_codes(
-        store.annotations_frame(),
-        store.assignments_frame(),
-        store.current_resolutions_frame(),
-        code_ids,
-    )
-    segments = store.segments_frame()[
-        ["segment_id", "document_id", "position", "start", "end", "text"]
-    ]
-    table = segments.merge(finals, on="segment_id")
-    table["applied_by"] = table["applied_by"].map(";".join)
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8")
 
 
 def available_exports() -> list[tuple[str, str, str]]:
