@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 DEMO_DB ?= demo.db
 PORT   ?= 8501
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint fuzz bench clean venv
 
 $(VENV)/.installed-app: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check coding tests benchmarks app.py
 	$(VENV)/bin/ruff format --check coding tests benchmarks app.py
 	$(VENV)/bin/mypy coding app.py
+
+# Property tests with fresh random seeds and many examples (FUZZ_EXAMPLES, default 2000), on
+# purpose rather than in `make test`; failures are saved in .hypothesis/fuzz and replayed next time.
+fuzz: $(VENV)/.installed-dev
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 -p no:cacheprovider $$(grep -l '^from hypothesis' tests/*.py)
 
 bench: $(VENV)/.installed-dev
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b; done

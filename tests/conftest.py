@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from coding import service
 from coding.store import Store
@@ -15,6 +17,31 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 
 os.environ.setdefault("CONCORD_USER", "tester")
+
+# Property tests. "ci" (the default, used by `make test`): the same examples on every run and
+# clone (derandomised), no example database carried between runs, no per-example deadline (two
+# busy cores make timings meaningless). "fuzz" (`make fuzz`, on purpose): fresh random seeds and
+# many examples; failures found are saved under .hypothesis/fuzz and replayed by later fuzz runs,
+# never by `make test`.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=60,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "fuzz",
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "fuzz")),
+    deadline=None,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "2000")),
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

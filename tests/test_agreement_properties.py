@@ -5,7 +5,7 @@ from __future__ import annotations
 import krippendorff
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from coding.agreement import (
@@ -24,8 +24,6 @@ from coding.agreement import (
 )
 from coding.agreement.coincidence import NO_PAIRABLE, NO_VARIATION, ONE_CODER
 from coding.agreement.ratings import Ratings, encode_numbers
-
-SETTINGS = settings(max_examples=60, deadline=None)
 
 
 @st.composite
@@ -86,7 +84,6 @@ def _close(a: dict[str, float | None], b: dict[str, float | None]) -> bool:
     return True
 
 
-@SETTINGS
 @given(st.data())
 def test_every_coefficient_is_one_when_coders_agree_and_values_vary(data: st.DataObject) -> None:
     n_units = data.draw(st.integers(2, 30))
@@ -99,7 +96,6 @@ def test_every_coefficient_is_one_when_coders_agree_and_values_vary(data: st.Dat
         assert value == pytest.approx(1.0, abs=1e-12), name
 
 
-@SETTINGS
 @given(st.data())
 def test_coefficients_do_not_depend_on_coder_or_unit_order(data: st.DataObject) -> None:
     matrix = data.draw(reliability_data())
@@ -109,7 +105,6 @@ def test_coefficients_do_not_depend_on_coder_or_unit_order(data: st.DataObject) 
     assert _close(_all_coefficients(matrix), _all_coefficients(shuffled))
 
 
-@SETTINGS
 @given(reliability_data(), st.sampled_from(["nominal", "interval"]))
 def test_alpha_equals_the_krippendorff_package(data: np.ndarray, level: str) -> None:
     assume(_defined(data))
@@ -119,7 +114,6 @@ def test_alpha_equals_the_krippendorff_package(data: np.ndarray, level: str) -> 
     assert abs(ours - expected) <= 1e-9
 
 
-@SETTINGS
 @given(reliability_data(), st.sampled_from(["ordinal", "ratio"]))
 def test_ordinal_and_ratio_alpha_equal_the_krippendorff_package(
     data: np.ndarray, level: str
@@ -152,7 +146,6 @@ def test_alpha_is_none_without_a_pairable_unit() -> None:
     assert result.reason == NO_PAIRABLE
 
 
-@SETTINGS
 @given(reliability_data(min_coders=1))
 def test_undefined_statistics_come_with_a_reason(data: np.ndarray) -> None:
     result = reliability(_frame(data.tolist()), "units_by_coders")

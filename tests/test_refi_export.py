@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -133,7 +133,6 @@ lines = (
 items = st.lists(lines, max_size=3).map(tuple)
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     definition=st.lists(
         st.one_of(lines, st.sampled_from(["Inclusion:", "- x", "\\y", ""])), min_size=1, max_size=4

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from coding.corpus import normalise
@@ -42,7 +42,6 @@ texts = st.lists(pieces, max_size=30).map("".join)
 
 
 @pytest.mark.parametrize("kind", sorted(SEGMENTERS))
-@settings(max_examples=60, deadline=None)
 @given(text=texts)
 def test_offsets_are_exact_for_every_segmenter(kind: str, text: str) -> None:
     if not text:
