@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from coding import service
 from coding.store import Store
+from tests import pg
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -49,60 +52,37 @@ def small_codebook() -> Path:
     return DATA / "codebook_small.yaml"
 
 
-@pytest.fixture
-def study(tmp_path: Path, small_codebook: Path) -> Path:
-    """An empty study with the small codebook (version 1)."""
-    path = tmp_path / "study.db"
-    service.init_study(path, "tester", small_codebook).close()
-    return path
+# -- the engines -------------------------------------------------------------------------------
+ENGINES = (
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+)
 
 
-@pytest.fixture
-def store(study: Path) -> Iterator[Store]:
-    with Store.open(study) as opened:
-        yield opened
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a test on both engines when it is marked ``both_engines`` or asks for ``target``.
 
-
-@pytest.fixture
-def corpus_db(study: Path) -> Path:
-    """The small study with tests/data/manual.md imported (paragraph units)."""
-    with Store.open(study) as opened:
-        service.import_documents(opened, [DATA / "manual.md"], "tester", programme="Small Steps")
-    return study
-
-
-def write_codings(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    """A codings CSV of (segment_id, coder, code) rows."""
-    lines = ["segment_id,coder,code"] + [",".join(r) for r in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def coded_db(corpus_db: Path, tmp_path: Path) -> Path:
-    """Two coders, all units completed; they disagree on 'calm' in unit 1 and 'cues' in unit 3.
-
-    Units (paragraphs) of manual.md: 0 intro, 1 phase-one stress/calm, 2 attunes/cues,
-    3 check-in.
+    ``sqlite_only("why")`` on a test keeps it on SQLite inside a ``both_engines`` module.
     """
-    with Store.open(corpus_db) as opened:
-        units = [s.id for s in opened.segments()]
-        service.add_coders(opened, ["amira", "ben"], "tester")
-        rows = [
-            (units[1], "amira", "calm"),
-            (units[2], "amira", "cues"),
-            (units[2], "ben", "cues"),
-            (units[3], "ben", "cues"),
-        ]
-        csv_path = write_codings(tmp_path / "codings.csv", rows)
-        service.import_codings(opened, csv_path, "tester")
-    return corpus_db
+    if "engine" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        return
+    if (
+        metafunc.definition.get_closest_marker("both_engines") is not None
+        or "target" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine a test's study lives on: "sqlite" unless the test runs on both engines."""
+    return str(getattr(request, "param", "sqlite"))
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    from tests import pg
-
     reason = pg.why_unavailable()
     if reason and os.environ.get("CI"):
         pytest.fail(f"CI must run the PostgreSQL tests: {reason}", pytrace=False)
@@ -112,22 +92,156 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A place for a new study on each engine: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return str(tmp_path / "study.db")
-    from tests import pg
-
-    return pg.fresh_database(request.getfixturevalue("postgres_server"))
+@pytest.fixture(scope="session")
+def pg_templates(postgres_server: str) -> Iterator[pg.Templates]:
+    """The session's template databases (an empty study, then one per fixture step below)."""
+    templates = pg.Templates(postgres_server, _STEPS)
+    yield templates
+    templates.drop_all()
 
 
 @pytest.fixture
-def team_db(coded_db: Path) -> Path:
-    """The coded study with app users: amira, ben, chloe (coders), rosa (reviewer), admin."""
+def targets(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Places for new studies on the test's engine: SQLite files, or fresh PostgreSQL databases."""
+    made: list[str] = []
+    templates: pg.Templates | None = (
+        None if engine == "sqlite" else request.getfixturevalue("pg_templates")
+    )
+    with contextlib.ExitStack() as stack:
+
+        def new() -> str:
+            if templates is None:
+                made.append(str(tmp_path / f"study-{len(made)}.db"))
+            else:
+                made.append(stack.enter_context(templates.copy(None)))
+            return made[-1]
+
+        yield new
+
+
+@pytest.fixture
+def target(targets: Callable[[], str]) -> str:
+    """A place for a new study on each engine: a SQLite file, or a fresh PostgreSQL database."""
+    return targets()
+
+
+# -- the study fixtures: each step is a function of the study, so that PostgreSQL can keep a
+# -- template database per step and give each test a copy (much faster than redoing the steps)
+def _new_study(target: str | Path) -> None:
+    service.init_study(target, "tester", DATA / "codebook_small.yaml").close()
+
+
+def _import_manual(target: str | Path) -> None:
+    with Store.open(target) as opened:
+        service.import_documents(opened, [DATA / "manual.md"], "tester", programme="Small Steps")
+
+
+def write_codings(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A codings CSV of (segment_id, coder, code) rows."""
+    lines = ["segment_id,coder,code"] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _code_two_coders(target: str | Path) -> None:
+    with Store.open(target) as opened, tempfile.TemporaryDirectory() as scratch:
+        units = [s.id for s in opened.segments()]
+        service.add_coders(opened, ["amira", "ben"], "tester")
+        rows = [
+            (units[1], "amira", "calm"),
+            (units[2], "amira", "cues"),
+            (units[2], "ben", "cues"),
+            (units[3], "ben", "cues"),
+        ]
+        csv_path = write_codings(Path(scratch) / "codings.csv", rows)
+        service.import_codings(opened, csv_path, "tester")
+
+
+def _add_team(target: str | Path) -> None:
     from tests.ui_helpers import add_team
 
-    return add_team(coded_db)
+    add_team(target)
+
+
+# name -> (the step it builds on, the step itself)
+_STEPS: dict[str, tuple[str | None, Callable[[str | Path], None]]] = {
+    "study": (None, _new_study),
+    "corpus": ("study", _import_manual),
+    "coded": ("corpus", _code_two_coders),
+    "team": ("coded", _add_team),
+}
+
+
+def _on_engine(
+    engine: str, request: pytest.FixtureRequest, step: str, on_sqlite: Callable[[], Path]
+) -> Iterator[Path | str]:
+    """The study after ``step``: built on SQLite, a copy of its template on PostgreSQL."""
+    if engine == "sqlite":
+        yield on_sqlite()
+        return
+    templates: pg.Templates = request.getfixturevalue("pg_templates")
+    with templates.copy(step) as url:
+        yield url
+
+
+@pytest.fixture
+def study(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """An empty study with the small codebook (version 1): a file path, or a URL on PostgreSQL."""
+
+    def on_sqlite() -> Path:
+        path = tmp_path / "study.db"
+        _new_study(path)
+        return path
+
+    yield from _on_engine(engine, request, "study", on_sqlite)
+
+
+@pytest.fixture
+def store(study: Path | str) -> Iterator[Store]:
+    with Store.open(study) as opened:
+        yield opened
+
+
+@pytest.fixture
+def corpus_db(engine: str, request: pytest.FixtureRequest) -> Iterator[Path | str]:
+    """The small study with tests/data/manual.md imported (paragraph units)."""
+
+    def on_sqlite() -> Path:
+        path: Path = request.getfixturevalue("study")
+        _import_manual(path)
+        return path
+
+    yield from _on_engine(engine, request, "corpus", on_sqlite)
+
+
+@pytest.fixture
+def coded_db(engine: str, request: pytest.FixtureRequest) -> Iterator[Path | str]:
+    """Two coders, all units completed; they disagree on 'calm' in unit 1 and 'cues' in unit 3.
+
+    Units (paragraphs) of manual.md: 0 intro, 1 phase-one stress/calm, 2 attunes/cues,
+    3 check-in.
+    """
+
+    def on_sqlite() -> Path:
+        path: Path = request.getfixturevalue("corpus_db")
+        _code_two_coders(path)
+        return path
+
+    yield from _on_engine(engine, request, "coded", on_sqlite)
+
+
+@pytest.fixture
+def team_db(engine: str, request: pytest.FixtureRequest) -> Iterator[Path | str]:
+    """The coded study with app users: amira, ben, chloe (coders), rosa (reviewer), admin."""
+
+    def on_sqlite() -> Path:
+        path: Path = request.getfixturevalue("coded_db")
+        _add_team(path)
+        return path
+
+    yield from _on_engine(engine, request, "team", on_sqlite)
 
 
 @pytest.fixture

@@ -14,8 +14,12 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 ENV_URL = "CONCORD_TEST_POSTGRES_URL"
 
@@ -63,7 +67,17 @@ def server() -> Iterator[str]:
         run = {"check": True, "capture_output": True, "timeout": 120}
         subprocess.run(
             _as_server_user(
-                [f"{bindir}/initdb", "-D", data, "-U", "concord", "--auth=trust", "-E", "UTF8"]
+                [
+                    f"{bindir}/initdb",
+                    "-D",
+                    data,
+                    "-U",
+                    "concord",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
             ),
             **run,
         )
@@ -94,20 +108,81 @@ def server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def fresh_database(base_url: str) -> str:
-    """Create an empty database on the server and return its URL."""
+def _admin_dsn(base_url: str) -> str:
+    return base_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+
+
+def _admin_connection(base_url: str) -> psycopg.Connection[Any]:
+    """An autocommit connection to the server's ``postgres`` database; waits for a new server."""
     import psycopg
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = base_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
     deadline = time.monotonic() + 20
     while True:
         try:
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            break
+            return psycopg.connect(_admin_dsn(base_url), autocommit=True)
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def fresh_database(base_url: str) -> str:
+    """Create an empty database on the server and return its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _admin_connection(base_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
     return f"{base_url}/{name}"
+
+
+class Templates:
+    """Template databases on one server, each built once; every test gets its own copy.
+
+    ``steps`` maps a name to (the step it builds on or None, a function that builds it on a
+    study URL). ``copy("coded")`` builds the chain of templates up to "coded" on first use,
+    then clones it with ``CREATE DATABASE ... TEMPLATE``, which takes a fraction of the time
+    the steps take; the copy is dropped when the ``with`` block ends.
+    """
+
+    def __init__(
+        self, base_url: str, steps: dict[str, tuple[str | None, Callable[[str], None]]]
+    ) -> None:
+        self.base_url = base_url
+        self.steps = steps
+        self.prefix = f"c{uuid.uuid4().hex[:8]}"  # two test processes may share a server
+        self.built: list[str] = []
+        self._conn = _admin_connection(base_url)
+
+    def _create(self, name: str, template: str | None) -> None:
+        # FILE_COPY (PostgreSQL 15+) copies the files instead of logging every page: about
+        # 0.1 s against 0.3-0.7 s for the default WAL_LOG with small databases like ours.
+        options = f' TEMPLATE "{template or "template1"}"'
+        if self._conn.info.server_version >= 150000:
+            options += " STRATEGY FILE_COPY"
+        self._conn.execute(f'CREATE DATABASE "{name}"{options}')
+
+    def template(self, step: str) -> str:
+        """The name of the template database for ``step``, built on first use."""
+        name = f"{self.prefix}_{step}"
+        if name in self.built:
+            return name
+        parent, build = self.steps[step]
+        self._create(name, self.template(parent) if parent else None)
+        self.built.append(name)
+        build(f"{self.base_url}/{name}")
+        return name
+
+    @contextmanager
+    def copy(self, step: str | None) -> Iterator[str]:
+        """A new database holding a copy of ``step``'s template (None: an empty database)."""
+        name = f"{self.prefix}_t{uuid.uuid4().hex[:12]}"
+        self._create(name, self.template(step) if step else None)
+        try:
+            yield f"{self.base_url}/{name}"
+        finally:
+            self._conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    def drop_all(self) -> None:
+        for name in reversed(self.built):
+            self._conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.built.clear()
+        self._conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from coding.model import Annotation, Decision, Resolution, utcnow
 from coding.store import Store
 from coding.store import schema as t
 from coding.store.engine import make_engine
+
+pytestmark = pytest.mark.both_engines
 
 
 def _schema(store: Store) -> dict[str, list[tuple[str, str]]]:
@@ -33,33 +36,37 @@ def test_fresh_study_has_every_migration_applied(study: Path) -> None:
 
 
 @pytest.mark.parametrize("from_version", range(1, len(t.MIGRATIONS)))
-def test_migrating_an_older_study_gives_the_fresh_schema(tmp_path: Path, from_version: int) -> None:
-    old = Store(make_engine(tmp_path / "old.db"), "old.db")
+def test_migrating_an_older_study_gives_the_fresh_schema(
+    targets: Callable[[], str], from_version: int
+) -> None:
+    old_target, fresh_target = targets(), targets()
+    old = Store(make_engine(old_target), "old")
     old.migrate(upto=from_version)
     assert old.schema_version() == from_version
     old.close()
-    with Store.open(tmp_path / "old.db") as migrated:  # opening migrates
+    with Store.open(old_target) as migrated:  # opening migrates
         assert migrated.schema_version() == len(t.MIGRATIONS)
         upgraded = _schema(migrated)
-    with Store.open(tmp_path / "fresh.db", create=True) as fresh:
+    with Store.open(fresh_target, create=True) as fresh:
         assert upgraded == _schema(fresh)
 
 
+@pytest.mark.sqlite_only("a missing file; PostgreSQL's databases are made by the server's admin")
 def test_opening_a_missing_study_names_it(tmp_path: Path) -> None:
     with pytest.raises(NotFound, match=r"nope\.db"):
         Store.open(tmp_path / "nope.db")
 
 
+@pytest.mark.sqlite_only("an existing file; test_store_engines covers an existing database")
 def test_creating_over_an_existing_file_is_refused(study: Path) -> None:
     with pytest.raises(Conflict, match="already exists"):
         Store.open(study, create=True)
 
 
-def test_a_file_that_is_not_a_study_is_refused(tmp_path: Path) -> None:
-    other = tmp_path / "other.db"
-    Store(make_engine(other), str(other)).schema_version()
+def test_a_file_that_is_not_a_study_is_refused(target: str) -> None:
+    Store(make_engine(target), target).schema_version()  # an empty database
     with pytest.raises(NotFound, match="not a Concord study"):
-        Store.open(other)
+        Store.open(target)
 
 
 def test_every_write_appends_an_event(coded_db: Path) -> None:
@@ -212,6 +219,7 @@ def test_annotations_keep_the_codebook_version_they_were_made_under(
         assert set(store.annotations_frame()["codebook_version"]) == {1}
 
 
+@pytest.mark.sqlite_only("SQLite's file-wide write lock (BEGIN IMMEDIATE)")
 def test_reads_after_a_write_do_not_wait_for_the_write_lock(study: Path) -> None:
     import sqlite3
 
@@ -227,8 +235,8 @@ def test_reads_after_a_write_do_not_wait_for_the_write_lock(study: Path) -> None
             other.close()
 
 
-def test_migrating_concurrently_from_an_older_version_is_safe(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def test_migrating_concurrently_from_an_older_version_is_safe(target: str) -> None:
+    path = target
     old = Store(make_engine(path), str(path))
     old.migrate(upto=1)
     old.close()
