@@ -13,6 +13,8 @@ from coding.service import access
 from coding.store import Store
 from coding.store import users as user_store
 
+pytestmark = pytest.mark.both_engines
+
 
 def test_password_hash_verifies_and_is_salted() -> None:
     first, second = access.hash_password("s3cret"), access.hash_password("s3cret")

@@ -15,6 +15,8 @@ from coding.store import Store
 from coding.store import schema as t
 from tests.conftest import write_codings
 
+pytestmark = pytest.mark.both_engines
+
 
 def test_unsubmitted_units_are_missing_not_absent(corpus_db: Path, tmp_path: Path) -> None:
     with Store.open(corpus_db) as store:

@@ -11,6 +11,8 @@ from coding.errors import CodingError, InvalidInput
 from coding.store import Store
 from tests.conftest import write_codings
 
+pytestmark = pytest.mark.both_engines
+
 
 def test_codings_by_segment_id_are_stored_and_units_completed(coded_db: Path) -> None:
     with Store.open(coded_db) as store:

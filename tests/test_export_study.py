@@ -18,6 +18,8 @@ from coding.service.export import FORMATS, export_bytes, export_study
 from coding.store import Store
 from tests.conftest import write_codings
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 def resolved_db(coded_db: Path) -> Path:

@@ -16,6 +16,8 @@ from coding.store import Store
 from coding.store import work as work_store
 from tests.conftest import DATA
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 def team(team_db: Path) -> Iterator[Store]:
