@@ -1,4 +1,19 @@
-"""Shared fixtures: a study with a small codebook, a small corpus, and a coded study."""
+"""Shared fixtures: a study with a small codebook, a small corpus, and a coded study.
+
+Engines. ``study``, ``store``, ``corpus_db``, ``coded_db``, ``team_db``, ``targets`` and
+``target`` live on the engine named by the ``engine`` fixture. By default that is SQLite, and
+the study fixtures give a file path, as they always did. A module that sets
+``pytestmark = pytest.mark.both_engines`` (or a single test so marked) runs every test that
+uses these fixtures twice, ``[sqlite]`` and ``[postgresql]``; on PostgreSQL the same fixtures
+give the URL of a fresh database, copied with ``CREATE DATABASE ... TEMPLATE`` from a template
+built once per session (tests/pg.py). Such a test must treat its study as a path or a URL
+(``Store.open``, the CLI); one whose subject is SQLite's file (paths, WAL, the write lock)
+carries ``@pytest.mark.sqlite_only("why")``. Tests that ask for ``target`` run on both engines
+everywhere. Every PostgreSQL run carries the ``postgres`` marker: ``-m "not postgres"`` skips
+them for a quick run, ``-m postgres`` runs only them. The server is started once per test
+process from the Debian binaries, or taken from CONCORD_TEST_POSTGRES_URL; without one the
+PostgreSQL tests skip, except under CI=true, where they fail.
+"""
 
 from __future__ import annotations
 
@@ -100,24 +115,31 @@ def pg_templates(postgres_server: str) -> Iterator[pg.Templates]:
     templates.drop_all()
 
 
+@contextlib.contextmanager
+def new_target(engine: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """A place for a new study, for fixtures of any scope: a file in ``folder`` on SQLite, or
+    a fresh database on PostgreSQL (dropped afterwards)."""
+    if engine == "sqlite":
+        yield str(folder / "study.db")
+        return
+    templates: pg.Templates = request.getfixturevalue("pg_templates")
+    with templates.copy(None) as url:
+        yield url
+
+
 @pytest.fixture
 def targets(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[[], str]]:
     """Places for new studies on the test's engine: SQLite files, or fresh PostgreSQL databases."""
-    made: list[str] = []
-    templates: pg.Templates | None = (
-        None if engine == "sqlite" else request.getfixturevalue("pg_templates")
-    )
     with contextlib.ExitStack() as stack:
 
         def new() -> str:
-            if templates is None:
-                made.append(str(tmp_path / f"study-{len(made)}.db"))
-            else:
-                made.append(stack.enter_context(templates.copy(None)))
-            return made[-1]
+            folder = Path(tempfile.mkdtemp(dir=tmp_path))
+            return stack.enter_context(new_target(engine, request, folder))
 
+        if engine != "sqlite":
+            request.getfixturevalue("pg_templates")  # now, not during the test
         yield new
 
 

@@ -55,11 +55,11 @@ def test_span_agreement_needs_two_coders_who_finished_a_document(coded_db: Path)
         span_report(store, ["amira"])
 
 
-def test_demo_span_agreement_is_reported_per_document_and_pooled(tmp_path: Path) -> None:
+def test_demo_span_agreement_is_reported_per_document_and_pooled(target: str) -> None:
     from coding.service.demo import build_demo
 
-    build_demo(tmp_path / "demo.db", suggest=False)
-    with Store.open(tmp_path / "demo.db") as store:
+    build_demo(target, suggest=False)
+    with Store.open(target) as store:
         table = span_report(store)
     assert set(table["document_id"]) == {"dyadic", "family", "residential", "sequential", "*"}
     pooled = table[(table["document_id"] == "*") & (table["code_id"] == "overall")].iloc[0]

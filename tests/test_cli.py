@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from coding.cli import cli
 from coding.store import Store
 from tests.conftest import DATA, ROOT
+
+pytestmark = pytest.mark.both_engines
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -17,8 +20,8 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_init_import_status_json(tmp_path: Path) -> None:
-    db = str(tmp_path / "s.db")
+def test_init_import_status_json(target: str) -> None:
+    db = target
     assert run("init", db, "--codebook", str(DATA / "codebook_small.yaml"))[0] == 0
     code, out = run("import", db, str(DATA / "manual.md"), "--programme", "Small Steps")
     assert code == 0 and "new" in out and "4 units" in out
@@ -129,8 +132,8 @@ def test_the_audit_trail_records_who_ran_the_command(coded_db: Path) -> None:
     assert last["actor"] == "tester" and '"reviewers": ["rosa"]' in last["detail"]
 
 
-def test_commands_on_a_study_without_a_codebook_say_how_to_load_one(tmp_path: Path) -> None:
-    db = str(tmp_path / "empty.db")
+def test_commands_on_a_study_without_a_codebook_say_how_to_load_one(target: str) -> None:
+    db = target
     run("init", db)
     codings = str(ROOT / "corpus" / "codings.csv")
     for args in (("disagreements", db), ("import-codings", db, codings)):

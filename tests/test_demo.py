@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +14,21 @@ from coding.cli import cli
 from coding.errors import NotFound
 from coding.service.demo import build_demo, rebuild_demo
 from coding.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, new_target
+
+# The demo's content is checked on both engines; rerunning, --force and the README tour are
+# about the demo command's file (demo.db), so those tests stay on SQLite.
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    result = CliRunner().invoke(cli, ["demo", "--db", str(path), "--no-app"])
-    assert result.exit_code == 0, result.output
-    return path
+def demo_db(
+    engine: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path | str]:
+    with new_target(engine, request, tmp_path_factory.mktemp("demo")) as path:
+        result = CliRunner().invoke(cli, ["demo", "--db", str(path), "--no-app"])
+        assert result.exit_code == 0, result.output
+        yield path
 
 
 def test_demo_has_four_manuals_two_coders_and_five_codes(demo_db: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -22,6 +23,8 @@ from coding.service.export import export_bytes
 from coding.service.refi import QdpxImport, import_qdpx
 from coding.store import Store
 from coding.store.projects import ProjectWrite, import_project
+
+pytestmark = pytest.mark.both_engines
 
 
 def _guid(*parts: str) -> str:
@@ -101,8 +104,8 @@ def state(study: Path) -> dict[str, int]:
 
 
 @pytest.fixture
-def empty_study(tmp_path: Path) -> Path:
-    path = tmp_path / "empty.db"
+def empty_study(targets: Callable[[], str]) -> str:
+    path = targets()
     service.init_study(path, "tester").close()
     return path
 
@@ -169,7 +172,7 @@ def versioned_db(corpus_db: Path, tmp_path: Path) -> Path:
 
 
 def test_qdpx_names_sources_by_document_name_and_carries_the_version(
-    versioned_db: Path, tmp_path: Path
+    versioned_db: Path, tmp_path: Path, targets: Callable[[], str]
 ) -> None:
     path = tmp_path / "own.qdpx"
     with Store.open(versioned_db) as store:
@@ -180,7 +183,7 @@ def test_qdpx_names_sources_by_document_name_and_carries_the_version(
         ("manual", 1),
         ("manual", 2),
     ]
-    copy = tmp_path / "copy.db"
+    copy = targets()
     service.init_study(copy, "tester").close()
     _import(copy, path)
     with Store.open(copy) as store:
@@ -276,7 +279,7 @@ def test_duplicate_user_guids_are_problems(tmp_path: Path) -> None:
 
 # -- 6. positions of our own exports ----------------------------------------------------------
 def test_emoji_before_a_mid_word_span_survives_a_round_trip(
-    empty_study: Path, tmp_path: Path
+    empty_study: Path, tmp_path: Path, targets: Callable[[], str]
 ) -> None:
     raw = "\U0001f600 abc def ghi\n\nSecond paragraph \U0001f600 here."
     path = project_file(
@@ -286,7 +289,7 @@ def test_emoji_before_a_mid_word_span_survives_a_round_trip(
     out = tmp_path / "out.qdpx"
     with Store.open(empty_study) as store:
         out.write_bytes(export_bytes(store, "qdpx", "qdpx")[1])
-    copy = tmp_path / "copy.db"
+    copy = targets()
     service.init_study(copy, "tester").close()
     _import(copy, out)
     for study in (empty_study, copy):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,18 @@ from coding.service import suggest as suggest_service
 from coding.service.agreement import agreement_report
 from coding.service.demo import build_demo
 from coding.store import Store
+from tests.conftest import new_target
+
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("suggest") / "demo.db"
-    build_demo(path, suggest=False)
-    return path
+def demo(
+    engine: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path | str]:
+    with new_target(engine, request, tmp_path_factory.mktemp("suggest")) as target:
+        build_demo(target, suggest=False)
+        yield target
 
 
 def test_rules_run_is_stored_with_its_provenance(demo: Path) -> None:
@@ -75,9 +81,9 @@ def test_nlp_is_scored_as_a_third_coder_over_every_scored_unit(demo: Path) -> No
     assert (codes["n_units"] == units).all()
 
 
-def test_nlp_agreement_without_a_run_is_a_clear_error(tmp_path: Path) -> None:
-    build_demo(tmp_path / "plain.db", suggest=False)
-    with Store.open(tmp_path / "plain.db") as store, pytest.raises(CodingError, match="no sug"):
+def test_nlp_agreement_without_a_run_is_a_clear_error(target: str) -> None:
+    build_demo(target, suggest=False)
+    with Store.open(target) as store, pytest.raises(CodingError, match="no sug"):
         agreement_report(store, ["amira", "nlp"])
 
 
