@@ -41,7 +41,7 @@ def add_team(db: Path) -> Path:
     return db
 
 
-def app(db: Path | None, user: str | None = None, timeout: float = 20) -> AppTest:
+def app(db: Path | None, user: str | None = None, timeout: float = 60) -> AppTest:
     """app.py on a study, signed in as ``user`` (None: nobody)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     if db is not None:
