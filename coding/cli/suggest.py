@@ -66,6 +66,8 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
     """
     with open_study(study) as store:
         result = suggest_service.evaluate_suggestions(store, engine, folds, seed)
+    if "folds_note" in result:
+        note(f"note: {result['folds_note']}")
     if fmt == "json":
         echo_json(result)
         return
