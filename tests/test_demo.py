@@ -99,7 +99,9 @@ def test_force_swaps_in_a_fresh_demo_and_a_failed_build_keeps_the_old(tmp_path: 
         rebuild_demo(db, root=tmp_path / "nowhere")
     with Store.open(db) as store:
         assert store.settings()["marker"] == "old"
-    rebuild_demo(db)
+    said: list[str] = []
+    rebuild_demo(db, progress=said.append)
+    assert said[0] == f"creating {db} with mechanisms.yaml"  # not the temporary file's name
     with Store.open(db) as store:
         assert "marker" not in store.settings()
         assert store.count("annotations") == _rows_in(ROOT / "corpus" / "codings.csv")
