@@ -103,7 +103,10 @@ def test_resolve_refuses_to_override_a_decision_unseen(coded_db: Path) -> None:
     base = ("resolve", str(coded_db), seg, "--code", code, "--reviewer", "rosa")
     assert run(*base, "--decision", "apply", "--rationale", "first look")[0] == 0
     code_, out = run(*base, "--decision", "reject", "--rationale", "second look")
-    assert code_ == 1 and "another decision (#1) was recorded" in out
+    assert (
+        code_ == 1
+        and "already has decision #1; to replace it, run again with --supersedes 1" in out
+    )
     rows = json.loads(run("disagreements", str(coded_db), "--format", "json")[1])
     assert rows[0]["decision_id"] == 1
     assert run(*base, "--decision", "reject", "--rationale", "seen", "--supersedes", "1")[0] == 0

@@ -196,6 +196,7 @@ def test_agreement_export_has_method_notes(resolved_db: Path) -> None:
     with Store.open(resolved_db) as store:
         html = export_bytes(store, "agreement", "html")[1].decode()
     assert "Method notes" in html and "Per code (before consensus)" in html
+    assert "the (segment, code) pairs compared" in html  # what 'units' counts on pooled rows
 
 
 def test_markdown_tables_escape_pipes() -> None:

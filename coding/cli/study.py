@@ -9,8 +9,9 @@ import pandas as pd
 
 from coding import codebook as codebook_io
 from coding import service
-from coding.cli.common import actor, echo_json, friendly, note, open_study
+from coding.cli.common import actor, disagreements_text, echo_json, friendly, note, open_study
 from coding.cli.main import cli
+from coding.errors import Conflict
 from coding.store import Store
 
 STUDY = click.argument("study", metavar="STUDY")
@@ -280,20 +281,9 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
     if open_only:
         found = found[found["decision"] == ""]
     if fmt == "table":  # the essentials, text last; csv and json carry every column
-        found = found[
-            [
-                "segment_id",
-                "document_id",
-                "code_id",
-                "applied_by",
-                "not_applied_by",
-                "decision",
-                "decision_id",
-                "text",
-            ]
-        ].astype({"decision_id": object})
-        found["decision_id"] = found["decision_id"].map(lambda v: "" if pd.isna(v) else f"#{v}")
-    _print_frame(found, fmt, text_width=50)
+        click.echo(disagreements_text(found))
+        return
+    _print_frame(found, fmt)
 
 
 @cli.command()
@@ -334,34 +324,64 @@ def resolve(
         expected: int | str | None = supersedes
         if decision == "withdraw" and supersedes is None:
             expected = "any"  # withdrawing is always about the standing decision
-        rid = service.resolve(
-            store,
-            segment_id,
-            code_id,
-            decision,
-            reviewer or actor(),
-            rationale,
-            actor=actor(),
-            expected=expected,
-        )
+        try:
+            rid = service.resolve(
+                store,
+                segment_id,
+                code_id,
+                decision,
+                reviewer or actor(),
+                rationale,
+                actor=actor(),
+                expected=expected,
+            )
+        except Conflict as err:
+            standing = _standing_decision(store, segment_id, code_id)
+            if isinstance(expected, str) or standing == expected:
+                raise  # not about which decision stands
+            raise Conflict(_supersedes_hint(segment_id, code_id, supersedes, standing)) from err
     click.echo(f"recorded resolution #{rid}: {code_id} {decision} on {segment_id}")
 
 
-def _print_frame(frame: pd.DataFrame, fmt: str, text_width: int = 60) -> None:
-    if fmt != "json":  # lists of coders read as "a|b" in tables and CSV
+def _standing_decision(store: Store, segment_id: str, code_id: str) -> int | None:
+    decided = store.current_resolutions_frame()
+    if decided.empty:
+        return None
+    mine = decided[(decided["segment_id"] == segment_id) & (decided["code_id"] == code_id)]
+    return None if mine.empty else int(mine["id"].iloc[-1])
+
+
+def _supersedes_hint(
+    segment_id: str, code_id: str, supersedes: int | None, standing: int | None
+) -> str:
+    """What to type instead, when the decision named (or not) is not the standing one.
+
+    >>> _supersedes_hint("s1", "calm", None, 3)
+    'segment s1 code calm already has decision #3; to replace it, run again with --supersedes 3'
+    """
+    where = f"segment {segment_id} code {code_id}"
+    if standing is None:
+        return (
+            f"{where}: decision #{supersedes} was withdrawn and none stands; "
+            "run again without --supersedes"
+        )
+    named = "" if supersedes is None else f" (not #{supersedes})"
+    return (
+        f"{where} already has decision #{standing}{named}; "
+        f"to replace it, run again with --supersedes {standing}"
+    )
+
+
+def _print_frame(frame: pd.DataFrame, fmt: str) -> None:
+    """CSV or JSON; lists of coders read as "a|b" in CSV."""
+    if fmt == "csv":
         frame = frame.copy()
         for column in ("applied_by", "not_applied_by"):
             if column in frame:
                 frame[column] = frame[column].map("|".join)
-    if fmt == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
     else:
-        shown = frame.copy()
-        if "text" in shown:
-            shown["text"] = shown["text"].str.replace("\n", " ").str.slice(0, text_width)
-        click.echo(shown.to_string(index=False) if len(shown) else "(none)")
+        click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
 
 
 @cli.command()

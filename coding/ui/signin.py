@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from coding.errors import CodingError, PermissionDenied
-from coding.service import access
+from coding.service import access, demo
 from coding.ui import state
 
 EXTERNAL = {
@@ -20,8 +20,12 @@ MAX_FAILURES, LOCKOUT_SECONDS = 5, 30
 FAILURES, LOCKED_UNTIL = "signin_failures", "signin_locked_until"
 
 
+PRODUCT = "**Concord**: double coding, agreement and consensus review."
+
+
 def render() -> None:
     st.title("Sign in")
+    st.markdown(PRODUCT)
     problem = state.study_problem()
     if problem is not None:
         st.error(problem)
@@ -42,6 +46,7 @@ def render() -> None:
         st.warning(EXTERNAL["proxy"])
         return
     state.show_flash()
+    _demo_hint()
     wait = _locked_for()
     with st.form("sign-in"):
         st.text_input("Name", key="signin-name")
@@ -50,6 +55,16 @@ def render() -> None:
     if wait > 0:
         st.warning(f"Too many failed attempts: try again in {wait} s.")
     st.caption("Users are added with `coding users add STUDY NAME --role coder`.")
+
+
+def _demo_hint() -> None:
+    """On the demo study only, say how to sign in (its users and password are published)."""
+    target = state.study_target()
+    if target is not None and demo.is_demo_study(target):
+        st.info(
+            f"Demo study: sign in as **{demo.TRAINEE}** (coder) or **rosa** (reviewer), "
+            f"password `{demo.DEMO_PASSWORD}`."
+        )
 
 
 def _locked_for() -> int:
