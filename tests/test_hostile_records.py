@@ -177,9 +177,9 @@ def test_an_older_study_migrates_with_its_work_on_each_engine(target: str) -> No
 
 
 # -- item 3: an import never submits a coder's open work in the app unless asked -------------
-def _one_row(tmp_path: Path, unit: str, coder: str = "chloe") -> Path:
+def _one_row(tmp_path: Path, unit: str, coder: str = "chloe", code: str = "cues") -> Path:
     path = tmp_path / "one.csv"
-    path.write_text(f"segment_id,coder,code\n{unit},{coder},cues\n", encoding="utf-8")
+    path.write_text(f"segment_id,coder,code\n{unit},{coder},{code}\n", encoding="utf-8")
     return path
 
 
@@ -269,7 +269,8 @@ def test_one_row_for_the_demo_trainee_submits_nothing(tmp_path: Path) -> None:
     with Store.open(db) as store:
         before = service.status(store)
         unit = store.segments(document_id=TRAINEE_DOCUMENT)[0].id
-        service.import_codings(store, _one_row(tmp_path, unit, TRAINEE), "tester")
+        code = store.codebook().codebook.code_ids[0]
+        service.import_codings(store, _one_row(tmp_path, unit, TRAINEE, code), "tester")
         after = service.status(store)
     assert after["progress"][TRAINEE]["completed"] == 0
     assert after["progress"][TRAINEE]["assigned"] == before["progress"][TRAINEE]["assigned"]

@@ -47,8 +47,17 @@ class CodingMixin(StoreBase):
         actor: str,
         complete: Sequence[tuple[str, str]] = (),
     ) -> int:
-        """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically."""
-        detail = {"annotations": len(annotations), "completed": len(complete)}
+        """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically.
+
+        The audit row lists the completed units' ids per coder."""
+        by_coder: dict[str, list[str]] = {}
+        for segment_id, coder in complete:
+            by_coder.setdefault(coder, []).append(segment_id)
+        detail = {
+            "annotations": len(annotations),
+            "completed": len(complete),
+            "completed_units": by_coder,
+        }
         subject = f"{len(annotations)} annotations"
         with self.transaction(actor, "add_annotations", subject, detail) as conn:
             added = insert_annotations(conn, annotations)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, union, update
 
 from coding.errors import Conflict, NotFound
 from coding.model import Decision, Segment, utcnow
@@ -123,6 +123,27 @@ def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) 
     if not frames:
         return pd.DataFrame(columns=["segment_id", "coder", "memo"])
     return pd.concat(frames, ignore_index=True)
+
+
+def draft_units(store: Store, coders: Sequence[str]) -> set[tuple[str, str]]:
+    """(segment_id, coder) of units assigned to some coders and not submitted on which the
+    coder has saved work: annotations, or a non-empty memo."""
+    asg, a, um = t.assignments, t.annotations, t.unit_memos
+    if not coders:
+        return set()
+    mine = and_(asg.c.coder.in_(list(coders)), asg.c.completed_at.is_(None))
+    coded = select(asg.c.segment_id, asg.c.coder).where(
+        mine,
+        select(a.c.id).where(a.c.segment_id == asg.c.segment_id, a.c.coder == asg.c.coder).exists(),
+    )
+    memo = select(asg.c.segment_id, asg.c.coder).where(
+        mine,
+        select(um.c.memo)
+        .where(um.c.segment_id == asg.c.segment_id, um.c.coder == asg.c.coder, um.c.memo != "")
+        .exists(),
+    )
+    with store.engine.connect() as conn:
+        return {(r.segment_id, r.coder) for r in conn.execute(union(coded, memo))}
 
 
 def coder_documents(store: Store, coder: str) -> pd.DataFrame:
