@@ -14,6 +14,7 @@ from coding.model import Annotation, Decision, Resolution, utcnow
 from coding.store import Store
 from coding.store import schema as t
 from coding.store.engine import make_engine
+from tests.conftest import DATA
 
 
 def _schema(store: Store) -> dict[str, list[tuple[str, str]]]:
@@ -43,6 +44,24 @@ def test_migrating_an_older_study_gives_the_fresh_schema(tmp_path: Path, from_ve
         upgraded = _schema(migrated)
     with Store.open(tmp_path / "fresh.db", create=True) as fresh:
         assert upgraded == _schema(fresh)
+
+
+def test_migrating_keeps_the_study_s_work(tmp_path: Path, small_codebook: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Store(make_engine(path), "old.db")
+    old.migrate(upto=len(t.MIGRATIONS) - 1)
+    service.load_codebook(old, small_codebook, "tester")
+    service.import_documents(old, [DATA / "manual.md"], "tester")
+    unit = old.segments()[1].id
+    service.add_coders(old, ["amira"], "tester")
+    codings = tmp_path / "codings.csv"
+    codings.write_text(f"segment_id,coder,code,memo\n{unit},amira,calm,kept\n")
+    service.import_codings(old, codings, "tester")
+    before = (old.annotations_frame().to_dict("records"), old.revision())
+    old.close()
+    with Store.open(path) as migrated:
+        assert migrated.schema_version() == len(t.MIGRATIONS)
+        assert (migrated.annotations_frame().to_dict("records"), migrated.revision()) == before
 
 
 def test_opening_a_missing_study_names_it(tmp_path: Path) -> None:

@@ -189,10 +189,17 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
     "--complete",
-    type=click.Choice(["documents", "segments", "none"]),
-    default="documents",
+    type=click.Choice(["auto", "documents", "segments", "none"]),
+    default="auto",
     show_default=True,
-    help="Units to mark as finished by each coder in the file.",
+    help="Units to mark as submitted by each coder in the file. auto: every unit of each "
+    "document they coded, except documents where they have units open in the app; "
+    "documents: those too; segments: only the units they coded; none: no unit.",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Complete units that hold a coder's unsubmitted work in the app (codes or a memo).",
 )
 @click.option("--add-coders", is_flag=True, help="Add coders not yet in the study.")
 @click.option(
@@ -204,11 +211,13 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
 )
 @friendly
 def import_codings(
-    study: str, file: str, complete: str, add_coders: bool, min_overlap: float
+    study: str, file: str, complete: str, yes: bool, add_coders: bool, min_overlap: float
 ) -> None:
     """Import coders' codings from a long CSV (all rows or none).
 
     Columns: segment_id or document_id,start,end; coder; code; memo (optional).
+    Units a coder has open in the app stay open unless --complete documents (or segments)
+    says otherwise; completing units with drafts needs --yes.
     Example: coding import-codings study.db corpus/codings.csv
     """
     with open_study(study) as store:
@@ -219,6 +228,14 @@ def import_codings(
             complete=complete,
             add_new_coders=add_coders,
             min_overlap=min_overlap,
+            allow_drafts=yes,
+        )
+    for done in result.completion:
+        click.echo(f"completed {done}", err=True)
+    for held in result.left_open:
+        click.echo(
+            f"left open (units open in the app; --complete documents completes them) {held}",
+            err=True,
         )
     click.echo(
         f"{result.rows} rows: {result.added} annotations added, "

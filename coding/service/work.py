@@ -146,14 +146,26 @@ def save_unit(
     *,
     submit: bool = False,
 ) -> None:
-    """Save the coder's codes and memo on one unit; ``submit`` marks it finished (then locked)."""
+    """Save the coder's codes and memo on one unit; ``submit`` marks it finished (then locked).
+
+    Nothing is erased: what the save removes or replaces is kept in the study's history
+    (:func:`coding.store.work.save_codes`), and annotations on codes the current codebook no
+    longer has are left as they are.
+    """
     coder = require_role(store, user, "coder").name
     current = store.codebook()
     unknown = [c for c in code_ids if c not in current.codebook.code_ids]
     if unknown:
         raise NotFound(f"unknown code(s) {', '.join(unknown)} (codebook v{current.version})")
     work_store.save_codes(
-        store, coder, segment_id, code_ids, memo.strip(), current.version, complete=submit
+        store,
+        coder,
+        segment_id,
+        code_ids,
+        memo.strip(),
+        current.version,
+        offered=current.codebook.code_ids,
+        complete=submit,
     )
 
 

@@ -47,8 +47,17 @@ class CodingMixin(StoreBase):
         actor: str,
         complete: Sequence[tuple[str, str]] = (),
     ) -> int:
-        """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically."""
-        detail = {"annotations": len(annotations), "completed": len(complete)}
+        """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically.
+
+        The audit row lists the completed units' ids per coder."""
+        by_coder: dict[str, list[str]] = {}
+        for segment_id, coder in complete:
+            by_coder.setdefault(coder, []).append(segment_id)
+        detail = {
+            "annotations": len(annotations),
+            "completed": len(complete),
+            "completed_units": by_coder,
+        }
         subject = f"{len(annotations)} annotations"
         with self.transaction(actor, "add_annotations", subject, detail) as conn:
             added = insert_annotations(conn, annotations)
@@ -122,6 +131,46 @@ class CodingMixin(StoreBase):
         frame = self._frame(query)
         frame["whole_segment"] = frame["whole_segment"].astype(bool)
         return frame
+
+    def annotation_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Annotations a coder's save removed or changed, as they were, oldest change first:
+        annotation_id, segment_id, coder, code_id, start, end, whole_segment, memo,
+        codebook_version, created_at, change (removed, memo), superseded_at, superseded_by."""
+        h = t.annotation_history
+        query = select(
+            h.c.annotation_id,
+            h.c.segment_id,
+            h.c.coder,
+            h.c.code_id,
+            h.c.span_start.label("start"),
+            h.c.span_end.label("end"),
+            h.c.whole_segment,
+            h.c.memo,
+            h.c.codebook_version,
+            h.c.created_at,
+            h.c.change,
+            h.c.superseded_at,
+            h.c.superseded_by,
+        ).order_by(h.c.id)
+        if coders is not None:
+            query = query.where(h.c.coder.in_(list(coders)))
+        return self._frame(query)
+
+    def unit_memo_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Earlier texts of coders' unit memos, oldest change first: segment_id, coder, memo,
+        updated_at (when it was written), superseded_at, superseded_by."""
+        h = t.unit_memo_history
+        query = select(
+            h.c.segment_id,
+            h.c.coder,
+            h.c.memo,
+            h.c.updated_at,
+            h.c.superseded_at,
+            h.c.superseded_by,
+        ).order_by(h.c.id)
+        if coders is not None:
+            query = query.where(h.c.coder.in_(list(coders)))
+        return self._frame(query)
 
     def assignments_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """segment_id, document_id, coder, assigned_at, completed_at, completed (bool)."""
