@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from coding import service
+from coding.service import access
 from coding.cli import cli
 from coding.export import document as doc
 from coding.service.export import FORMATS, export_bytes, export_study
@@ -24,6 +25,7 @@ def resolved_db(coded_db: Path) -> Path:
     """coded_db with the 'calm' disagreement in unit 1 resolved (apply), with a rationale."""
     with Store.open(coded_db) as store:
         unit = store.segments()[1].id
+        access.add_user(store, "rev", "reviewer", "pw-test-8", "tester")
         service.resolve(store, unit, "calm", "apply", "rev", "Describes <calming> & soothing")
     return coded_db
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +22,17 @@ from coding.model import (
 )
 from coding.store import schema as t
 from coding.store.engine import BUSY_TIMEOUT_MS, display_target, is_url, make_engine
+
+
+CRASH_ENV = "CONCORD_TEST_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """A test hook: when $CONCORD_TEST_CRASH_AT names this point, the process kills itself here
+    (SIGKILL: no cleanup runs), so tests can check that an interrupted write leaves the study
+    as it was or complete. Does nothing unless that variable is set to ``name``."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def _ts(value: datetime | None = None) -> str:
@@ -141,12 +154,25 @@ class StoreBase:
         self, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
     ) -> Iterator[Connection]:
         """One write transaction that also appends its row to the audit trail."""
+        with self._writing(action, subject) as conn:
+            yield conn
+            self._event(conn, actor, action, subject, detail or {})
+
+    @contextmanager
+    def _writing(self, action: str, subject: str = "") -> Iterator[Connection]:
+        """A write transaction whose caller appends its own audit rows (none, or several).
+
+        Test hooks (:func:`crash_point`): ``commit:ACTION`` just before the commit and
+        ``committed:ACTION`` just after it.
+        """
         try:
             with self._write() as conn:
                 yield conn
-                self._event(conn, actor, action, subject, detail or {})
+                crash_point(f"commit:{action}")
         except IntegrityError as err:
-            raise Conflict(f"{action} {subject}: conflicts with stored data ({err.orig})") from err
+            where = f"{action} {subject}".strip()
+            raise Conflict(f"{where}: conflicts with stored data ({err.orig})") from err
+        crash_point(f"committed:{action}")
 
     @staticmethod
     def _event(
