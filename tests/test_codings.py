@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from coding import service
-from coding.service import access
 from coding.errors import CodingError, InvalidInput
+from coding.service import access
 from coding.store import Store
 from tests.conftest import write_codings
 

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from coding import service
-from coding.service import access
 from coding.cli import cli
 from coding.export import document as doc
+from coding.service import access
 from coding.service.export import FORMATS, export_bytes, export_study
 from coding.store import Store
 from tests.conftest import write_codings

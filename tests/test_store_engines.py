@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from coding import service
-from coding.service import access
 from coding.errors import Conflict
 from coding.model import Annotation
+from coding.service import access
 from coding.store import Store
 from coding.store import schema as t
 from tests.conftest import DATA, write_codings

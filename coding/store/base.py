@@ -24,7 +24,6 @@ from coding.model import (
 from coding.store import schema as t
 from coding.store.engine import BUSY_TIMEOUT_MS, display_target, is_url, make_engine
 
-
 CRASH_ENV = "CONCORD_TEST_CRASH_AT"
 
 
