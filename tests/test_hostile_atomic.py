@@ -3,14 +3,18 @@ with a real rationale."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from coding import service
-from coding.errors import CodingError, PermissionDenied
-from coding.service import access, work
+from coding.errors import CodingError, Conflict, PermissionDenied
+from coding.service import access, folders, work
+from coding.service.export import export_study
 from coding.service.review import check_rationale
 from coding.store import Store
 from tests.conftest import DATA, write_codings
@@ -231,3 +235,133 @@ def test_concurrent_identical_imports_add_the_rows_once(target: str, tmp_path: P
         actions = list(store.events()["action"])
     assert actions.count("add_coders") == 1
     assert actions.count("add_annotations") == 3
+
+
+# -- init: a study appears complete or not at all --------------------------------------------
+def _dead_pid() -> int:
+    """The id of a process that has ended."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    return int(done.stdout)
+
+
+def test_a_failed_init_leaves_no_file(
+    tmp_path: Path, small_codebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> int:
+        raise CodingError("disk full")
+
+    monkeypatch.setattr(Store, "add_codebook_version", broken)
+    with pytest.raises(CodingError, match="disk full"):
+        service.init_study(tmp_path / "s.db", "tester", small_codebook)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    service.init_study(tmp_path / "s.db", "tester", small_codebook).close()
+    with Store.open(tmp_path / "s.db") as store:
+        assert store.codebook().version == 1 and store.settings()["unit"] == "paragraph"
+
+
+def test_init_removes_what_a_killed_init_left(tmp_path: Path, small_codebook: Path) -> None:
+    leftover = tmp_path / f".s.db.init-{_dead_pid()}-0a1b2c3d"
+    leftover.write_bytes(b"half a study")
+    Path(f"{leftover}-wal").write_bytes(b"")
+    other = tmp_path / f".t.db.init-{_dead_pid()}-0a1b2c3d"  # another study's: not ours
+    other.write_bytes(b"x")
+    service.init_study(tmp_path / "s.db", "tester", small_codebook).close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "s.db"]
+
+
+def test_init_never_replaces_an_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    path.write_bytes(b"")
+    with pytest.raises(Conflict, match="already exists"):
+        service.init_study(path, "tester")
+    assert path.read_bytes() == b"" and list(tmp_path.iterdir()) == [path]
+
+
+# -- export: the folder holds one whole export -----------------------------------------------
+def _names(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_an_export_replaces_an_earlier_one_and_keeps_files_it_does_not_write(
+    coded_db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    with Store.open(coded_db) as store:
+        export_study(store, out, ["segments", "matrix"], ["csv"])
+        (out / "matrix.csv").write_text("earlier matrix\n")
+        (out / "coded_segments.csv").write_text("earlier segments\n")
+        written = export_study(store, out, ["segments"], ["csv"])
+    assert written == [out / "coded_segments.csv"]
+    assert _names(out) == {"coded_segments.csv", "matrix.csv"}
+    assert (out / "matrix.csv").read_text() == "earlier matrix\n"
+    assert (out / "coded_segments.csv").read_text().startswith("segment_id")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_without_an_atomic_exchange_the_folder_is_moved_aside_then_replaced(
+    coded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folders, "_exchange", lambda _a, _b: False)
+    out = tmp_path / "out"
+    with Store.open(coded_db) as store:
+        export_study(store, out, ["segments"], ["csv", "json"])
+        (out / "coded_segments.csv").write_text("earlier\n")
+        export_study(store, out, ["segments"], ["csv"])
+    assert _names(out) == {"coded_segments.csv", "coded_segments.json"}
+    assert (out / "coded_segments.csv").read_text().startswith("segment_id")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_a_folder_with_other_files_is_refused_and_left_alone(
+    coded_db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "matrix.csv").write_text("earlier")
+    with Store.open(coded_db) as store, pytest.raises(CodingError, match=r"notes\.txt"):
+        export_study(store, out)
+    assert _names(out) == {"notes.txt", "matrix.csv"}
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_the_current_folder_is_refused(
+    coded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    with Store.open(coded_db) as store, pytest.raises(CodingError, match="current folder"):
+        export_study(store, ".", ["segments"], ["csv"])
+    assert _names(out) == set()
+
+
+def test_an_export_puts_back_a_folder_a_killed_run_moved_aside(
+    coded_db: Path, tmp_path: Path
+) -> None:
+    """Killed between 'move the earlier export aside' and 'rename the new one in'."""
+    out = tmp_path / "out"
+    with Store.open(coded_db) as store:
+        export_study(store, out, ["segments", "matrix"], ["csv"])
+    dead = _dead_pid()
+    aside, staging = tmp_path / f".out.old-{dead}-aa", tmp_path / f".out.staging-{dead}-bb"
+    out.rename(aside)
+    staging.mkdir()
+    (staging / "coded_segments.csv").write_text("half")
+    with Store.open(coded_db) as store:
+        export_study(store, out, ["segments"], ["json"])
+    assert _names(out) == {"coded_segments.csv", "matrix.csv", "coded_segments.json"}
+    assert (out / "coded_segments.csv").read_text().startswith("segment_id")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_a_running_exports_work_folder_is_left_alone(coded_db: Path, tmp_path: Path) -> None:
+    busy = tmp_path / f".out.staging-{os.getpid()}-cc"  # this process still runs
+    busy.mkdir()
+    with Store.open(coded_db) as store:
+        export_study(store, tmp_path / "out", ["segments"], ["csv"])
+    assert busy.is_dir()
