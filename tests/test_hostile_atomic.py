@@ -17,6 +17,7 @@ from coding.service import access, folders, work
 from coding.service.export import export_study
 from coding.service.review import check_rationale
 from coding.store import Store
+from coding.store.engine import is_url, make_engine
 from tests.conftest import DATA, write_codings
 from tests.snapshot import snapshot
 
@@ -278,6 +279,20 @@ def test_init_never_replaces_an_existing_file(tmp_path: Path) -> None:
     with pytest.raises(Conflict, match="already exists"):
         service.init_study(path, "tester")
     assert path.read_bytes() == b"" and list(tmp_path.iterdir()) == [path]
+
+
+def test_init_takes_up_a_database_left_migrated_without_any_write(target: str) -> None:
+    """PostgreSQL: an init killed after its migrations, before its first write."""
+    if not is_url(target):
+        pytest.skip("a killed SQLite init leaves no study file (tested above)")
+    half = Store(make_engine(target), target)
+    half.migrate()
+    half.close()
+    service.init_study(target, "t", DATA / "codebook_small.yaml").close()
+    with Store.open(target) as store:
+        assert store.codebook().version == 1 and store.settings()["unit"] == "paragraph"
+    with pytest.raises(Conflict, match="already holds a study"):
+        service.init_study(target, "t")
 
 
 # -- export: the folder holds one whole export -----------------------------------------------
