@@ -276,7 +276,7 @@ def test_init_removes_what_a_killed_init_left(tmp_path: Path, small_codebook: Pa
 def test_init_never_replaces_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     path.write_bytes(b"")
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(Conflict, match=r"already exists there \(an empty file: .* remove it\)"):
         service.init_study(path, "tester")
     assert path.read_bytes() == b"" and list(tmp_path.iterdir()) == [path]
 

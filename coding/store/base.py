@@ -113,7 +113,12 @@ class StoreBase:
             return store
         path = Path(target)
         if path.exists() or path.is_symlink():
-            raise Conflict(f"{shown}: a file already exists there")
+            hint = (
+                " (an empty file: if an interrupted init of an older Concord left it, remove it)"
+                if path.is_file() and path.stat().st_size == 0
+                else ""
+            )
+            raise Conflict(f"{shown}: a file already exists there{hint}")
         prefix = f".{path.name}.init-"
         if path.parent.is_dir():
             _remove_stale_files(path.parent, prefix)
