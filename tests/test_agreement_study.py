@@ -10,6 +10,7 @@ import pytest
 from coding import service
 from coding.errors import CodingError
 from coding.model import Annotation
+from coding.service import access
 from coding.service.agreement import agreement_report, span_report
 from coding.store import Store
 from coding.store import schema as t
@@ -90,7 +91,10 @@ def test_consensus_is_compared_on_units_settled_for_each_code(coded_db: Path) ->
     with Store.open(coded_db) as store:
         found = service.disagreements(store)
         calm = found[found["code_id"] == "calm"].iloc[0]
-        service.resolve(store, calm["segment_id"], "calm", "reject", "rosa", "staff, not parent")
+        access.add_user(store, "rosa", "reviewer", "pw-test-8", "t")
+        service.resolve(
+            store, calm["segment_id"], "calm", "reject", "rosa", "staff calm, not the parent"
+        )
         table = agreement_report(store, ["amira", "consensus"])
     by_code = table.set_index("code_id")
     # 'calm' is settled on all 4 units now; 'cues' is still open on one of them.

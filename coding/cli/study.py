@@ -313,8 +313,18 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
     required=True,
     help="apply: the code stands; reject: it does not; withdraw: undo the last decision.",
 )
-@click.option("--rationale", required=True, help="Why (required, kept in the audit trail).")
-@click.option("--reviewer", default=None, help="Reviewer name (default: $CONCORD_USER).")
+@click.option(
+    "--rationale",
+    required=True,
+    help="Why, in at least 3 words and 15 letters (kept in the audit trail).",
+)
+@click.option(
+    "--reviewer",
+    default=None,
+    help="A registered user with the reviewer or admin role who did not code this unit "
+    "(default: $CONCORD_USER, else your login name). Add one with "
+    "'coding users add STUDY NAME --role reviewer'.",
+)
 @click.option(
     "--supersedes",
     type=int,
@@ -334,8 +344,11 @@ def resolve(
 ) -> None:
     """Record a consensus decision on one disagreement (coders' codings stay as they were).
 
+    The reviewer must be a registered reviewer (or admin) of the study, never one of the
+    unit's coders, and the rationale must say why in at least 3 words and 15 letters.
+
     Example: coding resolve study.db 3f2a... --code relational_safety --decision apply
-    --rationale "Describes the staff-parent alliance"
+    --reviewer rosa --rationale "Describes the staff-parent alliance"
     """
     with open_study(study) as store:
         expected: int | str | None = supersedes

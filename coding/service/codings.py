@@ -263,24 +263,19 @@ def import_codings(
     rows = _read_rows(store, reader, index, add_new_coders)
     if rows.problems:
         raise InvalidInput(str(path), rows.problems)
-    existing = store.annotations_frame()
-    have = annotation_keys(existing)
-    fresh = [
-        a
-        for a in rows.annotations
-        if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have
-    ]
     plan = _plan_completion(store, index, rows.annotations, complete)
     drafted = [c for c in plan.completion if c.drafts]
     if drafted and not allow_drafts:
         raise Conflict(_drafts_refused(complete, plan.completion))
-    if rows.new_coders:
-        store.add_coders(sorted(rows.new_coders), actor)
-    store.add_annotations(fresh, actor, complete=plan.pairs)
+    # New coders, annotations and completions in one transaction, which also decides what is
+    # already stored: a concurrent identical import finds everything present.
+    added, _coders = store.import_annotations(
+        rows.annotations, actor, complete=plan.pairs, new_coders=sorted(rows.new_coders)
+    )
     return CodingsImport(
         rows=rows.count,
-        added=len(fresh),
-        already_present=len(rows.annotations) - len(fresh),
+        added=added,
+        already_present=len(rows.annotations) - added,
         coders=tuple(sorted({a.coder for a in rows.annotations})),
         completed_units=len(plan.pairs),
         completion=plan.completion,

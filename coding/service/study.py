@@ -32,17 +32,23 @@ def init_study(
     codebook_path: str | Path | None = None,
     unit: str = SegmentKind.PARAGRAPH,
 ) -> Store:
-    """Create a new study (an empty database) and load its first codebook if given."""
+    """Create a new study (an empty database) and load its first codebook if given.
+
+    A SQLite study appears complete (settings and codebook) or not at all, even if the
+    process is killed midway (:meth:`coding.store.Store.create`).
+    """
     if unit not in UNIT_KINDS:
         raise CodingError(f"unknown unit {unit!r}; choose one of {', '.join(UNIT_KINDS)}")
     parsed = codebook_io.read_codebook(codebook_path) if codebook_path else None
-    store = Store.open(target, create=True)
-    store.set_setting(SETTING_UNIT, str(unit), actor)
-    store.set_setting(SETTING_SUGGESTIONS_VISIBLE, "after_submit", actor)
-    if parsed is not None and codebook_path is not None:
-        codebook, sha = parsed
-        store.add_codebook_version(codebook, sha, str(codebook_path), actor, ["first version"])
-    return store
+
+    def fill(store: Store) -> None:
+        store.set_setting(SETTING_UNIT, str(unit), actor)
+        store.set_setting(SETTING_SUGGESTIONS_VISIBLE, "after_submit", actor)
+        if parsed is not None and codebook_path is not None:
+            codebook, sha = parsed
+            store.add_codebook_version(codebook, sha, str(codebook_path), actor, ["first version"])
+
+    return Store.create(target, fill)
 
 
 @dataclass(frozen=True)
