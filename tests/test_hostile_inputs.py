@@ -53,8 +53,8 @@ def _unit_ids(study: Path) -> list[str]:
         return [s.id for s in store.segments()]
 
 
-def _import(path: Path, **options: object) -> Callable[[Store], object]:
-    return lambda store: service.import_codings(store, path, "tester", **options)  # type: ignore[arg-type]
+def _import(path: Path, complete: str = "documents") -> Callable[[Store], object]:
+    return lambda store: service.import_codings(store, path, "tester", complete=complete)
 
 
 # -- item 1: CSV --------------------------------------------------------------------------------
