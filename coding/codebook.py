@@ -50,6 +50,7 @@ CSV_COLUMNS = (
     "borderline_examples",
 )
 LIST_SEPARATOR = " | "
+MAX_DEPTH = 50  # nesting levels allowed in a YAML codebook (a real one uses four)
 # CSV cells that may hold line breaks (inside quotes); the others may not.
 MULTILINE_CSV_COLUMNS = frozenset(
     ("definition", *LIST_FIELDS, "typical_examples", "borderline_examples")
@@ -72,6 +73,8 @@ def parse_codebook(text: str, source: str, fmt: str = "yaml") -> Codebook:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise InvalidInput(source, [Problem(f"line {err.lineno}", err.msg)]) from err
+        except RecursionError as err:  # json has no depth limit of its own
+            raise InvalidInput(source, [Problem("file", "nested too deeply")]) from err
         return _from_data(data, source, lambda i, f: f"codes[{i}]" + (f".{f}" if f else ""))
     if fmt == "csv":
         return _from_csv(text, source)
@@ -81,19 +84,28 @@ def parse_codebook(text: str, source: str, fmt: str = "yaml") -> Codebook:
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without anchors and aliases: an alias can expand a few bytes into gigabytes."""
+    """YAML without anchors and aliases (an alias can expand a few bytes into gigabytes), and
+    nested at most MAX_DEPTH deep (deeper nesting would exhaust Python's stack)."""
+
+    depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
+        problem = ""
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
+            problem = (
                 "anchors and aliases (&name, *name) are not allowed in a codebook; "
-                "write the text out in full",
-                event.start_mark,
+                "write the text out in full"
             )
-        return super().compose_node(parent, index)
+        elif self.depth >= MAX_DEPTH:
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        if problem:
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _from_yaml(text: str, source: str) -> Codebook:

@@ -285,6 +285,23 @@ def test_yaml_alias_for_a_long_text_is_refused(tmp_path: Path) -> None:
         read_codebook(path)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "text", "message"),
+    [
+        ("json", "[" * 100_000, "file: nested too deeply"),
+        ("yaml", "[" * 100_000, "line 1: nested more than 50 levels deep"),
+        ("yaml", "- " * 50_000, "line 1: nested more than 50 levels deep"),
+    ],
+)
+def test_deeply_nested_codebook_is_refused(
+    tmp_path: Path, fmt: str, text: str, message: str
+) -> None:
+    path = tmp_path / f"deep.{fmt}"
+    path.write_text(text)
+    with pytest.raises(InvalidInput, match=message):
+        read_codebook(path)
+
+
 def _docx(extra: dict[str, bytes] | None = None, document_xml: bytes | None = None) -> bytes:
     import docx
 
