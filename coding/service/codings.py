@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from coding import corpus
+from coding import csvfile
 from coding.errors import CodingError, Conflict, InvalidInput, Problem
 from coding.model import NAME_RE, Annotation, Segment
 from coding.service.study import pick_document
@@ -139,14 +137,11 @@ def _overlap(seg: Segment, start: int, end: int) -> int:
     return max(0, min(seg.end, end) - max(seg.start, start))
 
 
-def _open_codings(path: Path) -> csv.DictReader[str]:
-    """A reader over a codings CSV whose header has been checked."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
-    reader = csv.DictReader(io.StringIO(corpus.normalise(corpus.decode(raw, str(path)))))
-    header = reader.fieldnames or []
+def _open_codings(path: Path) -> csvfile.CsvTable:
+    """A codings CSV, read strictly, whose header has been checked; only ``memo`` may hold
+    line breaks."""
+    table = csvfile.read_csv(path, multiline={"memo"})
+    header = table.header
     missing = [c for c in ("coder", "code") if c not in header]
     if "segment_id" not in header and not {"document_id", "start", "end"} <= set(header):
         missing.append("segment_id (or document_id, start, end)")
@@ -154,7 +149,7 @@ def _open_codings(path: Path) -> csv.DictReader[str]:
         raise InvalidInput(
             str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")]
         )
-    return reader
+    return table
 
 
 @dataclass
@@ -196,15 +191,15 @@ def _check_person_and_code(
     return coder, code
 
 
-def _read_rows(store: Store, reader: csv.DictReader[str], index: _Index, add_new: bool) -> _Rows:
+def _read_rows(store: Store, table: csvfile.CsvTable, index: _Index, add_new: bool) -> _Rows:
     current = store.codebook()
     codes = set(current.codebook.code_ids)
     known = set(store.coders(kind="human"))
     out = _Rows([], set(), [])
     seen: dict[AnnotationKey, int] = {}
-    for number, row in enumerate(reader, start=2):
+    for line in table.rows:
+        row, number, where = line.cells, line.number, line.where
         out.count += 1
-        where = f"row {number}"
         coder, code = _check_person_and_code(
             row, where, codes, current.version, known, add_new, out
         )
