@@ -17,7 +17,7 @@ from coding.service import access, folders, work
 from coding.service.export import export_study
 from coding.service.review import check_rationale
 from coding.store import Store
-from coding.store.engine import is_url, make_engine
+from coding.store.engine import make_engine
 from tests.conftest import DATA, write_codings
 from tests.snapshot import snapshot
 
@@ -281,10 +281,13 @@ def test_init_never_replaces_an_existing_file(tmp_path: Path) -> None:
     assert path.read_bytes() == b"" and list(tmp_path.iterdir()) == [path]
 
 
-def test_init_takes_up_a_database_left_migrated_without_any_write(target: str) -> None:
-    """PostgreSQL: an init killed after its migrations, before its first write."""
-    if not is_url(target):
-        pytest.skip("a killed SQLite init leaves no study file (tested above)")
+@pytest.mark.postgres
+def test_init_takes_up_a_database_left_migrated_without_any_write(postgres_server: str) -> None:
+    """PostgreSQL only (a killed SQLite init leaves no study file, tested above): an init
+    killed after its migrations, before its first write."""
+    from tests import pg
+
+    target = pg.fresh_database(postgres_server)
     half = Store(make_engine(target), target)
     half.migrate()
     half.close()
