@@ -11,6 +11,7 @@ from coding import codebook as codebook_io
 from coding import service
 from coding.cli.common import actor, echo_json, friendly, note, open_study
 from coding.cli.main import cli
+from coding.export.cells import csv_text
 from coding.store import Store
 
 STUDY = click.argument("study", metavar="STUDY")
@@ -354,7 +355,7 @@ def _print_frame(frame: pd.DataFrame, fmt: str, text_width: int = 60) -> None:
             if column in frame:
                 frame[column] = frame[column].map("|".join)
     if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        click.echo(csv_text(frame), nl=False)
     elif fmt == "json":
         click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
     else:
