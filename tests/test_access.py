@@ -11,13 +11,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert
 
+from coding import service
 from coding.cli import cli
 from coding.errors import CodingError, Conflict, PermissionDenied
 from coding.export import tables
-from coding.service import access
+from coding.service import access, work
 from coding.store import Store, schema
 from coding.store import base as store_base
 from coding.store import users as user_store
+from tests.conftest import DATA
 
 
 def test_password_hash_verifies_and_is_salted() -> None:
@@ -299,3 +301,89 @@ def test_counting_failures_stays_fast_with_100k_events(store: Store) -> None:
     # Measured on an idle core: 0.01 s a query, 0.05 s a hash. Compared with the hash every
     # sign-in costs anyway, so that a busy machine slows both alike.
     assert per_query < 2 * per_hash, (per_query, per_hash)
+
+
+# -- PostgreSQL: the documented roles (docs/postgres-roles.sql) -----------------------------
+ROLES_SQL = Path(__file__).parent.parent / "docs" / "postgres-roles.sql"
+
+
+def _as(url: str, role: str) -> str:
+    """The same database as another role (the test server trusts local connections)."""
+    return url.replace("://concord@", f"://{role}@", 1)
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture
+def team_pg(postgres_server: str, small_codebook: Path) -> str:
+    """A study set up as docs/security.md says: created by concord_owner, then the roles."""
+    import psycopg
+
+    from tests import pg
+
+    url = pg.fresh_database(postgres_server)
+    with psycopg.connect(_dsn(url), autocommit=True) as conn:
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'concord_owner') "
+            "THEN CREATE ROLE concord_owner LOGIN; END IF; END $$"
+        )
+        conn.execute(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" OWNER TO concord_owner')
+        conn.execute("ALTER SCHEMA public OWNER TO concord_owner")
+    owner = _as(url, "concord_owner")
+    with service.init_study(owner, "tester", small_codebook) as store:
+        service.import_documents(store, [DATA / "manual.md"], "tester")
+        for name, role in (("amira", "coder"), ("ben", "coder"), ("rosa", "reviewer")):
+            access.add_user(store, name, role, "pw-test-8", "tester")
+            if role == "coder":
+                service.assign(store, name, "tester")
+    with psycopg.connect(_dsn(url), autocommit=True) as conn:
+        conn.execute(ROLES_SQL.read_text(encoding="utf-8"))
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mallory') "
+            "THEN CREATE ROLE mallory LOGIN; END IF; END $$"
+        )
+    return url
+
+
+def test_the_app_role_runs_the_app_but_cannot_rewrite_the_audit_trail(team_pg: str) -> None:
+    import psycopg
+
+    app_url = _as(team_pg, "concord_app")
+    with Store.open(app_url) as store:
+        assert access.sign_in(store, "amira", "pw-test-8").name == "amira"
+        with pytest.raises(PermissionDenied):
+            access.sign_in(store, "amira", "wrong-password")
+        unit = store.segments()[0].id
+        work.save_unit(store, "amira", unit, ["calm", "cues"], "draft memo")
+        work.save_unit(store, "amira", unit, ["calm"], "memo", submit=True)  # deletes 'cues'
+        assert list(store.annotations_frame()["code_id"]) == ["calm"]
+        name, content = work.export_download(store, "rosa", "segments", "csv")
+        assert name == "coded_segments.csv" and b"calm" in content
+    with psycopg.connect(_dsn(app_url), autocommit=True) as conn:
+        for statement in (
+            "UPDATE events SET detail = '{}'",
+            "DELETE FROM events",
+            "TRUNCATE events",
+            "DELETE FROM schema_version",
+            "CREATE TABLE stolen (x int)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+
+
+def test_a_role_without_grants_cannot_read_coders_work(team_pg: str) -> None:
+    import psycopg
+
+    with Store.open(_as(team_pg, "concord_app")) as store:
+        work.save_unit(store, "amira", store.segments()[0].id, ["calm"], submit=True)
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(_dsn(_as(team_pg, "mallory")))
+    # Even a role let in to connect (say, for monitoring) reads none of the study's tables.
+    with psycopg.connect(_dsn(team_pg), autocommit=True) as conn:
+        conn.execute(f'GRANT CONNECT ON DATABASE "{team_pg.rsplit("/", 1)[1]}" TO mallory')
+    with psycopg.connect(_dsn(_as(team_pg, "mallory")), autocommit=True) as conn:
+        for table in ("annotations", "unit_memos", "resolutions", "users", "events"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT * FROM public.{table}")
