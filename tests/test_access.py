@@ -387,3 +387,19 @@ def test_a_role_without_grants_cannot_read_coders_work(team_pg: str) -> None:
         for table in ("annotations", "unit_memos", "resolutions", "users", "events"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT * FROM public.{table}")
+
+
+def test_the_app_role_cannot_run_a_migration(team_pg: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_dsn(_as(team_pg, "concord_owner")), autocommit=True) as conn:
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        assert row is not None
+        newest = int(row[0])
+        conn.execute("DELETE FROM schema_version WHERE version = %s", (newest,))  # look older
+    with pytest.raises(CodingError, match=r"cannot open the database.*permission denied"):
+        Store.open(_as(team_pg, "concord_app"))
+    with Store.open(_as(team_pg, "concord_owner")) as store:  # `coding migrate` as the owner
+        assert store.schema_version() == newest
+    with Store.open(_as(team_pg, "concord_app")) as store:
+        assert access.sign_in(store, "rosa", "pw-test-8").role == "reviewer"
