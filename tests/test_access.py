@@ -221,6 +221,16 @@ def test_failures_in_separate_calls_lock_the_name(store: Store, clock: Clock) ->
     assert len(_events(store, user_store.SIGN_IN_FAILED)) == access.LOCK_AFTER
 
 
+def test_lockout_on_both_engines(target: str, clock: Clock) -> None:
+    with service.init_study(target, "tester") as store:
+        access.add_user(store, "rosa", "reviewer", "pw-test-8", "tester")
+        _fail(store, "rosa", access.LOCK_AFTER, client="203.0.113.9")
+        with pytest.raises(PermissionDenied, match="too many"):
+            access.sign_in(store, "rosa", "pw-test-8", "198.51.100.7")
+        clock.advance(access.LOCK_FOR + timedelta(seconds=1))
+        assert access.sign_in(store, "rosa", "pw-test-8", "198.51.100.7").name == "rosa"
+
+
 def test_an_unknown_name_counts_and_locks_like_a_known_one(store: Store, clock: Clock) -> None:
     _fail(store, "nobody", access.LOCK_AFTER)
     with pytest.raises(PermissionDenied, match="too many failed sign-ins"):
