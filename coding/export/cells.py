@@ -9,6 +9,7 @@ document must stay text when a reviewer opens the export.
 from __future__ import annotations
 
 import csv
+import io
 import re
 
 import pandas as pd
@@ -43,14 +44,17 @@ def neutralise(value: object) -> object:
 def csv_text(frame: pd.DataFrame) -> str:
     """``frame`` as CSV (no index, ``\\n`` line ends) with every cell and header neutralised.
 
-    Every string is quoted (numbers are not), as OWASP advises: a carriage return inside a
-    text, which the writer's minimal quoting would leave bare, cannot split a row.
+    Every string in the rows is quoted (numbers are not), as OWASP advises: a carriage return
+    inside a text, which minimal quoting would leave bare, cannot split a row. The header
+    line keeps minimal quoting, so it reads as before.
 
     >>> print(csv_text(pd.DataFrame({"text": ["=1+1", "ok"], "n": [-1, 2]})), end="")
-    "text","n"
+    text,n
     "'=1+1",-1
     "ok",2
     """
     safe = frame.map(neutralise)
-    safe.columns = [neutralise(c) for c in frame.columns]
-    return str(safe.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC))
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([neutralise(c) for c in frame.columns])
+    rows = safe.to_csv(index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    return header.getvalue() + str(rows)
