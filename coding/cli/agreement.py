@@ -10,6 +10,7 @@ import pandas as pd
 from coding import service
 from coding.cli.common import disagreements_text, friendly, note, open_study, table_text
 from coding.cli.main import cli
+from coding.export.cells import csv_text
 from coding.service import agreement as agreement_service
 
 SHOWN = (
@@ -120,7 +121,7 @@ N_UNITS_NOTE = (
 
 def _emit(table: pd.DataFrame, fmt: str, full: bool) -> None:
     if fmt == "csv":
-        click.echo(table.to_csv(index=False), nl=False)
+        click.echo(csv_text(table), nl=False)
         return
     if fmt == "json":
         click.echo(table.to_json(orient="records", indent=2, force_ascii=False))

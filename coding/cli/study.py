@@ -12,6 +12,7 @@ from coding import service
 from coding.cli.common import actor, disagreements_text, echo_json, friendly, note, open_study
 from coding.cli.main import cli
 from coding.errors import Conflict
+from coding.export.cells import csv_text
 from coding.store import Store
 
 STUDY = click.argument("study", metavar="STUDY")
@@ -409,7 +410,7 @@ def _print_frame(frame: pd.DataFrame, fmt: str) -> None:
         for column in ("applied_by", "not_applied_by"):
             if column in frame:
                 frame[column] = frame[column].map("|".join)
-        click.echo(frame.to_csv(index=False), nl=False)
+        click.echo(csv_text(frame), nl=False)
     else:
         click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
 

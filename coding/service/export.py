@@ -18,6 +18,7 @@ import pandas as pd
 from coding.errors import CodingError
 from coding.export import document as doc
 from coding.export import figures, report, tables
+from coding.export.cells import csv_text
 from coding.export.xlsx import workbook_bytes
 from coding.model import CodebookVersion, Document
 from coding.refi.qdc import write_qdc
@@ -170,7 +171,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    return str(frame.to_csv(index=False, lineterminator="\n")).encode("utf-8")
+    """CSV bytes whose cells never run as formulas in a spreadsheet (``cells.csv_text``)."""
+    return csv_text(frame).encode("utf-8")
 
 
 def _segments(data: StudyData, fmt: str, _inline: bool) -> list[File]:
