@@ -18,6 +18,7 @@ from coding import service
 from coding.cli import cli
 from coding.export import document as doc
 from coding.export.cells import FORMULA_START, csv_text, formula_like, neutralise
+from coding.service import access
 from coding.service.export import export_study
 from coding.store import Store
 from tests.conftest import write_codings
@@ -68,7 +69,8 @@ def hostile_db(tmp_path: Path) -> Path:
         service.add_coders(store, ["amira", "ben"], "tester")
         rows = [(u, "amira", "calm") for u in units] + [(units[0], "ben", "calm")]
         service.import_codings(store, write_codings(tmp_path / "c.csv", rows), "tester")
-        service.resolve(store, units[1], "calm", "apply", "ben", f"{FORMULA} {PAYLOAD}")
+        access.add_user(store, "rosa", "reviewer", "a long enough password", "tester")
+        service.resolve(store, units[1], "calm", "apply", "rosa", f"{FORMULA} {PAYLOAD}")
     return path
 
 
