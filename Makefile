@@ -10,13 +10,17 @@ PORT   ?= 8501
 .PHONY: demo test lint fuzz bench clean venv
 
 $(VENV)/.installed-app: pyproject.toml
+	@echo "== creating $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "== installing with the app extras (first run: about a minute)"
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[app]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml
+	@echo "== creating $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "== installing with dev extras (first run: about a minute)"
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-app
@@ -24,13 +28,17 @@ $(VENV)/.installed-dev: pyproject.toml
 venv: $(VENV)/.installed-app
 
 demo: $(VENV)/.installed-app
+	@echo "== building the demo study in $(DEMO_DB)"
 	$(PY) -m coding demo --db $(DEMO_DB) $(if $(CI),--no-app,--port $(PORT))
 
 test: lint
+	@echo "== test services: PostgreSQL and Chromium (scripts/test-services.sh)"
 	bash scripts/test-services.sh
+	@echo "== pytest: the whole suite on 2 workers"
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-dev
+	@echo "== lint: ruff check, ruff format --check, mypy --strict"
 	$(VENV)/bin/ruff check coding tests benchmarks app.py
 	$(VENV)/bin/ruff format --check coding tests benchmarks app.py
 	$(VENV)/bin/mypy coding app.py

@@ -30,7 +30,7 @@ from coding.model import Annotation, Document, Segment, segment_id_for, sha256_t
 from coding.service import access  # noqa: E402
 from coding.service.demo import DEMO_PASSWORD, build_demo  # noqa: E402
 from coding.store import schema as t  # noqa: E402
-from tests.ui_helpers import CHROMIUM_ARGS, free_port, start_app  # noqa: E402
+from tests.ui_helpers import CHROMIUM_ARGS, start_app  # noqa: E402
 
 PASSWORD = "bench-password"
 WORDS = (
@@ -192,8 +192,8 @@ def sign_out(page: Page) -> None:
     page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
 
 
-def benchmark(db: Path, port: int, actions: int) -> dict[str, float | list[float]]:
-    server = start_app(db, port)
+def benchmark(db: Path, actions: int) -> dict[str, float | list[float]]:
+    server, port = start_app(db)
     results: dict[str, float | list[float]] = {}
     try:
         with sync_playwright() as p:
@@ -265,9 +265,9 @@ def _measure(page: Page, port: int, actions: int, results: dict[str, float | lis
     results["review: record decision"] = review
 
 
-def screenshots(db: Path, port: int, out: Path) -> None:
+def screenshots(db: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    server = start_app(db, port)
+    server, port = start_app(db)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(
@@ -312,13 +312,13 @@ def main() -> None:
         db = Path(tmp) / "study.db"
         if args.screenshots:
             demo(db)
-            screenshots(db, free_port(), args.screenshots)
+            screenshots(db, args.screenshots)
             print(f"screenshots in {args.screenshots}")
             return
         started = time.perf_counter()
         generate(db, args.units)
         print(f"generated {args.units} units in {time.perf_counter() - started:.1f} s")
-        for name, value in benchmark(db, free_port(), args.actions).items():
+        for name, value in benchmark(db, args.actions).items():
             if isinstance(value, list):
                 print(
                     f"{name:40} median {statistics.median(value) * 1000:6.0f} ms "

@@ -30,8 +30,10 @@ from typing import Any
 
 import yaml
 
+from coding.csvfile import parse_csv
 from coding.errors import InvalidInput, Problem
 from coding.model import CODE_ID_RE, COLOUR_RE, Code, Codebook, Examples, sha256_text
+from coding.textfile import decode, read_bytes
 
 LIST_FIELDS = ("inclusion", "exclusion", "indicators")
 CODE_FIELDS = {"id", "name", "parent", "colour", "color", "definition", "examples", *LIST_FIELDS}
@@ -48,20 +50,17 @@ CSV_COLUMNS = (
     "borderline_examples",
 )
 LIST_SEPARATOR = " | "
+MAX_DEPTH = 50  # nesting levels allowed in a YAML codebook (a real one uses four)
+# CSV cells that may hold line breaks (inside quotes); the others may not.
+MULTILINE_CSV_COLUMNS = frozenset(
+    ("definition", *LIST_FIELDS, "typical_examples", "borderline_examples")
+)
 
 
 def read_codebook(path: str | Path) -> tuple[Codebook, str]:
     """Parse and validate a codebook file; return it with the sha256 of its text."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        where = f"byte {err.start}"
-        raise InvalidInput(str(path), [Problem(where, "not UTF-8 text")]) from err
+    text = decode(read_bytes(path, "codebook", "the codebook"), str(path))
     return parse_codebook(text, str(path), fmt=path.suffix.lower().lstrip(".")), sha256_text(text)
 
 
@@ -74,6 +73,8 @@ def parse_codebook(text: str, source: str, fmt: str = "yaml") -> Codebook:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise InvalidInput(source, [Problem(f"line {err.lineno}", err.msg)]) from err
+        except RecursionError as err:  # json has no depth limit of its own
+            raise InvalidInput(source, [Problem("file", "nested too deeply")]) from err
         return _from_data(data, source, lambda i, f: f"codes[{i}]" + (f".{f}" if f else ""))
     if fmt == "csv":
         return _from_csv(text, source)
@@ -82,14 +83,42 @@ def parse_codebook(text: str, source: str, fmt: str = "yaml") -> Codebook:
     )
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases (an alias can expand a few bytes into gigabytes), and
+    nested at most MAX_DEPTH deep (deeper nesting would exhaust Python's stack)."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        problem = ""
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            problem = (
+                "anchors and aliases (&name, *name) are not allowed in a codebook; "
+                "write the text out in full"
+            )
+        elif self.depth >= MAX_DEPTH:
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        if problem:
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def _from_yaml(text: str, source: str) -> Codebook:
+    loader = _NoAliasLoader(text)
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        root = loader.get_single_node()
+        data = None if root is None else loader.construct_document(root)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         place = f"line {mark.line + 1}" if mark else "file"
         raise InvalidInput(source, [Problem(place, str(getattr(err, "problem", err)))]) from err
+    finally:
+        loader.dispose()
     lines = _yaml_code_lines(root)
 
     def where(i: int, field: str) -> str:
@@ -141,8 +170,8 @@ def _from_data(data: Any, source: str, where: Any) -> Codebook:
 
 
 def _from_csv(text: str, source: str) -> Codebook:
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    table = parse_csv(text, source, multiline=MULTILINE_CSV_COLUMNS)
+    header = table.header
     missing = [c for c in ("id", "name", "definition") if c not in header]
     if missing:
         raise InvalidInput(source, [Problem("header", f"missing column(s): {', '.join(missing)}")])
@@ -156,14 +185,15 @@ def _from_csv(text: str, source: str) -> Codebook:
             )
         )
     raw_codes: list[dict[str, Any]] = []
-    for row_number, row in enumerate(reader, start=2):
+    for line in table.rows:
+        row, place = line.cells, line.where
 
         def split(cell: str | None) -> list[str]:
             return [p.strip() for p in (cell or "").split("|") if p.strip()]
 
         raw_codes.append(
             {
-                "_where": lambda f, n=row_number: f"row {n}" + (f", {f}" if f else ""),
+                "_where": lambda f, n=place: n + (f", {f}" if f else ""),
                 "id": row.get("id"),
                 "name": row.get("name"),
                 "parent": row.get("parent") or None,

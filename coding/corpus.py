@@ -7,7 +7,6 @@ back to positions in the text as written.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
@@ -15,10 +14,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from coding.csvfile import read_csv
 from coding.errors import InvalidInput, Problem
+from coding.refi.safezip import read_archive
+from coding.textfile import decode, limits, normalise, read_bytes, too_large
 
 SUPPORTED = (".txt", ".md", ".markdown", ".docx", ".pdf")
-_NEWLINES = re.compile(r"\r\n?|\u2028|\u2029")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
@@ -38,15 +39,6 @@ class PresegmentedRow:
     text: str
     programme: str
     title: str
-
-
-def normalise(text: str) -> str:
-    """NFC, "\\n" newlines, no BOM.
-
-    >>> normalise("\\ufeffa\\r\\nb\\rc")
-    'a\\nb\\nc'
-    """
-    return unicodedata.normalize("NFC", _NEWLINES.sub("\n", text.removeprefix("\ufeff")))
 
 
 def normalise_with_map(text: str) -> tuple[str, list[int]]:
@@ -96,23 +88,6 @@ def _joins(group: str, char: str) -> bool:
     return nfc("NFC", group + char) != nfc("NFC", group) + nfc("NFC", char)
 
 
-def decode(raw: bytes, source: str) -> str:
-    """UTF-8 text of a file, or InvalidInput naming the line of the first bad byte."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise InvalidInput(
-            source,
-            [
-                Problem(
-                    f"line {line}, byte {err.start}",
-                    "not valid UTF-8; save the file as UTF-8 and retry",
-                )
-            ],
-        ) from err
-
-
 def read_source(path: str | Path) -> SourceText:
     """Read one .txt/.md/.docx/.pdf file into normalised text with a title."""
     path = Path(path)
@@ -128,16 +103,14 @@ def read_source(path: str | Path) -> SourceText:
                 )
             ],
         )
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
-    if suffix == ".docx":
-        text = _docx_text(raw, str(path))
-    elif suffix == ".pdf":
-        text = _pdf_text(raw, str(path))
+    if suffix in (".docx", ".pdf"):
+        raw = read_bytes(path, "docx")
+        extract = _docx_text if suffix == ".docx" else _pdf_text
+        text = extract(raw, str(path))
+        if len(text.encode()) > limits().bytes("document"):
+            raise too_large(str(path), len(text.encode()), "document", "the text in it")
     else:
-        text = decode(raw, str(path))
+        text = decode(read_bytes(path, "document"), str(path))
     text = normalise(text)
     if not text.strip():
         raise InvalidInput(str(path), [Problem("file", "the document is empty (no text)")])
@@ -152,11 +125,34 @@ def _title(text: str, path: Path) -> str:
 
 
 def _docx_text(raw: bytes, source: str) -> str:
+    """Paragraph text of a .docx, headings as ``#`` lines.
+
+    The archive is first unpacked under the zip caps of REFI-QDA projects (entry count, paths,
+    total unpacked size up to the ``docx`` limit), so a zip bomb is refused before python-docx
+    opens it; python-docx parses XML without resolving entities or using the network.
+    """
     import docx  # python-docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml import etree
 
     try:
+        read_archive(raw, source, max_total=limits().bytes("docx"))
+    except InvalidInput as err:
+        raise InvalidInput(
+            source,
+            [
+                Problem("file", f"not a readable .docx file ({p.message})")
+                if p.where == "archive"
+                else p
+                for p in err.problems
+            ],
+        ) from err
+    try:
         document = docx.Document(io.BytesIO(raw))
+    except etree.XMLSyntaxError as err:
+        raise InvalidInput(
+            source, [Problem("file", f"not a readable .docx file: broken XML ({err})")]
+        ) from err
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
         raise InvalidInput(source, [Problem("file", f"not a readable .docx file ({err})")]) from err
     blocks: list[str] = []
@@ -203,45 +199,38 @@ PRESEGMENTED_REQUIRED = ("document_id", "segment_id", "text")
 
 
 def read_presegmented(path: str | Path) -> list[PresegmentedRow]:
-    """Rows of a pre-segmented CSV (document_id, segment_id, text[, programme, title])."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
-    text = normalise(decode(raw, str(path)))
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in PRESEGMENTED_REQUIRED if c not in (reader.fieldnames or [])]
+    """Rows of a pre-segmented CSV (document_id, segment_id, text[, programme, title]).
+
+    Read with :func:`coding.csvfile.read_csv`; only ``text`` may hold line breaks.
+    """
+    table = read_csv(path, multiline={"text"})
+    missing = [c for c in PRESEGMENTED_REQUIRED if c not in table.header]
     if missing:
         raise InvalidInput(
             str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")]
         )
     problems: list[Problem] = []
     rows: list[PresegmentedRow] = []
-    seen: dict[tuple[str, str], int] = {}
-    for number, row in enumerate(reader, start=2):
-        doc_id = (row.get("document_id") or "").strip()
-        seg_id = (row.get("segment_id") or "").strip()
-        body = (row.get("text") or "").strip()
+    seen: dict[tuple[str, str], str] = {}
+    for row in table.rows:
+        doc_id = row.get("document_id").strip()
+        seg_id = row.get("segment_id").strip()
+        body = row.get("text").strip()
         for column, value in (("document_id", doc_id), ("segment_id", seg_id), ("text", body)):
             if not value:
-                problems.append(Problem(f"row {number}", f"'{column}' is empty"))
+                problems.append(Problem(row.where, f"'{column}' is empty"))
         if (doc_id, seg_id) in seen:
             problems.append(
                 Problem(
-                    f"row {number}",
+                    row.where,
                     f"duplicate segment_id {seg_id!r} in document "
-                    f"{doc_id!r} (first at row {seen[doc_id, seg_id]})",
+                    f"{doc_id!r} (first at {seen[doc_id, seg_id]})",
                 )
             )
-        seen.setdefault((doc_id, seg_id), number)
+        seen.setdefault((doc_id, seg_id), row.where)
         rows.append(
             PresegmentedRow(
-                doc_id,
-                seg_id,
-                body,
-                (row.get("programme") or "").strip(),
-                (row.get("title") or "").strip(),
+                doc_id, seg_id, body, row.get("programme").strip(), row.get("title").strip()
             )
         )
     if not rows and not problems:

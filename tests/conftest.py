@@ -90,6 +90,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("engine", ENGINES, indirect=True)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the PostgreSQL server itself is a PostgreSQL test too."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+            "postgres"
+        ):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(scope="session")
 def engine(request: pytest.FixtureRequest) -> str:
     """The engine a test's study lives on: "sqlite" unless the test runs on both engines."""

@@ -10,6 +10,7 @@ import pytest
 from coding import service
 from coding.errors import CodingError
 from coding.model import Annotation
+from coding.service import access
 from coding.service.agreement import agreement_report, span_report
 from coding.store import Store
 from coding.store import schema as t
@@ -66,11 +67,36 @@ def test_demo_span_agreement_is_reported_per_document_and_pooled(target: str) ->
     assert 0.5 < pooled["u_alpha"] < 1 and 0.5 < pooled["character_kappa"] < 1
 
 
+def test_coded_characters_count_each_character_once(corpus_db: Path, tmp_path: Path) -> None:
+    with Store.open(corpus_db) as store:
+        text = store.documents()[0].text
+        at = store.segments()[1].start
+        service.add_coders(store, ["amira", "ben"], "t")
+        overlapping = tmp_path / "overlap.csv"
+        overlapping.write_text(
+            "document_id,start,end,coder,code\n"
+            f"manual,{at},{at + 40},amira,calm\n"
+            f"manual,{at + 20},{at + 60},ben,calm\n"
+            f"manual,{at + 30},{at + 50},ben,cues\n"
+        )
+        service.import_codings(store, overlapping, "t")
+        table = span_report(store)
+    rows = table[table["document_id"] == "manual"].set_index("code_id")
+    # two coders' overlapping spans cover 0-60 once, not 40 + 40 characters
+    assert rows.loc["calm", "coded_characters"] == 60
+    assert rows.loc["overall", "coded_characters"] == 60
+    assert (rows["coded_characters"] <= rows["characters"]).all()
+    assert rows.loc["overall", "characters"] == len(text)
+
+
 def test_consensus_is_compared_on_units_settled_for_each_code(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         found = service.disagreements(store)
         calm = found[found["code_id"] == "calm"].iloc[0]
-        service.resolve(store, calm["segment_id"], "calm", "reject", "rosa", "staff, not parent")
+        access.add_user(store, "rosa", "reviewer", "pw-test-8", "t")
+        service.resolve(
+            store, calm["segment_id"], "calm", "reject", "rosa", "staff calm, not the parent"
+        )
         table = agreement_report(store, ["amira", "consensus"])
     by_code = table.set_index("code_id")
     # 'calm' is settled on all 4 units now; 'cues' is still open on one of them.

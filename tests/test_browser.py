@@ -17,7 +17,7 @@ import pytest
 from coding import service
 from coding.service import access
 from coding.store import Store
-from tests.ui_helpers import CHROMIUM_ARGS, PASSWORD, free_port, start_app
+from tests.ui_helpers import CHROMIUM_ARGS, PASSWORD, start_app
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium")
@@ -60,8 +60,7 @@ def two_coder_db(corpus_db: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def page(two_coder_db: Path) -> Iterator[Page]:
-    port = free_port()
-    server = start_app(two_coder_db, port)
+    server, port = start_app(two_coder_db)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from coding.cli import cli
+from coding.service import access
 from coding.store import Store
 from tests.conftest import DATA, ROOT
 
@@ -62,7 +63,15 @@ def test_codebook_load_reports_changes(study: Path, tmp_path: Path) -> None:
     assert "unchanged" in out
 
 
+def add_reviewer(db: Path, name: str = "rosa") -> Path:
+    """Register ``name`` as a reviewer of the study (a decision needs one)."""
+    with Store.open(db) as store:
+        access.add_user(store, name, "reviewer", "pw-test-8", "tester")
+    return db
+
+
 def test_import_codings_disagreements_and_resolve(coded_db: Path) -> None:
+    add_reviewer(coded_db)
     code, out = run("disagreements", str(coded_db), "--format", "json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 2
@@ -76,7 +85,7 @@ def test_import_codings_disagreements_and_resolve(coded_db: Path) -> None:
         "--decision",
         "reject",
         "--rationale",
-        "Not the parent",
+        "Not about the parent",
         "--reviewer",
         "rosa",
     )
@@ -86,6 +95,7 @@ def test_import_codings_disagreements_and_resolve(coded_db: Path) -> None:
 
 
 def test_resolve_without_rationale_is_refused(coded_db: Path) -> None:
+    add_reviewer(coded_db, "tester")  # the acting user ($CONCORD_USER) is the reviewer
     with Store.open(coded_db) as store:
         seg = store.segments()[1].id
     code, out = run(
@@ -101,18 +111,24 @@ def test_every_command_is_documented_in_the_readme() -> None:
 
 
 def test_resolve_refuses_to_override_a_decision_unseen(coded_db: Path) -> None:
+    add_reviewer(coded_db)
     rows = json.loads(run("disagreements", str(coded_db), "--format", "json")[1])
     seg, code = rows[0]["segment_id"], rows[0]["code_id"]
     base = ("resolve", str(coded_db), seg, "--code", code, "--reviewer", "rosa")
-    assert run(*base, "--decision", "apply", "--rationale", "first look")[0] == 0
-    code_, out = run(*base, "--decision", "reject", "--rationale", "second look")
-    assert code_ == 1 and "another decision (#1) was recorded" in out
+    assert run(*base, "--decision", "apply", "--rationale", "first look at the unit")[0] == 0
+    code_, out = run(*base, "--decision", "reject", "--rationale", "second look at the unit")
+    assert (
+        code_ == 1
+        and "already has decision #1; to replace it, run again with --supersedes 1" in out
+    )
     rows = json.loads(run("disagreements", str(coded_db), "--format", "json")[1])
     assert rows[0]["decision_id"] == 1
-    assert run(*base, "--decision", "reject", "--rationale", "seen", "--supersedes", "1")[0] == 0
+    again = ("--rationale", "having seen decision one")
+    assert run(*base, "--decision", "reject", *again, "--supersedes", "1")[0] == 0
 
 
 def test_the_audit_trail_records_who_ran_the_command(coded_db: Path) -> None:
+    add_reviewer(coded_db)
     rows = json.loads(run("disagreements", str(coded_db), "--format", "json")[1])
     run(
         "resolve",
@@ -123,7 +139,7 @@ def test_the_audit_trail_records_who_ran_the_command(coded_db: Path) -> None:
         "--decision",
         "apply",
         "--rationale",
-        "r",
+        "The parent calms down",
         "--reviewer",
         "rosa",
     )

@@ -96,7 +96,7 @@ def test_unsupported_format_is_refused(tmp_path: Path) -> None:
 def test_non_utf8_codebook_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "latin.yaml"
     bad.write_bytes("codes:\n  - id: caf\xe9\n".encode("latin-1"))
-    assert "not UTF-8" in _problems(bad)[0]
+    assert _problems(bad)[0].startswith("line 2, byte 18: not valid UTF-8")
 
 
 texts = (

@@ -8,6 +8,7 @@ import pytest
 
 from coding import service
 from coding.errors import CodingError, InvalidInput
+from coding.service import access
 from coding.store import Store
 from tests.conftest import write_codings
 
@@ -131,7 +132,10 @@ def test_disagreements_and_resolution(coded_db: Path) -> None:
             ("cues", ["ben"]),
         ]
         row = found[found["code_id"] == "calm"].iloc[0]
-        service.resolve(store, row["segment_id"], "calm", "apply", "rosa", "Parent self-calms")
+        access.add_user(store, "rosa", "reviewer", "pw-test-8", "tester")
+        service.resolve(
+            store, row["segment_id"], "calm", "apply", "rosa", "The parent calms herself"
+        )
         info = service.status(store)
         assert (info["disagreements_open"], info["disagreements_resolved"]) == (1, 1)
         assert store.events().iloc[-1]["action"] == "resolve"
@@ -140,13 +144,15 @@ def test_disagreements_and_resolution(coded_db: Path) -> None:
 def test_resolving_where_coders_agree_is_refused(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         agreed = store.segments()[2].id  # both applied 'cues'
+        access.add_user(store, "rosa", "reviewer", "pw-test-8", "tester")
         with pytest.raises(CodingError, match="do not disagree"):
-            service.resolve(store, agreed, "cues", "apply", "rosa", "x")
+            service.resolve(store, agreed, "cues", "apply", "rosa", "Both of them saw cues")
 
 
 def test_a_decision_without_rationale_is_refused(coded_db: Path) -> None:
     with Store.open(coded_db) as store:
         seg = store.segments()[1].id
+        access.add_user(store, "rosa", "reviewer", "pw-test-8", "tester")
         with pytest.raises(CodingError, match="rationale"):
             service.resolve(store, seg, "calm", "apply", "rosa", "  ")
 

@@ -118,6 +118,12 @@ def test_xlsx_strings_are_never_formulas() -> None:
     cells = [row[0] for row in sheet.iter_rows(min_row=2)]
     assert [c.value for c in cells] == values
     assert {c.data_type for c in cells} == {"s"}
+    # The quote prefix keeps them text even when a cell is edited in a spreadsheet.
+    assert all(c.quotePrefix for c in cells)
+    plain = workbook_bytes({"s": pd.DataFrame({"text": ["-0.5", "a=b"]})})
+    assert not any(
+        row[0].quotePrefix for row in openpyxl.load_workbook(io.BytesIO(plain))["s"].iter_rows()
+    )
 
 
 def test_markdown_makes_raw_html_inert() -> None:

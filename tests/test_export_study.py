@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from coding import service
 from coding.cli import cli
 from coding.export import document as doc
+from coding.service import access
 from coding.service.export import FORMATS, export_bytes, export_study
 from coding.store import Store
 from tests.conftest import write_codings
@@ -26,6 +27,7 @@ def resolved_db(coded_db: Path) -> Path:
     """coded_db with the 'calm' disagreement in unit 1 resolved (apply), with a rationale."""
     with Store.open(coded_db) as store:
         unit = store.segments()[1].id
+        access.add_user(store, "rev", "reviewer", "pw-test-8", "tester")
         service.resolve(store, unit, "calm", "apply", "rev", "Describes <calming> & soothing")
     return coded_db
 
@@ -198,6 +200,7 @@ def test_agreement_export_has_method_notes(resolved_db: Path) -> None:
     with Store.open(resolved_db) as store:
         html = export_bytes(store, "agreement", "html")[1].decode()
     assert "Method notes" in html and "Per code (before consensus)" in html
+    assert "the (segment, code) pairs compared" in html  # what 'units' counts on pooled rows
 
 
 def test_markdown_tables_escape_pipes() -> None:

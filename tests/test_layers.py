@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "coding"
-CORE = ("codebook", "corpus", "segment", "review", "agreement", "suggest", "export", "refi")
+CORE = (
+    "codebook",
+    "corpus",
+    "csvfile",
+    "textfile",
+    "segment",
+    "review",
+    "agreement",
+    "suggest",
+    "export",
+    "refi",
+)
 
 
 def _imports(path: Path) -> set[str]:

@@ -15,6 +15,7 @@ from coding.model import Annotation, Decision, Resolution, utcnow
 from coding.store import Store
 from coding.store import schema as t
 from coding.store.engine import make_engine
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.both_engines
 
@@ -49,6 +50,26 @@ def test_migrating_an_older_study_gives_the_fresh_schema(
         upgraded = _schema(migrated)
     with Store.open(fresh_target, create=True) as fresh:
         assert upgraded == _schema(fresh)
+
+
+def test_migrating_keeps_the_study_s_work(
+    target: str, tmp_path: Path, small_codebook: Path
+) -> None:
+    path = target
+    old = Store(make_engine(path), "old.db")
+    old.migrate(upto=len(t.MIGRATIONS) - 1)
+    service.load_codebook(old, small_codebook, "tester")
+    service.import_documents(old, [DATA / "manual.md"], "tester")
+    unit = old.segments()[1].id
+    service.add_coders(old, ["amira"], "tester")
+    codings = tmp_path / "codings.csv"
+    codings.write_text(f"segment_id,coder,code,memo\n{unit},amira,calm,kept\n")
+    service.import_codings(old, codings, "tester")
+    before = (old.annotations_frame().to_dict("records"), old.revision())
+    old.close()
+    with Store.open(path) as migrated:
+        assert migrated.schema_version() == len(t.MIGRATIONS)
+        assert (migrated.annotations_frame().to_dict("records"), migrated.revision()) == before
 
 
 @pytest.mark.sqlite_only("a missing file; PostgreSQL's databases are made by the server's admin")

@@ -10,6 +10,7 @@ import pytest
 from coding import service
 from coding.errors import Conflict
 from coding.model import Annotation
+from coding.service import access
 from coding.store import Store
 from coding.store import schema as t
 from tests.conftest import DATA, write_codings
@@ -27,6 +28,7 @@ def test_the_workflow_runs_end_to_end(target: str, tmp_path: Path) -> None:
         service.import_codings(store, path, "t")
         found = service.disagreements(store)
         assert len(found) == 2
+        access.add_user(store, "rosa", "reviewer", "pw-test-8", "t")
         service.resolve(store, units[1], "calm", "apply", "rosa", "Parent calms herself")
         info = service.status(store)
     assert (info["documents"], info["segments"], info["annotations"]) == (1, 4, 2)

@@ -217,8 +217,7 @@ def has_veto(sentence: list[str]) -> bool:
 def attunement_expected(words: list[str]) -> bool:
     """An attunement indicator stands in a sentence without the veto 'childcare logistics'."""
     return any(
-        ("cues" in sentence or "attuned" in sentence)
-        and not has_veto(sentence)
+        ("cues" in sentence or "attuned" in sentence) and not has_veto(sentence)
         for sentence in sentences(words)
     )
 

@@ -92,7 +92,7 @@ def test_evaluate_reports_every_code_next_to_human_kappa(demo: Path) -> None:
         cli, ["suggest", "evaluate", str(demo), "--engine", "rules", "--format", "json"]
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["engine"] == "rules" and report["folds"] == 3
     assert report["codes"][0]["code"] == "emotion_regulation"
     for entry in report["codes"]:
@@ -108,6 +108,19 @@ def test_evaluate_reports_every_code_next_to_human_kappa(demo: Path) -> None:
         } <= set(entry)
         assert 0.5 < entry["human_kappa"] < 1
     assert "f1" in report["macro"]
+
+
+def test_evaluate_says_on_stderr_why_it_uses_fewer_folds(demo: Path) -> None:
+    args = ["suggest", "evaluate", str(demo), "--engine", "rules", "--folds", "4"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (
+        "note: 4 folds asked for, 3 used: folds are grouped by document and only 3 documents "
+        "have a reference coding (none yet in: residential)"
+    )
+    assert result.stdout.startswith("engine rules, 3 folds grouped by document")
+    result = CliRunner().invoke(cli, [*args[:-1], "3"])
+    assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_next_orders_the_coders_open_units_and_holds_some_out(demo: Path) -> None:

@@ -76,7 +76,7 @@ def test_undo_creates_a_withdrawal(team_db: Path) -> None:
     at.radio(key="q_state").set_value("All").run()
     decide(at, sid, "neither", "Staff calm, not the parent.")
     at.button(key="queue-prev").click().run()
-    at.text_input(key=f"undo-why-{sid}").input("too hasty")
+    at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
     at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
     assert not at.exception
     with Store.open(team_db) as store:
@@ -93,7 +93,7 @@ def test_undo_after_someone_else_decided_withdraws_nothing(team_db: Path) -> Non
         item = work.review_item(store, "admin", sid)
         seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
         work.decide(store, "admin", sid, "merge", "The parent calms down.", seen=seen)
-    at.text_input(key=f"undo-why-{sid}").input("too hasty")
+    at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
     at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
     assert not at.exception
     assert "changed since you looked" in plain(at.error[0].value)
@@ -136,7 +136,7 @@ def test_a_code_removed_from_the_codebook_does_not_break_the_page(
     at.button(key="queue-next").click().run()
     assert not at.exception, at.exception
     assert at.multiselect(key=f"other-{unit}").value == []
-    decide(at, unit, "merge", "calm applies")
+    decide(at, unit, "merge", "calm applies to the parent")
     assert not at.exception
     with Store.open(team_db) as store:
         assert {(r.segment_id, r.code_id) for r in store.resolutions()} == {(unit, "calm")}

@@ -246,20 +246,20 @@ def test_a_later_choice_replaces_an_earlier_other(
     team: Store, choice: str, expected: set[str]
 ) -> None:
     sid = _item(team, "calm").segment_id
-    work.decide(team, "rosa", sid, "other", "add cues", ["calm", "cues"])
+    work.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
     assert _final(team, sid) == {"calm", "cues"}
     item = work.review_item(team, "rosa", sid)
     seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
-    work.decide(team, "rosa", sid, choice, "second thoughts", seen=seen)
+    work.decide(team, "rosa", sid, choice, "second thoughts on this unit", seen=seen)
     assert _final(team, sid) == expected
 
 
 def test_a_later_other_withdraws_what_an_earlier_other_added(team: Store) -> None:
     sid = _item(team, "calm").segment_id
-    work.decide(team, "rosa", sid, "other", "add cues", ["calm", "cues"])
+    work.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
     item = work.review_item(team, "rosa", sid)
     seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
-    work.decide(team, "rosa", sid, "other", "only calm", ["calm"], seen=seen)
+    work.decide(team, "rosa", sid, "other", "only calm applies here", ["calm"], seen=seen)
     assert _final(team, sid) == {"calm"}
 
 
@@ -282,7 +282,7 @@ def test_a_removed_code_is_neither_shown_nor_decided(team: Store, tmp_path: Path
     assert item.agreed() == set() and item.disputed == ["calm"]
     for choice in ("accept:chloe", "merge", "neither"):
         assert set(work.final_codes(item, choice)) == {"calm"}
-    work.decide(team, "rosa", unit, "other", "calm applies", ["calm"])
+    work.decide(team, "rosa", unit, "other", "calm applies to the parent", ["calm"])
     assert {r.code_id for r in team.resolutions()} == {"calm"}
 
 
@@ -302,12 +302,12 @@ def test_coder_cannot_decide(team: Store) -> None:
 def test_undo_adds_a_withdrawal_and_erases_nothing(team: Store) -> None:
     item = _item(team, "calm")
     work.decide(team, "rosa", item.segment_id, "neither", "not about the parent")
-    work.undo(team, "rosa", item.segment_id, "decided too fast")
+    work.undo(team, "rosa", item.segment_id, "decided this too fast")
     history = team.resolutions()
     assert [r.decision for r in history] == [Decision.REJECT, Decision.WITHDRAW]
     assert work.review_item(team, "rosa", item.segment_id).open_codes == ["calm"]
     with pytest.raises(CodingError, match="no decision"):
-        work.undo(team, "rosa", item.segment_id, "again")
+        work.undo(team, "rosa", item.segment_id, "undo it once again")
 
 
 def _seen(store: Store, segment_id: str) -> dict[str, int]:
@@ -321,9 +321,9 @@ def test_undo_refuses_to_withdraw_a_decision_it_did_not_see(team: Store) -> None
     seen = _seen(team, sid)
     work.decide(team, "admin", sid, "merge", "the parent calms down", seen=seen)
     with pytest.raises(Conflict, match="changed since you looked"):
-        work.undo(team, "rosa", sid, "decided too fast", seen=seen)
+        work.undo(team, "rosa", sid, "decided this too fast", seen=seen)
     assert [r.decision for r in team.resolutions()] == [Decision.REJECT, Decision.APPLY]
-    work.undo(team, "rosa", sid, "now I have seen it", seen=_seen(team, sid))
+    work.undo(team, "rosa", sid, "now I have seen the decision", seen=_seen(team, sid))
     assert team.resolutions()[-1].decision == Decision.WITHDRAW
 
 
@@ -331,9 +331,9 @@ def test_undo_refuses_when_the_seen_decision_was_already_withdrawn(team: Store) 
     sid = _item(team, "calm").segment_id
     work.decide(team, "rosa", sid, "neither", "not about the parent")
     seen = _seen(team, sid)
-    work.undo(team, "admin", sid, "admin undid it", seen=seen)
+    work.undo(team, "admin", sid, "the admin undid it first", seen=seen)
     with pytest.raises(Conflict):
-        work.undo(team, "rosa", sid, "again", seen=seen)
+        work.undo(team, "rosa", sid, "undo it once again", seen=seen)
 
 
 def test_code_note_is_recorded_by_a_reviewer(team: Store) -> None:

@@ -41,7 +41,7 @@ def add_team(db: Path) -> Path:
     return db
 
 
-def app(db: Path | None, user: str | None = None, timeout: float = 20) -> AppTest:
+def app(db: Path | None, user: str | None = None, timeout: float = 60) -> AppTest:
     """app.py on a study, signed in as ``user`` (None: nobody)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     if db is not None:
@@ -106,8 +106,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_app(db: Path, port: int, timeout: float = 30) -> subprocess.Popen[bytes]:
-    """``streamlit run app.py`` on loopback for a study; returns once /_stcore/health is ok."""
+def start_app(
+    db: Path, timeout: float = 30, attempts: int = 3
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``streamlit run app.py`` on a free loopback port; returns (process, port) once healthy.
+
+    A port found free can be taken by another process (another test worker) before Streamlit
+    binds it; then the server exits at once and we try again on a fresh port.
+    """
+    failures: list[str] = []
+    for _ in range(attempts):
+        port = free_port()
+        process, problem = _serve(db, port, timeout)
+        if problem is None:
+            return process, port
+        failures.append(f"port {port}: {problem}")
+    raise RuntimeError("the app did not start: " + "; ".join(failures))
+
+
+def _serve(db: Path, port: int, timeout: float) -> tuple[subprocess.Popen[bytes], str | None]:
     import os
     import sys
     import time
@@ -137,15 +154,19 @@ def start_app(db: Path, port: int, timeout: float = 30) -> subprocess.Popen[byte
         "none",
     ]
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            return process, f"exited with {process.returncode}: {stderr.strip()[-300:]}"
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
                 if r.read() == b"ok":
-                    return process
+                    return process, None
         except OSError:
             time.sleep(0.2)
     process.terminate()
-    raise RuntimeError("the app did not start")
+    process.wait(timeout=10)
+    return process, f"no answer from /_stcore/health within {timeout:.0f} s"

@@ -13,8 +13,6 @@ Layouts (UTF-8 CSV with a header row; an empty cell is a missing value):
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -27,7 +25,9 @@ import pandas as pd
 
 from coding.agreement.ratings import FloatArray
 from coding.agreement.unitizing import Span
+from coding.csvfile import parse_csv, read_csv
 from coding.errors import InvalidInput, Problem
+from coding.textfile import limits, too_large
 
 LAYOUT_ALIASES = {
     "units-by-coders": "units-by-coders",
@@ -122,21 +122,22 @@ def typed_labels(labels: Sequence[str]) -> tuple[str | Number, ...]:
 
 
 def _rows(source: Source) -> tuple[str, list[list[str]]]:
+    """Header and rows, read with the strict CSV reader (no value may span lines)."""
     if isinstance(source, pd.DataFrame):
         header = [str(c) for c in source.columns]
         body = [["" if pd.isna(v) else str(v) for v in row] for row in source.itertuples(False)]
         return "data", [header, *body]
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
-        try:
-            with open(name, encoding="utf-8-sig", newline="") as handle:
-                return name, list(csv.reader(handle))
-        except OSError as err:
-            raise InvalidInput(name, [Problem("", f"cannot read: {err.strerror}")]) from err
-        except UnicodeDecodeError as err:
-            raise InvalidInput(name, [Problem("", "is not UTF-8 text")]) from err
-    name = str(getattr(source, "name", "<stream>"))
-    return name, list(csv.reader(io.StringIO(source.read())))
+        table = read_csv(name, unique_header=False)
+    else:
+        name = str(getattr(source, "name", "<stream>"))
+        limit = limits().bytes("csv")
+        text = source.read(limit + 1)
+        if len(text) > limit:
+            raise too_large(name, len(text), "csv", "the data")
+        table = parse_csv(text, name, unique_header=False)
+    return name, [list(table.header), *(list(row.values) for row in table.rows)]
 
 
 def read_layout(source: Source, layout: str) -> Parsed:

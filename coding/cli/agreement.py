@@ -8,8 +8,9 @@ import click
 import pandas as pd
 
 from coding import service
-from coding.cli.common import friendly, open_study
+from coding.cli.common import disagreements_text, friendly, note, open_study, table_text
 from coding.cli.main import cli
+from coding.export.cells import csv_text
 from coding.service import agreement as agreement_service
 
 SHOWN = (
@@ -111,23 +112,31 @@ def agreement(
     _emit(table, fmt, full=list_disagreements)
 
 
+POOLED_SCOPES = ("overall", "document")  # rows that pool every code: n_units counts pairs
+N_UNITS_NOTE = (
+    "note: n_units counts units on a code's rows, and (unit, code) pairs on rows that pool "
+    "the codes (code_id * or overall)"
+)
+
+
 def _emit(table: pd.DataFrame, fmt: str, full: bool) -> None:
     if fmt == "csv":
-        click.echo(table.to_csv(index=False), nl=False)
+        click.echo(csv_text(table), nl=False)
         return
     if fmt == "json":
         click.echo(table.to_json(orient="records", indent=2, force_ascii=False))
         return
     if full:
-        shown = table.copy()
-        shown["text"] = shown["text"].str.replace("\n", " ").str.slice(0, 60)
-        click.echo(shown.to_string(index=False) if len(shown) else "(none)")
+        click.echo(disagreements_text(table))
         return
-    columns = [c for c in SHOWN if c in table.columns and not table[c].isna().all()]
+    columns = [c for c in SHOWN if c in table.columns and _shown(table[c])]
     shown = table[columns].copy()
     for column in shown.columns:
         if shown[column].dtype.kind == "f" or column.endswith(("_ci_low", "_ci_high")):
             shown[column] = shown[column].map(_num)
+    footnotes: list[str] = []
+    if "note" in shown:
+        shown["note"] = [_footnote(str(text), footnotes) for text in shown["note"]]
     shown = shown.rename(
         columns={
             "krippendorff_alpha": "alpha",
@@ -138,7 +147,25 @@ def _emit(table: pd.DataFrame, fmt: str, full: bool) -> None:
             "prevalence": "prev",
         }
     )
-    click.echo(shown.to_string(index=False))
+    click.echo(table_text(shown, left=["note"]))
+    for number, text in enumerate(footnotes, start=1):
+        click.echo(f"[{number}] {text}")
+    if "n_units" in shown and "scope" in table and table["scope"].isin(POOLED_SCOPES).any():
+        note(N_UNITS_NOTE)
+
+
+def _shown(column: pd.Series) -> bool:
+    """A column worth a place in the table: some value that is neither missing nor empty."""
+    return bool((column.notna() & (column.astype(str) != "")).any())
+
+
+def _footnote(text: str, footnotes: list[str]) -> str:
+    """The note's marker ("[2]"), adding the note to ``footnotes`` once; "" for no note."""
+    if not text:
+        return ""
+    if text not in footnotes:
+        footnotes.append(text)
+    return f"[{footnotes.index(text) + 1}]"
 
 
 def _num(value: object) -> str:

@@ -26,7 +26,8 @@ def _split(value: str | None) -> list[str]:
     "directory",
     required=True,
     type=click.Path(file_okay=False),
-    help="Directory to write into (created if missing).",
+    help="Folder to write into (created if missing): a new or empty one, or one holding only "
+    "an earlier export. It is replaced in one step: a killed export leaves the earlier files.",
 )
 @click.option(
     "--only", help=f"Comma-separated exports: {', '.join(export_service.KINDS)} (default: all)."
@@ -41,7 +42,10 @@ def export(study: str, directory: str, only: str | None, formats: str | None) ->
     """Export coded segments, theme report, matrix, agreement, audit log, .qdc and .qdpx.
 
     Final codes use the reviewer's consensus decisions where they exist. Only work on units a
-    coder has completed is exported.  Example: coding export study.db --to exports/
+    coder has completed is exported. All files are written beside the folder first, then
+    swapped in at once, so the folder never holds a mix of two exports.
+
+    Example: coding export study.db --to exports/
     """
     kinds = _split(only)
     unknown = [k for k in kinds if k not in export_service.KINDS]

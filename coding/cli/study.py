@@ -9,8 +9,10 @@ import pandas as pd
 
 from coding import codebook as codebook_io
 from coding import service
-from coding.cli.common import actor, echo_json, friendly, note, open_study
+from coding.cli.common import actor, disagreements_text, echo_json, friendly, note, open_study
 from coding.cli.main import cli
+from coding.errors import Conflict
+from coding.export.cells import csv_text
 from coding.store import Store
 
 STUDY = click.argument("study", metavar="STUDY")
@@ -188,10 +190,17 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
     "--complete",
-    type=click.Choice(["documents", "segments", "none"]),
-    default="documents",
+    type=click.Choice(["auto", "documents", "segments", "none"]),
+    default="auto",
     show_default=True,
-    help="Units to mark as finished by each coder in the file.",
+    help="Units to mark as submitted by each coder in the file. auto: every unit of each "
+    "document they coded, except documents where they have units open in the app; "
+    "documents: those too; segments: only the units they coded; none: no unit.",
+)
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Complete units that hold a coder's unsubmitted work in the app (codes or a memo).",
 )
 @click.option("--add-coders", is_flag=True, help="Add coders not yet in the study.")
 @click.option(
@@ -203,11 +212,13 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
 )
 @friendly
 def import_codings(
-    study: str, file: str, complete: str, add_coders: bool, min_overlap: float
+    study: str, file: str, complete: str, yes: bool, add_coders: bool, min_overlap: float
 ) -> None:
     """Import coders' codings from a long CSV (all rows or none).
 
     Columns: segment_id or document_id,start,end; coder; code; memo (optional).
+    Units a coder has open in the app stay open unless --complete documents (or segments)
+    says otherwise; completing units with drafts needs --yes.
     Example: coding import-codings study.db corpus/codings.csv
     """
     with open_study(study) as store:
@@ -218,6 +229,14 @@ def import_codings(
             complete=complete,
             add_new_coders=add_coders,
             min_overlap=min_overlap,
+            allow_drafts=yes,
+        )
+    for done in result.completion:
+        click.echo(f"completed {done}", err=True)
+    for held in result.left_open:
+        click.echo(
+            f"left open (units open in the app; --complete documents completes them) {held}",
+            err=True,
         )
     click.echo(
         f"{result.rows} rows: {result.added} annotations added, "
@@ -280,20 +299,9 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
     if open_only:
         found = found[found["decision"] == ""]
     if fmt == "table":  # the essentials, text last; csv and json carry every column
-        found = found[
-            [
-                "segment_id",
-                "document_id",
-                "code_id",
-                "applied_by",
-                "not_applied_by",
-                "decision",
-                "decision_id",
-                "text",
-            ]
-        ].astype({"decision_id": object})
-        found["decision_id"] = found["decision_id"].map(lambda v: "" if pd.isna(v) else f"#{v}")
-    _print_frame(found, fmt, text_width=50)
+        click.echo(disagreements_text(found))
+        return
+    _print_frame(found, fmt)
 
 
 @cli.command()
@@ -306,8 +314,18 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
     required=True,
     help="apply: the code stands; reject: it does not; withdraw: undo the last decision.",
 )
-@click.option("--rationale", required=True, help="Why (required, kept in the audit trail).")
-@click.option("--reviewer", default=None, help="Reviewer name (default: $CONCORD_USER).")
+@click.option(
+    "--rationale",
+    required=True,
+    help="Why, in at least 3 words and 15 letters (kept in the audit trail).",
+)
+@click.option(
+    "--reviewer",
+    default=None,
+    help="A registered user with the reviewer or admin role who did not code this unit "
+    "(default: $CONCORD_USER, else your login name). Add one with "
+    "'coding users add STUDY NAME --role reviewer'.",
+)
 @click.option(
     "--supersedes",
     type=int,
@@ -327,41 +345,74 @@ def resolve(
 ) -> None:
     """Record a consensus decision on one disagreement (coders' codings stay as they were).
 
+    The reviewer must be a registered reviewer (or admin) of the study, never one of the
+    unit's coders, and the rationale must say why in at least 3 words and 15 letters.
+
     Example: coding resolve study.db 3f2a... --code relational_safety --decision apply
-    --rationale "Describes the staff-parent alliance"
+    --reviewer rosa --rationale "Describes the staff-parent alliance"
     """
     with open_study(study) as store:
         expected: int | str | None = supersedes
         if decision == "withdraw" and supersedes is None:
             expected = "any"  # withdrawing is always about the standing decision
-        rid = service.resolve(
-            store,
-            segment_id,
-            code_id,
-            decision,
-            reviewer or actor(),
-            rationale,
-            actor=actor(),
-            expected=expected,
-        )
+        try:
+            rid = service.resolve(
+                store,
+                segment_id,
+                code_id,
+                decision,
+                reviewer or actor(),
+                rationale,
+                actor=actor(),
+                expected=expected,
+            )
+        except Conflict as err:
+            standing = _standing_decision(store, segment_id, code_id)
+            if isinstance(expected, str) or standing == expected:
+                raise  # not about which decision stands
+            raise Conflict(_supersedes_hint(segment_id, code_id, supersedes, standing)) from err
     click.echo(f"recorded resolution #{rid}: {code_id} {decision} on {segment_id}")
 
 
-def _print_frame(frame: pd.DataFrame, fmt: str, text_width: int = 60) -> None:
-    if fmt != "json":  # lists of coders read as "a|b" in tables and CSV
+def _standing_decision(store: Store, segment_id: str, code_id: str) -> int | None:
+    decided = store.current_resolutions_frame()
+    if decided.empty:
+        return None
+    mine = decided[(decided["segment_id"] == segment_id) & (decided["code_id"] == code_id)]
+    return None if mine.empty else int(mine["id"].iloc[-1])
+
+
+def _supersedes_hint(
+    segment_id: str, code_id: str, supersedes: int | None, standing: int | None
+) -> str:
+    """What to type instead, when the decision named (or not) is not the standing one.
+
+    >>> _supersedes_hint("s1", "calm", None, 3)
+    'segment s1 code calm already has decision #3; to replace it, run again with --supersedes 3'
+    """
+    where = f"segment {segment_id} code {code_id}"
+    if standing is None:
+        return (
+            f"{where}: decision #{supersedes} was withdrawn and none stands; "
+            "run again without --supersedes"
+        )
+    named = "" if supersedes is None else f" (not #{supersedes})"
+    return (
+        f"{where} already has decision #{standing}{named}; "
+        f"to replace it, run again with --supersedes {standing}"
+    )
+
+
+def _print_frame(frame: pd.DataFrame, fmt: str) -> None:
+    """CSV or JSON; lists of coders read as "a|b" in CSV."""
+    if fmt == "csv":
         frame = frame.copy()
         for column in ("applied_by", "not_applied_by"):
             if column in frame:
                 frame[column] = frame[column].map("|".join)
-    if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
+        click.echo(csv_text(frame), nl=False)
     else:
-        shown = frame.copy()
-        if "text" in shown:
-            shown["text"] = shown["text"].str.replace("\n", " ").str.slice(0, text_width)
-        click.echo(shown.to_string(index=False) if len(shown) else "(none)")
+        click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
 
 
 @cli.command()

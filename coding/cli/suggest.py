@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from coding.cli.common import actor, echo_json, friendly, note, open_study
+from coding.cli.common import actor, clip, echo_json, friendly, note, open_study
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
 
@@ -66,6 +66,8 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
     """
     with open_study(study) as store:
         result = suggest_service.evaluate_suggestions(store, engine, folds, seed)
+    if "folds_note" in result:
+        note(f"note: {result['folds_note']}")
     if fmt == "json":
         echo_json(result)
         return
@@ -85,7 +87,7 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
         "brier",
         "human_kappa",
     )
-    click.echo(f"{'code':24}" + "".join(f"{c[:11]:>12}" for c in columns))
+    click.echo(f"{'code':24}" + "".join(f"{clip(c, 11):>12}" for c in columns))
     for entry in [*result["codes"], {"code": "macro", **result["macro"]}]:
         cells = "".join(f"{_fmt(entry.get(c)):>12}" for c in columns)
         click.echo(f"{entry['code']:24}{cells}")

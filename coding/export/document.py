@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,14 +58,34 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def md_text(text: str) -> str:
-    """Text for Markdown with raw HTML made inert: ``&``, ``<`` and ``>`` as entities, so a
-    ``<script>`` in a document stays text in any Markdown viewer.
+# Characters that start inline Markdown (links, images, emphasis, code, tables, math) and the
+# block markers that count at the start of a line (headings, lists, setext underlines).
+_MD_INLINE = re.compile(r"([\\`*_\[\]()!|~$])")
+_MD_LINE_START = re.compile(r"^([ \t]*)([#+=-]|\d+(?=[.)]))", re.MULTILINE)
 
-    >>> md_text("a <b> & c")
-    'a &lt;b&gt; &amp; c'
+
+def md_text(text: str) -> str:
+    """Study text for Markdown, shown as written and never as markup: every character that
+    could open a link, an image, emphasis or code is backslash-escaped, a heading or list
+    marker at the start of a line too, and ``&``, ``<`` and ``>`` become entities, so raw HTML
+    and ``<http://...>`` autolinks stay text in any Markdown viewer.
+
+    >>> print(md_text("a <b> & c"))
+    a &lt;b&gt; &amp; c
+    >>> print(md_text("![x](http://e.example/p.png) [a](javascript:go())"))
+    \\!\\[x\\]\\(http://e.example/p.png\\) \\[a\\]\\(javascript:go\\(\\)\\)
+    >>> print(md_text("# no heading\\n1. no list"))
+    \\# no heading
+    1\\. no list
     """
-    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MD_INLINE.sub(r"\\\1", xml_text(text))
+    escaped = _MD_LINE_START.sub(_escape_line_start, escaped)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, marker = match.group(1), match.group(2)
+    return f"{indent}\\{marker}" if not marker.isdigit() else f"{indent}{marker}\\"
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -87,7 +108,7 @@ def to_markdown(blocks: list[Block]) -> str:
 
 def _md_table(frame: pd.DataFrame) -> str:
     def esc(value: object) -> str:
-        return md_text(cell_text(value)).replace("|", "\\|").replace("\n", " ")
+        return md_text(cell_text(value).replace("\n", " "))  # md_text escapes "|" too
 
     lines = [
         "| " + " | ".join(esc(c) for c in frame.columns) + " |",

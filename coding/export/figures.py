@@ -31,7 +31,13 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
     from matplotlib.figure import Figure
 
     with rc_context(
-        {"svg.hashsalt": "concord", "svg.fonttype": "path", "font.family": "DejaVu Sans"}
+        # text.parse_math off: a code or programme name with "$" is text, never mathtext
+        {
+            "svg.hashsalt": "concord",
+            "svg.fonttype": "path",
+            "font.family": "DejaVu Sans",
+            "text.parse_math": False,
+        }
     ):
         fig = Figure(
             figsize=(1.6 + 1.5 * max(len(codes), 1), 1.2 + 0.6 * max(len(programmes), 1)),

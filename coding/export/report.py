@@ -39,6 +39,8 @@ METHOD_NOTES = (
     "compared with the consensus coding (reviewer decisions plus codes all coders agreed on), "
     "on segments with no open disagreement left.",
     "Confidence intervals, when shown, are percentile bootstrap intervals over segments.",
+    "Units: on a code's row, the segments compared; on a row that pools the codes ('overall', "
+    "and '*' per document), the (segment, code) pairs compared: segments times codes.",
 )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from coding.export.cells import formula_like
 from coding.refi.safezip import fix_timestamps
 from coding.refi.xml import xml_text
 
@@ -67,11 +68,15 @@ def workbook_bytes(sheets: Mapping[str, pd.DataFrame], title: str = "Concord exp
 
 def _as_text(sheet: Worksheet) -> None:
     """Every string is stored as text, never as a formula: a coded excerpt that starts with
-    ``=`` (or ``+``, ``-``, ``@``) must not run when the workbook is opened."""
+    ``=`` (or ``+``, ``-``, ``@``) must not run when the workbook is opened. A formula-like
+    string (``cells.formula_like``, the rule the CSV exports follow) also gets the quote
+    prefix, so editing the cell in a spreadsheet keeps it text; its value is kept exactly."""
     for row in sheet.iter_rows():
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"
+                if formula_like(cell.value):
+                    cell.quotePrefix = True
 
 
 def _fix_core(data: bytes) -> bytes:

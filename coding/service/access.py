@@ -4,6 +4,14 @@ Roles: ``coder`` codes their assigned units; ``reviewer`` resolves disagreements
 agreement and exports; ``admin`` may do everything, including managing users. Every write
 function in the service layer calls :func:`require_role` with the acting user's name, which
 is looked up in the study again (the app's session is never trusted for the role).
+
+Sign-in lockout: failed sign-ins are rows of the study's audit trail, so every browser
+session, tab and app process sees the same count. After :data:`LOCK_AFTER` failures for a
+name within :data:`WINDOW` the name is locked for :data:`LOCK_FOR`, doubling with each further
+lockout of that name within a day (up to :data:`LOCK_MAX`); a client address that fails
+:data:`CLIENT_LOCK_AFTER` times within the window, over any names, is locked the same way.
+A locked name is refused even with the right password. Unknown names count and lock like
+known ones, so a lockout does not tell which names exist.
 """
 
 from __future__ import annotations
@@ -12,18 +20,25 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 import pandas as pd
 
 from coding.errors import CodingError, PermissionDenied
-from coding.model import NAME_RE
+from coding.model import NAME_RE, utcnow
 from coding.store import Store
 from coding.store import users as user_store
 
 ROLES = ("coder", "reviewer", "admin")
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 MIN_PASSWORD = 8  # add_user(..., min_length=4) only for the demo study's published password
+LOCK_AFTER = 5  # failures for one name within WINDOW
+CLIENT_LOCK_AFTER = 20  # failures from one client address within WINDOW, over any names
+WINDOW = timedelta(minutes=15)
+LOCK_FOR = timedelta(minutes=15)  # the first lockout; each further one within a day doubles
+LOCK_MAX = timedelta(hours=24)
+MAX_NAME = 100  # a longer name typed at sign-in is cut to this in the audit trail
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +154,75 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_hex(16))
 
 
-def sign_in(store: Store, name: str, password: str) -> User:
+def sign_in(
+    store: Store,
+    name: str,
+    password: str,
+    client: str | None = None,
+) -> User:
     """The user if the password matches; otherwise PermissionDenied (the same for both causes).
 
     An unknown name costs one scrypt hash too, so the time taken does not tell which names
-    exist.
+    exist. ``client`` is the address the attempt came from, when known. A locked name or
+    address is refused before any password is checked (see the module's lockout rules); a
+    failure is recorded in the audit trail and may lock the name or the address.
     """
-    row = user_store.get_user(store, name.strip())
+    now = utcnow()
+    name = name.strip()[:MAX_NAME]
+    history = user_store.sign_in_events(store, name, client, now - LOCK_MAX)
+    keys = [("name", name, LOCK_AFTER)]
+    if client:
+        keys.append(("client", client, CLIENT_LOCK_AFTER))
+    for by, key, _limit in keys:
+        locks = _lockouts(history, by, key)
+        if locks and locks[-1].until and locks[-1].until > now:
+            raise PermissionDenied(
+                f"too many failed sign-ins; try again after {locks[-1].until:%Y-%m-%d %H:%M} UTC"
+            )
+    row = user_store.get_user(store, name)
     stored = _dummy_hash() if row is None else row.password_hash
     if not verify_password(password, stored) or row is None:
+        user_store.record_sign_in_failure(store, name, client)
+        for by, key, limit in keys:
+            _lock_if_due(store, history, by, key, limit, now)
         raise PermissionDenied("unknown user or wrong password")
     return User(row.name, row.role)
+
+
+def _lockouts(
+    history: list[user_store.SignInEvent], by: str, key: str
+) -> list[user_store.SignInEvent]:
+    return [e for e in history if e.action == user_store.LOCKED[by] and e.key == key]
+
+
+def _lock_if_due(
+    store: Store,
+    history: list[user_store.SignInEvent],
+    by: str,
+    key: str,
+    limit: int,
+    now: datetime,
+) -> None:
+    """Lock a name or address that has now failed ``limit`` times within WINDOW.
+
+    Failures count only since the key's last lockout began, so a lockout that has ended gives
+    a fresh start rather than locking again at the next failure. Each lockout within a day
+    doubles the length of the next one.
+    """
+    earlier = _lockouts(history, by, key)
+    since = max([now - WINDOW, *(lock.at for lock in earlier)])
+    failures = 1 + sum(  # this failure, and the earlier ones in the window
+        1
+        for e in history
+        if e.action == user_store.SIGN_IN_FAILED
+        and e.at >= since
+        and (e.key == key if by == "name" else e.client == key)
+    )
+    if failures >= limit:
+        length = min(LOCK_FOR * 2 ** len(earlier), LOCK_MAX)
+        user_store.record_lockout(
+            store, by, key, now + length, failures, int(length.total_seconds())
+        )
 
 
 def identify(store: Store, name: str | None) -> User | None:

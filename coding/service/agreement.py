@@ -222,6 +222,16 @@ def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+def _covered(spans: Sequence[Any]) -> int:
+    """Characters that at least one coder coded (each counted once, however many coded it).
+
+    >>> from coding.agreement import Span
+    >>> _covered([Span("amira", 0, 10, "calm"), Span("ben", 5, 12, "calm")])
+    12
+    """
+    return sum(end - start for start, end in _merged([(s.start, s.end) for s in spans]))
+
+
 def span_report(store: Store, coders: Sequence[str] | None = None) -> pd.DataFrame:
     """Span-level agreement: Krippendorff's u-alpha and character-level kappa.
 
@@ -230,6 +240,8 @@ def span_report(store: Store, coders: Sequence[str] | None = None) -> pd.DataFra
     high character agreement. A document takes part only for coders who submitted every one
     of its units; its rows are computed on that document alone, and the ``*`` rows on all
     such documents placed end to end. A coder's overlapping spans of one code are merged.
+    ``coded_characters`` counts the characters any of the coders coded (with that code, or
+    on ``overall`` rows with any code), each once, so it never exceeds ``characters``.
     """
     from coding.agreement import Span, character_kappa, u_alpha
 
@@ -294,7 +306,7 @@ def _span_rows(
                 "code_id": code_id,
                 "coders": "|".join(coders),
                 "characters": end - begin,
-                "coded_characters": sum(s.end - s.start for s in spans if s.code == code_id),
+                "coded_characters": _covered([s for s in spans if s.code == code_id]),
                 "u_alpha": None if result is None else result.alpha,
                 "character_kappa": by_char.get(code_id),
                 "note": "" if result is None else (result.reason or ""),
@@ -306,7 +318,7 @@ def _span_rows(
             "code_id": "overall",
             "coders": "|".join(coders),
             "characters": end - begin,
-            "coded_characters": sum(s.end - s.start for s in spans),
+            "coded_characters": _covered(spans),
             "u_alpha": unitized.overall.alpha,
             "character_kappa": pooled_char,
             "note": unitized.overall.reason or "",

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from coding import corpus
-from coding.errors import CodingError, InvalidInput, Problem
+from coding import csvfile
+from coding.errors import CodingError, Conflict, InvalidInput, Problem
 from coding.model import NAME_RE, Annotation, Segment
 from coding.service.study import pick_document
 from coding.store import Store
+from coding.store import work as work_store
 
 AnnotationKey = tuple[str, str, str, int | None, int | None]  # segment, code, coder, span
-COMPLETE_MODES = ("documents", "segments", "none")
+COMPLETE_MODES = ("auto", "documents", "segments", "none")
 
 
 def add_coders(store: Store, names: Sequence[str], actor: str) -> list[str]:
@@ -32,12 +31,33 @@ def add_coders(store: Store, names: Sequence[str], actor: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class UnitCount:
+    """Units of one document for one coder, and how many of them hold a draft: codes or a
+    memo the coder saved in the app without submitting the unit."""
+
+    coder: str
+    document_id: str
+    units: int
+    drafts: int
+
+    def __str__(self) -> str:
+        drafts = f" ({self.drafts} with a draft)" if self.drafts else ""
+        return f"{self.coder}: {self.document_id}: {self.units} unit{_s(self.units)}{drafts}"
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+@dataclass(frozen=True)
 class CodingsImport:
     rows: int
     added: int
     already_present: int
     coders: tuple[str, ...]
-    completed_units: int
+    completed_units: int  # units this import marked complete (not complete before)
+    completion: tuple[UnitCount, ...] = ()  # those units per coder and document
+    left_open: tuple[UnitCount, ...] = ()  # units open in the app that ``auto`` left open
 
 
 class _Index:
@@ -117,14 +137,11 @@ def _overlap(seg: Segment, start: int, end: int) -> int:
     return max(0, min(seg.end, end) - max(seg.start, start))
 
 
-def _open_codings(path: Path) -> csv.DictReader[str]:
-    """A reader over a codings CSV whose header has been checked."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
-    reader = csv.DictReader(io.StringIO(corpus.normalise(corpus.decode(raw, str(path)))))
-    header = reader.fieldnames or []
+def _open_codings(path: Path) -> csvfile.CsvTable:
+    """A codings CSV, read strictly, whose header has been checked; only ``memo`` may hold
+    line breaks."""
+    table = csvfile.read_csv(path, multiline={"memo"})
+    header = table.header
     missing = [c for c in ("coder", "code") if c not in header]
     if "segment_id" not in header and not {"document_id", "start", "end"} <= set(header):
         missing.append("segment_id (or document_id, start, end)")
@@ -132,7 +149,7 @@ def _open_codings(path: Path) -> csv.DictReader[str]:
         raise InvalidInput(
             str(path), [Problem("header", f"missing column(s): {', '.join(missing)}")]
         )
-    return reader
+    return table
 
 
 @dataclass
@@ -174,15 +191,15 @@ def _check_person_and_code(
     return coder, code
 
 
-def _read_rows(store: Store, reader: csv.DictReader[str], index: _Index, add_new: bool) -> _Rows:
+def _read_rows(store: Store, table: csvfile.CsvTable, index: _Index, add_new: bool) -> _Rows:
     current = store.codebook()
     codes = set(current.codebook.code_ids)
     known = set(store.coders(kind="human"))
     out = _Rows([], set(), [])
     seen: dict[AnnotationKey, int] = {}
-    for number, row in enumerate(reader, start=2):
+    for line in table.rows:
+        row, number, where = line.cells, line.number, line.where
         out.count += 1
-        where = f"row {number}"
         coder, code = _check_person_and_code(
             row, where, codes, current.version, known, add_new, out
         )
@@ -214,17 +231,22 @@ def import_codings(
     path: str | Path,
     actor: str,
     *,
-    complete: str = "documents",
+    complete: str = "auto",
     add_new_coders: bool = False,
     min_overlap: float = 0.5,
+    allow_drafts: bool = False,
 ) -> CodingsImport:
     """Import codings (segment_id or document_id+start+end, coder, code[, memo]); all or none.
 
-    ``complete``: which units count as finished by each coder in the file: every unit of
-    each document they coded (``documents``, the default), only the units they coded
-    (``segments``), or none (``none``: mark completion later). A span goes to each unit it
-    overlaps by at least ``min_overlap`` of the shorter of the two (so a selection that runs a
-    few characters into the next paragraph does not code that paragraph).
+    ``complete``: which units count as submitted by each coder in the file. ``auto`` (the
+    default): every unit of each document they coded, except in documents where the coder
+    has units open in the app (assigned, not submitted): those are left to the coder.
+    ``documents``: every unit of each document they coded, open ones too. ``segments``: only
+    the units they coded. ``none``: mark completion later. Completing a unit that holds a
+    draft (codes or a memo the coder saved in the app) is refused unless ``allow_drafts``.
+    A span goes to each unit it overlaps by at least ``min_overlap`` of the shorter of the
+    two (so a selection that runs a few characters into the next paragraph does not code
+    that paragraph).
     """
     if complete not in COMPLETE_MODES:
         raise CodingError(f"unknown completion mode {complete!r}")
@@ -236,23 +258,41 @@ def import_codings(
     rows = _read_rows(store, reader, index, add_new_coders)
     if rows.problems:
         raise InvalidInput(str(path), rows.problems)
-    existing = store.annotations_frame()
-    have = annotation_keys(existing)
-    fresh = [
-        a
-        for a in rows.annotations
-        if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have
-    ]
-    pairs = _completed_pairs(index, rows.annotations, complete)
-    if rows.new_coders:
-        store.add_coders(sorted(rows.new_coders), actor)
-    store.add_annotations(fresh, actor, complete=pairs)
+    plan = _plan_completion(store, index, rows.annotations, complete)
+    drafted = [c for c in plan.completion if c.drafts]
+    if drafted and not allow_drafts:
+        raise Conflict(_drafts_refused(complete, plan.completion))
+    # New coders, annotations and completions in one transaction, which also decides what is
+    # already stored: a concurrent identical import finds everything present.
+    added, _coders = store.import_annotations(
+        rows.annotations, actor, complete=plan.pairs, new_coders=sorted(rows.new_coders)
+    )
     return CodingsImport(
         rows=rows.count,
-        added=len(fresh),
-        already_present=len(rows.annotations) - len(fresh),
+        added=added,
+        already_present=len(rows.annotations) - added,
         coders=tuple(sorted({a.coder for a in rows.annotations})),
-        completed_units=len(pairs),
+        completed_units=len(plan.pairs),
+        completion=plan.completion,
+        left_open=plan.left_open,
+    )
+
+
+def _drafts_refused(mode: str, completion: Sequence[UnitCount]) -> str:
+    by_coder: dict[str, tuple[int, int]] = {}
+    for c in completion:
+        units, drafts = by_coder.get(c.coder, (0, 0))
+        by_coder[c.coder] = (units + c.units, drafts + c.drafts)
+    drafted = "; ".join(
+        f"{coder}: {units} unit{_s(units)} to complete, {drafts} of them with unsubmitted "
+        "codes or memo saved in the app"
+        for coder, (units, drafts) in sorted(by_coder.items())
+        if drafts
+    )
+    return (
+        f"--complete {mode} would submit coders' unsubmitted work ({drafted}); nothing was "
+        f"imported. It would complete {'; '.join(map(str, completion))}. Pass --yes to "
+        "complete them anyway, or use --complete auto to leave open units to their coders"
     )
 
 
@@ -279,6 +319,47 @@ def _span(row: dict[str, str], seg: Segment) -> tuple[int | None, int | None]:
     if start <= seg.start and end >= seg.end:
         return None, None
     return start, end
+
+
+@dataclass(frozen=True)
+class _Completion:
+    pairs: list[tuple[str, str]]  # (segment, coder) to mark complete, not complete yet
+    completion: tuple[UnitCount, ...]
+    left_open: tuple[UnitCount, ...]
+
+
+def _plan_completion(
+    store: Store, index: _Index, annotations: Sequence[Annotation], mode: str
+) -> _Completion:
+    """Which units the import marks complete, and (``auto``) which open ones it leaves."""
+    assignments = store.assignments_frame(sorted({a.coder for a in annotations}))
+    columns = (assignments["segment_id"], assignments["coder"], assignments["completed"])
+    done: set[tuple[str, str]] = set()
+    open_units: set[tuple[str, str]] = set()
+    for segment_id, coder, completed in zip(*columns, strict=True):
+        (done if completed else open_units).add((segment_id, coder))
+    doc_of = {s: seg.document_id for s, seg in index.by_id.items()}
+    wanted = set(_completed_pairs(index, annotations, "documents" if mode == "auto" else mode))
+    left: set[tuple[str, str]] = set()
+    if mode == "auto":
+        busy = {(coder, doc_of[s]) for s, coder in open_units}
+        coded = {(a.coder, doc_of[a.segment_id]) for a in annotations}
+        left = {(s, coder) for s, coder in open_units if (coder, doc_of[s]) in coded}
+        wanted = {(s, coder) for s, coder in wanted if (coder, doc_of[s]) not in busy}
+    pairs = sorted(wanted - done)
+    drafts = work_store.draft_units(store, sorted({coder for _, coder in [*pairs, *left]}))
+    return _Completion(pairs, _counts(pairs, drafts, doc_of), _counts(left, drafts, doc_of))
+
+
+def _counts(
+    pairs: Iterable[tuple[str, str]], drafts: set[tuple[str, str]], doc_of: dict[str, str]
+) -> tuple[UnitCount, ...]:
+    counts: dict[tuple[str, str], list[int]] = {}
+    for segment_id, coder in pairs:
+        n = counts.setdefault((coder, doc_of[segment_id]), [0, 0])
+        n[0] += 1
+        n[1] += (segment_id, coder) in drafts
+    return tuple(UnitCount(c, d, units, n) for (c, d), (units, n) in sorted(counts.items()))
 
 
 def _completed_pairs(

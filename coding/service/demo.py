@@ -110,8 +110,8 @@ def rebuild_demo(
     fresh = target.with_name(f".{target.name}.building")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{fresh}{suffix}").unlink(missing_ok=True)
-    try:
-        build_demo(fresh, actor, root, progress)
+    try:  # progress names the study being rebuilt, not the file it is built in
+        build_demo(fresh, actor, root, lambda m: progress(m.replace(str(fresh), str(target))))
     except BaseException:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{fresh}{suffix}").unlink(missing_ok=True)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,11 +18,13 @@ import pandas as pd
 from coding.errors import CodingError
 from coding.export import document as doc
 from coding.export import figures, report, tables
+from coding.export.cells import csv_text
 from coding.export.xlsx import workbook_bytes
 from coding.model import CodebookVersion, Document
 from coding.refi.qdc import write_qdc
 from coding.refi.qdpx_write import ProjectContent, write_qdpx
 from coding.service import agreement as agreement_service
+from coding.service.folders import write_folder
 from coding.store import Store
 
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -46,6 +46,13 @@ BASENAME = {
     "qdc": "codebook",
     "qdpx": "project",
 }
+THEME_FIGURE = "theme_matrix.png"  # beside theme_report.md
+AUDIT_EVENTS = "audit_events.csv"  # beside audit_log.csv
+# Every file an export may write: a folder holding only these holds an earlier export.
+EXPORT_FILES = frozenset(
+    {f"{BASENAME[kind]}.{fmt}" for kind, formats in FORMATS.items() for fmt in formats}
+    | {THEME_FIGURE, AUDIT_EVENTS}
+)
 File = tuple[str, bytes]
 
 
@@ -164,7 +171,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    return str(frame.to_csv(index=False, lineterminator="\n")).encode("utf-8")
+    """CSV bytes whose cells never run as formulas in a spreadsheet (``cells.csv_text``)."""
+    return csv_text(frame).encode("utf-8")
 
 
 def _segments(data: StudyData, fmt: str, _inline: bool) -> list[File]:
@@ -198,7 +206,7 @@ def _figure(data: StudyData, fmt: str) -> bytes:
 def _themes(data: StudyData, fmt: str, inline: bool) -> list[File]:
     png = _figure(data, "png")
     caption = "Programme x code matrix: share of each programme's segments with the final code"
-    image_file = "theme_matrix.png"
+    image_file = THEME_FIGURE
     target = f"data:image/png;base64,{base64.b64encode(png).decode()}" if inline else image_file
     figure = doc.Figure(
         caption, png=png, svg=_figure(data, "svg") if fmt == "html" else b"", file=target
@@ -277,7 +285,7 @@ def _agreement(data: StudyData, fmt: str, _inline: bool) -> list[File]:
 def _audit(data: StudyData, fmt: str, _inline: bool) -> list[File]:
     name = BASENAME["audit"]
     if fmt == "csv":
-        return [(f"{name}.csv", _csv(data.audit)), ("audit_events.csv", _csv(data.events))]
+        return [(f"{name}.csv", _csv(data.audit)), (AUDIT_EVENTS, _csv(data.events))]
     if fmt == "xlsx":
         return [(f"{name}.xlsx", workbook_bytes({"decisions": data.audit, "events": data.events}))]
     return [
@@ -342,7 +350,13 @@ def export_study(
     kinds: Sequence[str] | None = None,
     formats: Sequence[str] | None = None,
 ) -> list[Path]:
-    """Write the chosen exports (default: all kinds in all their formats) into ``directory``."""
+    """Write the chosen exports (default: all kinds in all their formats) into ``directory``.
+
+    All or nothing, even if the process is killed: the files are written into a folder
+    beside ``directory`` and swapped in as one step (:mod:`coding.service.folders`). Files
+    of an earlier export that this one does not write stay; a folder holding other files is
+    refused.
+    """
     chosen = list(kinds) if kinds else list(KINDS)
     for kind in chosen:
         _check(kind, FORMATS[kind][0])
@@ -354,14 +368,4 @@ def export_study(
     files = [
         file for kind, fmts in wanted.items() for fmt in fmts for file in render(data, kind, fmt)
     ]
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as staging:
-        for name, content in files:
-            (Path(staging) / name).write_bytes(content)
-        for name, _content in files:
-            path = out / name
-            os.replace(Path(staging) / name, path)
-            written.append(path)
-    return written
+    return write_folder(directory, files, EXPORT_FILES)

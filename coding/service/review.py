@@ -7,9 +7,83 @@ from typing import Any
 import pandas as pd
 
 from coding import review
-from coding.errors import CodingError, NotFound
+from coding.errors import CodingError, NotFound, PermissionDenied
 from coding.model import Decision, utcnow
+from coding.service.access import get_user
 from coding.store import Store
+from coding.store import work as work_store
+
+# What a decision's rationale must hold, so the record says why (not "." or "ok").
+MIN_RATIONALE_WORDS = 3
+MIN_RATIONALE_LETTERS = 15
+RATIONALE_RULE = (
+    f"at least {MIN_RATIONALE_WORDS} words and {MIN_RATIONALE_LETTERS} letters saying why"
+)
+ADD_REVIEWER = "add one with 'coding users add STUDY NAME --role reviewer'"
+
+
+def check_rationale(rationale: str) -> str:
+    """The rationale, stripped, if it says why in words; else CodingError.
+
+    A word is a run of characters holding a letter or digit; punctuation alone counts for
+    nothing. The rule: :data:`MIN_RATIONALE_WORDS` words and :data:`MIN_RATIONALE_LETTERS`
+    letters.
+
+    >>> check_rationale("  Parent calms herself. ")
+    'Parent calms herself.'
+    >>> check_rationale("ok ok ok")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    coding.errors.CodingError: the rationale 'ok ok ok' is too thin: give at least 3 words ...
+    """
+    text = rationale.strip()
+    if not text:
+        raise CodingError(
+            f"a decision needs a rationale ({RATIONALE_RULE}): say why, for the record"
+        )
+    words = [w for w in text.split() if any(ch.isalnum() for ch in w)]
+    letters = sum(ch.isalpha() for ch in text)
+    if len(words) < MIN_RATIONALE_WORDS or letters < MIN_RATIONALE_LETTERS:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise CodingError(
+            f"the rationale {shown!r} is too thin: give {RATIONALE_RULE}, for the record"
+        )
+    return text
+
+
+def check_reviewer(store: Store, reviewer: str, segment_id: str) -> str:
+    """The reviewer's name if they may decide on this segment; else PermissionDenied.
+
+    A decision needs a registered user of the study with the reviewer or admin role (a
+    study without users has no reviewer yet: add one), who is not one of the coders of
+    the segment (anyone with an annotation on it, or who submitted it).
+    """
+    name = reviewer.strip()
+    user = get_user(store, name) if name else None
+    if user is None:
+        raise PermissionDenied(
+            f"{name or '(no name)'!r} is not a registered reviewer of this study; a decision "
+            f"needs one ({ADD_REVIEWER}, then pass --reviewer NAME or set CONCORD_USER)"
+        )
+    if not user.can("reviewer"):
+        raise PermissionDenied(
+            f"{user.name} is a {user.role}; a decision needs the reviewer or admin role"
+        )
+    coders = set(work_store.completed_coders(store, segment_id))
+    coders |= set(work_store.segment_annotations(store, segment_id)["coder"])
+    if user.name in coders:
+        raise PermissionDenied(
+            f"{user.name} coded segment {segment_id}: a coder never decides on their own "
+            "unit; another reviewer must"
+        )
+    return user.name
+
+
+def check_decision(store: Store, reviewer: str, segment_id: str, rationale: str) -> str:
+    """Check who decides and why (:func:`check_reviewer`, :func:`check_rationale`), for the
+    command line and the app alike; return the reviewer's name."""
+    name = check_reviewer(store, reviewer, segment_id)
+    check_rationale(rationale)
+    return name
 
 
 def disagreements(store: Store, coders: list[str] | None = None) -> pd.DataFrame:
@@ -50,6 +124,8 @@ def resolve(
 ) -> int:
     """Record one reviewer decision (apply, reject, or withdraw the standing one).
 
+    The reviewer must be a registered reviewer or admin who did not code the segment, and
+    the rationale must say why in words (:func:`check_decision`).
     ``actor`` is who runs the command (the audit trail's "who", default the reviewer).
     ``expected``: the standing decision id the reviewer saw, or None for none; a decision
     recorded since makes this fail with Conflict. The default "any" skips the check.
@@ -59,6 +135,7 @@ def resolve(
         raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
     if not store.segments(ids=[segment_id]):
         raise NotFound(f"unknown segment {segment_id!r}")
+    reviewer = check_decision(store, reviewer, segment_id, rationale)
     resolution = review.decide(
         segment_id, code_id, decision, reviewer, rationale, utcnow(), current.version
     )

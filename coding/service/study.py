@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coding import codebook as codebook_io
-from coding import corpus, segment
+from coding import corpus, csvfile, segment
 from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import Document, Segment, SegmentKind, segment_id_for, sha256_text
 from coding.store import Store
@@ -32,17 +30,23 @@ def init_study(
     codebook_path: str | Path | None = None,
     unit: str = SegmentKind.PARAGRAPH,
 ) -> Store:
-    """Create a new study (an empty database) and load its first codebook if given."""
+    """Create a new study (an empty database) and load its first codebook if given.
+
+    A SQLite study appears complete (settings and codebook) or not at all, even if the
+    process is killed midway (:meth:`coding.store.Store.create`).
+    """
     if unit not in UNIT_KINDS:
         raise CodingError(f"unknown unit {unit!r}; choose one of {', '.join(UNIT_KINDS)}")
     parsed = codebook_io.read_codebook(codebook_path) if codebook_path else None
-    store = Store.open(target, create=True)
-    store.set_setting(SETTING_UNIT, str(unit), actor)
-    store.set_setting(SETTING_SUGGESTIONS_VISIBLE, "after_submit", actor)
-    if parsed is not None and codebook_path is not None:
-        codebook, sha = parsed
-        store.add_codebook_version(codebook, sha, str(codebook_path), actor, ["first version"])
-    return store
+
+    def fill(store: Store) -> None:
+        store.set_setting(SETTING_UNIT, str(unit), actor)
+        store.set_setting(SETTING_SUGGESTIONS_VISIBLE, "after_submit", actor)
+        if parsed is not None and codebook_path is not None:
+            codebook, sha = parsed
+            store.add_codebook_version(codebook, sha, str(codebook_path), actor, ["first version"])
+
+    return Store.create(target, fill)
 
 
 @dataclass(frozen=True)
@@ -140,25 +144,24 @@ def slug(text: str) -> str:
 
 
 def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
-    """file,document_id,programme,title rows keyed by file name."""
+    """file,document_id,programme,title rows keyed by file name (no value may span lines)."""
     path = Path(path)
-    text = corpus.decode(path.read_bytes(), str(path))
-    reader = csv.DictReader(io.StringIO(corpus.normalise(text)))
-    if "file" not in (reader.fieldnames or []):
+    table = csvfile.read_csv(path)
+    if "file" not in table.header:
         raise InvalidInput(str(path), [Problem("header", "missing column 'file'")])
     entries: dict[str, ManifestEntry] = {}
     problems = []
-    for number, row in enumerate(reader, start=2):
-        name = (row.get("file") or "").strip()
+    for row in table.rows:
+        name = row.get("file").strip()
         if not name:
-            problems.append(Problem(f"row {number}", "'file' is empty"))
+            problems.append(Problem(row.where, "'file' is empty"))
             continue
         if name in entries:
-            problems.append(Problem(f"row {number}", f"duplicate file {name!r}"))
+            problems.append(Problem(row.where, f"duplicate file {name!r}"))
         entries[name] = ManifestEntry(
-            (row.get("document_id") or "").strip() or slug(name),
-            (row.get("programme") or "").strip(),
-            (row.get("title") or "").strip(),
+            row.get("document_id").strip() or slug(name),
+            row.get("programme").strip(),
+            row.get("title").strip(),
         )
     if problems:
         raise InvalidInput(str(path), problems)

@@ -168,12 +168,25 @@ def evaluate_suggestions(
         folds=min(folds, len(documents)),
         seed=seed,
     )
+    result["folds_requested"] = folds
+    if folds > len(documents):
+        result["folds_note"] = _fewer_folds(folds, documents, {s.document_id for s in segments})
     human = _human_kappa(store, agreement_report)
     for entry in result["codes"]:
         entry["human_kappa"] = human.get(entry["code"])
     kappas = [v for v in human.values() if v is not None]
     result["macro"]["human_kappa"] = sum(kappas) / len(kappas) if kappas else None
     return result
+
+
+def _fewer_folds(folds: int, referenced: set[str], every: set[str]) -> str:
+    """Why evaluation runs fewer folds than asked: one document per fold at most."""
+    missing = sorted(every - referenced)
+    none_yet = f" (none yet in: {', '.join(missing)})" if missing else ""
+    return (
+        f"{folds} folds asked for, {len(referenced)} used: folds are grouped by document and "
+        f"only {len(referenced)} documents have a reference coding{none_yet}"
+    )
 
 
 def _human_kappa(store: Store, report: Any) -> dict[str, float | None]:

@@ -16,6 +16,7 @@ from coding import review
 from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
 from coding.model import Decision, Resolution, utcnow
 from coding.service.access import get_user, require_role
+from coding.service.review import check_decision
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
 from coding.store import Store
 from coding.store import users as user_store
@@ -146,14 +147,26 @@ def save_unit(
     *,
     submit: bool = False,
 ) -> None:
-    """Save the coder's codes and memo on one unit; ``submit`` marks it finished (then locked)."""
+    """Save the coder's codes and memo on one unit; ``submit`` marks it finished (then locked).
+
+    Nothing is erased: what the save removes or replaces is kept in the study's history
+    (:func:`coding.store.work.save_codes`), and annotations on codes the current codebook no
+    longer has are left as they are.
+    """
     coder = require_role(store, user, "coder").name
     current = store.codebook()
     unknown = [c for c in code_ids if c not in current.codebook.code_ids]
     if unknown:
         raise NotFound(f"unknown code(s) {', '.join(unknown)} (codebook v{current.version})")
     work_store.save_codes(
-        store, coder, segment_id, code_ids, memo.strip(), current.version, complete=submit
+        store,
+        coder,
+        segment_id,
+        code_ids,
+        memo.strip(),
+        current.version,
+        offered=current.codebook.code_ids,
+        complete=submit,
     )
 
 
@@ -298,12 +311,15 @@ def decide(
     seen: Mapping[str, int] | None = None,
 ) -> list[int]:
     """Record a reviewer's choice on a segment: one resolution per decided code, all in one
-    transaction with one audit row. Coders' annotations are left as they are.
+    transaction with one audit row. Coders' annotations are left as they are. The reviewer
+    must not have coded the segment, and the rationale must say why in words
+    (:func:`coding.service.review.check_decision`).
 
     ``seen`` maps code ids to the standing decision ids the reviewer was shown; when given,
     a decision recorded by someone else since then makes this one fail with Conflict.
     """
     reviewer = require_role(store, user, "reviewer").name
+    check_decision(store, reviewer, segment_id, rationale)
     current = store.codebook()
     unknown = [c for c in other if c not in current.codebook.code_ids]
     if unknown:
@@ -339,6 +355,7 @@ def undo(
     withdraws a decision its reviewer did not see.
     """
     reviewer = require_role(store, user, "reviewer").name
+    check_decision(store, reviewer, segment_id, rationale)
     current = store.codebook()
     standing = _current(
         work_store.standing_resolutions(store, segment_id), current.codebook.code_ids

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import secrets
+import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +23,42 @@ from coding.model import (
 )
 from coding.store import schema as t
 from coding.store.engine import BUSY_TIMEOUT_MS, display_target, is_url, make_engine
+
+CRASH_ENV = "CONCORD_TEST_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """A test hook: when $CONCORD_TEST_CRASH_AT names this point, the process kills itself here
+    (SIGKILL: no cleanup runs), so tests can check that an interrupted write leaves the study
+    as it was or complete. Does nothing unless that variable is set to ``name``."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process ``pid`` runs any more (so files it left are stale).
+
+    Only POSIX can tell; elsewhere a process is taken to be running.
+    """
+    if os.name != "posix":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
+
+
+def _remove_stale_files(folder: Path, prefix: str) -> None:
+    """Remove files ``<prefix><pid>-<token>[-wal|-shm]`` whose process is gone."""
+    for leftover in folder.iterdir():
+        if not leftover.name.startswith(prefix):
+            continue
+        pid = leftover.name.removeprefix(prefix).split("-", 1)[0]
+        if pid.isdigit() and process_gone(int(pid)):
+            leftover.unlink(missing_ok=True)
 
 
 def _ts(value: datetime | None = None) -> str:
@@ -40,15 +79,75 @@ class StoreBase:
     # -- opening ---------------------------------------------------------------------------
     @classmethod
     def open(cls, target: str | Path, *, create: bool = False) -> Self:
-        """Open a study (file path or database URL); ``create=True`` makes a new one."""
+        """Open a study (file path or database URL); ``create=True`` makes a new one
+        (see :meth:`create`)."""
+        if create:
+            return cls.create(target)
         target = str(target)
         shown = display_target(target)  # messages never carry a database password
-        if not is_url(target):
-            path = Path(target)
-            if create and path.exists():
-                raise Conflict(f"{shown}: a file already exists there")
-            if not create and not path.is_file():
-                raise NotFound(f"{shown}: no such study (create one with 'coding init')")
+        if not is_url(target) and not Path(target).is_file():
+            raise NotFound(f"{shown}: no such study (create one with 'coding init')")
+        return cls._connect(target, shown, create=False)
+
+    @classmethod
+    def create(cls, target: str | Path, fill: Callable[[Self], None] | None = None) -> Self:
+        """Create a new study, run ``fill`` on it (settings, first codebook), and return it open.
+
+        All or nothing for a SQLite file: the study is built under a temporary name in the
+        target's folder (``.NAME.init-PID-TOKEN``) and hard-linked to its name only once
+        migrated and filled, so a killed ``init`` leaves no study file (the next ``init`` in
+        that folder removes the temporary file), and an existing file is never replaced.
+        On PostgreSQL each migration is one transaction; a database left with tables but no
+        event at all (an ``init`` stopped before its first write) is taken up and completed.
+        """
+        target = str(target)
+        shown = display_target(target)
+        if is_url(target):
+            store = cls._connect(target, shown, create=True)
+            try:
+                if fill is not None:
+                    fill(store)
+            except BaseException:
+                store.close()
+                raise
+            return store
+        path = Path(target)
+        if path.exists() or path.is_symlink():
+            hint = (
+                " (an empty file: if an interrupted init of an older Concord left it, remove it)"
+                if path.is_file() and path.stat().st_size == 0
+                else ""
+            )
+            raise Conflict(f"{shown}: a file already exists there{hint}")
+        prefix = f".{path.name}.init-"
+        if path.parent.is_dir():
+            _remove_stale_files(path.parent, prefix)
+        temp = path.with_name(f"{prefix}{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            store = cls._connect(str(temp), shown, create=True)
+            try:
+                if fill is not None:
+                    fill(store)
+                store._checkpoint()
+            finally:
+                store.close()
+            crash_point("init-before-link")
+            try:
+                os.link(temp, path)  # fails rather than replace a file made meanwhile
+            except FileExistsError as err:
+                raise Conflict(f"{shown}: a file already exists there") from err
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{temp}{suffix}").unlink(missing_ok=True)
+        return cls.open(path)
+
+    def _checkpoint(self) -> None:
+        """Move a SQLite study's write-ahead log into its file (before it is linked)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @classmethod
+    def _connect(cls, target: str, shown: str, *, create: bool) -> Self:
         try:
             store = cls(make_engine(target), shown)
         except ArgumentError as err:
@@ -56,9 +155,9 @@ class StoreBase:
         try:
             applied = store.schema_version()
             if create:
-                if applied:
+                if applied and store.revision():
                     raise Conflict(f"{shown}: the database already holds a study")
-                store.migrate()
+                store.migrate()  # also completes an init stopped before its first write
             elif applied == 0:
                 raise NotFound(f"{shown}: not a Concord study (no schema_version table)")
             elif applied < len(t.MIGRATIONS):
@@ -141,12 +240,25 @@ class StoreBase:
         self, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None
     ) -> Iterator[Connection]:
         """One write transaction that also appends its row to the audit trail."""
+        with self._writing(action, subject) as conn:
+            yield conn
+            self._event(conn, actor, action, subject, detail or {})
+
+    @contextmanager
+    def _writing(self, action: str, subject: str = "") -> Iterator[Connection]:
+        """A write transaction whose caller appends its own audit rows (none, or several).
+
+        Test hooks (:func:`crash_point`): ``commit:ACTION`` just before the commit and
+        ``committed:ACTION`` just after it.
+        """
         try:
             with self._write() as conn:
                 yield conn
-                self._event(conn, actor, action, subject, detail or {})
+                crash_point(f"commit:{action}")
         except IntegrityError as err:
-            raise Conflict(f"{action} {subject}: conflicts with stored data ({err.orig})") from err
+            where = f"{action} {subject}".strip()
+            raise Conflict(f"{where}: conflicts with stored data ({err.orig})") from err
+        crash_point(f"committed:{action}")
 
     @staticmethod
     def _event(

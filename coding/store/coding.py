@@ -18,7 +18,7 @@ from coding.model import (
     Suggestion,
 )
 from coding.store import schema as t
-from coding.store.base import StoreBase, _ts
+from coding.store.base import StoreBase, _ts, crash_point
 
 
 class CodingMixin(StoreBase):
@@ -26,12 +26,18 @@ class CodingMixin(StoreBase):
 
     # -- coders ----------------------------------------------------------------------------
     def add_coders(self, names: Iterable[str], actor: str, kind: str = "human") -> list[str]:
-        """Add coders that are not yet in the study; return the names added."""
-        wanted = sorted(set(names) - set(self.coders()))
-        if wanted:
-            with self.transaction(actor, "add_coders", ",".join(wanted), {"kind": kind}) as conn:
-                insert_coders(conn, wanted, kind)
-        return wanted
+        """Add coders that are not yet in the study; return the names added.
+
+        Who is new is decided inside the write transaction, and its ``add_coders`` audit row
+        is written only when someone was added (a concurrent writer may have added them).
+        """
+        names = list(names)
+        with self._writing("add_coders") as conn:
+            _serialise(conn, "coders")
+            added = insert_coders(conn, names, kind)
+            if added:
+                self._event(conn, actor, "add_coders", ",".join(added), {"kind": kind})
+        return added
 
     def coders(self, kind: str | None = None) -> list[str]:
         query = select(t.coders.c.name).order_by(t.coders.c.name)
@@ -47,13 +53,64 @@ class CodingMixin(StoreBase):
         actor: str,
         complete: Sequence[tuple[str, str]] = (),
     ) -> int:
-        """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically."""
-        detail = {"annotations": len(annotations), "completed": len(complete)}
+        """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically.
+
+        The audit row lists the completed units' ids per coder."""
+        by_coder: dict[str, list[str]] = {}
+        for segment_id, coder in complete:
+            by_coder.setdefault(coder, []).append(segment_id)
+        detail = {
+            "annotations": len(annotations),
+            "completed": len(complete),
+            "completed_units": by_coder,
+        }
         subject = f"{len(annotations)} annotations"
         with self.transaction(actor, "add_annotations", subject, detail) as conn:
             added = insert_annotations(conn, annotations)
             self._complete(conn, complete, _ts())
         return added
+
+    def import_annotations(
+        self,
+        annotations: Sequence[Annotation],
+        actor: str,
+        complete: Sequence[tuple[str, str]] = (),
+        new_coders: Sequence[str] = (),
+    ) -> tuple[int, list[str]]:
+        """Add coders, annotations and completions in one transaction; all or nothing.
+
+        Annotations already stored (same segment, code, coder and span) are skipped, decided
+        inside the write transaction: two identical imports at once add the rows once, and
+        the second reports them as already present. Returns (annotations added, coders
+        added); the audit trail gets an ``add_coders`` row only when a coder was added.
+        """
+        with self._writing("add_annotations") as conn:
+            _serialise(conn, "coders")
+            _serialise(conn, "annotations")
+            coders_added = insert_coders(conn, new_coders)
+            if coders_added:
+                self._event(conn, actor, "add_coders", ",".join(coders_added), {"kind": "human"})
+            crash_point("import-after-coders")
+            have = stored_annotation_keys(conn, {a.segment_id for a in annotations})
+            fresh, seen = [], set(have)
+            for a in annotations:
+                key = (a.segment_id, a.code_id, a.coder, a.start, a.end)
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(a)
+            added = insert_annotations(conn, fresh)
+            crash_point("import-after-annotations")
+            self._complete(conn, complete, _ts())
+            by_coder: dict[str, list[str]] = {}
+            for segment_id, coder in complete:
+                by_coder.setdefault(coder, []).append(segment_id)
+            detail = {
+                "annotations": added,
+                "completed": len(complete),
+                "completed_units": by_coder,
+            }
+            self._event(conn, actor, "add_annotations", f"{added} annotations", detail)
+        return added, coders_added
 
     def _complete(self, conn: Connection, pairs: Sequence[tuple[str, str]], now: str) -> None:
         a = t.assignments
@@ -122,6 +179,46 @@ class CodingMixin(StoreBase):
         frame = self._frame(query)
         frame["whole_segment"] = frame["whole_segment"].astype(bool)
         return frame
+
+    def annotation_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Annotations a coder's save removed or changed, as they were, oldest change first:
+        annotation_id, segment_id, coder, code_id, start, end, whole_segment, memo,
+        codebook_version, created_at, change (removed, memo), superseded_at, superseded_by."""
+        h = t.annotation_history
+        query = select(
+            h.c.annotation_id,
+            h.c.segment_id,
+            h.c.coder,
+            h.c.code_id,
+            h.c.span_start.label("start"),
+            h.c.span_end.label("end"),
+            h.c.whole_segment,
+            h.c.memo,
+            h.c.codebook_version,
+            h.c.created_at,
+            h.c.change,
+            h.c.superseded_at,
+            h.c.superseded_by,
+        ).order_by(h.c.id)
+        if coders is not None:
+            query = query.where(h.c.coder.in_(list(coders)))
+        return self._frame(query)
+
+    def unit_memo_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Earlier texts of coders' unit memos, oldest change first: segment_id, coder, memo,
+        updated_at (when it was written), superseded_at, superseded_by."""
+        h = t.unit_memo_history
+        query = select(
+            h.c.segment_id,
+            h.c.coder,
+            h.c.memo,
+            h.c.updated_at,
+            h.c.superseded_at,
+            h.c.superseded_by,
+        ).order_by(h.c.id)
+        if coders is not None:
+            query = query.where(h.c.coder.in_(list(coders)))
+        return self._frame(query)
 
     def assignments_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """segment_id, document_id, coder, assigned_at, completed_at, completed (bool)."""
@@ -299,6 +396,39 @@ class CodingMixin(StoreBase):
             return frame
         newest = frame.groupby(["segment_id", "code_id"], sort=False).tail(1)
         return newest[newest["decision"] != Decision.WITHDRAW].reset_index(drop=True)
+
+
+def _serialise(conn: Connection, key: str) -> None:
+    """On PostgreSQL, queue writers that read-then-write ``key`` (SQLite's BEGIN IMMEDIATE
+    already serialises every writer)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def stored_annotation_keys(
+    conn: Connection, segment_ids: Iterable[str]
+) -> set[tuple[str, str, str, int | None, int | None]]:
+    """(segment, code, coder, start, end) of stored annotations on some segments, with None
+    for a whole-segment span, as an Annotation of the same coding has it."""
+    a = t.annotations
+    ids = sorted(set(segment_ids))
+    keys: set[tuple[str, str, str, int | None, int | None]] = set()
+    for i in range(0, len(ids), 500):
+        query = select(
+            a.c.segment_id, a.c.code_id, a.c.coder, a.c.span_start, a.c.span_end, a.c.whole_segment
+        ).where(a.c.segment_id.in_(ids[i : i + 500]))
+        for r in conn.execute(query):
+            whole = bool(r.whole_segment)
+            keys.add(
+                (
+                    r.segment_id,
+                    r.code_id,
+                    r.coder,
+                    None if whole else r.span_start,
+                    None if whole else r.span_end,
+                )
+            )
+    return keys
 
 
 def insert_coders(conn: Connection, names: Sequence[str], kind: str = "human") -> list[str]:

@@ -224,6 +224,42 @@ unit_memos = Table(
     Column("updated_at", String(40), nullable=False),
 )
 
+# Version 5: nothing a coder saves erases earlier work. An annotation the coder removes from a
+# unit, or one whose memo changes, is first copied here whole (with its id while current);
+# a unit memo that changes keeps its earlier text likewise. Rows here are never changed.
+annotation_history = Table(
+    "annotation_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("annotation_id", Integer, nullable=False),
+    Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
+    Column("code_id", String(200), nullable=False),
+    Column("coder", String(100), ForeignKey("coders.name"), nullable=False),
+    Column("codebook_version", Integer, nullable=False),
+    Column("span_start", Integer, nullable=False),
+    Column("span_end", Integer, nullable=False),
+    Column("whole_segment", Integer, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("change", String(10), nullable=False),
+    Column("superseded_at", String(40), nullable=False),
+    Column("superseded_by", String(100), nullable=False),
+    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    CheckConstraint("change IN ('removed', 'memo')", name="annotation_history_change"),
+)
+
+unit_memo_history = Table(
+    "unit_memo_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
+    Column("coder", String(100), ForeignKey("coders.name"), nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("superseded_at", String(40), nullable=False),
+    Column("superseded_by", String(100), nullable=False),
+)
+
 V1_TABLES = (
     settings,
     events,
@@ -270,9 +306,14 @@ def _add_unit_memos(conn: Connection) -> None:
     metadata.create_all(conn, tables=[unit_memos])
 
 
+def _add_history(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[annotation_history, unit_memo_history])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
     _index_work_by_coder,
     _add_unit_memos,
+    _add_history,
 )

@@ -1,16 +1,27 @@
-"""SQL for the people who sign in to the app (``users``) and notes on codes (``code_notes``)."""
+"""SQL for the people who sign in to the app (``users``), their failed sign-ins (rows of the
+audit trail), and notes on codes (``code_notes``)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from coding.errors import Conflict, NotFound
 from coding.model import utcnow
 from coding.store import schema as t
+from coding.store.base import _ts
 from coding.store.store import Store
+
+SIGN_IN_FAILED = "sign_in_failed"  # subject: the name typed; detail: the client address
+# A lockout's action says what is locked, so no typed name can stand for a client address.
+LOCKED = {"name": "sign_in_locked", "client": "sign_in_locked_client"}
+# The audit trail's "who" for sign-in events: nobody is signed in yet, and no user name can
+# take this form (names start with a letter or digit).
+SIGN_IN_ACTOR = "(sign-in)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +98,79 @@ def code_notes_frame(store: Store, code_ids: list[str] | None = None) -> pd.Data
     if code_ids is not None:
         query = query.where(n.c.code_id.in_(code_ids))
     return store._frame(query)
+
+
+# -- failed sign-ins: append-only rows of ``events``, counted by name and by client address ----
+def client_detail(client: str) -> str:
+    """The ``detail`` text of a failure from a known client address (matched exactly)."""
+    return json.dumps({"client": client}, sort_keys=True)
+
+
+def record_sign_in_failure(store: Store, name: str, client: str | None) -> None:
+    """One failed sign-in for ``name`` (subject), with the client address when known."""
+    detail = {"client": client} if client else {}
+    with store.transaction(SIGN_IN_ACTOR, SIGN_IN_FAILED, name, detail):
+        pass
+
+
+def record_lockout(
+    store: Store, by: str, key: str, until: datetime, failures: int, seconds: int
+) -> None:
+    """A lockout of a name or a client address (``by``: "name" or "client") until ``until``."""
+    detail = {"until": _ts(until), "failures": failures, "seconds": seconds}
+    with store.transaction(SIGN_IN_ACTOR, LOCKED[by], key, detail):
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class SignInEvent:
+    """A failed sign-in or a lockout: ``key`` is the name typed, or the locked name or address."""
+
+    at: datetime
+    action: str
+    key: str
+    client: str | None  # the address a failure came from, when known
+    until: datetime | None  # when a lockout ends
+
+
+def sign_in_events(
+    store: Store, name: str, client: str | None, since: datetime
+) -> list[SignInEvent]:
+    """Failures and lockouts since ``since`` that concern ``name`` or the ``client`` address,
+    oldest first.
+
+    One query. ``events`` has no index on action or time (one would need a migration), so it
+    scans the table: about 10-50 ms per 100,000 events on SQLite (tests/test_access.py times
+    it), against about 50 ms for the password hash every sign-in costs anyway.
+    """
+    e = t.events
+    concerns = [
+        (e.c.action == SIGN_IN_FAILED) & (e.c.subject == name),
+        (e.c.action == LOCKED["name"]) & (e.c.subject == name),
+    ]
+    if client:
+        concerns += [
+            (e.c.action == SIGN_IN_FAILED) & (e.c.detail == client_detail(client)),
+            (e.c.action == LOCKED["client"]) & (e.c.subject == client),
+        ]
+    query = (
+        select(e.c.at, e.c.action, e.c.subject, e.c.detail)
+        .where(e.c.at >= _ts(since), or_(*concerns))
+        .order_by(e.c.id)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    found = []
+    for row in rows:
+        detail = json.loads(row.detail)
+        until = detail.get("until")
+        found.append(
+            SignInEvent(
+                at=datetime.fromisoformat(row.at),
+                action=row.action,
+                key=row.subject,
+                client=detail.get("client"),
+                until=datetime.fromisoformat(until) if until else None,
+            )
+        )
+    return found

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, union, update
 
 from coding.errors import Conflict, NotFound
 from coding.model import Decision, Segment, utcnow
@@ -111,20 +111,39 @@ def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) 
     on_codes = store._frame(
         select(a.c.segment_id, a.c.coder, a.c.memo)
         .where(a.c.segment_id.in_(ids), a.c.coder.in_(names), a.c.memo != "")
-        .order_by(a.c.segment_id, a.c.coder, a.c.code_id),
+        .order_by(a.c.segment_id, a.c.coder, a.c.code_id, a.c.span_start, a.c.span_end),
     )
     have = set(zip(stored["segment_id"], stored["coder"], strict=True))
     keys = zip(on_codes["segment_id"], on_codes["coder"], strict=True)
     older = on_codes[pd.Series([k not in have for k in keys], index=on_codes.index, dtype=bool)]
     joined = (
-        older.groupby(["segment_id", "coder"], sort=True)["memo"]
-        .agg(lambda memos: "; ".join(dict.fromkeys(memos)))
-        .reset_index()
+        older.groupby(["segment_id", "coder"], sort=True)["memo"].agg(_joined_memo).reset_index()
     )
     frames = [f for f in (stored, joined) if len(f)]
     if not frames:
         return pd.DataFrame(columns=["segment_id", "coder", "memo"])
     return pd.concat(frames, ignore_index=True)
+
+
+def draft_units(store: Store, coders: Sequence[str]) -> set[tuple[str, str]]:
+    """(segment_id, coder) of units assigned to some coders and not submitted on which the
+    coder has saved work: annotations, or a non-empty memo."""
+    asg, a, um = t.assignments, t.annotations, t.unit_memos
+    if not coders:
+        return set()
+    mine = and_(asg.c.coder.in_(list(coders)), asg.c.completed_at.is_(None))
+    coded = select(asg.c.segment_id, asg.c.coder).where(
+        mine,
+        select(a.c.id).where(a.c.segment_id == asg.c.segment_id, a.c.coder == asg.c.coder).exists(),
+    )
+    memo = select(asg.c.segment_id, asg.c.coder).where(
+        mine,
+        select(um.c.memo)
+        .where(um.c.segment_id == asg.c.segment_id, um.c.coder == asg.c.coder, um.c.memo != "")
+        .exists(),
+    )
+    with store.engine.connect() as conn:
+        return {(r.segment_id, r.coder) for r in conn.execute(union(coded, memo))}
 
 
 def coder_documents(store: Store, coder: str) -> pd.DataFrame:
@@ -153,17 +172,27 @@ def save_codes(
     memo: str,
     codebook_version: int,
     *,
+    offered: Sequence[str],
     complete: bool,
 ) -> None:
-    """Set a coder's whole-unit codes on one assigned, unsubmitted unit; optionally submit it.
+    """Set a coder's codes on one assigned, unsubmitted unit; optionally submit it.
 
-    One transaction with one audit row: codes no longer chosen are removed, new ones added.
-    The memo is the coder's note on the unit (``unit_memos``, so a unit without codes keeps
-    it too); it is also set on every code of the unit for exports, and kept in the audit row.
+    One transaction with one audit row. ``offered`` are the codes the coder could tick (the
+    current codebook): annotations on other codes are left as they are. An offered code no
+    longer chosen loses its annotations, each copied whole into ``annotation_history``
+    first; a code still chosen keeps its annotations, spans and memos; a newly chosen code
+    gets a whole-unit annotation. The memo is the coder's note on the unit (``unit_memos``,
+    kept even without codes; an earlier text goes to ``unit_memo_history``). Annotations that
+    carried the memo the coder was shown follow the new memo (for exports), their earlier
+    text kept in the history; an annotation with a memo of its own keeps it. The audit row's
+    detail holds the unit's codes, memo and annotations before and after the save.
     """
     a, asg, s, um = t.annotations, t.assignments, t.segments, t.unit_memos
     wanted = list(dict.fromkeys(code_ids))
-    detail = {"codes": wanted, "memo": memo, "complete": complete}
+    if not set(wanted) <= set(offered):
+        raise ValueError("every chosen code must be one the coder was offered")
+    # The audit row is written when the transaction ends: its detail is completed below.
+    detail: dict[str, Any] = {"memo": memo, "complete": complete}
     with store.transaction(coder, "code_unit", segment_id, detail) as conn:
         assigned = conn.execute(
             select(asg.c.completed_at).where(asg.c.segment_id == segment_id, asg.c.coder == coder)
@@ -174,11 +203,24 @@ def save_codes(
             raise Conflict(f"unit {segment_id} was already submitted by {coder}")
         span = conn.execute(select(s.c.start, s.c.end).where(s.c.id == segment_id)).one()
         mine = and_(a.c.segment_id == segment_id, a.c.coder == coder)
-        have = set(conn.execute(select(a.c.code_id).where(mine)).scalars())
-        conn.execute(delete(a).where(mine, a.c.code_id.not_in(wanted)))
-        if wanted:
-            conn.execute(update(a).where(mine, a.c.code_id.in_(wanted)).values(memo=memo))
+        before = _unit_work(conn, segment_id, coder)
+        rows = before.rows
+        removed = [r for r in rows if r.code_id in offered and r.code_id not in wanted]
+        follow = (
+            []
+            if memo == before.memo
+            else [r for r in rows if r.code_id in wanted and r.memo == before.memo]
+        )
         now = utcnow().isoformat()
+        _keep_history(conn, removed, "removed", coder, now)
+        _keep_history(conn, follow, "memo", coder, now)
+        if removed:
+            conn.execute(delete(a).where(mine, a.c.id.in_([r.id for r in removed])))
+        if follow:
+            conn.execute(
+                update(a).where(mine, a.c.id.in_([r.id for r in follow])).values(memo=memo)
+            )
+        have = {r.code_id for r in rows}
         fresh = [c for c in wanted if c not in have]
         if fresh:
             conn.execute(
@@ -198,8 +240,21 @@ def save_codes(
                     for c in fresh
                 ],
             )
-        conn.execute(delete(um).where(um.c.segment_id == segment_id, um.c.coder == coder))
-        if memo:
+        where_memo = and_(um.c.segment_id == segment_id, um.c.coder == coder)
+        stored = conn.execute(select(um.c.memo, um.c.updated_at).where(where_memo)).first()
+        if stored is not None and stored.memo != memo:
+            conn.execute(
+                insert(t.unit_memo_history).values(
+                    segment_id=segment_id,
+                    coder=coder,
+                    memo=stored.memo,
+                    updated_at=stored.updated_at,
+                    superseded_at=now,
+                    superseded_by=coder,
+                )
+            )
+            conn.execute(update(um).where(where_memo).values(memo=memo, updated_at=now))
+        elif stored is None and (memo or before.memo):  # an empty memo hides older ones too
             conn.execute(
                 insert(um).values(segment_id=segment_id, coder=coder, memo=memo, updated_at=now)
             )
@@ -209,6 +264,73 @@ def save_codes(
                 .where(asg.c.segment_id == segment_id, asg.c.coder == coder)
                 .values(completed_at=now)
             )
+        after = _unit_work(conn, segment_id, coder)
+        detail.update(codes=after.codes, before=before.summary(), after=after.summary())
+
+
+@dataclass(frozen=True)
+class _UnitWork:
+    """A coder's annotations on one unit and the memo they are shown there."""
+
+    rows: Sequence[Any]  # annotation rows, by code and span
+    memo: str
+
+    @property
+    def codes(self) -> list[str]:
+        return list(dict.fromkeys(r.code_id for r in self.rows))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "codes": self.codes,
+            "memo": self.memo,
+            "annotations": [[r.code_id, r.span_start, r.span_end, r.memo] for r in self.rows],
+        }
+
+
+def _unit_work(conn: Connection, segment_id: str, coder: str) -> _UnitWork:
+    a, um = t.annotations, t.unit_memos
+    rows = conn.execute(
+        select(a)
+        .where(a.c.segment_id == segment_id, a.c.coder == coder)
+        .order_by(a.c.code_id, a.c.span_start, a.c.span_end)
+    ).fetchall()
+    stored = conn.execute(
+        select(um.c.memo).where(um.c.segment_id == segment_id, um.c.coder == coder)
+    ).scalar_one_or_none()
+    return _UnitWork(rows, _joined_memo([r.memo for r in rows]) if stored is None else stored)
+
+
+def _joined_memo(memos: Sequence[str]) -> str:
+    """The memo shown for a unit without a ``unit_memos`` row: its annotations' distinct
+    memos, in code order, joined with "; "."""
+    return "; ".join(dict.fromkeys(m for m in memos if m))
+
+
+def _keep_history(conn: Connection, rows: Sequence[Any], change: str, by: str, now: str) -> None:
+    """Copy annotation rows whole into ``annotation_history`` before they change."""
+    if not rows:
+        return
+    conn.execute(
+        insert(t.annotation_history),
+        [
+            {
+                "annotation_id": r.id,
+                "segment_id": r.segment_id,
+                "code_id": r.code_id,
+                "coder": r.coder,
+                "codebook_version": r.codebook_version,
+                "span_start": r.span_start,
+                "span_end": r.span_end,
+                "whole_segment": r.whole_segment,
+                "memo": r.memo,
+                "created_at": r.created_at,
+                "change": change,
+                "superseded_at": now,
+                "superseded_by": by,
+            }
+            for r in rows
+        ],
+    )
 
 
 # -- segments and their context --------------------------------------------------------------

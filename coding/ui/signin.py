@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from coding.errors import CodingError, PermissionDenied
-from coding.service import access
+from coding.service import access, demo
 from coding.ui import state
 
 EXTERNAL = {
@@ -16,12 +14,14 @@ EXTERNAL = {
     "oidc": "Log in with your organisation's account. Your e-mail must be a verified user "
     "of this study.",
 }
-MAX_FAILURES, LOCKOUT_SECONDS = 5, 30
-FAILURES, LOCKED_UNTIL = "signin_failures", "signin_locked_until"
+
+
+PRODUCT = "**Concord**: double coding, agreement and consensus review."
 
 
 def render() -> None:
     st.title("Sign in")
+    st.markdown(PRODUCT)
     problem = state.study_problem()
     if problem is not None:
         st.error(problem)
@@ -42,46 +42,46 @@ def render() -> None:
         st.warning(EXTERNAL["proxy"])
         return
     state.show_flash()
-    wait = _locked_for()
+    _demo_hint()
     with st.form("sign-in"):
         st.text_input("Name", key="signin-name")
         st.text_input("Password", type="password", key="signin-password")
-        st.form_submit_button("Sign in", type="primary", on_click=_sign_in, disabled=wait > 0)
-    if wait > 0:
-        st.warning(f"Too many failed attempts: try again in {wait} s.")
+        st.form_submit_button("Sign in", type="primary", on_click=_sign_in)
     st.caption("Users are added with `coding users add STUDY NAME --role coder`.")
 
 
-def _locked_for() -> int:
-    """Seconds left of this session's lockout after repeated failures (0: not locked)."""
-    until = float(st.session_state.get(LOCKED_UNTIL, 0.0))
-    return max(0, int(until - time.monotonic() + 0.999))
+def _demo_hint() -> None:
+    """On the demo study only, say how to sign in (its users and password are published)."""
+    target = state.study_target()
+    if target is not None and demo.is_demo_study(target):
+        st.info(
+            f"Demo study: sign in as **{demo.TRAINEE}** (coder) or **rosa** (reviewer), "
+            f"password `{demo.DEMO_PASSWORD}`."
+        )
 
 
 def _sign_in() -> None:
     name = str(st.session_state.get("signin-name", ""))
     password = str(st.session_state.get("signin-password", ""))
     st.session_state["signin-password"] = ""
-    if _locked_for() > 0:
-        state.flash("error", "Too many failed attempts; wait and try again.")
-        return
-    try:
+    try:  # failures and lockouts are counted in the study, across every session
         with state.study() as store:
-            user = access.sign_in(store, name, password)
+            user = access.sign_in(store, name, password, _client_address())
     except PermissionDenied as err:
-        failures = int(st.session_state.get(FAILURES, 0)) + 1
-        st.session_state[FAILURES] = failures
-        if failures >= MAX_FAILURES:
-            st.session_state[FAILURES] = 0
-            st.session_state[LOCKED_UNTIL] = time.monotonic() + LOCKOUT_SECONDS
         state.flash("error", str(err))
         return
     except CodingError:
         state.log.exception("sign-in: the study cannot be opened")
         state.flash("error", "The study cannot be opened; see the server log.")
         return
-    st.session_state.pop(FAILURES, None)
     st.session_state[state.USER] = user.name
+
+
+def _client_address() -> str | None:
+    """The browser's address as Streamlit saw it (None on localhost, and in AppTest, which
+    has no connection); behind a reverse proxy it is the proxy's."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None
 
 
 if __name__ == "__main__":

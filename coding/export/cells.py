@@ -1,0 +1,60 @@
+"""Spreadsheet cells that never run: the one formula rule shared by every CSV and XLSX writer.
+
+A spreadsheet program reads a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return as a formula (the OWASP CSV-injection rule). Coded text, rationales, titles and
+code names come from the study, so any of them may start that way: ``=HYPERLINK(...)`` in a
+document must stay text when a reviewer opens the export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A string that is only a number ("-0.5", "+3", "-1e-3") runs nothing: a spreadsheet reads it
+# as that number, with or without the rule. It is left as it is, so numbers stay numbers.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def formula_like(text: str) -> bool:
+    """True when a spreadsheet would read ``text`` as a formula.
+
+    >>> [formula_like(s) for s in ("=1+1", "@SUM(A1)", "\\tx", "-2+3", "-0.5", "a=b")]
+    [True, True, True, True, False, False]
+    """
+    return text.startswith(FORMULA_START) and _NUMBER.fullmatch(text) is None
+
+
+def neutralise(value: object) -> object:
+    """A formula-like string with a leading apostrophe (shown as text, never run); any other
+    value unchanged, so numbers stay numbers.
+
+    >>> neutralise('=HYPERLINK("http://x.example")'), neutralise(-0.5), neutralise("-0.5")
+    ('\\'=HYPERLINK("http://x.example")', -0.5, '-0.5')
+    """
+    if isinstance(value, str) and formula_like(value):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV (no index, ``\\n`` line ends) with every cell and header neutralised.
+
+    Every string in the rows is quoted (numbers are not), as OWASP advises: a carriage return
+    inside a text, which minimal quoting would leave bare, cannot split a row. The header
+    line keeps minimal quoting, so it reads as before.
+
+    >>> print(csv_text(pd.DataFrame({"text": ["=1+1", "ok"], "n": [-1, 2]})), end="")
+    text,n
+    "'=1+1",-1
+    "ok",2
+    """
+    safe = frame.map(neutralise)
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([neutralise(c) for c in frame.columns])
+    rows = safe.to_csv(index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    return header.getvalue() + str(rows)
