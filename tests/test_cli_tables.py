@@ -71,11 +71,16 @@ def test_disagreement_text_is_cut_with_an_ellipsis(coded_db: Path, command: tupl
     assert "[" not in out and "<NA>" not in out  # coders as a|b, no missing-value markers
 
 
-def test_a_withdrawn_decision_named_in_supersedes_says_to_leave_it_out(coded_db: Path) -> None:
-    rows = json.loads(invoke("disagreements", str(coded_db), "--format", "json")[1])
-    base = ("resolve", str(coded_db), rows[0]["segment_id"], "--code", rows[0]["code_id"])
-    assert invoke(*base, "--decision", "apply", "--rationale", "Reads as calm")[0] == 0
-    assert invoke(*base, "--decision", "withdraw", "--rationale", "Too early to say")[0] == 0
-    code, _, err = invoke(*base, "--decision", "reject", "--rationale", "No", "--supersedes", "1")
+def test_a_withdrawn_decision_named_in_supersedes_says_to_leave_it_out(team_db: Path) -> None:
+    rows = json.loads(invoke("disagreements", str(team_db), "--format", "json")[1])
+    base = ("resolve", str(team_db), rows[0]["segment_id"], "--code", rows[0]["code_id"])
+    base += ("--reviewer", "rosa")
+    assert (
+        invoke(*base, "--decision", "apply", "--rationale", "Reads as calm on a first look")[0] == 0
+    )
+    undo = ("--rationale", "Too early to say either way")
+    assert invoke(*base, "--decision", "withdraw", *undo)[0] == 0
+    again = ("--rationale", "Not calm after all, on reading it again", "--supersedes", "1")
+    code, _, err = invoke(*base, "--decision", "reject", *again)
     assert code == 1
     assert "decision #1 was withdrawn and none stands; run again without --supersedes" in err
