@@ -9,7 +9,8 @@ give the URL of a fresh database, copied with ``CREATE DATABASE ... TEMPLATE`` f
 built once per session (tests/pg.py). Such a test must treat its study as a path or a URL
 (``Store.open``, the CLI); one whose subject is SQLite's file (paths, WAL, the write lock)
 carries ``@pytest.mark.sqlite_only("why")``. Tests that ask for ``target`` run on both engines
-everywhere. Every PostgreSQL run carries the ``postgres`` marker: ``-m "not postgres"`` skips
+everywhere. Every PostgreSQL run carries the ``postgres`` marker (so does any test that
+asks for ``postgres_server`` itself): ``-m "not postgres"`` skips
 them for a quick run, ``-m postgres`` runs only them. The server is started once per test
 process from the Debian binaries, or taken from CONCORD_TEST_POSTGRES_URL; without one the
 PostgreSQL tests skip, except under CI=true, where they fail.
