@@ -61,9 +61,6 @@ def server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     try:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
         run = {"check": True, "capture_output": True, "timeout": 120}
         subprocess.run(
             _as_server_user(
@@ -81,22 +78,7 @@ def server() -> Iterator[str]:
             ),
             **run,
         )
-        subprocess.run(
-            _as_server_user(
-                [
-                    f"{bindir}/pg_ctl",
-                    "-D",
-                    data,
-                    "-l",
-                    os.path.join(root, "log"),
-                    "-w",
-                    "start",
-                    "-o",
-                    f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off",
-                ]
-            ),
-            **run,
-        )
+        port = _start(bindir, root, data)
         yield f"postgresql+psycopg://concord@127.0.0.1:{port}"
     finally:
         if os.path.exists(os.path.join(data, "postmaster.pid")):
@@ -106,6 +88,33 @@ def server() -> Iterator[str]:
                 capture_output=True,
             )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _start(bindir: str, root: str, data: str, attempts: int = 3) -> int:
+    """Start the server on a free loopback port and return it.
+
+    A port found free can be taken by another process (another test worker's server) before
+    PostgreSQL binds it; then the start fails and we try again on a fresh port.
+    """
+    failures: list[str] = []
+    for _ in range(attempts):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        options = f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off"
+        log = os.path.join(root, "log")
+        started = subprocess.run(
+            _as_server_user(
+                [f"{bindir}/pg_ctl", "-D", data, "-l", log, "-w", "start", "-o", options]
+            ),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if started.returncode == 0:
+            return port
+        failures.append(f"port {port}: {started.stderr.decode(errors='replace').strip()[-300:]}")
+    raise RuntimeError("the PostgreSQL test server did not start: " + "; ".join(failures))
 
 
 def _admin_dsn(base_url: str) -> str:
