@@ -15,6 +15,8 @@ from coding.corpus import normalise, normalise_with_map, read_source
 from coding.errors import InvalidInput
 from coding.store import Store
 
+pytestmark = pytest.mark.both_engines
+
 DATA = Path(__file__).parent / "data"
 
 

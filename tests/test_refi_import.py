@@ -17,6 +17,8 @@ from coding.refi.safezip import read_archive
 from coding.service.refi import import_qdpx
 from coding.store import Store
 
+pytestmark = pytest.mark.both_engines
+
 REFI = Path(__file__).parent / "data" / "refi"
 
 
