@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from coding.cli.common import actor, clip, echo_json, friendly, note, open_study
+from coding.cli.common import FORMAT, STUDY, actor, clip, echo_json, friendly, note, open_study
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
 
@@ -32,7 +32,7 @@ def suggest() -> None:
 
 
 @suggest.command("run")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @ENGINE
 @SEED
 @friendly
@@ -53,11 +53,11 @@ def run(study: str, engine: str, seed: int) -> None:
 
 
 @suggest.command("evaluate")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @ENGINE
 @SEED
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT("table", "json")
 @friendly
 def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
     """Cross-validate an engine, folds grouped by document, next to human-human kappa.
@@ -94,7 +94,7 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
 
 
 @suggest.command("next")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @click.option("--coder", required=True)
 @ENGINE
 @SEED
