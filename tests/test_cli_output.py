@@ -108,3 +108,29 @@ def test_the_study_argument_is_defined_once() -> None:
         name for name, text in sources.items() if re.search(r'argument\(\s*"study"', text)
     )
     assert defining == ["common.py"]
+
+
+def test_users_list_is_aligned_rows_without_a_header(study: Path) -> None:
+    assert CliRunner().invoke(cli, ["users", "list", str(study)]).stdout == ""  # no users yet
+    for name, role in (("rosa", "reviewer"), ("a-much-longer-user-name", "coder")):
+        result = CliRunner().invoke(
+            cli,
+            ["users", "add", str(study), name, "--role", role, "--password-stdin"],
+            input="pw-test-8\n",
+        )
+        assert result.exit_code == 0, result.output
+    lines = CliRunner().invoke(cli, ["users", "list", str(study)]).stdout.splitlines()
+    assert [line[:34] for line in lines] == [  # names at least 20 wide, longer ones kept aligned
+        "a-much-longer-user-name coder     ",
+        "rosa                    reviewer  ",
+    ]
+
+
+def test_a_table_column_is_at_least_its_given_width(capsys: pytest.CaptureFixture[str]) -> None:
+    frame = pd.DataFrame({"code": ["calm", "macro"], "f1": ["0.500", "-"]})
+    echo_frame(frame, "table", left=["code"], widths={"code": 8, "f1": 6})
+    assert capsys.readouterr().out.splitlines() == [
+        "code         f1",
+        "calm      0.500",
+        "macro         -",
+    ]

@@ -89,16 +89,19 @@ def echo_frame(
     footnotes: str | None = None,
     empty: str | None = None,
     joined: Sequence[str] = (),
+    widths: Mapping[str, int] | None = None,
+    header: bool = True,
 ) -> None:
     """Print ``frame`` as ``fmt``: ``csv``, ``json`` or ``table``.
 
     csv and json carry every column: CSV through :func:`csv_text` (formula-like cells
     neutralised), with the list cells of the ``joined`` columns written as "a|b"; JSON as one
     record per row. The table shows ``view(frame)`` (default: the frame as it is) as aligned
-    columns (see :func:`table_text`, ``left`` as there): text of the ``clipped`` columns on one
-    line and cut to its width with an ellipsis; texts of the ``footnotes`` column replaced by
-    markers ("[1]") and printed once each below the table; ``empty`` instead when there are no
-    rows (default: the header alone).
+    columns (see :func:`table_text`, ``left``, ``widths`` and ``header`` as there): text of
+    the ``clipped`` columns on one line and cut to its width with an ellipsis; texts of the
+    ``footnotes`` column replaced by markers ("[1]") and printed once each below the table;
+    ``empty`` instead when there are no rows (default: the header alone, or nothing without
+    it).
     """
     if fmt == "csv":
         flat = frame.copy()
@@ -124,7 +127,9 @@ def echo_frame(
     if footnotes is not None and footnotes in shown:
         shown = shown.copy()
         shown[footnotes] = [_footnote(str(text), notes) for text in shown[footnotes]]
-    click.echo(table_text(shown, left=left))
+    table = table_text(shown, left=left, widths=widths, header=header)
+    if header or table:
+        click.echo(table)
     for number, text in enumerate(notes, start=1):
         click.echo(f"[{number}] {text}")
 
@@ -158,10 +163,17 @@ def clip(text: object, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + ELLIPSIS
 
 
-def table_text(frame: pd.DataFrame, left: Sequence[str] = ()) -> str:
+def table_text(
+    frame: pd.DataFrame,
+    left: Sequence[str] = (),
+    widths: Mapping[str, int] | None = None,
+    header: bool = True,
+) -> str:
     """``frame`` as aligned columns (no index): values right-aligned, those of the ``left``
-    columns left-aligned, and no blanks at the ends of lines. Values print with ``str``, so
-    round floats first; a missing value prints as nothing.
+    columns left-aligned, and no blanks at the ends of lines. A column is as wide as its
+    widest value, and at least as its ``widths`` entry; the first line names the columns
+    unless ``header`` is false. Values print with ``str``, so round floats first; a missing
+    value prints as nothing.
 
     >>> print(table_text(pd.DataFrame({"code": ["calm", "cues"], "n": [12, 3],
     ...                                "note": ["", "rare"]}), left=["note"]))
@@ -172,14 +184,15 @@ def table_text(frame: pd.DataFrame, left: Sequence[str] = ()) -> str:
     cells = {
         str(c): ["" if _missing(v) else str(v) for v in frame[c].tolist()] for c in frame.columns
     }
-    widths = {c: max([len(c), *map(len, values)]) for c, values in cells.items()}
+    least = widths or {}
+    width = {c: max([len(c), least.get(c, 0), *map(len, values)]) for c, values in cells.items()}
 
     def line(values: dict[str, str]) -> str:
-        parts = [v.ljust(widths[c]) if c in left else v.rjust(widths[c]) for c, v in values.items()]
+        parts = [v.ljust(width[c]) if c in left else v.rjust(width[c]) for c, v in values.items()]
         return " ".join(parts).rstrip()
 
     rows = [line({c: cells[c][i] for c in cells}) for i in range(len(frame))]
-    return "\n".join([line({c: c for c in cells}), *rows])
+    return "\n".join([line({c: c for c in cells}), *rows] if header else rows)
 
 
 def _missing(value: object) -> bool:

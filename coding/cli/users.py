@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from coding.cli.common import STUDY, actor, friendly, open_study
+from coding.cli.common import STUDY, actor, echo_frame, friendly, open_study
 from coding.cli.main import cli
 from coding.service import access
 
@@ -47,5 +47,10 @@ def users_list(study: str) -> None:
     """List users and their roles.  Example: coding users list study.db"""
     with open_study(study) as store:
         table = access.users(store)
-    for row in table.itertuples(index=False):
-        click.echo(f"{row.name:20} {row.role:9} {row.created_at}")
+    echo_frame(
+        table[["name", "role", "created_at"]],
+        "table",
+        left=["name", "role", "created_at"],
+        widths={"name": 20, "role": 9},
+        header=False,
+    )
