@@ -134,3 +134,12 @@ def test_a_table_column_is_at_least_its_given_width(capsys: pytest.CaptureFixtur
         "calm      0.500",
         "macro         -",
     ]
+
+
+def test_coders_list_is_one_name_a_line(study: Path) -> None:
+    assert CliRunner().invoke(cli, ["coders", "list", str(study)]).stdout == ""
+    assert (
+        CliRunner().invoke(cli, ["coders", "add", str(study), "ben", "amira-long"]).exit_code == 0
+    )
+    out = CliRunner().invoke(cli, ["coders", "list", str(study)]).stdout
+    assert out == "amira-long\nben\n"  # no padding after the shorter name

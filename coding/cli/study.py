@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import pandas as pd
 
 from coding import codebook as codebook_io
 from coding import service
@@ -13,6 +14,7 @@ from coding.cli.common import (
     STUDY,
     actor,
     echo_disagreements,
+    echo_frame,
     echo_json,
     friendly,
     note,
@@ -166,8 +168,8 @@ def coders_add(study: str, names: tuple[str, ...]) -> None:
 def coders_list(study: str) -> None:
     """List a study's coders."""
     with open_study(study) as store:
-        for name in store.coders():
-            click.echo(name)
+        names = store.coders()
+    echo_frame(pd.DataFrame({"coder": names}), "table", left=["coder"], header=False)
 
 
 @cli.command()
