@@ -43,7 +43,7 @@ SHOWN = (
 )
 
 
-# What each of the other views leaves out: given together, the left flag would silently win.
+# The flags each view ignores: given with the view, they are refused rather than dropped.
 IGNORED_BY = {
     "--spans": (
         "--disagreements",
@@ -161,21 +161,19 @@ def echo_agreement(table: pd.DataFrame, fmt: str) -> None:
 
 
 def _refuse_ignored_flags(ctx: click.Context) -> None:
-    """A usage error naming both flags when one view is asked for with a flag it ignores."""
-    given = [flag for flag, name in _PARAMETERS.items() if _given(ctx, name)]
-    for view in IGNORED_BY:
-        if view not in given:
-            continue
-        for flag in IGNORED_BY[view]:
-            if flag in given:
-                raise click.UsageError(
-                    f"{view} and {flag} cannot be used together ({view} ignores {flag})", ctx
-                )
+    """A usage error naming both flags when a view is asked for with a flag it ignores."""
+    given = {flag for flag, name in _PARAMETERS.items() if _given(ctx, name)}
+    for view, ignored in IGNORED_BY.items():
+        clash = next((flag for flag in ignored if flag in given), None) if view in given else None
+        if clash is not None:
+            raise click.UsageError(
+                f"{view} and {clash} cannot be used together ({view} ignores {clash})", ctx
+            )
 
 
 def _given(ctx: click.Context, name: str) -> bool:
-    """Whether the user set parameter ``name`` (a flag to on, an option to any value; --by to
-    something other than code, the pairwise view's own grouping)."""
+    """Whether the user gave parameter ``name``: a flag turned on, or an option set on the
+    command line. ``--by code`` with --pairwise is no clash: it is what --pairwise does."""
     value = ctx.params[name]
     if isinstance(value, bool):
         return value
