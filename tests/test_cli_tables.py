@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from coding.cli import cli
-from coding.cli.agreement import N_UNITS_NOTE, _emit
+from coding.cli.agreement import N_UNITS_NOTE, echo_agreement
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -32,7 +32,7 @@ def test_agreement_notes_are_footnotes_and_no_line_is_padded(
             "note": ["", paradox, paradox, "few units"],
         }
     )
-    _emit(table, "table", full=False)
+    echo_agreement(table, "table")
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].split() == ["code_id", "document_id", "n_units", "kappa", "note"]
@@ -44,7 +44,7 @@ def test_agreement_notes_are_footnotes_and_no_line_is_padded(
 
 def test_an_empty_note_column_is_left_out(capsys: pytest.CaptureFixture[str]) -> None:
     table = pd.DataFrame({"scope": ["code"], "code_id": ["calm"], "n_units": [4], "note": [""]})
-    _emit(table, "table", full=False)
+    echo_agreement(table, "table")
     out, err = capsys.readouterr()
     assert out.splitlines() == ["code_id n_units", "   calm       4"]
     assert err == ""  # one code's units: nothing pooled, nothing to explain

@@ -6,11 +6,19 @@ import math
 
 import click
 import pandas as pd
+from click.core import ParameterSource
 
 from coding import service
-from coding.cli.common import disagreements_text, friendly, note, open_study, table_text
+from coding.cli.common import (
+    FORMAT,
+    STUDY,
+    echo_disagreements,
+    echo_frame,
+    friendly,
+    note,
+    open_study,
+)
 from coding.cli.main import cli
-from coding.export.cells import csv_text
 from coding.service import agreement as agreement_service
 
 SHOWN = (
@@ -35,8 +43,34 @@ SHOWN = (
 )
 
 
+# The flags each view ignores: given with the view, they are refused rather than dropped.
+IGNORED_BY = {
+    "--spans": (
+        "--disagreements",
+        "--pairwise",
+        "--nlp",
+        "--consensus",
+        "--by",
+        "--bootstrap",
+        "--seed",
+    ),
+    "--disagreements": ("--pairwise", "--nlp", "--consensus", "--by", "--bootstrap", "--seed"),
+    "--pairwise": ("--by",),  # one table per pair, always by code
+}
+_PARAMETERS = {
+    "--spans": "span_level",
+    "--disagreements": "list_disagreements",
+    "--pairwise": "pairwise",
+    "--nlp": "include_nlp",
+    "--consensus": "include_consensus",
+    "--by": "by",
+    "--bootstrap": "bootstrap",
+    "--seed": "seed",
+}
+
+
 @cli.command()
-@click.argument("study", metavar="STUDY")
+@STUDY
 @click.option(
     "--coders",
     help="Comma-separated coders (default: all with completed units). "
@@ -76,9 +110,11 @@ SHOWN = (
     is_flag=True,
     help="List the units where coders differ instead.",
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@FORMAT()
+@click.pass_context
 @friendly
 def agreement(
+    ctx: click.Context,
     study: str,
     coders: str | None,
     by: str,
@@ -95,6 +131,7 @@ def agreement(
 
     Example: coding agreement study.db --bootstrap 1000 --format csv
     """
+    _refuse_ignored_flags(ctx)
     names = [c.strip() for c in coders.split(",") if c.strip()] if coders else None
     with open_study(study) as store:
         if span_level:
@@ -109,7 +146,40 @@ def agreement(
             table = agreement_service.agreement_report(
                 store, names, by, bootstrap, seed, include_nlp, include_consensus
             )
-    _emit(table, fmt, full=list_disagreements)
+    if list_disagreements:
+        echo_disagreements(table, fmt)
+        return
+    echo_agreement(table, fmt)
+
+
+def echo_agreement(table: pd.DataFrame, fmt: str) -> None:
+    """An agreement table as ``fmt``; as a table, notes become footnotes and, where rows pool
+    the codes, a note on stderr says what n_units counts there."""
+    echo_frame(table, fmt, view=_metrics_view, left=["note"], footnotes="note")
+    if fmt == "table" and _pooled(table):
+        note(N_UNITS_NOTE)
+
+
+def _refuse_ignored_flags(ctx: click.Context) -> None:
+    """A usage error naming both flags when a view is asked for with a flag it ignores."""
+    given = {flag for flag, name in _PARAMETERS.items() if _given(ctx, name)}
+    for view, ignored in IGNORED_BY.items():
+        clash = next((flag for flag in ignored if flag in given), None) if view in given else None
+        if clash is not None:
+            raise click.UsageError(
+                f"{view} and {clash} cannot be used together ({view} ignores {clash})", ctx
+            )
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user gave parameter ``name``: a flag turned on, or an option set on the
+    command line. ``--by code`` with --pairwise is no clash: it is what --pairwise does."""
+    value = ctx.params[name]
+    if isinstance(value, bool):
+        return value
+    if name == "by" and value == "code" and ctx.params["pairwise"]:
+        return False
+    return ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
 
 
 POOLED_SCOPES = ("overall", "document")  # rows that pool every code: n_units counts pairs
@@ -117,55 +187,39 @@ N_UNITS_NOTE = (
     "note: n_units counts units on a code's rows, and (unit, code) pairs on rows that pool "
     "the codes (code_id * or overall)"
 )
+RENAMED = {
+    "krippendorff_alpha": "alpha",
+    "percent_agreement": "agree",
+    "krippendorff_alpha_ci_low": "alpha_lo",
+    "krippendorff_alpha_ci_high": "alpha_hi",
+    "cohen_kappa": "kappa",
+    "prevalence": "prev",
+}
 
 
-def _emit(table: pd.DataFrame, fmt: str, full: bool) -> None:
-    if fmt == "csv":
-        click.echo(csv_text(table), nl=False)
-        return
-    if fmt == "json":
-        click.echo(table.to_json(orient="records", indent=2, force_ascii=False))
-        return
-    if full:
-        click.echo(disagreements_text(table))
-        return
+def _metrics_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns worth showing, numbers to 3 places ("-" when undefined), short names."""
     columns = [c for c in SHOWN if c in table.columns and _shown(table[c])]
     shown = table[columns].copy()
     for column in shown.columns:
         if shown[column].dtype.kind == "f" or column.endswith(("_ci_low", "_ci_high")):
             shown[column] = shown[column].map(_num)
-    footnotes: list[str] = []
-    if "note" in shown:
-        shown["note"] = [_footnote(str(text), footnotes) for text in shown["note"]]
-    shown = shown.rename(
-        columns={
-            "krippendorff_alpha": "alpha",
-            "percent_agreement": "agree",
-            "krippendorff_alpha_ci_low": "alpha_lo",
-            "krippendorff_alpha_ci_high": "alpha_hi",
-            "cohen_kappa": "kappa",
-            "prevalence": "prev",
-        }
+    return shown.rename(columns=RENAMED)
+
+
+def _pooled(table: pd.DataFrame) -> bool:
+    """Whether the table shows n_units on rows that pool every code (the note explains it)."""
+    return (
+        "n_units" in table
+        and _shown(table["n_units"])
+        and "scope" in table
+        and bool(table["scope"].isin(POOLED_SCOPES).any())
     )
-    click.echo(table_text(shown, left=["note"]))
-    for number, text in enumerate(footnotes, start=1):
-        click.echo(f"[{number}] {text}")
-    if "n_units" in shown and "scope" in table and table["scope"].isin(POOLED_SCOPES).any():
-        note(N_UNITS_NOTE)
 
 
 def _shown(column: pd.Series) -> bool:
     """A column worth a place in the table: some value that is neither missing nor empty."""
     return bool((column.notna() & (column.astype(str) != "")).any())
-
-
-def _footnote(text: str, footnotes: list[str]) -> str:
-    """The note's marker ("[2]"), adding the note to ``footnotes`` once; "" for no note."""
-    if not text:
-        return ""
-    if text not in footnotes:
-        footnotes.append(text)
-    return f"[{footnotes.index(text) + 1}]"
 
 
 def _num(value: object) -> str:

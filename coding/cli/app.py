@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from coding import service
-from coding.cli.common import actor, friendly, note, open_study
+from coding.cli.common import STUDY, actor, friendly, note, open_study
 from coding.cli.main import cli
 from coding.errors import CodingError
 from coding.service.demo import PROJECT_ROOT, build_demo, is_demo_study, rebuild_demo
@@ -54,7 +54,7 @@ def demo(db: str, force: bool, no_app: bool, port: int) -> None:
 
 
 @cli.command()
-@click.argument("study", metavar="STUDY")
+@STUDY
 @click.option("--port", type=int, default=8501, show_default=True)
 @click.option(
     "--address",

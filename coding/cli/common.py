@@ -1,4 +1,10 @@
-"""Shared CLI helpers: the acting user, opening a study, turning errors into messages."""
+"""What every command shares: the STUDY argument, ``--format``, printing frames and JSON, the
+acting user, opening a study, and turning errors into messages.
+
+Every command prints a table of rows through :func:`echo_frame` and other data through
+:func:`echo_json`, so a CSV from any command has its formula cells neutralised and a table
+cuts long text the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import getpass
 import json
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -15,10 +21,33 @@ import click
 import pandas as pd
 
 from coding.errors import CodingError
+from coding.export.cells import csv_text
 from coding.store import Store
 
 P = ParamSpec("P")
 R = TypeVar("R")
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+STUDY = click.argument("study", metavar="STUDY")
+"""The study a command works on: a SQLite file or a PostgreSQL URL."""
+
+FORMATS = ("table", "csv", "json")
+
+
+def FORMAT(  # noqa: N802 - used as a decorator, like click.option
+    *choices: str, default: str = "table", show_default: bool = False
+) -> Callable[[FC], FC]:
+    """The ``--format`` option (passed as ``fmt``) with ``choices`` (default: table, csv, json).
+
+    Use it as ``@FORMAT()`` or ``@FORMAT("table", "json")``.
+    """
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices or FORMATS)),
+        default=default,
+        show_default=show_default,
+    )
 
 
 def actor() -> str:
@@ -46,7 +75,72 @@ def open_study(target: str) -> Iterator[Store]:
 
 
 def echo_json(data: Any) -> None:
+    """``data`` (dicts, lists, numbers, text) as indented JSON; anything else as its text."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def echo_frame(
+    frame: pd.DataFrame,
+    fmt: str,
+    *,
+    view: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    left: Sequence[str] = (),
+    clipped: Mapping[str, int] | None = None,
+    footnotes: str | None = None,
+    empty: str | None = None,
+    joined: Sequence[str] = (),
+    widths: Mapping[str, int] | None = None,
+    header: bool = True,
+) -> None:
+    """Print ``frame`` as ``fmt``: ``csv``, ``json`` or ``table``.
+
+    csv and json carry every column: CSV through :func:`csv_text` (formula-like cells
+    neutralised), with the list cells of the ``joined`` columns written as "a|b"; JSON as one
+    record per row. The table shows ``view(frame)`` (default: the frame as it is) as aligned
+    columns (see :func:`table_text`, ``left``, ``widths`` and ``header`` as there): text of
+    the ``clipped`` columns on one line and cut to its width with an ellipsis; texts of the
+    ``footnotes`` column replaced by markers ("[1]") and printed once each below the table;
+    ``empty`` instead when there are no rows (default: the header alone, or nothing without
+    it).
+    """
+    if fmt == "csv":
+        flat = frame.copy()
+        for column in joined:
+            if column in flat:
+                flat[column] = flat[column].map("|".join)
+        click.echo(csv_text(flat), nl=False)
+        return
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
+        return
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}")
+    if frame.empty and empty is not None:
+        click.echo(empty)
+        return
+    shown = frame if view is None else view(frame)
+    if clipped:
+        shown = shown.copy()
+        for column, width in clipped.items():
+            shown[column] = shown[column].map(lambda text, width=width: clip(text, width))
+    notes: list[str] = []
+    if footnotes is not None and footnotes in shown:
+        shown = shown.copy()
+        shown[footnotes] = [_footnote(str(text), notes) for text in shown[footnotes]]
+    table = table_text(shown, left=left, widths=widths, header=header)
+    if header or table:
+        click.echo(table)
+    for number, text in enumerate(notes, start=1):
+        click.echo(f"[{number}] {text}")
+
+
+def _footnote(text: str, footnotes: list[str]) -> str:
+    """The note's marker ("[2]"), adding the note to ``footnotes`` once; "" for no note."""
+    if not text:
+        return ""
+    if text not in footnotes:
+        footnotes.append(text)
+    return f"[{footnotes.index(text) + 1}]"
 
 
 def note(message: str) -> None:
@@ -69,10 +163,17 @@ def clip(text: object, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + ELLIPSIS
 
 
-def table_text(frame: pd.DataFrame, left: Sequence[str] = ()) -> str:
+def table_text(
+    frame: pd.DataFrame,
+    left: Sequence[str] = (),
+    widths: Mapping[str, int] | None = None,
+    header: bool = True,
+) -> str:
     """``frame`` as aligned columns (no index): values right-aligned, those of the ``left``
-    columns left-aligned, and no blanks at the ends of lines. Values print with ``str``, so
-    round floats first; a missing value prints as nothing.
+    columns left-aligned, and no blanks at the ends of lines. A column is as wide as its
+    widest value, and at least as its ``widths`` entry; the first line names the columns
+    unless ``header`` is false. Values print with ``str``, so round floats first; a missing
+    value prints as nothing.
 
     >>> print(table_text(pd.DataFrame({"code": ["calm", "cues"], "n": [12, 3],
     ...                                "note": ["", "rare"]}), left=["note"]))
@@ -83,14 +184,15 @@ def table_text(frame: pd.DataFrame, left: Sequence[str] = ()) -> str:
     cells = {
         str(c): ["" if _missing(v) else str(v) for v in frame[c].tolist()] for c in frame.columns
     }
-    widths = {c: max([len(c), *map(len, values)]) for c, values in cells.items()}
+    least = widths or {}
+    width = {c: max([len(c), least.get(c, 0), *map(len, values)]) for c, values in cells.items()}
 
     def line(values: dict[str, str]) -> str:
-        parts = [v.ljust(widths[c]) if c in left else v.rjust(widths[c]) for c, v in values.items()]
+        parts = [v.ljust(width[c]) if c in left else v.rjust(width[c]) for c, v in values.items()]
         return " ".join(parts).rstrip()
 
     rows = [line({c: cells[c][i] for c in cells}) for i in range(len(frame))]
-    return "\n".join([line({c: c for c in cells}), *rows])
+    return "\n".join([line({c: c for c in cells}), *rows] if header else rows)
 
 
 def _missing(value: object) -> bool:
@@ -107,15 +209,27 @@ DISAGREEMENT_COLUMNS = (
     "decision_id",
     "text",
 )
+DISAGREEMENT_TEXT_WIDTH = 50
 
 
-def disagreements_text(found: pd.DataFrame, text_width: int = 50) -> str:
-    """Disagreements as a table: the essentials, coders as "a|b", the text last and clipped."""
-    if found.empty:
-        return "(none)"
+def disagreements_view(found: pd.DataFrame) -> pd.DataFrame:
+    """The essentials of a disagreements frame for a table: coders as "a|b", "#id" for the
+    decision, the text last."""
     shown = found[list(DISAGREEMENT_COLUMNS)].astype({"decision_id": object})
     shown["applied_by"] = shown["applied_by"].map("|".join)
     shown["not_applied_by"] = shown["not_applied_by"].map("|".join)
     shown["decision_id"] = shown["decision_id"].map(lambda v: "" if _missing(v) else f"#{v}")
-    shown["text"] = shown["text"].map(lambda text: clip(text, text_width))
-    return table_text(shown, left=["text"])
+    return shown
+
+
+def echo_disagreements(found: pd.DataFrame, fmt: str, joined: Sequence[str] = ()) -> None:
+    """Disagreements as ``fmt``; the table shows the essentials with the text clipped."""
+    echo_frame(
+        found,
+        fmt,
+        view=disagreements_view,
+        left=["text"],
+        clipped={"text": DISAGREEMENT_TEXT_WIDTH},
+        empty="(none)",
+        joined=joined,
+    )

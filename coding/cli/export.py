@@ -6,13 +6,11 @@ from pathlib import Path
 
 import click
 
-from coding.cli.common import actor, friendly, note, open_study
+from coding.cli.common import STUDY, actor, friendly, note, open_study
 from coding.cli.main import cli
 from coding.errors import CodingError
 from coding.service import export as export_service
 from coding.service import refi as refi_service
-
-STUDY = click.argument("study", metavar="STUDY")
 
 
 def _split(value: str | None) -> list[str]:

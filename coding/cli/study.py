@@ -9,17 +9,24 @@ import pandas as pd
 
 from coding import codebook as codebook_io
 from coding import service
-from coding.cli.common import actor, disagreements_text, echo_json, friendly, note, open_study
+from coding.cli.common import (
+    FORMAT,
+    STUDY,
+    actor,
+    echo_disagreements,
+    echo_frame,
+    echo_json,
+    friendly,
+    note,
+    open_study,
+)
 from coding.cli.main import cli
 from coding.errors import Conflict
-from coding.export.cells import csv_text
 from coding.store import Store
-
-STUDY = click.argument("study", metavar="STUDY")
 
 
 @cli.command()
-@click.argument("study", metavar="STUDY")
+@STUDY
 @click.option(
     "--codebook",
     "codebook_path",
@@ -88,7 +95,7 @@ def codebook_load(study: str, file: str) -> None:
 @codebook.command("show")
 @STUDY
 @click.option("--version", "version", type=int, help="Codebook version (default: newest).")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json", "csv"]), default="yaml")
+@FORMAT("yaml", "json", "csv", default="yaml")
 @friendly
 def codebook_show(study: str, version: int | None, fmt: str) -> None:
     """Print a stored codebook version."""
@@ -161,8 +168,8 @@ def coders_add(study: str, names: tuple[str, ...]) -> None:
 def coders_list(study: str) -> None:
     """List a study's coders."""
     with open_study(study) as store:
-        for name in store.coders():
-            click.echo(name)
+        names = store.coders()
+    echo_frame(pd.DataFrame({"coder": names}), "table", left=["coder"], header=False)
 
 
 @cli.command()
@@ -247,7 +254,7 @@ def import_codings(
 
 @cli.command()
 @STUDY
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT("table", "json")
 @friendly
 def status(study: str, fmt: str) -> None:
     """Documents, segments, coders, codes, progress and disagreements.
@@ -285,7 +292,7 @@ def status(study: str, fmt: str) -> None:
 @STUDY
 @click.option("--code", "code_id", help="Only this code.")
 @click.option("--open-only", is_flag=True, help="Hide disagreements that have a decision.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@FORMAT()
 @friendly
 def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) -> None:
     """List (segment, code) pairs where coders differ.
@@ -298,10 +305,7 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
         found = found[found["code_id"] == code_id]
     if open_only:
         found = found[found["decision"] == ""]
-    if fmt == "table":  # the essentials, text last; csv and json carry every column
-        click.echo(disagreements_text(found))
-        return
-    _print_frame(found, fmt)
+    echo_disagreements(found, fmt, joined=("applied_by", "not_applied_by"))
 
 
 @cli.command()
@@ -401,18 +405,6 @@ def _supersedes_hint(
         f"{where} already has decision #{standing}{named}; "
         f"to replace it, run again with --supersedes {standing}"
     )
-
-
-def _print_frame(frame: pd.DataFrame, fmt: str) -> None:
-    """CSV or JSON; lists of coders read as "a|b" in CSV."""
-    if fmt == "csv":
-        frame = frame.copy()
-        for column in ("applied_by", "not_applied_by"):
-            if column in frame:
-                frame[column] = frame[column].map("|".join)
-        click.echo(csv_text(frame), nl=False)
-    else:
-        click.echo(frame.to_json(orient="records", indent=2, force_ascii=False))
 
 
 @cli.command()

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import click
+import pandas as pd
 
-from coding.cli.common import actor, clip, echo_json, friendly, note, open_study
+from coding.cli.common import (
+    FORMAT,
+    STUDY,
+    actor,
+    clip,
+    echo_frame,
+    echo_json,
+    friendly,
+    note,
+    open_study,
+)
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
 
@@ -12,6 +23,18 @@ ENGINE = click.option(
     "--engine", type=click.Choice(list(suggest_service.ENGINES)), default="auto", show_default=True
 )
 SEED = click.option("--seed", type=int, default=0, show_default=True)
+EVALUATED = (  # the columns of suggest evaluate's table, after the code
+    "n",
+    "prevalence",
+    "precision",
+    "recall",
+    "f1",
+    "cohen_kappa",
+    "gwet_ac1",
+    "pr_auc",
+    "brier",
+    "human_kappa",
+)
 
 
 class _DefaultRun(click.Group):
@@ -32,7 +55,7 @@ def suggest() -> None:
 
 
 @suggest.command("run")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @ENGINE
 @SEED
 @friendly
@@ -53,11 +76,11 @@ def run(study: str, engine: str, seed: int) -> None:
 
 
 @suggest.command("evaluate")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @ENGINE
 @SEED
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT("table", "json")
 @friendly
 def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
     """Cross-validate an engine, folds grouped by document, next to human-human kappa.
@@ -75,26 +98,16 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
         f"engine {result['engine']}, {result['folds']} folds grouped by document, "
         f"seed {result['seed']}"
     )
-    columns = (
-        "n",
-        "prevalence",
-        "precision",
-        "recall",
-        "f1",
-        "cohen_kappa",
-        "gwet_ac1",
-        "pr_auc",
-        "brier",
-        "human_kappa",
+    rows = [*result["codes"], {"code": "macro", **result["macro"]}]
+    table = pd.DataFrame(
+        {"code": [row["code"] for row in rows]}
+        | {clip(c, 11): [_fmt(row.get(c)) for row in rows] for c in EVALUATED}
     )
-    click.echo(f"{'code':24}" + "".join(f"{clip(c, 11):>12}" for c in columns))
-    for entry in [*result["codes"], {"code": "macro", **result["macro"]}]:
-        cells = "".join(f"{_fmt(entry.get(c)):>12}" for c in columns)
-        click.echo(f"{entry['code']:24}{cells}")
+    echo_frame(table, "table", left=["code"], widths={**dict.fromkeys(table, 11), "code": 24})
 
 
 @suggest.command("next")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @click.option("--coder", required=True)
 @ENGINE
 @SEED

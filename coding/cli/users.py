@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from coding.cli.common import actor, friendly, open_study
+from coding.cli.common import STUDY, actor, echo_frame, friendly, open_study
 from coding.cli.main import cli
 from coding.service import access
 
@@ -17,7 +17,7 @@ def users() -> None:
 
 
 @users.command("add")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @click.argument("name")
 @click.option("--role", type=click.Choice(list(access.ROLES)), required=True)
 @click.option(
@@ -41,11 +41,16 @@ def users_add(study: str, name: str, role: str, password_stdin: bool) -> None:
 
 
 @users.command("list")
-@click.argument("study", metavar="STUDY")
+@STUDY
 @friendly
 def users_list(study: str) -> None:
     """List users and their roles.  Example: coding users list study.db"""
     with open_study(study) as store:
         table = access.users(store)
-    for row in table.itertuples(index=False):
-        click.echo(f"{row.name:20} {row.role:9} {row.created_at}")
+    echo_frame(
+        table[["name", "role", "created_at"]],
+        "table",
+        left=["name", "role", "created_at"],
+        widths={"name": 20, "role": 9},
+        header=False,
+    )
