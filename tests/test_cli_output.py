@@ -143,3 +143,13 @@ def test_coders_list_is_one_name_a_line(study: Path) -> None:
     )
     out = CliRunner().invoke(cli, ["coders", "list", str(study)]).stdout
     assert out == "amira-long\nben\n"  # no padding after the shorter name
+
+
+def test_both_disagreement_commands_write_the_same_csv(coded_db: Path) -> None:
+    listed = CliRunner().invoke(cli, ["disagreements", str(coded_db), "--format", "csv"])
+    via_agreement = CliRunner().invoke(
+        cli, ["agreement", str(coded_db), "--disagreements", "--format", "csv"]
+    )
+    assert listed.exit_code == 0 and via_agreement.exit_code == 0
+    assert via_agreement.stdout == listed.stdout
+    assert "['" not in listed.stdout  # coders as a|b, not a Python list

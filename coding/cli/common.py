@@ -222,8 +222,11 @@ def disagreements_view(found: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def echo_disagreements(found: pd.DataFrame, fmt: str, joined: Sequence[str] = ()) -> None:
-    """Disagreements as ``fmt``; the table shows the essentials with the text clipped."""
+def echo_disagreements(
+    found: pd.DataFrame, fmt: str, joined: Sequence[str] = ("applied_by", "not_applied_by")
+) -> None:
+    """Disagreements as ``fmt`` (coders as "a|b" outside JSON); the table shows the essentials
+    with the text clipped."""
     echo_frame(
         found,
         fmt,

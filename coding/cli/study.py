@@ -305,7 +305,7 @@ def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) ->
         found = found[found["code_id"] == code_id]
     if open_only:
         found = found[found["decision"] == ""]
-    echo_disagreements(found, fmt, joined=("applied_by", "not_applied_by"))
+    echo_disagreements(found, fmt)
 
 
 @cli.command()
