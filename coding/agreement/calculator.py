@@ -18,7 +18,6 @@ from coding.agreement.bootstrap import (
     unit_bootstrap,
 )
 from coding.agreement.coincidence import (
-    CHANCE_IS_ONE,
     DISTANCES,
     LEVELS,
     NO_PAIRABLE,
@@ -54,6 +53,7 @@ from coding.agreement.reliability_report import (
     Coefficient,
     Label,
     ReliabilityReport,
+    alpha_coefficients,
 )
 from coding.agreement.unitizing import unitizing_report
 from coding.errors import InvalidInput, Problem
@@ -241,7 +241,7 @@ def _undefined_reason(ratings: Ratings, name: str) -> str:
         return NO_PAIRABLE
     if name == "gwet_ac1" and ratings.q < 2:
         return "needs two or more categories"
-    return CHANCE_IS_ONE
+    return kappa.CHANCE_IS_ONE
 
 
 def _kappa_results(
@@ -303,20 +303,7 @@ def _coefficients(
     alpha = alpha_from_coincidences(coincidences(ratings), delta)
     if n_coders < 2:
         alpha = type(alpha)(None, None, None, 0.0, ONE_CODER)
-    why_not = alpha.reason or NO_PAIRABLE
-    alphas = [
-        Coefficient("krippendorff_alpha", alpha.alpha, alpha.reason),
-        Coefficient(
-            "krippendorff_alpha_observed_disagreement",
-            alpha.observed,
-            None if alpha.observed is not None else why_not,
-        ),
-        Coefficient(
-            "krippendorff_alpha_expected_disagreement",
-            alpha.expected,
-            None if alpha.expected is not None else why_not,
-        ),
-    ]
+    alphas = alpha_coefficients("krippendorff_alpha", alpha, NO_PAIRABLE)
     alpha_boot: AlphaBootstrap | None = None
     if bootstrap > 0:
         rng = np.random.default_rng(seed)

@@ -25,7 +25,6 @@ Distance = Callable[[Hashable, Hashable], float]
 NO_PAIRABLE = "no unit was coded by two or more coders"
 NO_VARIATION = "no variation: every pairable value is the same, so expected disagreement is 0"
 ONE_CODER = "fewer than two coders"
-CHANCE_IS_ONE = "chance agreement is 1 (no variation in the codes), so the coefficient is 0/0"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from coding.agreement.bootstrap import AlphaBootstrap
+from coding.agreement.coincidence import AlphaResult
 
 Label = str | int | float
 Setting = str | int | tuple[int, int] | None
@@ -42,6 +43,25 @@ class Coefficient:
     def bootstrapped(self) -> bool:
         """Whether an interval was asked for (it may still be undefined)."""
         return self.interval is not None or self.interval_reason is not None
+
+
+def alpha_coefficients(name: str, result: AlphaResult, why_not: str) -> list[Coefficient]:
+    """Alpha and its observed and expected disagreement; ``why_not`` explains a missing
+    disagreement when the result gives no reason of its own."""
+    reason = result.reason or why_not
+    return [
+        Coefficient(name, result.alpha, result.reason),
+        Coefficient(
+            f"{name}_observed_disagreement",
+            result.observed,
+            None if result.observed is not None else reason,
+        ),
+        Coefficient(
+            f"{name}_expected_disagreement",
+            result.expected,
+            None if result.expected is not None else reason,
+        ),
+    ]
 
 
 @dataclass(frozen=True, slots=True)

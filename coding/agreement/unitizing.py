@@ -25,9 +25,14 @@ import numpy as np
 import numpy.typing as npt
 
 from coding.agreement import kappa
-from coding.agreement.coincidence import CHANCE_IS_ONE, NO_VARIATION, ONE_CODER, AlphaResult
+from coding.agreement.coincidence import NO_VARIATION, ONE_CODER, AlphaResult
 from coding.agreement.ratings import FloatArray, IntArray, Ratings, category_counts
-from coding.agreement.reliability_report import ByCategory, Coefficient, ReliabilityReport
+from coding.agreement.reliability_report import (
+    ByCategory,
+    Coefficient,
+    ReliabilityReport,
+    alpha_coefficients,
+)
 from coding.errors import InvalidInput, Problem
 
 
@@ -249,7 +254,6 @@ def unitizing_report(
     unitized = u_alpha(spans, begin, end, coder_list)
     by_char, pooled_char = character_kappa(spans, begin, end, coder_list)
     overall = unitized.overall
-    why_not = overall.reason or ONE_CODER
     codes = sorted(unitized.by_code)
     u_alpha_by: dict[str, dict[str, float | None]] = {
         "krippendorff_u_alpha_by_category": {c: r.alpha for c, r in unitized.by_code.items()},
@@ -261,17 +265,7 @@ def unitizing_report(
         },
     }
     statistics: tuple[Coefficient | ByCategory, ...] = (
-        Coefficient("krippendorff_u_alpha", overall.alpha, overall.reason),
-        Coefficient(
-            "krippendorff_u_alpha_observed_disagreement",
-            overall.observed,
-            None if overall.observed is not None else why_not,
-        ),
-        Coefficient(
-            "krippendorff_u_alpha_expected_disagreement",
-            overall.expected,
-            None if overall.expected is not None else why_not,
-        ),
+        *alpha_coefficients("krippendorff_u_alpha", overall, ONE_CODER),
         *(ByCategory(name, tuple(values.items())) for name, values in u_alpha_by.items()),
         Coefficient(
             "character_kappa",
@@ -299,4 +293,4 @@ def unitizing_report(
 def _character_kappa_reason(n_coders: int) -> str:
     if n_coders < 2:
         return ONE_CODER
-    return CHANCE_IS_ONE
+    return kappa.CHANCE_IS_ONE
