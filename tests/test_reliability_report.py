@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from coding.agreement import ByCategory, Coefficient, ReliabilityReport, reliability
+from coding.agreement.bootstrap import ALPHA_IS_ONE
 from coding.agreement.calculator import NEEDS_PAIR
 
 DATA = Path(__file__).parent / "data" / "agreement"
@@ -93,3 +95,14 @@ def test_spans_give_a_continuum_and_per_code_statistics() -> None:
     for name in ("krippendorff_u_alpha", "character_kappa"):
         coefficient = lonely.coefficient(name)
         assert coefficient.value is None and coefficient.reason, name
+
+
+def test_an_interval_that_cannot_exist_comes_with_its_reason() -> None:
+    frame = pd.DataFrame({"unit": ["1", "2", "3"], "A": ["a", "b", "a"], "B": ["a", "b", "a"]})
+    report = reliability(frame, "units-by-coders", bootstrap=50, seed=0)
+    alpha = report.coefficient("krippendorff_alpha")
+    assert alpha.value == pytest.approx(1.0)
+    assert alpha.interval is None and alpha.interval_reason == ALPHA_IS_ONE
+    assert dict(report.notes)["krippendorff_alpha_ci"] == ALPHA_IS_ONE
+    assert report.bootstrap_summary() is None
+    assert report.to_dict()["krippendorff_alpha_ci"] is None

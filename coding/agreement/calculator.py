@@ -341,7 +341,9 @@ def _coefficients(
 
 def _with_alpha_interval(alpha: Coefficient, boot: AlphaBootstrap) -> Coefficient:
     if boot.ci_low is None or boot.ci_high is None:
-        return replace(alpha, interval_reason=boot.reason or "undefined")
+        if boot.reason is None:
+            raise ValueError("alpha's bootstrap gave neither an interval nor a reason")
+        return replace(alpha, interval_reason=boot.reason)
     return replace(alpha, interval=(boot.ci_low, boot.ci_high))
 
 
