@@ -16,8 +16,8 @@ from pathlib import Path
 
 from coding.csvfile import read_csv
 from coding.errors import InvalidInput, Problem
-from coding.refi.safezip import read_archive
 from coding.textfile import decode, limits, normalise, read_bytes, too_large
+from coding.xmlzip import read_archive
 
 SUPPORTED = (".txt", ".md", ".markdown", ".docx", ".pdf")
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)

@@ -151,15 +151,15 @@ def test_calculator_reports_the_method_and_units_summary() -> None:
     data = KRIPPENDORFF_2011
     units = reliability(data, "units-by-coders", bootstrap=500, seed=1, alpha_ci="units")
     kalpha = reliability(data, "units-by-coders", bootstrap=500, seed=1)
-    assert units["krippendorff_alpha_ci_method"] == "units"
-    assert kalpha["krippendorff_alpha_ci_method"] == "krippendorff"
-    summary = units["krippendorff_alpha_bootstrap"]
-    assert isinstance(summary, dict)
+    assert units.alpha_bootstrap is not None and units.alpha_bootstrap.method == "units"
+    assert kalpha.alpha_bootstrap is not None and kalpha.alpha_bootstrap.method == "krippendorff"
+    summary = units.bootstrap_summary()
+    assert summary is not None
     assert summary["method"] == "units"
     assert summary["units_resampled"] == 11  # unit 12 has one value
     assert "M_draws" not in summary
-    ci = units["krippendorff_alpha_ci"]
-    assert isinstance(ci, list)
+    ci = units.coefficient("krippendorff_alpha").interval
+    assert ci is not None
     assert ci[0] < 0.743421 < ci[1]
 
 

@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from coding.agreement import (
+    Coefficient,
     alpha_for_ratings,
     brennan_prediger,
     cohen_kappa,
@@ -126,12 +127,11 @@ def test_ordinal_and_ratio_alpha_equal_the_krippendorff_package(
 
 
 def test_alpha_is_none_with_one_coder() -> None:
-    result = reliability(_frame([[1, 2, 3]]), "units_by_coders")
-    assert result["krippendorff_alpha"] is None
-    assert result["fleiss_kappa"] is None
-    notes = result["notes"]
-    assert isinstance(notes, dict)
-    assert notes["krippendorff_alpha"] == ONE_CODER
+    report = reliability(_frame([[1, 2, 3]]), "units_by_coders")
+    assert report.value("krippendorff_alpha") is None
+    assert report.value("fleiss_kappa") is None
+    assert report.coefficient("krippendorff_alpha").reason == ONE_CODER
+    assert dict(report.notes)["krippendorff_alpha"] == ONE_CODER
 
 
 def test_alpha_is_none_without_variation() -> None:
@@ -148,12 +148,11 @@ def test_alpha_is_none_without_a_pairable_unit() -> None:
 
 @given(reliability_data(min_coders=1))
 def test_undefined_statistics_come_with_a_reason(data: np.ndarray) -> None:
-    result = reliability(_frame(data.tolist()), "units_by_coders")
-    notes = result["notes"]
-    assert isinstance(notes, dict)
-    for name, value in result.items():
-        if value is None and name not in ("distance", "weights"):
-            assert notes.get(name), name
+    report = reliability(_frame(data.tolist()), "units_by_coders")
+    notes = dict(report.notes)
+    for entry in report.statistics:
+        if isinstance(entry, Coefficient) and entry.value is None:
+            assert entry.reason and notes.get(entry.name) == entry.reason, entry.name
 
 
 def _frame(rows: list[list[float]]) -> object:

@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from coding.agreement import jaccard_distance, masi_distance, reliability
+from coding.agreement import (
+    ByCategory,
+    ReliabilityReport,
+    jaccard_distance,
+    masi_distance,
+    reliability,
+)
 
 DATA = Path(__file__).parent / "data" / "agreement"
 REFERENCE = json.loads((DATA / "expected.json").read_text(encoding="utf-8"))
@@ -97,17 +103,17 @@ def _set_pairs(dataset: dict[str, Any], tolerance: float) -> None:
         assert abs(masi_distance(a, b) - float(row["masi_distance"])) <= tolerance
 
 
-def _computed(result: dict[str, object], check: dict[str, Any]) -> object:
+def _computed(report: ReliabilityReport, check: dict[str, Any]) -> object:
     name = ALIASES.get(check["statistic"], check["statistic"])
     category = check.get("category")
-    value = result[name]
-    if isinstance(value, dict) and category is not None:
-        return value[category]
+    if name == "krippendorff_alpha_bootstrap":
+        return report.bootstrap_summary()
+    if any(isinstance(s, ByCategory) and s.name == name for s in report.statistics):
+        by_category = report.by_category(name)  # a statistic given only per category
+        return by_category if category is None else by_category[category]
     if category is not None and not str(category).startswith("ALL"):
-        by_category = result[f"{name}_by_category"]
-        assert isinstance(by_category, dict)
-        return by_category[category]
-    return value
+        return report.by_category(f"{name}_by_category")[category]
+    return report.value(name)
 
 
 @pytest.mark.parametrize(("dataset", "check"), _cases())

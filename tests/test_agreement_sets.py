@@ -103,7 +103,7 @@ def test_set_valued_alpha_equals_the_calculator_on_the_long_layout() -> None:
     frame = pd.DataFrame(rows)
     table = agreement_table(*_study(HAND, HAND_DONE), CODES).set_index("scope")
     for distance in ("masi", "jaccard"):
-        expected = reliability(frame, "long", distance=distance)["krippendorff_alpha"]
+        expected = reliability(frame, "long", distance=distance).value("krippendorff_alpha")
         assert table.loc["overall", f"krippendorff_alpha_{distance}"] == pytest.approx(expected)
 
 
@@ -197,7 +197,9 @@ def test_set_alpha_equals_the_generic_coincidence_path(n_codes: int, n_coders: i
     ours = set_alpha(applied, valued)
     for distance in ("masi", "jaccard"):
         expected = reliability(pd.DataFrame(rows), "long", distance=distance)
-        assert ours[distance].alpha == pytest.approx(expected["krippendorff_alpha"], abs=1e-12)
+        assert ours[distance].alpha == pytest.approx(
+            expected.value("krippendorff_alpha"), abs=1e-12
+        )
 
 
 def test_distinct_sets_for_a_large_codebook_uses_the_same_sets() -> None:

@@ -26,10 +26,20 @@ def test_json_output_is_the_reliability_result_with_null_where_undefined() -> No
     assert code == 0
     shown = json.loads(output)
     expected = reliability(KRIPPENDORFF_2011, "units-by-coders", level="interval")
-    assert shown["krippendorff_alpha"] == pytest.approx(expected["krippendorff_alpha"])
+    assert shown["krippendorff_alpha"] == pytest.approx(expected.value("krippendorff_alpha"))
     assert shown["krippendorff_alpha"] == pytest.approx(0.849107, abs=5e-4)
     assert shown["cohen_kappa"] is None
     assert shown["notes"]["cohen_kappa"] == "needs exactly two coders"
+
+
+def test_json_output_is_the_report_as_plain_data() -> None:
+    args = ("--bootstrap", "100", "--seed", "4", "--weights", "linear", "--format", "json")
+    code, output = _run(str(KRIPPENDORFF_2011), *args)
+    assert code == 0
+    report = reliability(
+        KRIPPENDORFF_2011, "units-by-coders", weights="linear", bootstrap=100, seed=4
+    )
+    assert json.loads(output) == json.loads(json.dumps(report.to_dict()))
 
 
 def test_table_output_lists_statistics_and_reasons() -> None:

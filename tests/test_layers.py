@@ -19,6 +19,7 @@ CORE = (
     "suggest",
     "export",
     "refi",
+    "xmlzip",
 )
 
 

@@ -13,9 +13,9 @@ from coding.errors import InvalidInput
 from coding.refi.positions import PositionMap, PositionUnit, detect_unit, utf16_offsets
 from coding.refi.qdc import read_qdc
 from coding.refi.qdpx_read import locate, read_qdpx
-from coding.refi.safezip import read_archive
 from coding.service.refi import import_qdpx
 from coding.store import Store
+from coding.xmlzip import read_archive
 
 pytestmark = pytest.mark.both_engines
 

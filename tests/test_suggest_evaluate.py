@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
+from coding.agreement import reliability
 from coding.errors import InvalidInput
 from coding.model import Code, Codebook, Segment, Suggestion
 from coding.suggest import (
@@ -24,6 +25,7 @@ from coding.suggest import (
 )
 
 DATA = Path(__file__).parent / "data" / "suggest"
+AGREEMENT = Path(__file__).parent / "data" / "agreement"
 
 
 def load() -> tuple[Codebook, pd.DataFrame, pd.DataFrame]:
@@ -61,6 +63,21 @@ def test_kappa_matches_scikit_learn(table: tuple[int, int, int, int]) -> None:
     engine = [1] * tp + [1] * fp + [0] * fn + [0] * tn
     reference = [1] * tp + [0] * fp + [1] * fn + [0] * tn
     assert cohen_kappa(*table) == pytest.approx(cohen_kappa_score(engine, reference))
+
+
+def test_kappa_matches_the_published_value_and_ac1_the_agreement_core() -> None:
+    # Artstein & Poesio (2008) p.558: STAT/IReq by two coders; STAT plays "applied".
+    expected = json.loads((AGREEMENT / "expected.json").read_text(encoding="utf-8"))
+    dataset = next(d for d in expected["datasets"] if d["id"] == "artstein_poesio2008_2x2")
+    check = next(c for c in dataset["checks"] if c["statistic"] == "cohen_kappa")
+    assert check["source_type"] == "published"
+    table = pd.read_csv(AGREEMENT / dataset["file"], index_col=0)
+    tp, fn = int(table.loc["STAT", "STAT"]), int(table.loc["IReq", "STAT"])
+    fp, tn = int(table.loc["STAT", "IReq"]), int(table.loc["IReq", "IReq"])
+    assert cohen_kappa(tp, fp, fn, tn) == pytest.approx(check["expected"], abs=check["tolerance"])
+    core = reliability(AGREEMENT / dataset["file"], "contingency")
+    assert cohen_kappa(tp, fp, fn, tn) == pytest.approx(core.value("cohen_kappa"), abs=1e-12)
+    assert gwet_ac1(tp, fp, fn, tn) == pytest.approx(core.value("gwet_ac1"), abs=1e-12)
 
 
 def test_kappa_is_none_when_both_raters_never_vary() -> None:

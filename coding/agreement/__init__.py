@@ -38,6 +38,7 @@ from coding.agreement.kappa import (
 )
 from coding.agreement.layouts import LAYOUTS, read_layout
 from coding.agreement.ratings import Ratings, from_codes, from_contingency, from_unit_counts
+from coding.agreement.reliability_report import ByCategory, Coefficient, ReliabilityReport
 from coding.agreement.report import agreement_table, alpha_band, kappa_band
 from coding.agreement.sets import set_alpha
 from coding.agreement.study import code_matrices
@@ -51,7 +52,10 @@ __all__ = [
     "WEIGHTS",
     "AlphaBootstrap",
     "AlphaResult",
+    "ByCategory",
+    "Coefficient",
     "Ratings",
+    "ReliabilityReport",
     "Span",
     "UnitizingResult",
     "agreement_table",

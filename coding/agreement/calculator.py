@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -47,12 +48,20 @@ from coding.agreement.ratings import (
     from_contingency,
     from_unit_counts,
 )
+from coding.agreement.reliability_report import (
+    ByCategory,
+    Coefficient,
+    Label,
+    ReliabilityReport,
+    alpha_coefficients,
+)
 from coding.agreement.unitizing import unitizing_report
 from coding.errors import InvalidInput, Problem
 
 Weights = str | Callable[[Hashable, Hashable], float]
 SET_DISTANCES = ("masi", "jaccard")
 NEEDS_PAIR = "needs exactly two coders"
+UNDEFINED_INTERVAL = "undefined in every bootstrap replicate"
 NO_IDENTITY = "needs to know which coder gave which code; the counts layout does not say"
 
 
@@ -67,16 +76,16 @@ def reliability(
     bootstrap: int = 0,
     seed: int = 0,
     alpha_ci: str = "krippendorff",
-) -> dict[str, object]:
+) -> ReliabilityReport:
     """Every agreement statistic that applies to some reliability data.
 
     ``data`` is a path, a text stream, a DataFrame of strings or already parsed data in
     ``layout``. ``distance`` (a name in ``DISTANCES`` or a function of two categories) sets
     alpha's difference function; ``weights`` (``linear``, ``quadratic``, ``gwet-ordinal`` or a
     function giving the agreement weight of two categories) weights the kappa family and, when
-    neither ``distance`` nor a non-nominal ``level`` is given, alpha (``1 - w``). Undefined
-    statistics are None, with the reason in ``result["notes"]``. ``bootstrap`` replicates add
-    ``<statistic>_ci`` = [low, high] (95%) and ``krippendorff_alpha_bootstrap``; alpha's
+    neither ``distance`` nor a non-nominal ``level`` is given, alpha (``1 - w``). An undefined
+    statistic is None with its reason (also in ``notes``). ``bootstrap`` replicates give each
+    defined statistic a 95% ``interval`` and the report an ``alpha_bootstrap``; alpha's
     interval comes from ``alpha_ci``: ``"krippendorff"`` (Hayes & Krippendorff's algorithm, as
     kalpha) or ``"units"`` (resampling units; narrows as units are added).
     """
@@ -101,10 +110,12 @@ def reliability(
     )
 
 
-def _label(category: Hashable) -> Hashable:
+def _label(category: Hashable) -> Label:
     if isinstance(category, frozenset):
         return SET_SEPARATOR.join(sorted(str(c) for c in category))
-    return category
+    if isinstance(category, str | int | float):
+        return category
+    raise TypeError(f"unexpected category {category!r}")
 
 
 def _as_set(text: str) -> frozenset[str]:
@@ -230,26 +241,27 @@ def _undefined_reason(ratings: Ratings, name: str) -> str:
         return NO_PAIRABLE
     if name == "gwet_ac1" and ratings.q < 2:
         return "needs two or more categories"
-    return "chance agreement is 1 (no variation in the codes), so the coefficient is 0/0"
+    return kappa.CHANCE_IS_ONE
 
 
 def _kappa_results(
-    ratings: Ratings, w: FloatArray | None, result: dict[str, object], notes: dict[str, str]
-) -> dict[str, Statistic]:
-    """Fill in the kappa family; return the statistics that are defined (for the bootstrap)."""
+    ratings: Ratings, w: FloatArray | None
+) -> tuple[list[Coefficient], dict[str, Statistic]]:
+    """The kappa family, and the statistics that are defined (for the bootstrap)."""
     freq = ratings.freq[None, :]
+    results: list[Coefficient] = []
     defined: dict[str, Statistic] = {}
     for name, stat in _kappa_statistics(ratings, w).items():
         if isinstance(stat, str):
-            result[name], notes[name] = None, stat
+            results.append(Coefficient(name, None, stat))
             continue
         value = float(stat(ratings, freq)[0])
         if np.isnan(value):
-            result[name], notes[name] = None, _undefined_reason(ratings, name)
+            results.append(Coefficient(name, None, _undefined_reason(ratings, name)))
         else:
-            result[name] = value
+            results.append(Coefficient(name, value))
             defined[name] = stat
-    return defined
+    return results, defined
 
 
 def _coefficients(
@@ -262,7 +274,7 @@ def _coefficients(
     bootstrap: int,
     seed: int,
     alpha_ci: str = "krippendorff",
-) -> dict[str, object]:
+) -> ReliabilityReport:
     w: FloatArray | None = None
     if isinstance(weights, str):
         w = kappa.weight_matrix(weights, ratings.q)
@@ -271,44 +283,28 @@ def _coefficients(
     n_coders = ratings.n_coders
     if n_coders is None:
         n_coders = int(ratings.coded.max()) if ratings.coded.size else 0
-    result: dict[str, object] = {
-        "layout": layout,
-        "level": level,
-        "distance": distance if isinstance(distance, str) or distance is None else "custom",
-        "weights": weights if isinstance(weights, str) or weights is None else "custom",
-        "n_units": ratings.n_units,
-        "n_pairable_units": ratings.n_pairable,
-        "n_coders": n_coders,
-        "categories": [_label(c) for c in ratings.categories],
-    }
-    notes: dict[str, str] = {}
     freq = ratings.freq[None, :]
-    defined = _kappa_results(ratings, w, result, notes)
-    pa = result["percent_agreement"]
+    kappas, defined = _kappa_results(ratings, w)
+    pa = next(c for c in kappas if c.name == "percent_agreement")
     pe = float(kappa.fleiss_expected(ratings, freq)[0])
-    result["fleiss_observed_agreement_Pbar"] = pa
-    result["fleiss_expected_agreement_Pe"] = None if pa is None else pe
+    fleiss = [
+        Coefficient("fleiss_observed_agreement_Pbar", pa.value, pa.reason),
+        Coefficient("fleiss_expected_agreement_Pe", None if pa.value is None else pe, pa.reason),
+    ]
     per_category = kappa.fleiss_category_kappa(ratings)
-    result["fleiss_category_kappa"] = {
-        _label(c): None if np.isnan(v) else float(v)
-        for c, v in zip(ratings.categories, per_category, strict=True)
-    }
+    category_kappa = ByCategory(
+        "fleiss_category_kappa",
+        tuple(
+            (_label(c), None if np.isnan(v) else float(v))
+            for c, v in zip(ratings.categories, per_category, strict=True)
+        ),
+    )
     delta, difference = _alpha_delta(ratings, values, level, distance, w)
     alpha = alpha_from_coincidences(coincidences(ratings), delta)
     if n_coders < 2:
         alpha = type(alpha)(None, None, None, 0.0, ONE_CODER)
-    result["alpha_difference"] = difference
-    result["krippendorff_alpha"] = alpha.alpha
-    result["krippendorff_alpha_observed_disagreement"] = alpha.observed
-    result["krippendorff_alpha_expected_disagreement"] = alpha.expected
-    if alpha.reason:
-        notes["krippendorff_alpha"] = alpha.reason
-    for name in ("fleiss_observed_agreement_Pbar", "fleiss_expected_agreement_Pe"):
-        if result[name] is None:
-            notes[name] = notes["percent_agreement"]
-    for name in ("observed", "expected"):
-        if result[f"krippendorff_alpha_{name}_disagreement"] is None:
-            notes[f"krippendorff_alpha_{name}_disagreement"] = alpha.reason or NO_PAIRABLE
+    alphas = alpha_coefficients("krippendorff_alpha", alpha, NO_PAIRABLE)
+    alpha_boot: AlphaBootstrap | None = None
     if bootstrap > 0:
         rng = np.random.default_rng(seed)
         # the units bootstrap recomputes the ordinal metric from each replicate's marginals
@@ -319,45 +315,44 @@ def _coefficients(
             if alpha_ci == "units"
             else alpha_bootstrap(coincidences(ratings), delta, n_coders, bootstrap, rng)
         )
-        _bootstrap(result, notes, ratings, alpha_boot, defined, bootstrap, rng)
-    result["notes"] = notes
-    return result
+        alphas[0] = _with_alpha_interval(alphas[0], alpha_boot)
+        intervals = unit_bootstrap(ratings, defined, bootstrap, rng)
+        kappas = [_with_interval(c, intervals) for c in kappas]
+    # the notes in the order the outputs have always listed them
+    notes = [(c.name, c.reason) for c in (*kappas, alphas[0], *fleiss, *alphas[1:]) if c.reason]
+    if alphas[0].interval_reason is not None:
+        notes.append(("krippendorff_alpha_ci", alphas[0].interval_reason))
+    return ReliabilityReport(
+        layout=layout,
+        level=level,
+        distance=distance if isinstance(distance, str) or distance is None else "custom",
+        weights=weights if isinstance(weights, str) or weights is None else "custom",
+        n_units=ratings.n_units,
+        n_pairable_units=ratings.n_pairable,
+        n_coders=n_coders,
+        categories=tuple(_label(c) for c in ratings.categories),
+        statistics=(*kappas, *fleiss, category_kappa, *alphas),
+        notes=tuple(notes),
+        alpha_difference=difference,
+        bootstrap_replicates=bootstrap,
+        alpha_bootstrap=alpha_boot,
+    )
 
 
-def _bootstrap(
-    result: dict[str, object],
-    notes: dict[str, str],
-    ratings: Ratings,
-    boot: AlphaBootstrap,
-    defined: dict[str, Statistic],
-    replicates: int,
-    rng: np.random.Generator,
-) -> None:
-    result["bootstrap_replicates"] = replicates
-    result["krippendorff_alpha_ci_method"] = boot.method
+def _with_alpha_interval(alpha: Coefficient, boot: AlphaBootstrap) -> Coefficient:
     if boot.ci_low is None or boot.ci_high is None:
-        result["krippendorff_alpha_ci"] = None
-        notes["krippendorff_alpha_ci"] = boot.reason or "undefined"
-    else:
-        result["krippendorff_alpha_ci"] = [boot.ci_low, boot.ci_high]
-        result["krippendorff_alpha_bootstrap"] = _alpha_summary(boot)
-    intervals = unit_bootstrap(ratings, defined, replicates, rng)
-    for name, interval in intervals.items():
-        result[f"{name}_ci"] = None if interval is None else list(interval)
+        if boot.reason is None:
+            raise ValueError("alpha's bootstrap gave neither an interval nor a reason")
+        return replace(alpha, interval_reason=boot.reason)
+    return replace(alpha, interval=(boot.ci_low, boot.ci_high))
 
 
-def _alpha_summary(boot: AlphaBootstrap) -> dict[str, object]:
-    summary: dict[str, object] = {
-        "method": boot.method,
-        "ci95_lower": boot.ci_low,
-        "ci95_upper": boot.ci_high,
-    }
-    summary.update({f"q_fail_alpha_min_{a:.3f}": q for a, q in boot.q_fail.items()})
-    if boot.method == "units":
-        summary["units_resampled"] = boot.draws
-        summary["undefined_replicates"] = boot.undefined_replicates
-    else:
-        summary["M_draws"] = boot.draws
-    summary["n_pairable_values"] = boot.n_pairable_values
-    summary["replicates"] = boot.replicates
-    return summary
+def _with_interval(
+    coefficient: Coefficient, intervals: dict[str, tuple[float, float] | None]
+) -> Coefficient:
+    if coefficient.name not in intervals:
+        return coefficient
+    interval = intervals[coefficient.name]
+    if interval is None:
+        return replace(coefficient, interval_reason=UNDEFINED_INTERVAL)
+    return replace(coefficient, interval=interval)

@@ -19,6 +19,7 @@ import numpy as np
 from coding.agreement.ratings import FloatArray, Ratings
 
 WEIGHTS = ("linear", "quadratic", "gwet-ordinal")
+CHANCE_IS_ONE = "chance agreement is 1 (no variation in the codes), so the coefficient is 0/0"
 
 
 def weight_matrix(name: str, q: int) -> FloatArray:

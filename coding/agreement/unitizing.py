@@ -27,6 +27,12 @@ import numpy.typing as npt
 from coding.agreement import kappa
 from coding.agreement.coincidence import NO_VARIATION, ONE_CODER, AlphaResult
 from coding.agreement.ratings import FloatArray, IntArray, Ratings, category_counts
+from coding.agreement.reliability_report import (
+    ByCategory,
+    Coefficient,
+    ReliabilityReport,
+    alpha_coefficients,
+)
 from coding.errors import InvalidInput, Problem
 
 
@@ -226,8 +232,8 @@ def character_kappa(
 
 def unitizing_report(
     spans: Sequence[Span], coders: Sequence[str] | None, continuum: tuple[int, int] | None
-) -> dict[str, object]:
-    """The calculator result for spans: u-alpha and character kappa, overall and per code.
+) -> ReliabilityReport:
+    """The calculator report for spans: u-alpha and character kappa, overall and per code.
 
     ``continuum`` defaults to the first start to the last end; spans outside it, or an empty
     continuum, raise :class:`~coding.errors.InvalidInput`.
@@ -248,15 +254,8 @@ def unitizing_report(
     unitized = u_alpha(spans, begin, end, coder_list)
     by_char, pooled_char = character_kappa(spans, begin, end, coder_list)
     overall = unitized.overall
-    result: dict[str, object] = {
-        "layout": "spans",
-        "continuum": [begin, end],
-        "n_units": sum(1 for s in spans if s.coder in coder_list),
-        "n_coders": len(coder_list),
-        "categories": sorted(unitized.by_code),
-        "krippendorff_u_alpha": overall.alpha,
-        "krippendorff_u_alpha_observed_disagreement": overall.observed,
-        "krippendorff_u_alpha_expected_disagreement": overall.expected,
+    codes = sorted(unitized.by_code)
+    u_alpha_by: dict[str, dict[str, float | None]] = {
         "krippendorff_u_alpha_by_category": {c: r.alpha for c, r in unitized.by_code.items()},
         "krippendorff_u_alpha_observed_disagreement_by_category": {
             c: r.observed for c, r in unitized.by_code.items()
@@ -264,13 +263,34 @@ def unitizing_report(
         "krippendorff_u_alpha_expected_disagreement_by_category": {
             c: r.expected for c, r in unitized.by_code.items()
         },
-        "character_kappa": pooled_char,
-        "character_kappa_by_category": by_char,
     }
-    notes = {
-        f"krippendorff_u_alpha[{c}]": r.reason for c, r in unitized.by_code.items() if r.reason
-    }
+    statistics: tuple[Coefficient | ByCategory, ...] = (
+        *alpha_coefficients("krippendorff_u_alpha", overall, ONE_CODER),
+        *(ByCategory(name, tuple(values.items())) for name, values in u_alpha_by.items()),
+        Coefficient(
+            "character_kappa",
+            pooled_char,
+            None if pooled_char is not None else _character_kappa_reason(len(coder_list)),
+        ),
+        ByCategory("character_kappa_by_category", tuple(by_char.items())),
+    )
+    notes = [
+        (f"krippendorff_u_alpha[{c}]", r.reason) for c, r in unitized.by_code.items() if r.reason
+    ]
     if overall.reason:
-        notes["krippendorff_u_alpha"] = overall.reason
-    result["notes"] = notes
-    return result
+        notes.append(("krippendorff_u_alpha", overall.reason))
+    return ReliabilityReport(
+        layout="spans",
+        continuum=(begin, end),
+        n_units=sum(1 for s in spans if s.coder in coder_list),
+        n_coders=len(coder_list),
+        categories=tuple(codes),
+        statistics=statistics,
+        notes=tuple(notes),
+    )
+
+
+def _character_kappa_reason(n_coders: int) -> str:
+    if n_coders < 2:
+        return ONE_CODER
+    return kappa.CHANCE_IS_ONE

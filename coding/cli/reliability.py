@@ -7,12 +7,19 @@ import math
 
 import click
 
-from coding.agreement import ALPHA_CI_METHODS, DISTANCES, LEVELS, WEIGHTS, reliability
+from coding.agreement import (
+    ALPHA_CI_METHODS,
+    DISTANCES,
+    LEVELS,
+    WEIGHTS,
+    ByCategory,
+    Coefficient,
+    ReliabilityReport,
+    reliability,
+)
 from coding.agreement.layouts import LAYOUTS
 from coding.cli.main import cli
 from coding.errors import CodingError
-
-_SKIP_IN_TABLE = ("notes", "categories", "krippendorff_alpha_bootstrap")
 
 
 def _coders(
@@ -55,35 +62,35 @@ def _cell(value: object) -> str:
         return "undefined"
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(_cell(v) for v in value) + "]"
     return str(value)
 
 
-def format_table(result: dict[str, object]) -> str:
-    """The calculator result as aligned ``statistic  value`` lines, then the notes."""
-    rows: list[tuple[str, str]] = []
-    for name, value in result.items():
-        if name in _SKIP_IN_TABLE or name.endswith("_ci"):
-            continue
-        if isinstance(value, dict):
-            rows.extend((f"{name}[{k}]", _cell(v)) for k, v in value.items())
-            continue
-        ci = result.get(f"{name}_ci")
-        text = "-" if value is None and name in ("distance", "weights") else _cell(value)
-        if isinstance(ci, list):
-            text += f"  95% CI {_cell(ci)}"
-        rows.append((name, text))
-    boot = result.get("krippendorff_alpha_bootstrap")
-    if isinstance(boot, dict):
-        rows.extend((f"krippendorff_alpha_bootstrap[{k}]", _cell(v)) for k, v in boot.items())
+def format_table(report: ReliabilityReport) -> str:
+    """The calculator report as aligned ``statistic  value`` lines, then the notes."""
+    rows = [(name, "-" if value is None else _cell(value)) for name, value in report.settings()]
+    for name, entry in report.rows():
+        if isinstance(entry, ByCategory):
+            rows.extend((f"{name}[{k}]", _cell(v)) for k, v in entry.values)
+        elif isinstance(entry, Coefficient):
+            text = _cell(entry.value)
+            if entry.interval is not None:
+                text += f"  95% CI {_cell(entry.interval)}"
+            rows.append((name, text))
+        else:
+            rows.append((name, entry))
+    if report.alpha_bootstrap is not None:
+        rows.append(("bootstrap_replicates", str(report.bootstrap_replicates)))
+        rows.append(("krippendorff_alpha_ci_method", report.alpha_bootstrap.method))
+    summary = report.bootstrap_summary() or {}
+    rows.extend((f"krippendorff_alpha_bootstrap[{k}]", _cell(v)) for k, v in summary.items())
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {text}" for name, text in rows]
-    notes = result.get("notes")
-    if isinstance(notes, dict) and notes:
+    if report.notes:
         lines.append("")
         lines.append("undefined or caveats:")
-        lines.extend(f"  {name}: {reason}" for name, reason in notes.items())
+        lines.extend(f"  {name}: {reason}" for name, reason in report.notes)
     return "\n".join(lines)
 
 
@@ -159,7 +166,7 @@ def reliability_command(
     Example: coding reliability codings.csv --level ordinal --bootstrap 1000 --alpha-ci units
     """
     try:
-        result = reliability(
+        report = reliability(
             file,
             layout,
             level=level,
@@ -174,6 +181,6 @@ def reliability_command(
     except CodingError as err:
         raise click.ClickException(str(err)) from err
     if fmt == "json":
-        click.echo(json.dumps(_json_safe(result), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(_json_safe(report.to_dict()), indent=2, ensure_ascii=False))
     else:
-        click.echo(format_table(result))
+        click.echo(format_table(report))

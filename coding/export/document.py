@@ -12,8 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from coding.refi.safezip import fix_timestamps
-from coding.refi.xml import xml_text
+from coding.xmlzip import fix_timestamps, xml_text
 
 
 @dataclass(frozen=True)

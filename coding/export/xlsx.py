@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from coding.export.cells import formula_like
-from coding.refi.safezip import fix_timestamps
-from coding.refi.xml import xml_text
+from coding.xmlzip import fix_timestamps, xml_text
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet

@@ -41,8 +41,8 @@ from coding.refi.xml import (
     norm_guid,
     parse_xml,
     serialise,
-    xml_text,
 )
+from coding.xmlzip import xml_text
 
 SECTIONS = (
     ("inclusion", "Inclusion:"),

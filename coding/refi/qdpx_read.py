@@ -20,8 +20,8 @@ from coding.model import NAME_RE, Code
 from coding.refi.positions import PositionMap, PositionUnit, detect_unit
 from coding.refi.qdc import read_codes, tolerate_empty_sets
 from coding.refi.qdpx_write import VERSION_VARIABLE
-from coding.refi.safezip import Archive, read_archive
 from coding.refi.xml import child, children, grandchildren, local, norm_guid, parse_xml
+from coding.xmlzip import Archive, read_archive
 
 POSITION_MODES = ("auto", "utf16", "codepoints")
 _SCHEMES = ("internal://",)

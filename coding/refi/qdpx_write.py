@@ -20,8 +20,8 @@ from lxml import etree
 
 from coding.model import Codebook, Document
 from coding.refi.qdc import ORIGIN, add_codes, code_guid
-from coding.refi.safezip import write_archive
-from coding.refi.xml import PROJECT_NS, guid, serialise, xml_text
+from coding.refi.xml import PROJECT_NS, guid, serialise
+from coding.xmlzip import write_archive, xml_text
 
 P = f"{{{PROJECT_NS}}}"
 PROGRAMME_VARIABLE = "programme"

@@ -13,12 +13,12 @@ PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 # Fixed namespace for our uuid5 GUIDs: the same study id always gives the same GUID.
 GUID_NAMESPACE = uuid.UUID("6f1d8a52-3c7e-5b0a-9e44-0c0c0a7d2b11")
-# Characters XML 1.0 cannot hold: C0 controls other than tab, line feed and carriage return,
-# lone surrogates, and the non-characters U+FFFE and U+FFFF.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GUID_RE = re.compile(
     r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{12})\}?$"
+)
+_DOCTYPE_REFUSED = Problem(
+    "xml", "a DOCTYPE (DTD or entity declarations) is not allowed in REFI-QDA files; refused"
 )
 
 
@@ -29,17 +29,6 @@ def guid(kind: str, *parts: str) -> str:
     True
     """
     return str(uuid.uuid5(GUID_NAMESPACE, ":".join((kind, *parts))))
-
-
-def xml_text(text: str) -> str:
-    """``text`` with every character XML cannot hold replaced by a space (one for one, so
-    lengths and offsets are kept). Every XML-based writer (XLSX, DOCX, HTML, .qdc, .qdpx)
-    passes its strings through here.
-
-    >>> xml_text("page\x0cbreak\x01!")
-    'page break !'
-    """
-    return _XML_ILLEGAL.sub(" ", text)
 
 
 def norm_guid(value: str | None) -> str | None:
@@ -57,16 +46,7 @@ def norm_guid(value: str | None) -> str | None:
 def parse_xml(data: bytes, source: str) -> etree._Element:
     """Parse XML with no DTD loading, entity expansion or network; refuse any DOCTYPE."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise InvalidInput(
-            source,
-            [
-                Problem(
-                    "xml",
-                    "a DOCTYPE (DTD or entity declarations) is "
-                    "not allowed in REFI-QDA files; refused",
-                )
-            ],
-        )
+        raise InvalidInput(source, [_DOCTYPE_REFUSED])
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -82,16 +62,7 @@ def parse_xml(data: bytes, source: str) -> etree._Element:
         raise InvalidInput(source, [Problem(where, f"malformed XML ({err.msg})")]) from err
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise InvalidInput(
-            source,
-            [
-                Problem(
-                    "xml",
-                    "a DOCTYPE (DTD or entity declarations) is "
-                    "not allowed in REFI-QDA files; refused",
-                )
-            ],
-        )
+        raise InvalidInput(source, [_DOCTYPE_REFUSED])
     return root
 
 

@@ -19,11 +19,11 @@ from coding.model import Annotation, Code, Codebook, Document, Segment, sha256_t
 from coding.refi import qdc
 from coding.refi.qdpx_read import Located, Project, Source, locate, read_qdpx
 from coding.refi.qdpx_write import source_guid
-from coding.refi.safezip import MAX_TOTAL_BYTES
 from coding.service.codings import annotation_keys
 from coding.service.study import slug, unit_kind
 from coding.store import Store
 from coding.store.projects import ProjectWrite, import_project
+from coding.xmlzip import MAX_TOTAL_BYTES
 
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 

@@ -13,6 +13,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import GroupKFold
 
+from coding.agreement import kappa
+from coding.agreement.ratings import FloatArray, Ratings, from_contingency
 from coding.errors import InvalidInput, Problem
 from coding.model import Codebook
 from coding.suggest.base import SUGGESTERS, check_training_input, label_matrix
@@ -21,18 +23,24 @@ Metrics = dict[str, float | int | str | None]
 METRICS = ("precision", "recall", "f1", "cohen_kappa", "gwet_ac1", "pr_auc", "brier")
 
 
+def _two_by_two(tp: int, fp: int, fn: int, tn: int) -> Ratings:
+    """The table as ratings of two coders (engine, reference) over the categories 0 and 1."""
+    return from_contingency(np.array([[tn, fn], [fp, tp]], dtype=np.float64), (0, 1))
+
+
+def _defined(values: FloatArray) -> float | None:
+    value = float(values[0])
+    return None if np.isnan(value) else value
+
+
 def cohen_kappa(tp: int, fp: int, fn: int, tn: int) -> float | None:
     """Cohen's kappa of a 2x2 table (engine x reference); None when chance agreement is 1.
 
     >>> round(cohen_kappa(118, 5, 2, 0), 4)  # high agreement, kappa below zero: the paradox
     -0.0234
     """
-    n = tp + fp + fn + tn
-    if n == 0:
-        return None
-    observed = (tp + tn) / n
-    chance = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
-    return None if chance == 1 else (observed - chance) / (1 - chance)
+    ratings = _two_by_two(tp, fp, fn, tn)
+    return _defined(kappa.cohen_kappa(ratings, ratings.freq[None, :]))
 
 
 def gwet_ac1(tp: int, fp: int, fn: int, tn: int) -> float | None:
@@ -41,13 +49,8 @@ def gwet_ac1(tp: int, fp: int, fn: int, tn: int) -> float | None:
     >>> round(gwet_ac1(118, 5, 2, 0), 4)
     0.9408
     """
-    n = tp + fp + fn + tn
-    if n == 0:
-        return None
-    observed = (tp + tn) / n
-    share = ((tp + fp) + (tp + fn)) / (2 * n)  # mean share of "applied" over both raters
-    chance = 2 * share * (1 - share)
-    return (observed - chance) / (1 - chance)
+    ratings = _two_by_two(tp, fp, fn, tn)
+    return _defined(kappa.gwet_ac(ratings, ratings.freq[None, :]))
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -1,13 +1,15 @@
-"""Read a zip archive defensively, and write one deterministically.
+"""Zip and XML helpers for every reader and writer of zip-based files (.docx, .xlsx, .qdpx).
 
-Reading refuses entries that would escape the archive (``../``, absolute paths, drive letters),
-caps the number of entries and the total decompressed size (counted while inflating, never
-trusted from the header), and looks names up case-insensitively.
+Reading an archive refuses entries that would escape it (``../``, absolute paths, drive
+letters), caps the number of entries and the total decompressed size (counted while inflating,
+never trusted from the header), and looks names up case-insensitively. Writing is deterministic
+(fixed timestamps, given order), and :func:`xml_text` cleans every string an XML file will hold.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
@@ -19,6 +21,20 @@ MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_ENTRIES = 20_000
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _CHUNK = 1 << 16
+# Characters XML 1.0 cannot hold: C0 controls other than tab, line feed and carriage return,
+# lone surrogates, and the non-characters U+FFFE and U+FFFF.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML cannot hold replaced by a space (one for one, so
+    lengths and offsets are kept). Every XML-based writer (XLSX, DOCX, HTML, .qdc, .qdpx)
+    passes its strings through here.
+
+    >>> xml_text("page\x0cbreak\x01!")
+    'page break !'
+    """
+    return _XML_ILLEGAL.sub(" ", text)
 
 
 @dataclass(frozen=True)
