@@ -310,10 +310,20 @@ def _add_history(conn: Connection) -> None:
     metadata.create_all(conn, tables=[annotation_history, unit_memo_history])
 
 
+# Version 6: sign-in counts recent failures and lockouts by action and time on every attempt.
+V6_INDEXES = ("CREATE INDEX IF NOT EXISTS ix_events_action_at ON events (action, at)",)
+
+
+def _index_events_by_action(conn: Connection) -> None:
+    for ddl in V6_INDEXES:
+        conn.execute(text(ddl))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
     _index_work_by_coder,
     _add_unit_memos,
     _add_history,
+    _index_events_by_action,
 )
