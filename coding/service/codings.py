@@ -373,27 +373,3 @@ def _completed_pairs(
     for coder, doc_id in {(a.coder, index.by_id[a.segment_id].document_id) for a in annotations}:
         pairs.update((s.id, coder) for s in index.by_document[doc_id])
     return sorted(pairs)
-
-
-def assign(
-    store: Store,
-    coder: str,
-    actor: str,
-    documents: Sequence[str] = (),
-) -> int:
-    """Give a coder every unit of the named documents (all documents when none are named).
-
-    Units the coder already has keep their state; returns the number newly assigned.
-    """
-    if coder not in store.coders(kind="human"):
-        raise CodingError(f"unknown coder {coder!r} (add with 'coding coders add')")
-    every = store.documents()
-    picked = [pick_document(ref, every) for ref in documents]
-    problems = [p for p in picked if isinstance(p, str)]
-    if problems:
-        raise CodingError("; ".join(problems))
-    wanted = [d.id for d in picked if not isinstance(d, str)] or [
-        d.id for d in store.documents(latest_only=True)
-    ]
-    units = [s.id for doc_id in wanted for s in store.segments(document_id=doc_id)]
-    return store.assign(units, coder, actor)
