@@ -17,8 +17,8 @@ from coding.errors import CodingError
 from coding.service import coder as coder_service
 from coding.service import queue as queue_service
 from coding.store import Store
+from coding.store import coder as coder_store
 from coding.store import schema as t
-from coding.store import work as work_store
 from coding.store.engine import make_engine
 from tests.conftest import DATA
 from tests.snapshot import snapshot
@@ -56,7 +56,7 @@ def _import_for_chloe(store: Store, tmp_path: Path) -> str:
 
 
 def _own(store: Store, unit: str) -> list[tuple[str, bool, int, int, str]]:
-    mine = work_store.own_annotations(store, "chloe", [unit])
+    mine = coder_store.own_annotations(store, "chloe", [unit])
     return sorted(
         (str(r.code_id), bool(r.whole_segment), int(r.start), int(r.end), str(r.memo))
         for r in mine.itertuples(index=False)

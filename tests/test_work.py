@@ -18,7 +18,7 @@ from coding.service import overview as overview_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
 from coding.store import Store
-from coding.store import work as work_store
+from coding.store import coder as coder_store
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.both_engines
@@ -43,7 +43,7 @@ def test_coder_page_holds_only_own_codes(team: Store) -> None:
 
 
 def test_own_annotations_query_filters_by_coder(team: Store) -> None:
-    frame = work_store.own_annotations(team, "amira", units(team))
+    frame = coder_store.own_annotations(team, "amira", units(team))
     assert set(frame["code_id"]) == {"calm", "cues"}
     assert len(frame) == 2
 
@@ -59,7 +59,7 @@ def test_save_then_submit_locks_the_unit(team: Store) -> None:
     unit = units(team)[0]
     coder_service.save_unit(team, "chloe", unit, ["calm", "cues"], "first")
     coder_service.save_unit(team, "chloe", unit, ["cues"], "second", submit=True)
-    mine = work_store.own_annotations(team, "chloe", [unit])
+    mine = coder_store.own_annotations(team, "chloe", [unit])
     assert list(mine["code_id"]) == ["cues"]
     assert list(mine["memo"]) == ["second"]
     assert coder_service.coder_page(team, "chloe").units[0].completed
@@ -101,7 +101,7 @@ def test_another_coder_never_reads_a_memo(team: Store) -> None:
     service.assign(team, "dora", "tester")
     coder_service.save_unit(team, "chloe", unit, [], "CHLOE-ONLY", submit=True)
     assert all(u.memo != "CHLOE-ONLY" for u in coder_service.coder_page(team, "dora").units)
-    assert "CHLOE-ONLY" not in work_store.unit_memos(team, [unit], ["dora"]).to_csv()
+    assert "CHLOE-ONLY" not in coder_store.unit_memos(team, [unit], ["dora"]).to_csv()
 
 
 def test_memo_and_codes_are_saved_in_one_event_and_kept_on_annotations(team: Store) -> None:
@@ -109,7 +109,7 @@ def test_memo_and_codes_are_saved_in_one_event_and_kept_on_annotations(team: Sto
     before = team.revision()
     coder_service.save_unit(team, "chloe", unit, ["calm"], "why calm")
     assert team.revision() == before + 1
-    assert list(work_store.own_annotations(team, "chloe", [unit])["memo"]) == ["why calm"]
+    assert list(coder_store.own_annotations(team, "chloe", [unit])["memo"]) == ["why calm"]
 
 
 def test_save_writes_one_audit_event(team: Store) -> None:

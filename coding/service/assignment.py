@@ -8,7 +8,7 @@ from coding.errors import CodingError
 from coding.service.access import require_role
 from coding.service.study import pick_document
 from coding.store import Store
-from coding.store import work as work_store
+from coding.store import overview as overview_store
 
 
 def assign(
@@ -43,4 +43,4 @@ def assign_as(store: Store, admin: str, coder: str, documents: Sequence[str]) ->
 
 def document_ids(store: Store) -> list[str]:
     """Every document id (all versions), for filters."""
-    return [str(d) for d in work_store.documents_overview(store)["id"]]
+    return [str(d) for d in overview_store.documents_overview(store)["id"]]

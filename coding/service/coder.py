@@ -2,7 +2,7 @@
 
 Every function takes the acting user's name and checks their role in the study first
 (:func:`coding.service.access.require_role`). A coder's reads are limited to their own
-annotations in SQL (``coding.store.work``), never by hiding columns afterwards.
+annotations in SQL (``coding.store.coder``), never by hiding columns afterwards.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from coding.errors import CodingError, NotFound, PermissionDenied
 from coding.service.access import get_user, require_role
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
 from coding.store import Store
-from coding.store import work as work_store
-from coding.store.work import UnitContext
+from coding.store import coder as coder_store
+from coding.store import units as unit_store
+from coding.store.units import UnitContext
 
 SUGGESTION_MODES = ("after_submit", "always", "never")
 
@@ -83,12 +84,12 @@ def coder_page(
 ) -> CoderPage:
     """A page of the signed-in coder's units with their own codes (never anyone else's)."""
     coder = require_role(store, user, "coder").name
-    page, total = work_store.coder_units(
+    page, total = coder_store.coder_units(
         store, coder, document_id=document_id, state=state, limit=limit, offset=offset
     )
     ids = list(page["segment_id"])
-    mine = work_store.own_annotations(store, coder, ids)
-    memos = work_store.unit_memos(store, ids, [coder])
+    mine = coder_store.own_annotations(store, coder, ids)
+    memos = coder_store.unit_memos(store, ids, [coder])
     memo_of = dict(zip(memos["segment_id"], memos["memo"], strict=True))
     mode = suggestions_mode(store)
     visible = (
@@ -100,7 +101,7 @@ def coder_page(
             else []
         )
     )
-    suggested = work_store.suggestions_for(store, visible) if visible else None
+    suggested = unit_store.suggestions_for(store, visible) if visible else None
     units = []
     for row in page.itertuples(index=False):
         own = mine[mine["segment_id"] == row.segment_id]
@@ -122,7 +123,7 @@ def coder_page(
                 suggestions=shown,
             )
         )
-    documents = work_store.coder_documents(store, coder)
+    documents = coder_store.coder_documents(store, coder)
     return CoderPage(coder, units, total, offset, documents, mode)
 
 
@@ -130,7 +131,7 @@ def unit_context(store: Store, user: str, segment_id: str) -> UnitContext:
     """A unit's text with the units before and after it (text only, no one's codes)."""
     if get_user(store, user) is None:
         raise PermissionDenied("sign in first: no such user in this study")
-    return work_store.unit_context(store, segment_id)
+    return unit_store.unit_context(store, segment_id)
 
 
 def save_unit(
@@ -145,7 +146,7 @@ def save_unit(
     """Save the coder's codes and memo on one unit; ``submit`` marks it finished (then locked).
 
     Nothing is erased: what the save removes or replaces is kept in the study's history
-    (:func:`coding.store.work.save_codes`), and annotations on codes the current codebook no
+    (:func:`coding.store.coder.save_codes`), and annotations on codes the current codebook no
     longer has are left as they are.
     """
     coder = require_role(store, user, "coder").name
@@ -153,7 +154,7 @@ def save_unit(
     unknown = [c for c in code_ids if c not in current.codebook.code_ids]
     if unknown:
         raise NotFound(f"unknown code(s) {', '.join(unknown)} (codebook v{current.version})")
-    work_store.save_codes(
+    coder_store.save_codes(
         store,
         coder,
         segment_id,

@@ -13,7 +13,7 @@ from coding.errors import CodingError, Conflict, InvalidInput, Problem
 from coding.model import NAME_RE, Annotation, Segment
 from coding.service.study import pick_document
 from coding.store import Store
-from coding.store import work as work_store
+from coding.store import coder as coder_store
 
 AnnotationKey = tuple[str, str, str, int | None, int | None]  # segment, code, coder, span
 COMPLETE_MODES = ("auto", "documents", "segments", "none")
@@ -347,7 +347,7 @@ def _plan_completion(
         left = {(s, coder) for s, coder in open_units if (coder, doc_of[s]) in coded}
         wanted = {(s, coder) for s, coder in wanted if (coder, doc_of[s]) not in busy}
     pairs = sorted(wanted - done)
-    drafts = work_store.draft_units(store, sorted({coder for _, coder in [*pairs, *left]}))
+    drafts = coder_store.draft_units(store, sorted({coder for _, coder in [*pairs, *left]}))
     return _Completion(pairs, _counts(pairs, drafts, doc_of), _counts(left, drafts, doc_of))
 
 

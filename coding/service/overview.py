@@ -11,8 +11,10 @@ import pandas as pd
 from coding import review
 from coding.service.access import require_role
 from coding.store import Store
-from coding.store import work as work_store
-from coding.store.work import QueueCounts
+from coding.store import coder as coder_store
+from coding.store import overview as overview_store
+from coding.store import review as review_store
+from coding.store.review import QueueCounts
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,10 @@ def study_overview(store: Store, user: str) -> Overview:
     require_role(store, user, "reviewer")
     versions = store.codebook_versions()
     code_ids = store.codebook().codebook.code_ids if versions else ()
-    documents = work_store.documents_overview(store)
+    documents = overview_store.documents_overview(store)
     coders = store.coders(kind="human")
-    progress = work_store.progress_frame(store)
-    _, counts = work_store.queue_page(store, code_ids, state="all", limit=0)
+    progress = overview_store.progress_frame(store)
+    _, counts = review_store.queue_page(store, code_ids, state="all", limit=0)
     suggestions = store.count("suggestions")
     steps = _next_steps(bool(versions), documents, coders, progress, counts)
     return Overview(
@@ -78,7 +80,7 @@ def coder_overview(store: Store, user: str) -> CoderOverview:
     coder = require_role(store, user, "coder").name
     versions = store.codebook_versions()
     code_ids = store.codebook().codebook.code_ids if versions else ()
-    documents = work_store.coder_documents(store, coder)
+    documents = coder_store.coder_documents(store, coder)
     assigned = int(documents["assigned"].sum()) if len(documents) else 0
     left = assigned - (int(documents["completed"].sum()) if len(documents) else 0)
     if not assigned:

@@ -13,9 +13,12 @@ from coding.errors import CodingError
 from coding.model import Decision
 from coding.service.access import require_role
 from coding.store import Store
+from coding.store import coder as coder_store
+from coding.store import review as review_store
+from coding.store import units as unit_store
 from coding.store import users as user_store
-from coding.store import work as work_store
-from coding.store.work import QueueCounts, UnitContext
+from coding.store.review import QueueCounts
+from coding.store.units import UnitContext
 
 MERGE, NEITHER, OTHER, ACCEPT = "merge", "neither", "other", "accept:"
 
@@ -59,7 +62,7 @@ def review_queue(
     """A page of segments with disagreements, filtered, plus counts over the whole queue."""
     require_role(store, user, "reviewer")
     code_ids = store.codebook().codebook.code_ids
-    return work_store.queue_page(
+    return review_store.queue_page(
         store,
         code_ids,
         code_id=code_id,
@@ -75,9 +78,9 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
     """Everything the reviewer needs to decide one segment."""
     require_role(store, user, "reviewer")
     code_ids = store.codebook().codebook.code_ids
-    context = work_store.unit_context(store, segment_id)
-    coders = work_store.completed_coders(store, segment_id)
-    annotations = work_store.segment_annotations(store, segment_id)
+    context = unit_store.unit_context(store, segment_id)
+    coders = review_store.completed_coders(store, segment_id)
+    annotations = review_store.segment_annotations(store, segment_id)
     # Codes a later codebook version removed are left out: nothing is decided on them.
     annotations = annotations[
         annotations["coder"].isin(coders) & annotations["code_id"].isin(code_ids)
@@ -85,12 +88,12 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
     codes_by_coder = {
         c: sorted(set(annotations.loc[annotations["coder"] == c, "code_id"])) for c in coders
     }
-    memos = work_store.unit_memos(store, [segment_id], coders)  # submitted coders only
+    memos = coder_store.unit_memos(store, [segment_id], coders)  # submitted coders only
     memo_of = dict(zip(memos["coder"], memos["memo"], strict=True))
     memos_by_coder = {c: str(memo_of.get(c, "")) for c in coders}
-    pairs = work_store.segment_pairs(store, code_ids, segment_id)
+    pairs = review_store.segment_pairs(store, code_ids, segment_id)
     partial = annotations[annotations["whole_segment"] == 0][["coder", "code_id", "start", "end"]]
-    suggestions = work_store.suggestions_for(store, [segment_id])
+    suggestions = unit_store.suggestions_for(store, [segment_id])
     disputed = list(pairs["code_id"])
     return QueueItem(
         context=context,
@@ -100,7 +103,7 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
         spans=partial.reset_index(drop=True),
         disputed=disputed,
         open_codes=list(pairs.loc[pairs["resolved"] == 0, "code_id"]),
-        standing=in_codebook(work_store.standing_resolutions(store, segment_id), code_ids),
+        standing=in_codebook(review_store.standing_resolutions(store, segment_id), code_ids),
         suggestions=suggestions[suggestions["code_id"].isin(disputed)].reset_index(drop=True),
         notes=user_store.code_notes_frame(store, disputed) if disputed else pd.DataFrame(),
     )

@@ -13,8 +13,8 @@ from coding.model import Decision, Resolution, utcnow
 from coding.service import queue
 from coding.service.access import get_user, require_role
 from coding.store import Store
+from coding.store import review as review_store
 from coding.store import users as user_store
-from coding.store import work as work_store
 
 # What a decision's rationale must hold, so the record says why (not "." or "ok").
 MIN_RATIONALE_WORDS = 3
@@ -71,8 +71,8 @@ def check_reviewer(store: Store, reviewer: str, segment_id: str) -> str:
         raise PermissionDenied(
             f"{user.name} is a {user.role}; a decision needs the reviewer or admin role"
         )
-    coders = set(work_store.completed_coders(store, segment_id))
-    coders |= set(work_store.segment_annotations(store, segment_id)["coder"])
+    coders = set(review_store.completed_coders(store, segment_id))
+    coders |= set(review_store.segment_annotations(store, segment_id)["coder"])
     if user.name in coders:
         raise PermissionDenied(
             f"{user.name} coded segment {segment_id}: a coder never decides on their own "
@@ -218,7 +218,7 @@ def undo(
     check_decision(store, reviewer, segment_id, rationale)
     current = store.codebook()
     standing = queue.in_codebook(
-        work_store.standing_resolutions(store, segment_id), current.codebook.code_ids
+        review_store.standing_resolutions(store, segment_id), current.codebook.code_ids
     )
     now_standing = {str(r.code_id): int(r.id) for r in standing.itertuples(index=False)}
     if seen is not None and dict(seen) != now_standing:

@@ -1,6 +1,6 @@
 """SQL for importing a whole project (a REFI-QDA .qdpx) in one transaction: all or nothing.
 
-Every function takes a Store, like ``coding.store.users`` and ``coding.store.work``.
+Every function takes a Store, like ``coding.store.users`` and ``coding.store.coder``.
 """
 
 from __future__ import annotations

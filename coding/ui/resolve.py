@@ -17,7 +17,7 @@ from coding.service import assignment as assignment_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
 from coding.store import Store
-from coding.store.work import QueueCounts
+from coding.store.review import QueueCounts
 from coding.ui import render as html
 from coding.ui import state, widgets
 from coding.ui.coder import evidence_spans
