@@ -55,22 +55,34 @@ class CoderUnit:
     suggestions: pd.DataFrame | None  # None: hidden by the study's blinding setting
 
 
+def units_in(documents: pd.DataFrame, column: str) -> int:
+    """The sum of a count column (assigned, completed) of a coder's documents frame."""
+    return int(documents[column].sum()) if len(documents) else 0
+
+
+class UnitCounts:
+    """Units assigned to and completed by one coder, summed over their ``documents`` frame
+    (document_id, title, assigned, completed)."""
+
+    documents: pd.DataFrame
+
+    @property
+    def assigned(self) -> int:
+        return units_in(self.documents, "assigned")
+
+    @property
+    def completed(self) -> int:
+        return units_in(self.documents, "completed")
+
+
 @dataclass(frozen=True)
-class CoderPage:
+class CoderPage(UnitCounts):
     coder: str
     units: list[CoderUnit]
     total: int  # units matching the filter
     offset: int
     documents: pd.DataFrame  # document_id, title, assigned, completed
     suggestions_mode: str
-
-    @property
-    def assigned(self) -> int:
-        return int(self.documents["assigned"].sum()) if len(self.documents) else 0
-
-    @property
-    def completed(self) -> int:
-        return int(self.documents["completed"].sum()) if len(self.documents) else 0
 
 
 def coder_page(

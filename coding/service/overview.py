@@ -10,6 +10,7 @@ import pandas as pd
 
 from coding import review
 from coding.service.access import require_role
+from coding.service.coder import UnitCounts, units_in
 from coding.store import Store
 from coding.store import coder as coder_store
 from coding.store import overview as overview_store
@@ -57,7 +58,7 @@ def study_overview(store: Store, user: str) -> Overview:
 
 
 @dataclass(frozen=True)
-class CoderOverview:
+class CoderOverview(UnitCounts):
     """A coder's own view of the study: their assignments and nothing about anyone else."""
 
     coder: str
@@ -66,14 +67,6 @@ class CoderOverview:
     documents: pd.DataFrame  # document_id, title, assigned, completed (this coder's units)
     next_steps: list[str]
 
-    @property
-    def assigned(self) -> int:
-        return int(self.documents["assigned"].sum()) if len(self.documents) else 0
-
-    @property
-    def completed(self) -> int:
-        return int(self.documents["completed"].sum()) if len(self.documents) else 0
-
 
 def coder_overview(store: Store, user: str) -> CoderOverview:
     """The signed-in coder's progress per document; no other coder, no disagreement counts."""
@@ -81,8 +74,8 @@ def coder_overview(store: Store, user: str) -> CoderOverview:
     versions = store.codebook_versions()
     code_ids = store.codebook().codebook.code_ids if versions else ()
     documents = coder_store.coder_documents(store, coder)
-    assigned = int(documents["assigned"].sum()) if len(documents) else 0
-    left = assigned - (int(documents["completed"].sum()) if len(documents) else 0)
+    assigned = units_in(documents, "assigned")
+    left = assigned - units_in(documents, "completed")
     if not assigned:
         steps = ["No units are assigned to you yet: ask an admin to assign some."]
     elif left:

@@ -69,7 +69,7 @@ def coder_units(
     count = select(func.count()).select_from(joined).where(*conditions)
     with store.engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
-    return store._frame(query), total
+    return store.frame(query), total
 
 
 def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.
         .where(a.c.coder == coder, a.c.segment_id.in_(list(segment_ids)))
         .order_by(a.c.segment_id, a.c.code_id, a.c.span_start)
     )
-    return store._frame(query)
+    return store.frame(query)
 
 
 def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) -> pd.DataFrame:
@@ -102,12 +102,12 @@ def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) 
     """
     um, a = t.unit_memos, t.annotations
     ids, names = list(segment_ids), list(coders)
-    stored = store._frame(
+    stored = store.frame(
         select(um.c.segment_id, um.c.coder, um.c.memo).where(
             um.c.segment_id.in_(ids), um.c.coder.in_(names)
         ),
     )
-    on_codes = store._frame(
+    on_codes = store.frame(
         select(a.c.segment_id, a.c.coder, a.c.memo)
         .where(a.c.segment_id.in_(ids), a.c.coder.in_(names), a.c.memo != "")
         .order_by(a.c.segment_id, a.c.coder, a.c.code_id, a.c.span_start, a.c.span_end),
@@ -160,7 +160,7 @@ def coder_documents(store: Store, coder: str) -> pd.DataFrame:
         .group_by(s.c.document_id, d.c.title)
         .order_by(s.c.document_id)
     )
-    return store._frame(query)
+    return store.frame(query)
 
 
 def save_codes(

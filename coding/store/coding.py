@@ -12,7 +12,7 @@ from coding.model import (
     Annotation,
 )
 from coding.store import schema as t
-from coding.store.base import StoreBase, _ts, crash_point
+from coding.store.base import StoreBase, crash_point, timestamp
 
 
 class CodingMixin(StoreBase):
@@ -30,7 +30,7 @@ class CodingMixin(StoreBase):
             _serialise(conn, "coders")
             added = insert_coders(conn, names, kind)
             if added:
-                self._event(conn, actor, "add_coders", ",".join(added), {"kind": kind})
+                self.append_event(conn, actor, "add_coders", ",".join(added), {"kind": kind})
         return added
 
     def coders(self, kind: str | None = None) -> list[str]:
@@ -61,7 +61,7 @@ class CodingMixin(StoreBase):
         subject = f"{len(annotations)} annotations"
         with self.transaction(actor, "add_annotations", subject, detail) as conn:
             added = insert_annotations(conn, annotations)
-            self._complete(conn, complete, _ts())
+            self._complete(conn, complete, timestamp())
         return added
 
     def import_annotations(
@@ -83,7 +83,9 @@ class CodingMixin(StoreBase):
             _serialise(conn, "annotations")
             coders_added = insert_coders(conn, new_coders)
             if coders_added:
-                self._event(conn, actor, "add_coders", ",".join(coders_added), {"kind": "human"})
+                self.append_event(
+                    conn, actor, "add_coders", ",".join(coders_added), {"kind": "human"}
+                )
             crash_point("import-after-coders")
             have = stored_annotation_keys(conn, {a.segment_id for a in annotations})
             fresh, seen = [], set(have)
@@ -94,7 +96,7 @@ class CodingMixin(StoreBase):
                     fresh.append(a)
             added = insert_annotations(conn, fresh)
             crash_point("import-after-annotations")
-            self._complete(conn, complete, _ts())
+            self._complete(conn, complete, timestamp())
             by_coder: dict[str, list[str]] = {}
             for segment_id, coder in complete:
                 by_coder.setdefault(coder, []).append(segment_id)
@@ -103,7 +105,7 @@ class CodingMixin(StoreBase):
                 "completed": len(complete),
                 "completed_units": by_coder,
             }
-            self._event(conn, actor, "add_annotations", f"{added} annotations", detail)
+            self.append_event(conn, actor, "add_annotations", f"{added} annotations", detail)
         return added, coders_added
 
     def _complete(self, conn: Connection, pairs: Sequence[tuple[str, str]], now: str) -> None:
@@ -132,7 +134,7 @@ class CodingMixin(StoreBase):
             have = set(conn.execute(select(a.c.segment_id).where(a.c.coder == coder)).scalars())
         new = [s for s in dict.fromkeys(segment_ids) if s not in have]
         if new:
-            now = _ts()
+            now = timestamp()
             with self.transaction(actor, "assign", coder, {"segments": len(new)}) as conn:
                 conn.execute(
                     insert(a),
@@ -146,7 +148,7 @@ class CodingMixin(StoreBase):
     def complete(self, pairs: Sequence[tuple[str, str]], actor: str) -> None:
         """Mark (segment_id, coder) pairs as submitted."""
         with self.transaction(actor, "complete", f"{len(pairs)} units", {"units": len(pairs)}) as c:
-            self._complete(c, pairs, _ts())
+            self._complete(c, pairs, timestamp())
 
     def annotations_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Annotations with document offsets: segment_id, document_id, coder, code_id, start, end,
@@ -170,7 +172,7 @@ class CodingMixin(StoreBase):
         )
         if coders is not None:
             query = query.where(a.c.coder.in_(list(coders)))
-        frame = self._frame(query)
+        frame = self.frame(query)
         frame["whole_segment"] = frame["whole_segment"].astype(bool)
         return frame
 
@@ -196,7 +198,7 @@ class CodingMixin(StoreBase):
         ).order_by(h.c.id)
         if coders is not None:
             query = query.where(h.c.coder.in_(list(coders)))
-        return self._frame(query)
+        return self.frame(query)
 
     def unit_memo_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Earlier texts of coders' unit memos, oldest change first: segment_id, coder, memo,
@@ -212,7 +214,7 @@ class CodingMixin(StoreBase):
         ).order_by(h.c.id)
         if coders is not None:
             query = query.where(h.c.coder.in_(list(coders)))
-        return self._frame(query)
+        return self.frame(query)
 
     def assignments_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """segment_id, document_id, coder, assigned_at, completed_at, completed (bool)."""
@@ -224,7 +226,7 @@ class CodingMixin(StoreBase):
         )
         if coders is not None:
             query = query.where(a.c.coder.in_(list(coders)))
-        frame = self._frame(query)
+        frame = self.frame(query)
         frame["completed"] = frame["completed_at"].notna()
         return frame
 
@@ -267,7 +269,7 @@ def insert_coders(conn: Connection, names: Sequence[str], kind: str = "human") -
     have = set(conn.execute(select(t.coders.c.name)).scalars())
     wanted = sorted(set(names) - have)
     if wanted:
-        now = _ts()
+        now = timestamp()
         conn.execute(
             insert(t.coders), [{"name": n, "kind": kind, "created_at": now} for n in wanted]
         )
@@ -288,7 +290,7 @@ def insert_annotations(conn: Connection, annotations: Sequence[Annotation]) -> i
     missing = sorted(set(ids) - spans.keys())
     if missing:
         raise NotFound(f"unknown segment(s): {', '.join(missing[:5])}")
-    now = _ts()
+    now = timestamp()
     rows = []
     for a in annotations:
         seg_start, seg_end = spans[a.segment_id]
@@ -303,7 +305,7 @@ def insert_annotations(conn: Connection, annotations: Sequence[Annotation]) -> i
                 "whole_segment": int(whole),
                 "span_start": seg_start if whole else a.start,
                 "span_end": seg_end if whole else a.end,
-                "created_at": _ts(a.created_at) if a.created_at else now,
+                "created_at": timestamp(a.created_at) if a.created_at else now,
             }
         )
     conn.execute(insert(t.annotations), rows)

@@ -24,7 +24,7 @@ def progress_frame(store: Store) -> pd.DataFrame:
         .group_by(a.c.coder, s.c.document_id, d.c.title)
         .order_by(a.c.coder, s.c.document_id)
     )
-    return store._frame(query)
+    return store.frame(query)
 
 
 def documents_overview(store: Store) -> pd.DataFrame:
@@ -45,4 +45,4 @@ def documents_overview(store: Store) -> pd.DataFrame:
         .outerjoin(units, units.c.document_id == d.c.id)
         .order_by(d.c.name, d.c.version)
     )
-    return store._frame(query)
+    return store.frame(query)

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, insert, select, text
 from coding.errors import Conflict
 from coding.model import Decision, Resolution, Suggestion
 from coding.store import schema as t
-from coding.store.base import StoreBase, _ts
+from coding.store.base import StoreBase, timestamp
 
 
 class ResolutionMixin(StoreBase):
@@ -41,7 +41,7 @@ class ResolutionMixin(StoreBase):
                     codebook_version=codebook_version,
                     data_revision=revision,
                     params=json.dumps(params, sort_keys=True),
-                    created_at=_ts(),
+                    created_at=timestamp(),
                 )
                 .returning(t.suggestion_runs.c.id)
             ).scalar_one()
@@ -63,7 +63,7 @@ class ResolutionMixin(StoreBase):
 
     def suggestion_runs(self) -> pd.DataFrame:
         """Every suggestion run with its provenance, oldest first."""
-        return self._frame(select(t.suggestion_runs).order_by(t.suggestion_runs.c.id))
+        return self.frame(select(t.suggestion_runs).order_by(t.suggestion_runs.c.id))
 
     def suggestions_frame(self, engine: str | None = None) -> pd.DataFrame:
         """Suggestions of the newest run (of ``engine``, or of any engine), with provenance."""
@@ -87,7 +87,7 @@ class ResolutionMixin(StoreBase):
             .where(r.c.id == newest.scalar_subquery())
             .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
         )
-        return self._frame(query)
+        return self.frame(query)
 
     # -- resolutions -----------------------------------------------------------------------
     def add_resolutions(
@@ -135,7 +135,7 @@ class ResolutionMixin(StoreBase):
                         decision=str(res.decision),
                         reviewer=res.reviewer,
                         rationale=res.rationale,
-                        at=_ts(res.at),
+                        at=timestamp(res.at),
                         supersedes=current,
                     )
                     .returning(t.resolutions.c.id)
@@ -159,7 +159,7 @@ class ResolutionMixin(StoreBase):
 
     def resolutions(self) -> list[Resolution]:
         """Every decision ever recorded, oldest first (the full history)."""
-        frame = self._frame(select(t.resolutions).order_by(t.resolutions.c.id))
+        frame = self.frame(select(t.resolutions).order_by(t.resolutions.c.id))
         return [
             Resolution(
                 segment_id=r.segment_id,
@@ -176,7 +176,7 @@ class ResolutionMixin(StoreBase):
 
     def current_resolutions_frame(self) -> pd.DataFrame:
         """The standing decision per (segment, code): newest row unless it is a withdrawal."""
-        frame = self._frame(select(t.resolutions).order_by(t.resolutions.c.id))
+        frame = self.frame(select(t.resolutions).order_by(t.resolutions.c.id))
         if frame.empty:
             return frame
         newest = frame.groupby(["segment_id", "code_id"], sort=False).tail(1)

@@ -55,7 +55,7 @@ def _raw_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
         .join(s, s.c.id == yes.c.segment_id)
         .where(n >= 2, yes.c.yes < n)
     )
-    return store._frame(query)
+    return store.frame(query)
 
 
 def disagreement_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
@@ -171,7 +171,7 @@ def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:
         .where(a.c.segment_id == segment_id)
         .order_by(a.c.coder, a.c.code_id)
     )
-    return store._frame(query)
+    return store.frame(query)
 
 
 def completed_coders(store: Store, segment_id: str) -> list[str]:
@@ -196,4 +196,4 @@ def standing_resolutions(store: Store, segment_id: str) -> pd.DataFrame:
         .where(r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))
         .order_by(r.c.code_id)
     )
-    return store._frame(query)
+    return store.frame(query)

@@ -70,4 +70,4 @@ def suggestions_for(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
         )
         .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
     )
-    return store._frame(query)
+    return store.frame(query)
