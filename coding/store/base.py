@@ -71,6 +71,13 @@ def from_timestamp(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def serialise(conn: Connection, key: str) -> None:
+    """On PostgreSQL, queue writers that read-then-write ``key`` (SQLite's BEGIN IMMEDIATE
+    already serialises every writer)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
 class StoreBase:
     """Connection, schema and transaction handling shared by the Store's parts."""
 

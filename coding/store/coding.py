@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, insert, select, update
 
 from coding.errors import NotFound
-from coding.model import (
-    Annotation,
-)
+from coding.model import Annotation
 from coding.store import schema as t
-from coding.store.base import StoreBase, crash_point, timestamp
+from coding.store.base import StoreBase, crash_point, serialise, timestamp
 
 
 class CodingMixin(StoreBase):
@@ -27,7 +25,7 @@ class CodingMixin(StoreBase):
         """
         names = list(names)
         with self._writing("add_coders") as conn:
-            _serialise(conn, "coders")
+            serialise(conn, "coders")
             added = insert_coders(conn, names, kind)
             if added:
                 self.append_event(conn, actor, "add_coders", ",".join(added), {"kind": kind})
@@ -79,8 +77,8 @@ class CodingMixin(StoreBase):
         added); the audit trail gets an ``add_coders`` row only when a coder was added.
         """
         with self._writing("add_annotations") as conn:
-            _serialise(conn, "coders")
-            _serialise(conn, "annotations")
+            serialise(conn, "coders")
+            serialise(conn, "annotations")
             coders_added = insert_coders(conn, new_coders)
             if coders_added:
                 self.append_event(
@@ -229,13 +227,6 @@ class CodingMixin(StoreBase):
         frame = self.frame(query)
         frame["completed"] = frame["completed_at"].notna()
         return frame
-
-
-def _serialise(conn: Connection, key: str) -> None:
-    """On PostgreSQL, queue writers that read-then-write ``key`` (SQLite's BEGIN IMMEDIATE
-    already serialises every writer)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def stored_annotation_keys(

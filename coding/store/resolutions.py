@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, select
 
 from coding.errors import Conflict
 from coding.model import Decision, Resolution, Suggestion
 from coding.store import schema as t
-from coding.store.base import StoreBase, timestamp
+from coding.store.base import StoreBase, serialise, timestamp
 
 
 class ResolutionMixin(StoreBase):
@@ -109,11 +109,8 @@ class ResolutionMixin(StoreBase):
         }
         with self.transaction(actor, "resolve", f"{len(resolutions)} decisions", detail) as conn:
             for res in resolutions:
-                if conn.dialect.name == "postgresql":  # serialise deciders of one (unit, code)
-                    conn.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                        {"key": f"resolution:{res.segment_id}:{res.code_id}"},
-                    )
+                # one decider at a time per (unit, code) on PostgreSQL
+                serialise(conn, f"resolution:{res.segment_id}:{res.code_id}")
                 current = self._current_resolution(conn, res.segment_id, res.code_id)
                 key = (res.segment_id, res.code_id)
                 if expected is not None and key in expected and expected[key] != current:
