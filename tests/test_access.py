@@ -14,7 +14,9 @@ from coding import service
 from coding.cli import cli
 from coding.errors import CodingError, Conflict, PermissionDenied
 from coding.export import tables
-from coding.service import access, work
+from coding.service import access
+from coding.service import coder as coder_service
+from coding.service import export as export_service
 from coding.store import Store
 from coding.store import base as store_base
 from coding.store import users as user_store
@@ -373,10 +375,12 @@ def test_the_app_role_runs_the_app_but_cannot_rewrite_the_audit_trail(team_pg: s
         with pytest.raises(PermissionDenied):
             access.sign_in(store, "amira", "wrong-password")
         unit = store.segments()[0].id
-        work.save_unit(store, "amira", unit, ["calm", "cues"], "draft memo")
-        work.save_unit(store, "amira", unit, ["calm"], "memo", submit=True)  # deletes 'cues'
+        coder_service.save_unit(store, "amira", unit, ["calm", "cues"], "draft memo")
+        coder_service.save_unit(
+            store, "amira", unit, ["calm"], "memo", submit=True
+        )  # deletes 'cues'
         assert list(store.annotations_frame()["code_id"]) == ["calm"]
-        name, content = work.export_download(store, "rosa", "segments", "csv")
+        name, content = export_service.export_download(store, "rosa", "segments", "csv")
         assert name == "coded_segments.csv" and b"calm" in content
     with psycopg.connect(_dsn(app_url), autocommit=True) as conn:
         for statement in (
@@ -394,7 +398,7 @@ def test_a_role_without_grants_cannot_read_coders_work(team_pg: str) -> None:
     import psycopg
 
     with Store.open(_as(team_pg, "concord_app")) as store:
-        work.save_unit(store, "amira", store.segments()[0].id, ["calm"], submit=True)
+        coder_service.save_unit(store, "amira", store.segments()[0].id, ["calm"], submit=True)
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(_dsn(_as(team_pg, "mallory")))
     # Even a role let in to connect (say, for monitoring) reads none of the study's tables.

@@ -13,7 +13,9 @@ import pytest
 
 from coding import service
 from coding.errors import CodingError, Conflict, PermissionDenied
-from coding.service import access, folders, work
+from coding.service import access, folders
+from coding.service import coder as coder_service
+from coding.service import review as review_service
 from coding.service.export import export_study
 from coding.service.review import check_rationale
 from coding.store import Store
@@ -132,23 +134,23 @@ def test_the_app_refuses_a_reviewer_who_coded_the_unit(team_db: Path) -> None:
         unit = _calm_unit(store)
         service.add_coders(store, ["admin"], "tester")  # an admin may code too
         store.assign([unit], "admin", "tester")
-        work.save_unit(store, "admin", unit, ["cues"], "", submit=True)
+        coder_service.save_unit(store, "admin", unit, ["cues"], "", submit=True)
     before = snapshot(team_db)
     with Store.open(team_db) as store:
         with pytest.raises(PermissionDenied, match="admin coded"):
-            work.decide(store, "admin", unit, "merge", "I know this unit very well")
+            review_service.decide(store, "admin", unit, "merge", "I know this unit very well")
         with pytest.raises(CodingError, match="too thin"):
-            work.decide(store, "rosa", unit, "merge", "ok.")
+            review_service.decide(store, "rosa", unit, "merge", "ok.")
     assert snapshot(team_db) == before
 
 
 def test_an_undo_needs_a_real_rationale_too(team_db: Path) -> None:
     with Store.open(team_db) as store:
         unit = _calm_unit(store)
-        work.decide(store, "rosa", unit, "merge", "The parent calms herself")
+        review_service.decide(store, "rosa", unit, "merge", "The parent calms herself")
     before = snapshot(team_db)
     with Store.open(team_db) as store, pytest.raises(CodingError, match="too thin"):
-        work.undo(store, "rosa", unit, "oops")
+        review_service.undo(store, "rosa", unit, "oops")
     assert snapshot(team_db) == before
 
 

@@ -14,10 +14,11 @@ from sqlalchemy import inspect
 from coding import service
 from coding.cli import cli
 from coding.errors import CodingError
-from coding.service import work
+from coding.service import coder as coder_service
+from coding.service import queue as queue_service
 from coding.store import Store
+from coding.store import coder as coder_store
 from coding.store import schema as t
-from coding.store import work as work_store
 from coding.store.engine import make_engine
 from tests.conftest import DATA
 from tests.snapshot import snapshot
@@ -55,7 +56,7 @@ def _import_for_chloe(store: Store, tmp_path: Path) -> str:
 
 
 def _own(store: Store, unit: str) -> list[tuple[str, bool, int, int, str]]:
-    mine = work_store.own_annotations(store, "chloe", [unit])
+    mine = coder_store.own_annotations(store, "chloe", [unit])
     return sorted(
         (str(r.code_id), bool(r.whole_segment), int(r.start), int(r.end), str(r.memo))
         for r in mine.itertuples(index=False)
@@ -68,16 +69,16 @@ def test_saving_with_the_code_still_ticked_keeps_the_span_and_each_memo(
 ) -> None:
     unit = _import_for_chloe(team, tmp_path)
     before = _own(team, unit)
-    shown = next(u for u in work.coder_page(team, "chloe").units if u.segment_id == unit)
+    shown = next(u for u in coder_service.coder_page(team, "chloe").units if u.segment_id == unit)
     assert set(shown.codes) == {"calm", "cues"}
-    work.save_unit(team, "chloe", unit, list(shown.codes), shown.memo)
+    coder_service.save_unit(team, "chloe", unit, list(shown.codes), shown.memo)
     assert _own(team, unit) == before  # still the span, and each annotation's own memo
 
 
 def test_unticking_a_code_keeps_the_annotation_in_the_history(team: Store, tmp_path: Path) -> None:
     unit = _import_for_chloe(team, tmp_path)
     span = next(a for a in _own(team, unit) if a[0] == "calm")
-    work.save_unit(team, "chloe", unit, ["cues"], WHOLE_MEMO)
+    coder_service.save_unit(team, "chloe", unit, ["cues"], WHOLE_MEMO)
     assert [a[0] for a in _own(team, unit)] == ["cues"]
     history = team.annotation_history()
     assert len(history) == 1
@@ -89,8 +90,8 @@ def test_unticking_a_code_keeps_the_annotation_in_the_history(team: Store, tmp_p
 
 def test_ticking_a_removed_code_again_adds_a_new_annotation(team: Store, tmp_path: Path) -> None:
     unit = _import_for_chloe(team, tmp_path)
-    work.save_unit(team, "chloe", unit, ["cues"], WHOLE_MEMO)
-    work.save_unit(team, "chloe", unit, ["calm", "cues"], WHOLE_MEMO)
+    coder_service.save_unit(team, "chloe", unit, ["cues"], WHOLE_MEMO)
+    coder_service.save_unit(team, "chloe", unit, ["calm", "cues"], WHOLE_MEMO)
     calm = [a for a in _own(team, unit) if a[0] == "calm"]
     assert len(calm) == 1 and calm[0][1]  # a whole-unit annotation this time
     assert list(team.annotation_history()["code_id"]) == ["calm"]  # the span stays on record
@@ -105,34 +106,34 @@ def test_a_code_missing_from_the_current_codebook_survives_a_save(
     without_calm.write_text(text[: text.index("  - id: calm")] + text[text.index("  - id: cues") :])
     service.load_codebook(team, without_calm, "tester")
     assert "calm" not in team.codebook().codebook.code_ids
-    work.save_unit(team, "chloe", unit, ["cues"], "the form offers cues only")
+    coder_service.save_unit(team, "chloe", unit, ["cues"], "the form offers cues only")
     assert [a[0] for a in _own(team, unit)] == ["calm", "cues"]  # calm was not on the form
     assert team.annotation_history().empty  # nothing removed; each memo its own, kept
 
 
 def test_a_changed_memo_keeps_every_earlier_text(team: Store) -> None:
     unit = _unit(team, 0)
-    work.save_unit(team, "chloe", unit, ["calm"], "first thought")
-    work.save_unit(team, "chloe", unit, ["calm"], "second thought")
-    work.save_unit(team, "chloe", unit, [], "")
+    coder_service.save_unit(team, "chloe", unit, ["calm"], "first thought")
+    coder_service.save_unit(team, "chloe", unit, ["calm"], "second thought")
+    coder_service.save_unit(team, "chloe", unit, [], "")
     assert team.annotation_history()["memo"].tolist() == ["first thought", "second thought"]
     assert team.annotation_history()["change"].tolist() == ["memo", "removed"]
     memos = team.unit_memo_history()
     assert memos["memo"].tolist() == ["first thought", "second thought"]
-    assert work.coder_page(team, "chloe").units[0].memo == ""
+    assert coder_service.coder_page(team, "chloe").units[0].memo == ""
 
 
 def test_an_unchanged_save_records_no_history(team: Store, tmp_path: Path) -> None:
     unit = _import_for_chloe(team, tmp_path)
-    shown = next(u for u in work.coder_page(team, "chloe").units if u.segment_id == unit)
-    work.save_unit(team, "chloe", unit, list(shown.codes), shown.memo)
-    work.save_unit(team, "chloe", unit, list(shown.codes), shown.memo)
+    shown = next(u for u in coder_service.coder_page(team, "chloe").units if u.segment_id == unit)
+    coder_service.save_unit(team, "chloe", unit, list(shown.codes), shown.memo)
+    coder_service.save_unit(team, "chloe", unit, list(shown.codes), shown.memo)
     assert team.annotation_history().empty and team.unit_memo_history().empty
 
 
 def test_the_save_event_carries_before_and_after(team: Store, tmp_path: Path) -> None:
     unit = _import_for_chloe(team, tmp_path)
-    work.save_unit(team, "chloe", unit, ["cues"], "only cues now")
+    coder_service.save_unit(team, "chloe", unit, ["cues"], "only cues now")
     event = team.events().iloc[-1]
     detail = json.loads(event["detail"])
     start = team.segments()[1].start
@@ -146,11 +147,11 @@ def test_the_save_event_carries_before_and_after(team: Store, tmp_path: Path) ->
 
 def test_current_reads_leave_superseded_annotations_out(team: Store, tmp_path: Path) -> None:
     unit = _import_for_chloe(team, tmp_path)
-    work.save_unit(team, "chloe", unit, ["cues"], WHOLE_MEMO, submit=True)
+    coder_service.save_unit(team, "chloe", unit, ["cues"], WHOLE_MEMO, submit=True)
     frame = team.annotations_frame(["chloe"])
     assert frame["code_id"].tolist() == ["cues"]
     assert service.status(team)["progress"]["chloe"]["annotations"] == 1
-    assert work.review_item(team, "rosa", unit).codes_by_coder["chloe"] == ["cues"]
+    assert queue_service.review_item(team, "rosa", unit).codes_by_coder["chloe"] == ["cues"]
 
 
 def test_an_older_study_migrates_with_its_work_on_each_engine(target: str) -> None:
@@ -172,8 +173,8 @@ def test_an_older_study_migrates_with_its_work_on_each_engine(target: str) -> No
 
         access.add_user(store, "chloe", "coder", "pw-test-8", "tester")
         unit = _unit(store, 0)
-        work.save_unit(store, "chloe", unit, ["calm"], "one")
-        work.save_unit(store, "chloe", unit, ["cues"], "two")
+        coder_service.save_unit(store, "chloe", unit, ["calm"], "one")
+        coder_service.save_unit(store, "chloe", unit, ["cues"], "two")
         assert store.annotation_history()["code_id"].tolist() == ["calm"]
         assert store.unit_memo_history()["memo"].tolist() == ["one"]
 
@@ -191,7 +192,7 @@ def _chloe_done(store: Store) -> int:
 
 
 def test_the_default_import_leaves_open_units_open(team: Store, tmp_path: Path) -> None:
-    work.save_unit(team, "chloe", _unit(team, 0), ["calm"], "draft")
+    coder_service.save_unit(team, "chloe", _unit(team, 0), ["calm"], "draft")
     result = service.import_codings(team, _one_row(tmp_path, _unit(team, 2)), "tester")
     assert _chloe_done(team) == 0
     assert result.completed_units == 0
@@ -211,8 +212,8 @@ def test_the_default_import_completes_documents_of_coders_without_open_work(
 
 
 def test_completing_documents_with_drafts_needs_consent(team: Store, tmp_path: Path) -> None:
-    work.save_unit(team, "chloe", _unit(team, 0), [], "a memo is a draft too")
-    work.save_unit(team, "chloe", _unit(team, 3), ["calm"], "")
+    coder_service.save_unit(team, "chloe", _unit(team, 0), [], "a memo is a draft too")
+    coder_service.save_unit(team, "chloe", _unit(team, 3), ["calm"], "")
     path = _one_row(tmp_path, _unit(team, 2))
     before = snapshot(team.target)
     with pytest.raises(CodingError, match=r"chloe.*2 of them with unsubmitted") as err:
@@ -222,7 +223,7 @@ def test_completing_documents_with_drafts_needs_consent(team: Store, tmp_path: P
 
 
 def test_completing_documents_with_consent_records_the_units(team: Store, tmp_path: Path) -> None:
-    work.save_unit(team, "chloe", _unit(team, 0), ["calm"], "draft")
+    coder_service.save_unit(team, "chloe", _unit(team, 0), ["calm"], "draft")
     path = _one_row(tmp_path, _unit(team, 2))
     result = service.import_codings(team, path, "tester", complete="documents", allow_drafts=True)
     assert _chloe_done(team) == 4
@@ -235,7 +236,7 @@ def test_completing_documents_with_consent_records_the_units(team: Store, tmp_pa
 
 def test_cli_refuses_to_complete_drafts_without_yes(team_db: Path, tmp_path: Path) -> None:
     with Store.open(team_db) as store:
-        work.save_unit(store, "chloe", _unit(store, 0), ["calm"], "draft")
+        coder_service.save_unit(store, "chloe", _unit(store, 0), ["calm"], "draft")
         path = _one_row(tmp_path, _unit(store, 2))
     runner = CliRunner()
     refused = runner.invoke(

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from coding import service
 from coding.model import Suggestion
-from coding.service import access, work
+from coding.service import access
+from coding.service import coder as coder_service
 from coding.store import Store
 from tests.ui_helpers import PASSWORD, html_bodies, open_page, plain
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 def first_unit(db: Path, coder: str = "chloe") -> str:
     with Store.open(db) as store:
-        return work.coder_page(store, coder, limit=1).units[0].segment_id
+        return coder_service.coder_page(store, coder, limit=1).units[0].segment_id
 
 
 def everything_shown(at: AppTest) -> str:
@@ -78,7 +79,7 @@ def test_coder_never_receives_another_coders_codes_or_memo(team_db: Path) -> Non
     with Store.open(team_db) as store:
         access.add_user(store, "dora", "coder", PASSWORD, "tester")
         service.assign(store, "dora", "tester")
-        work.save_unit(store, "dora", sid, ["cues"], "DORA-SECRET-MEMO", submit=True)
+        coder_service.save_unit(store, "dora", sid, ["cues"], "DORA-SECRET-MEMO", submit=True)
     at = open_page(team_db, "chloe", "code")
     assert "DORA-SECRET-MEMO" not in everything_shown(at)
     assert not at.checkbox(key=f"c-{sid}-cues").value

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from coding.errors import CodingError
-from coding.service import access, work
+from coding.service import access
+from coding.service import export as export_service
 from coding.store import Store
 from tests.ui_helpers import open_page, plain
 
@@ -39,7 +40,7 @@ def test_a_failed_export_is_an_error_not_a_file(
     def fail(*_args: object) -> tuple[str, bytes]:
         raise CodingError("the study has no codebook yet; nothing to export")
 
-    monkeypatch.setattr(work, "export_download", fail)
+    monkeypatch.setattr(export_service, "export_download", fail)
     at = open_page(team_db, "rosa", "export")
     at.button(key="build-segments-csv").click().run()
     assert not at.exception

@@ -9,7 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from coding import service
 from coding.model import Decision
-from coding.service import work
+from coding.service import coder as coder_service
+from coding.service import queue as queue_service
+from coding.service import review as review_service
 from coding.store import Store
 from tests.conftest import DATA
 from tests.ui_helpers import html_bodies, open_page, plain
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
 def current_segment(db: Path) -> str:
     with Store.open(db) as store:
-        page, _ = work.review_queue(store, "rosa", limit=1)
+        page, _ = queue_service.review_queue(store, "rosa", limit=1)
     return str(page["segment_id"].iloc[0])
 
 
@@ -90,9 +92,9 @@ def test_undo_after_someone_else_decided_withdraws_nothing(team_db: Path) -> Non
     decide(at, sid, "neither", "Staff calm, not the parent.")
     at.button(key="queue-prev").click().run()
     with Store.open(team_db) as store:  # meanwhile another reviewer decides differently
-        item = work.review_item(store, "admin", sid)
+        item = queue_service.review_item(store, "admin", sid)
         seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
-        work.decide(store, "admin", sid, "merge", "The parent calms down.", seen=seen)
+        review_service.decide(store, "admin", sid, "merge", "The parent calms down.", seen=seen)
     at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
     at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
     assert not at.exception
@@ -117,7 +119,7 @@ def test_codebook_note_is_recorded(team_db: Path) -> None:
     at.button(key=f"FormSubmitter:note-{sid}-Add note").click().run()
     assert not at.exception
     with Store.open(team_db) as store:
-        notes = work.code_notes(store, "rosa")
+        notes = review_service.code_notes(store, "rosa")
     assert list(notes["note"]) == ["Ambiguous: whose calm?"]
     assert list(notes["segment_id"]) == [sid]
 
@@ -127,7 +129,7 @@ def test_a_code_removed_from_the_codebook_does_not_break_the_page(
 ) -> None:
     with Store.open(team_db) as store:
         unit = [s.id for s in store.segments()][2]  # amira and ben agreed on cues here
-        work.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
+        coder_service.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
         text = (DATA / "codebook_small.yaml").read_text(encoding="utf-8")
         v2 = tmp_path / "v2.yaml"
         v2.write_text(text[: text.index("  - id: cues")], encoding="utf-8")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from coding import service
-from coding.service import work
+from coding.service import coder as coder_service
 from coding.store import Store
 from tests.ui_helpers import app, open_page, plain, tree_text
 
@@ -46,8 +46,8 @@ def test_a_coders_study_view_submitting_changes_nothing_about_others(team_db: Pa
     """What a coder is sent does not change when their submission creates a disagreement."""
     before = tree_text(open_page(team_db, "chloe", "study"))
     with Store.open(team_db) as store:
-        unit = work.coder_page(store, "chloe", limit=1).units[0].segment_id
-        work.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
+        unit = coder_service.coder_page(store, "chloe", limit=1).units[0].segment_id
+        coder_service.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
     after = tree_text(open_page(team_db, "chloe", "study"))
     strip = re.compile(r"\d+|id: \S+|value: \S+")  # own counts and element ids may change
     assert strip.sub("", before).count("progress") == strip.sub("", after).count("progress")

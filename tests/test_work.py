@@ -11,9 +11,14 @@ import pytest
 from coding import review, service
 from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
 from coding.model import Decision, Suggestion
-from coding.service import access, work
+from coding.service import access
+from coding.service import coder as coder_service
+from coding.service import export as export_service
+from coding.service import overview as overview_service
+from coding.service import queue as queue_service
+from coding.service import review as review_service
 from coding.store import Store
-from coding.store import work as work_store
+from coding.store import coder as coder_store
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.both_engines
@@ -30,7 +35,7 @@ def units(store: Store) -> list[str]:
 
 
 def test_coder_page_holds_only_own_codes(team: Store) -> None:
-    page = work.coder_page(team, "amira")
+    page = coder_service.coder_page(team, "amira")
     by_unit = {u.segment_id: u.codes for u in page.units}
     ids = units(team)
     assert by_unit[ids[1]] == ("calm",)
@@ -38,13 +43,13 @@ def test_coder_page_holds_only_own_codes(team: Store) -> None:
 
 
 def test_own_annotations_query_filters_by_coder(team: Store) -> None:
-    frame = work_store.own_annotations(team, "amira", units(team))
+    frame = coder_store.own_annotations(team, "amira", units(team))
     assert set(frame["code_id"]) == {"calm", "cues"}
     assert len(frame) == 2
 
 
 def test_coder_page_pages_with_limit_and_offset(team: Store) -> None:
-    page = work.coder_page(team, "chloe", limit=2, offset=1)
+    page = coder_service.coder_page(team, "chloe", limit=2, offset=1)
     assert page.total == 4
     assert [u.position for u in page.units] == [1, 2]
     assert page.assigned == 4 and page.completed == 0
@@ -52,38 +57,41 @@ def test_coder_page_pages_with_limit_and_offset(team: Store) -> None:
 
 def test_save_then_submit_locks_the_unit(team: Store) -> None:
     unit = units(team)[0]
-    work.save_unit(team, "chloe", unit, ["calm", "cues"], "first")
-    work.save_unit(team, "chloe", unit, ["cues"], "second", submit=True)
-    mine = work_store.own_annotations(team, "chloe", [unit])
+    coder_service.save_unit(team, "chloe", unit, ["calm", "cues"], "first")
+    coder_service.save_unit(team, "chloe", unit, ["cues"], "second", submit=True)
+    mine = coder_store.own_annotations(team, "chloe", [unit])
     assert list(mine["code_id"]) == ["cues"]
     assert list(mine["memo"]) == ["second"]
-    assert work.coder_page(team, "chloe").units[0].completed
+    assert coder_service.coder_page(team, "chloe").units[0].completed
     with pytest.raises(Conflict, match="already submitted"):
-        work.save_unit(team, "chloe", unit, ["calm"])
+        coder_service.save_unit(team, "chloe", unit, ["calm"])
 
 
 def test_submit_with_no_codes_marks_the_unit_complete(team: Store) -> None:
     unit = units(team)[0]
-    work.save_unit(team, "chloe", unit, [], "", submit=True)
+    coder_service.save_unit(team, "chloe", unit, [], "", submit=True)
     done = team.assignments_frame(["chloe"])
     assert done.set_index("segment_id").at[unit, "completed"]
 
 
 def test_a_memo_without_codes_is_kept(team: Store) -> None:
     unit = units(team)[0]
-    work.save_unit(team, "chloe", unit, [], "None of the codes fit; ask the reviewer")
-    assert work.coder_page(team, "chloe").units[0].memo == "None of the codes fit; ask the reviewer"
-    work.save_unit(team, "chloe", unit, ["calm"], "calm after all")
-    work.save_unit(team, "chloe", unit, [], "no code after all", submit=True)
-    assert work.coder_page(team, "chloe").units[0].memo == "no code after all"
+    coder_service.save_unit(team, "chloe", unit, [], "None of the codes fit; ask the reviewer")
+    assert (
+        coder_service.coder_page(team, "chloe").units[0].memo
+        == "None of the codes fit; ask the reviewer"
+    )
+    coder_service.save_unit(team, "chloe", unit, ["calm"], "calm after all")
+    coder_service.save_unit(team, "chloe", unit, [], "no code after all", submit=True)
+    assert coder_service.coder_page(team, "chloe").units[0].memo == "no code after all"
 
 
 def test_the_reviewer_reads_a_memo_without_codes_after_submit(team: Store) -> None:
     unit = units(team)[1]  # amira coded calm here, ben nothing: a disagreement
-    work.save_unit(team, "chloe", unit, [], "draft thought")
-    assert "chloe" not in work.review_item(team, "rosa", unit).memos_by_coder
-    work.save_unit(team, "chloe", unit, [], "Unsure: staff or parent calm?", submit=True)
-    item = work.review_item(team, "rosa", unit)
+    coder_service.save_unit(team, "chloe", unit, [], "draft thought")
+    assert "chloe" not in queue_service.review_item(team, "rosa", unit).memos_by_coder
+    coder_service.save_unit(team, "chloe", unit, [], "Unsure: staff or parent calm?", submit=True)
+    item = queue_service.review_item(team, "rosa", unit)
     assert item.memos_by_coder["chloe"] == "Unsure: staff or parent calm?"
 
 
@@ -91,22 +99,22 @@ def test_another_coder_never_reads_a_memo(team: Store) -> None:
     unit = units(team)[0]
     access.add_user(team, "dora", "coder", "pw-test-dora", "tester")
     service.assign(team, "dora", "tester")
-    work.save_unit(team, "chloe", unit, [], "CHLOE-ONLY", submit=True)
-    assert all(u.memo != "CHLOE-ONLY" for u in work.coder_page(team, "dora").units)
-    assert "CHLOE-ONLY" not in work_store.unit_memos(team, [unit], ["dora"]).to_csv()
+    coder_service.save_unit(team, "chloe", unit, [], "CHLOE-ONLY", submit=True)
+    assert all(u.memo != "CHLOE-ONLY" for u in coder_service.coder_page(team, "dora").units)
+    assert "CHLOE-ONLY" not in coder_store.unit_memos(team, [unit], ["dora"]).to_csv()
 
 
 def test_memo_and_codes_are_saved_in_one_event_and_kept_on_annotations(team: Store) -> None:
     unit = units(team)[0]
     before = team.revision()
-    work.save_unit(team, "chloe", unit, ["calm"], "why calm")
+    coder_service.save_unit(team, "chloe", unit, ["calm"], "why calm")
     assert team.revision() == before + 1
-    assert list(work_store.own_annotations(team, "chloe", [unit])["memo"]) == ["why calm"]
+    assert list(coder_store.own_annotations(team, "chloe", [unit])["memo"]) == ["why calm"]
 
 
 def test_save_writes_one_audit_event(team: Store) -> None:
     before = team.revision()
-    work.save_unit(team, "chloe", units(team)[0], ["calm"], "m", submit=True)
+    coder_service.save_unit(team, "chloe", units(team)[0], ["calm"], "m", submit=True)
     events = team.events()
     assert team.revision() == before + 1
     assert events.iloc[-1]["action"] == "code_unit"
@@ -117,15 +125,15 @@ def test_save_writes_one_audit_event(team: Store) -> None:
 )
 def test_only_coders_save(team: Store, user: str, error: type[Exception]) -> None:
     with pytest.raises(error):
-        work.save_unit(team, user, units(team)[0], ["calm"])
+        coder_service.save_unit(team, user, units(team)[0], ["calm"])
 
 
 def test_cannot_code_an_unassigned_unit_or_unknown_code(team: Store) -> None:
     access.add_user(team, "dora", "coder", "pw-test-dora", "tester")
     with pytest.raises(NotFound, match="not assigned"):
-        work.save_unit(team, "dora", units(team)[0], ["calm"])
+        coder_service.save_unit(team, "dora", units(team)[0], ["calm"])
     with pytest.raises(NotFound, match="unknown code"):
-        work.save_unit(team, "chloe", units(team)[0], ["nope"])
+        coder_service.save_unit(team, "chloe", units(team)[0], ["nope"])
 
 
 def _suggest(store: Store, segment_id: str) -> None:
@@ -148,20 +156,20 @@ def test_suggestions_follow_the_blinding_setting(
 ) -> None:
     unit = units(team)[0]
     _suggest(team, unit)
-    work.set_suggestions_mode(team, "admin", mode)
-    assert (work.coder_page(team, "chloe").units[0].suggestions is not None) is before
-    work.save_unit(team, "chloe", unit, [], submit=True)
-    assert (work.coder_page(team, "chloe").units[0].suggestions is not None) is after
+    coder_service.set_suggestions_mode(team, "admin", mode)
+    assert (coder_service.coder_page(team, "chloe").units[0].suggestions is not None) is before
+    coder_service.save_unit(team, "chloe", unit, [], submit=True)
+    assert (coder_service.coder_page(team, "chloe").units[0].suggestions is not None) is after
 
 
 def test_only_an_admin_changes_the_blinding_setting(team: Store) -> None:
     with pytest.raises(PermissionDenied):
-        work.set_suggestions_mode(team, "rosa", "always")
+        coder_service.set_suggestions_mode(team, "rosa", "always")
 
 
 def test_queue_matches_the_disagreements_service(team: Store) -> None:
     expected = service.disagreements(team)
-    page, counts = work.review_queue(team, "rosa", state="all")
+    page, counts = queue_service.review_queue(team, "rosa", state="all")
     assert counts.pairs == len(expected) == 2
     assert set(page["segment_id"]) == set(expected["segment_id"])
     assert counts.resolved == 0
@@ -179,18 +187,18 @@ def test_queue_matches_the_disagreements_service(team: Store) -> None:
     ],
 )
 def test_queue_filters(team: Store, filters: dict[str, str], items: int) -> None:
-    _, counts = work.review_queue(team, "rosa", **filters)  # type: ignore[arg-type]
+    _, counts = queue_service.review_queue(team, "rosa", **filters)  # type: ignore[arg-type]
     assert counts.items == items
 
 
 def test_coder_cannot_read_the_queue(team: Store) -> None:
     with pytest.raises(PermissionDenied):
-        work.review_queue(team, "amira")
+        queue_service.review_queue(team, "amira")
 
 
-def _item(store: Store, code_id: str) -> work.QueueItem:
-    page, _ = work.review_queue(store, "rosa", code_id=code_id)
-    return work.review_item(store, "rosa", str(page["segment_id"].iloc[0]))
+def _item(store: Store, code_id: str) -> queue_service.QueueItem:
+    page, _ = queue_service.review_queue(store, "rosa", code_id=code_id)
+    return queue_service.review_item(store, "rosa", str(page["segment_id"].iloc[0]))
 
 
 @pytest.mark.parametrize(
@@ -206,14 +214,16 @@ def _item(store: Store, code_id: str) -> work.QueueItem:
 def test_choices_map_to_decisions(
     team: Store, choice: str, other: tuple[str, ...], expected: dict[str, Decision]
 ) -> None:
-    assert work.final_codes(_item(team, "calm"), choice, other) == expected
+    assert queue_service.final_codes(_item(team, "calm"), choice, other) == expected
 
 
 def test_decision_writes_one_resolution_and_one_event(team: Store) -> None:
     item = _item(team, "calm")
     annotations_before = team.annotations_frame()
     revision = team.revision()
-    ids = work.decide(team, "rosa", item.segment_id, "accept:amira", "Parent calms herself")
+    ids = review_service.decide(
+        team, "rosa", item.segment_id, "accept:amira", "Parent calms herself"
+    )
     assert len(ids) == 1
     (resolution,) = team.resolutions()
     assert (resolution.code_id, resolution.decision, resolution.reviewer) == (
@@ -223,7 +233,7 @@ def test_decision_writes_one_resolution_and_one_event(team: Store) -> None:
     )
     assert team.revision() == revision + 1
     assert team.annotations_frame().equals(annotations_before)
-    _, counts = work.review_queue(team, "rosa", state="all")
+    _, counts = queue_service.review_queue(team, "rosa", state="all")
     assert counts.resolved == 1
 
 
@@ -246,20 +256,20 @@ def test_a_later_choice_replaces_an_earlier_other(
     team: Store, choice: str, expected: set[str]
 ) -> None:
     sid = _item(team, "calm").segment_id
-    work.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
+    review_service.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
     assert _final(team, sid) == {"calm", "cues"}
-    item = work.review_item(team, "rosa", sid)
+    item = queue_service.review_item(team, "rosa", sid)
     seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
-    work.decide(team, "rosa", sid, choice, "second thoughts on this unit", seen=seen)
+    review_service.decide(team, "rosa", sid, choice, "second thoughts on this unit", seen=seen)
     assert _final(team, sid) == expected
 
 
 def test_a_later_other_withdraws_what_an_earlier_other_added(team: Store) -> None:
     sid = _item(team, "calm").segment_id
-    work.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
-    item = work.review_item(team, "rosa", sid)
+    review_service.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
+    item = queue_service.review_item(team, "rosa", sid)
     seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
-    work.decide(team, "rosa", sid, "other", "only calm applies here", ["calm"], seen=seen)
+    review_service.decide(team, "rosa", sid, "other", "only calm applies here", ["calm"], seen=seen)
     assert _final(team, sid) == {"calm"}
 
 
@@ -267,7 +277,7 @@ def _drop_cues(store: Store, tmp_path: Path) -> None:
     """Codebook v2 without 'cues', after chloe agreed with amira and ben on cues in unit 2
     and added calm there (so unit 2 is disputed on calm only)."""
     unit = units(store)[2]
-    work.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
+    coder_service.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
     text = (DATA / "codebook_small.yaml").read_text(encoding="utf-8")
     v2 = tmp_path / "v2.yaml"
     v2.write_text(text[: text.index("  - id: cues")], encoding="utf-8")
@@ -277,79 +287,79 @@ def _drop_cues(store: Store, tmp_path: Path) -> None:
 def test_a_removed_code_is_neither_shown_nor_decided(team: Store, tmp_path: Path) -> None:
     _drop_cues(team, tmp_path)
     unit = units(team)[2]
-    item = work.review_item(team, "rosa", unit)
+    item = queue_service.review_item(team, "rosa", unit)
     assert item.codes_by_coder == {"amira": [], "ben": [], "chloe": ["calm"]}
     assert item.agreed() == set() and item.disputed == ["calm"]
     for choice in ("accept:chloe", "merge", "neither"):
-        assert set(work.final_codes(item, choice)) == {"calm"}
-    work.decide(team, "rosa", unit, "other", "calm applies to the parent", ["calm"])
+        assert set(queue_service.final_codes(item, choice)) == {"calm"}
+    review_service.decide(team, "rosa", unit, "other", "calm applies to the parent", ["calm"])
     assert {r.code_id for r in team.resolutions()} == {"calm"}
 
 
 def test_decision_needs_a_rationale(team: Store) -> None:
     item = _item(team, "calm")
     with pytest.raises(CodingError, match="rationale"):
-        work.decide(team, "rosa", item.segment_id, "merge", "  ")
+        review_service.decide(team, "rosa", item.segment_id, "merge", "  ")
     assert team.resolutions() == []
 
 
 def test_coder_cannot_decide(team: Store) -> None:
     item = _item(team, "calm")
     with pytest.raises(PermissionDenied):
-        work.decide(team, "amira", item.segment_id, "accept:amira", "mine")
+        review_service.decide(team, "amira", item.segment_id, "accept:amira", "mine")
 
 
 def test_undo_adds_a_withdrawal_and_erases_nothing(team: Store) -> None:
     item = _item(team, "calm")
-    work.decide(team, "rosa", item.segment_id, "neither", "not about the parent")
-    work.undo(team, "rosa", item.segment_id, "decided this too fast")
+    review_service.decide(team, "rosa", item.segment_id, "neither", "not about the parent")
+    review_service.undo(team, "rosa", item.segment_id, "decided this too fast")
     history = team.resolutions()
     assert [r.decision for r in history] == [Decision.REJECT, Decision.WITHDRAW]
-    assert work.review_item(team, "rosa", item.segment_id).open_codes == ["calm"]
+    assert queue_service.review_item(team, "rosa", item.segment_id).open_codes == ["calm"]
     with pytest.raises(CodingError, match="no decision"):
-        work.undo(team, "rosa", item.segment_id, "undo it once again")
+        review_service.undo(team, "rosa", item.segment_id, "undo it once again")
 
 
 def _seen(store: Store, segment_id: str) -> dict[str, int]:
-    item = work.review_item(store, "rosa", segment_id)
+    item = queue_service.review_item(store, "rosa", segment_id)
     return {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
 
 
 def test_undo_refuses_to_withdraw_a_decision_it_did_not_see(team: Store) -> None:
     sid = _item(team, "calm").segment_id
-    work.decide(team, "rosa", sid, "neither", "not about the parent")
+    review_service.decide(team, "rosa", sid, "neither", "not about the parent")
     seen = _seen(team, sid)
-    work.decide(team, "admin", sid, "merge", "the parent calms down", seen=seen)
+    review_service.decide(team, "admin", sid, "merge", "the parent calms down", seen=seen)
     with pytest.raises(Conflict, match="changed since you looked"):
-        work.undo(team, "rosa", sid, "decided this too fast", seen=seen)
+        review_service.undo(team, "rosa", sid, "decided this too fast", seen=seen)
     assert [r.decision for r in team.resolutions()] == [Decision.REJECT, Decision.APPLY]
-    work.undo(team, "rosa", sid, "now I have seen the decision", seen=_seen(team, sid))
+    review_service.undo(team, "rosa", sid, "now I have seen the decision", seen=_seen(team, sid))
     assert team.resolutions()[-1].decision == Decision.WITHDRAW
 
 
 def test_undo_refuses_when_the_seen_decision_was_already_withdrawn(team: Store) -> None:
     sid = _item(team, "calm").segment_id
-    work.decide(team, "rosa", sid, "neither", "not about the parent")
+    review_service.decide(team, "rosa", sid, "neither", "not about the parent")
     seen = _seen(team, sid)
-    work.undo(team, "admin", sid, "the admin undid it first", seen=seen)
+    review_service.undo(team, "admin", sid, "the admin undid it first", seen=seen)
     with pytest.raises(Conflict):
-        work.undo(team, "rosa", sid, "undo it once again", seen=seen)
+        review_service.undo(team, "rosa", sid, "undo it once again", seen=seen)
 
 
 def test_code_note_is_recorded_by_a_reviewer(team: Store) -> None:
     item = _item(team, "calm")
-    work.add_code_note(
+    review_service.add_code_note(
         team, "rosa", "calm", "Ambiguous: staff calm vs parent calm", item.segment_id
     )
-    notes = work.code_notes(team, "rosa", ["calm"])
+    notes = review_service.code_notes(team, "rosa", ["calm"])
     assert list(notes["author"]) == ["rosa"]
-    assert work.review_item(team, "rosa", item.segment_id).notes.shape[0] == 1
+    assert queue_service.review_item(team, "rosa", item.segment_id).notes.shape[0] == 1
     with pytest.raises(PermissionDenied):
-        work.add_code_note(team, "amira", "calm", "x")
+        review_service.add_code_note(team, "amira", "calm", "x")
 
 
 def test_study_overview_counts_and_next_steps(team: Store) -> None:
-    overview = work.study_overview(team, "rosa")
+    overview = overview_service.study_overview(team, "rosa")
     assert overview.codebook_version == 1
     assert overview.disagreements.pairs == 2
     assert any("chloe" in step for step in overview.next_steps)
@@ -359,24 +369,24 @@ def test_study_overview_counts_and_next_steps(team: Store) -> None:
 @pytest.mark.parametrize("user", ["amira", "chloe", "ghost"])
 def test_the_full_study_overview_is_not_for_coders(team: Store, user: str) -> None:
     with pytest.raises(PermissionDenied):
-        work.study_overview(team, user)
+        overview_service.study_overview(team, user)
 
 
 def test_a_coders_overview_holds_only_their_own_work(team: Store) -> None:
-    mine = work.coder_overview(team, "amira")
+    mine = overview_service.coder_overview(team, "amira")
     assert (mine.coder, mine.assigned, mine.completed) == ("amira", 4, 4)
     assert list(mine.documents.columns) == ["document_id", "title", "assigned", "completed"]
     shown = repr(mine) + mine.documents.to_csv()
     assert "ben" not in shown and "chloe" not in shown and "disagree" not in shown
-    assert work.coder_overview(team, "chloe").next_steps == [
+    assert overview_service.coder_overview(team, "chloe").next_steps == [
         "4 unit(s) still to code on the Code page."
     ]
     with pytest.raises(PermissionDenied):
-        work.coder_overview(team, "rosa")
+        overview_service.coder_overview(team, "rosa")
 
 
 def test_export_needs_a_reviewer_and_returns_csv(team: Store) -> None:
     with pytest.raises(PermissionDenied):
-        work.export_download(team, "amira", "segments", "csv")
-    name, data = work.export_download(team, "rosa", "segments", "csv")
+        export_service.export_download(team, "amira", "segments", "csv")
+    name, data = export_service.export_download(team, "rosa", "segments", "csv")
     assert name == "coded_segments.csv" and data.startswith(b"segment_id,")

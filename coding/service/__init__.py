@@ -1,7 +1,9 @@
 """One function per user action. The CLI and the app call these and nothing below them."""
 
-from coding.service.codings import CodingsImport, add_coders, assign, import_codings
-from coding.service.review import disagreements, resolve, status
+from coding.service.assignment import assign
+from coding.service.codings import CodingsImport, add_coders, import_codings
+from coding.service.overview import status
+from coding.service.review import disagreements, resolve
 from coding.service.study import (
     CodebookLoad,
     ImportedDocument,

@@ -13,7 +13,7 @@ from coding.errors import CodingError, Conflict, InvalidInput, Problem
 from coding.model import NAME_RE, Annotation, Segment
 from coding.service.study import pick_document
 from coding.store import Store
-from coding.store import work as work_store
+from coding.store import coder as coder_store
 
 AnnotationKey = tuple[str, str, str, int | None, int | None]  # segment, code, coder, span
 COMPLETE_MODES = ("auto", "documents", "segments", "none")
@@ -347,7 +347,7 @@ def _plan_completion(
         left = {(s, coder) for s, coder in open_units if (coder, doc_of[s]) in coded}
         wanted = {(s, coder) for s, coder in wanted if (coder, doc_of[s]) not in busy}
     pairs = sorted(wanted - done)
-    drafts = work_store.draft_units(store, sorted({coder for _, coder in [*pairs, *left]}))
+    drafts = coder_store.draft_units(store, sorted({coder for _, coder in [*pairs, *left]}))
     return _Completion(pairs, _counts(pairs, drafts, doc_of), _counts(left, drafts, doc_of))
 
 
@@ -373,27 +373,3 @@ def _completed_pairs(
     for coder, doc_id in {(a.coder, index.by_id[a.segment_id].document_id) for a in annotations}:
         pairs.update((s.id, coder) for s in index.by_document[doc_id])
     return sorted(pairs)
-
-
-def assign(
-    store: Store,
-    coder: str,
-    actor: str,
-    documents: Sequence[str] = (),
-) -> int:
-    """Give a coder every unit of the named documents (all documents when none are named).
-
-    Units the coder already has keep their state; returns the number newly assigned.
-    """
-    if coder not in store.coders(kind="human"):
-        raise CodingError(f"unknown coder {coder!r} (add with 'coding coders add')")
-    every = store.documents()
-    picked = [pick_document(ref, every) for ref in documents]
-    problems = [p for p in picked if isinstance(p, str)]
-    if problems:
-        raise CodingError("; ".join(problems))
-    wanted = [d.id for d in picked if not isinstance(d, str)] or [
-        d.id for d in store.documents(latest_only=True)
-    ]
-    units = [s.id for doc_id in wanted for s in store.segments(document_id=doc_id)]
-    return store.assign(units, coder, actor)

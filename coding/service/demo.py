@@ -7,7 +7,8 @@ from pathlib import Path
 
 from coding.errors import Conflict, NotFound
 from coding.service import access
-from coding.service.codings import add_coders, assign, import_codings
+from coding.service.assignment import assign
+from coding.service.codings import add_coders, import_codings
 from coding.service.study import Progress, _quiet, import_documents, init_study
 from coding.service.suggest import run_suggestions
 

@@ -24,6 +24,7 @@ from coding.model import CodebookVersion, Document
 from coding.refi.qdc import write_qdc
 from coding.refi.qdpx_write import ProjectContent, write_qdpx
 from coding.service import agreement as agreement_service
+from coding.service.access import require_role
 from coding.service.folders import write_folder
 from coding.store import Store
 
@@ -369,3 +370,18 @@ def export_study(
         file for kind, fmts in wanted.items() for fmt in fmts for file in render(data, kind, fmt)
     ]
     return write_folder(directory, files, EXPORT_FILES)
+
+
+def available_exports() -> list[tuple[str, str, str]]:
+    """(kind, format, file name) of every download on offer."""
+    return [
+        (kind, fmt, f"{BASENAME.get(kind, kind)}.{fmt}")
+        for kind, formats in FORMATS.items()
+        for fmt in formats
+    ]
+
+
+def export_download(store: Store, user: str, kind: str, fmt: str) -> tuple[str, bytes]:
+    """One export as (file name, bytes) for a reviewer or admin (it shows every coder's work)."""
+    require_role(store, user, "reviewer")
+    return export_bytes(store, kind, fmt)

@@ -1,17 +1,20 @@
-"""Disagreements, reviewer decisions and the study's status."""
+"""Disagreements and reviewer decisions: who may decide and why, one decision from the command
+line, a choice on a queue item, undo, and notes on codes."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from coding import review
-from coding.errors import CodingError, NotFound, PermissionDenied
-from coding.model import Decision, utcnow
-from coding.service.access import get_user
+from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
+from coding.model import Decision, Resolution, utcnow
+from coding.service import queue
+from coding.service.access import get_user, require_role
 from coding.store import Store
-from coding.store import work as work_store
+from coding.store import review as review_store
+from coding.store import users as user_store
 
 # What a decision's rationale must hold, so the record says why (not "." or "ok").
 MIN_RATIONALE_WORDS = 3
@@ -68,8 +71,8 @@ def check_reviewer(store: Store, reviewer: str, segment_id: str) -> str:
         raise PermissionDenied(
             f"{user.name} is a {user.role}; a decision needs the reviewer or admin role"
         )
-    coders = set(work_store.completed_coders(store, segment_id))
-    coders |= set(work_store.segment_annotations(store, segment_id)["coder"])
+    coders = set(review_store.completed_coders(store, segment_id))
+    coders |= set(review_store.segment_annotations(store, segment_id)["coder"])
     if user.name in coders:
         raise PermissionDenied(
             f"{user.name} coded segment {segment_id}: a coder never decides on their own "
@@ -158,49 +161,100 @@ def resolve(
     return store.add_resolutions([resolution], actor=actor or reviewer, expected=check)[0]
 
 
-def status(store: Store) -> dict[str, Any]:
-    """Counts that describe the study, as one dict with snake_case keys."""
-    codebook = store.codebook() if store.codebook_versions() else None
-    documents = store.documents()
-    segments = store.segments_frame()
-    assignments = store.assignments_frame()
-    annotations = store.annotations_frame()
-    human = store.coders(kind="human")
-    progress = {}
-    for coder in human:
-        mine = assignments[assignments["coder"] == coder]
-        progress[coder] = {
-            "assigned": len(mine),
-            "completed": int(mine["completed"].sum()),
-            "annotations": int((annotations["coder"] == coder).sum()),
-            "documents_completed": int(mine[mine["completed"]]["document_id"].nunique()),
-        }
-    code_ids = codebook.codebook.code_ids if codebook else ()
-    found = review.find_disagreements(annotations, assignments, code_ids)
-    decided = store.current_resolutions_frame()
-    standing = (
-        set() if decided.empty else set(zip(decided["segment_id"], decided["code_id"], strict=True))
+def decide(
+    store: Store,
+    user: str,
+    segment_id: str,
+    choice: str,
+    rationale: str,
+    other: Sequence[str] = (),
+    seen: Mapping[str, int] | None = None,
+) -> list[int]:
+    """Record a reviewer's choice on a segment: one resolution per decided code, all in one
+    transaction with one audit row. Coders' annotations are left as they are. The reviewer
+    must not have coded the segment, and the rationale must say why in words
+    (:func:`coding.service.review.check_decision`).
+
+    ``seen`` maps code ids to the standing decision ids the reviewer was shown; when given,
+    a decision recorded by someone else since then makes this one fail with Conflict.
+    """
+    reviewer = require_role(store, user, "reviewer").name
+    check_decision(store, reviewer, segment_id, rationale)
+    current = store.codebook()
+    unknown = [c for c in other if c not in current.codebook.code_ids]
+    if unknown:
+        raise NotFound(f"unknown code(s) {', '.join(unknown)} (codebook v{current.version})")
+    item = queue.review_item(store, user, segment_id)
+    if not item.disputed:
+        raise CodingError(f"segment {segment_id}: the coders do not disagree here")
+    now = utcnow()
+    resolutions = [
+        review.decide(segment_id, code_id, str(decision), reviewer, rationale, now, current.version)
+        for code_id, decision in queue.final_codes(item, choice, other).items()
+    ]
+    expected = (
+        None
+        if seen is None
+        else {(segment_id, r.code_id): seen.get(r.code_id) for r in resolutions}
     )
-    resolved = sum(
-        (s, c) in standing for s, c in zip(found["segment_id"], found["code_id"], strict=True)
+    return store.add_resolutions(resolutions, actor=reviewer, expected=expected)
+
+
+def undo(
+    store: Store,
+    user: str,
+    segment_id: str,
+    rationale: str,
+    seen: Mapping[str, int] | None = None,
+) -> list[int]:
+    """Withdraw the standing decisions on a segment: new rows, nothing erased.
+
+    ``seen`` maps code ids to the standing decision ids the reviewer was shown (as for
+    :func:`decide`); when given, any other set of standing decisions (one recorded or
+    withdrawn by someone else since) makes the undo fail with Conflict, so an undo never
+    withdraws a decision its reviewer did not see.
+    """
+    reviewer = require_role(store, user, "reviewer").name
+    check_decision(store, reviewer, segment_id, rationale)
+    current = store.codebook()
+    standing = queue.in_codebook(
+        review_store.standing_resolutions(store, segment_id), current.codebook.code_ids
     )
-    return {
-        "study": store.target,
-        "schema_version": store.schema_version(),
-        "unit": store.settings().get("unit", ""),
-        "codebook_version": codebook.version if codebook else None,
-        "codes": len(code_ids),
-        "documents": len({d.name for d in documents}),
-        "document_versions": len(documents),
-        "segments": len(segments),
-        "coders": sum(p["completed"] > 0 for p in progress.values()),  # who submitted work
-        "coders_registered": len(human),
-        "annotations": len(annotations),
-        "progress": progress,
-        "disagreements": len(found),
-        "disagreements_resolved": resolved,
-        "disagreements_open": len(found) - resolved,
-        "resolutions": store.count("resolutions"),
-        "suggestions": store.count("suggestions"),
-        "events": store.revision(),
-    }
+    now_standing = {str(r.code_id): int(r.id) for r in standing.itertuples(index=False)}
+    if seen is not None and dict(seen) != now_standing:
+        raise Conflict(
+            f"segment {segment_id}: the decisions changed since you looked "
+            "(another reviewer decided or undid meanwhile); reload and look again"
+        )
+    if standing.empty:
+        raise CodingError(f"segment {segment_id}: no decision to undo")
+    version = current.version
+    now = utcnow()
+    withdrawals: list[Resolution] = [
+        review.decide(
+            segment_id, code_id, str(Decision.WITHDRAW), reviewer, rationale, now, version
+        )
+        for code_id in standing["code_id"]
+    ]
+    expected = {(segment_id, code_id): decision_id for code_id, decision_id in now_standing.items()}
+    return store.add_resolutions(withdrawals, actor=reviewer, expected=expected)
+
+
+def add_code_note(
+    store: Store, user: str, code_id: str, note: str, segment_id: str | None = None
+) -> int:
+    """Record a codebook issue (say, an ambiguous definition) as a note on a code."""
+    author = require_role(store, user, "reviewer").name
+    current = store.codebook()
+    if code_id not in current.codebook.code_ids:
+        raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
+    if not note.strip():
+        raise CodingError("the note is empty")
+    return user_store.add_code_note(
+        store, code_id, current.version, segment_id, author, note.strip()
+    )
+
+
+def code_notes(store: Store, user: str, code_ids: list[str] | None = None) -> pd.DataFrame:
+    require_role(store, user, "reviewer")
+    return user_store.code_notes_frame(store, code_ids)

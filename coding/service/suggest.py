@@ -10,6 +10,7 @@ import pandas as pd
 
 from coding.errors import CodingError, NotFound
 from coding.model import Segment
+from coding.service.agreement import agreement_report
 from coding.store import Store
 
 ENGINES = ("rules", "supervised", "auto")
@@ -145,7 +146,6 @@ def evaluate_suggestions(
     store: Store, engine: str = "auto", folds: int = 5, seed: int = 0
 ) -> dict[str, Any]:
     """Grouped-by-document cross-validation over the reference coding, next to human kappa."""
-    from coding.service.agreement import agreement_report
     from coding.suggest import evaluate
 
     _check_engine(engine)

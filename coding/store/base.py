@@ -61,12 +61,21 @@ def _remove_stale_files(folder: Path, prefix: str) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _ts(value: datetime | None = None) -> str:
+def timestamp(value: datetime | None = None) -> str:
+    """A time as the store keeps it: ISO-8601 text in UTC (now, when no time is given)."""
     return (value or utcnow()).astimezone(UTC).isoformat()
 
 
-def _dt(value: str | None) -> datetime | None:
+def from_timestamp(value: str | None) -> datetime | None:
+    """The time a stored ISO-8601 text holds; None for none."""
     return datetime.fromisoformat(value) if value else None
+
+
+def serialise(conn: Connection, key: str) -> None:
+    """On PostgreSQL, queue writers that read-then-write ``key`` (SQLite's BEGIN IMMEDIATE
+    already serialises every writer)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 class StoreBase:
@@ -212,7 +221,9 @@ class StoreBase:
                 if applied.scalar_one() >= number:
                     continue
                 t.MIGRATIONS[number - 1](conn)
-                conn.execute(insert(t.schema_version).values(version=number, applied_at=_ts()))
+                conn.execute(
+                    insert(t.schema_version).values(version=number, applied_at=timestamp())
+                )
         return self.schema_version()
 
     # -- transactions ----------------------------------------------------------------------
@@ -242,7 +253,7 @@ class StoreBase:
         """One write transaction that also appends its row to the audit trail."""
         with self._writing(action, subject) as conn:
             yield conn
-            self._event(conn, actor, action, subject, detail or {})
+            self.append_event(conn, actor, action, subject, detail or {})
 
     @contextmanager
     def _writing(self, action: str, subject: str = "") -> Iterator[Connection]:
@@ -261,12 +272,14 @@ class StoreBase:
         crash_point(f"committed:{action}")
 
     @staticmethod
-    def _event(
+    def append_event(
         conn: Connection, actor: str, action: str, subject: str, detail: dict[str, Any]
     ) -> None:
+        """Append one audit row inside an open write transaction (a row writer's connection,
+        as :meth:`transaction` gives it), so the row commits or rolls back with the change."""
         conn.execute(
             insert(t.events).values(
-                at=_ts(),
+                at=timestamp(),
                 actor=actor,
                 action=action,
                 subject=subject,
@@ -284,9 +297,10 @@ class StoreBase:
             return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
 
     def events(self) -> pd.DataFrame:
-        return self._frame(select(t.events).order_by(t.events.c.id))
+        return self.frame(select(t.events).order_by(t.events.c.id))
 
-    def _frame(self, query: Any) -> pd.DataFrame:
+    def frame(self, query: Any) -> pd.DataFrame:
+        """The rows of a SELECT as a DataFrame with the query's column names."""
         with self.engine.connect() as conn:
             result = conn.execute(query)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

@@ -1,28 +1,20 @@
-"""Coders, annotations, assignments, suggestions and resolutions."""
+"""Coders, annotations and assignments (and the row writers an import shares)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, insert, select, update
 
-from coding.errors import Conflict, NotFound
-from coding.model import (
-    Annotation,
-    Decision,
-    Resolution,
-    Suggestion,
-)
+from coding.errors import NotFound
+from coding.model import Annotation
 from coding.store import schema as t
-from coding.store.base import StoreBase, _ts, crash_point
+from coding.store.base import StoreBase, crash_point, serialise, timestamp
 
 
 class CodingMixin(StoreBase):
-    """Coders' work, NLP suggestions and reviewers' decisions."""
+    """Coders and their work: annotations, assignments, submissions."""
 
     # -- coders ----------------------------------------------------------------------------
     def add_coders(self, names: Iterable[str], actor: str, kind: str = "human") -> list[str]:
@@ -33,10 +25,10 @@ class CodingMixin(StoreBase):
         """
         names = list(names)
         with self._writing("add_coders") as conn:
-            _serialise(conn, "coders")
+            serialise(conn, "coders")
             added = insert_coders(conn, names, kind)
             if added:
-                self._event(conn, actor, "add_coders", ",".join(added), {"kind": kind})
+                self.append_event(conn, actor, "add_coders", ",".join(added), {"kind": kind})
         return added
 
     def coders(self, kind: str | None = None) -> list[str]:
@@ -67,7 +59,7 @@ class CodingMixin(StoreBase):
         subject = f"{len(annotations)} annotations"
         with self.transaction(actor, "add_annotations", subject, detail) as conn:
             added = insert_annotations(conn, annotations)
-            self._complete(conn, complete, _ts())
+            self._complete(conn, complete, timestamp())
         return added
 
     def import_annotations(
@@ -85,11 +77,13 @@ class CodingMixin(StoreBase):
         added); the audit trail gets an ``add_coders`` row only when a coder was added.
         """
         with self._writing("add_annotations") as conn:
-            _serialise(conn, "coders")
-            _serialise(conn, "annotations")
+            serialise(conn, "coders")
+            serialise(conn, "annotations")
             coders_added = insert_coders(conn, new_coders)
             if coders_added:
-                self._event(conn, actor, "add_coders", ",".join(coders_added), {"kind": "human"})
+                self.append_event(
+                    conn, actor, "add_coders", ",".join(coders_added), {"kind": "human"}
+                )
             crash_point("import-after-coders")
             have = stored_annotation_keys(conn, {a.segment_id for a in annotations})
             fresh, seen = [], set(have)
@@ -100,7 +94,7 @@ class CodingMixin(StoreBase):
                     fresh.append(a)
             added = insert_annotations(conn, fresh)
             crash_point("import-after-annotations")
-            self._complete(conn, complete, _ts())
+            self._complete(conn, complete, timestamp())
             by_coder: dict[str, list[str]] = {}
             for segment_id, coder in complete:
                 by_coder.setdefault(coder, []).append(segment_id)
@@ -109,7 +103,7 @@ class CodingMixin(StoreBase):
                 "completed": len(complete),
                 "completed_units": by_coder,
             }
-            self._event(conn, actor, "add_annotations", f"{added} annotations", detail)
+            self.append_event(conn, actor, "add_annotations", f"{added} annotations", detail)
         return added, coders_added
 
     def _complete(self, conn: Connection, pairs: Sequence[tuple[str, str]], now: str) -> None:
@@ -138,7 +132,7 @@ class CodingMixin(StoreBase):
             have = set(conn.execute(select(a.c.segment_id).where(a.c.coder == coder)).scalars())
         new = [s for s in dict.fromkeys(segment_ids) if s not in have]
         if new:
-            now = _ts()
+            now = timestamp()
             with self.transaction(actor, "assign", coder, {"segments": len(new)}) as conn:
                 conn.execute(
                     insert(a),
@@ -152,7 +146,7 @@ class CodingMixin(StoreBase):
     def complete(self, pairs: Sequence[tuple[str, str]], actor: str) -> None:
         """Mark (segment_id, coder) pairs as submitted."""
         with self.transaction(actor, "complete", f"{len(pairs)} units", {"units": len(pairs)}) as c:
-            self._complete(c, pairs, _ts())
+            self._complete(c, pairs, timestamp())
 
     def annotations_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Annotations with document offsets: segment_id, document_id, coder, code_id, start, end,
@@ -176,7 +170,7 @@ class CodingMixin(StoreBase):
         )
         if coders is not None:
             query = query.where(a.c.coder.in_(list(coders)))
-        frame = self._frame(query)
+        frame = self.frame(query)
         frame["whole_segment"] = frame["whole_segment"].astype(bool)
         return frame
 
@@ -202,7 +196,7 @@ class CodingMixin(StoreBase):
         ).order_by(h.c.id)
         if coders is not None:
             query = query.where(h.c.coder.in_(list(coders)))
-        return self._frame(query)
+        return self.frame(query)
 
     def unit_memo_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Earlier texts of coders' unit memos, oldest change first: segment_id, coder, memo,
@@ -218,7 +212,7 @@ class CodingMixin(StoreBase):
         ).order_by(h.c.id)
         if coders is not None:
             query = query.where(h.c.coder.in_(list(coders)))
-        return self._frame(query)
+        return self.frame(query)
 
     def assignments_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """segment_id, document_id, coder, assigned_at, completed_at, completed (bool)."""
@@ -230,179 +224,9 @@ class CodingMixin(StoreBase):
         )
         if coders is not None:
             query = query.where(a.c.coder.in_(list(coders)))
-        frame = self._frame(query)
+        frame = self.frame(query)
         frame["completed"] = frame["completed_at"].notna()
         return frame
-
-    # -- suggestions -----------------------------------------------------------------------
-    def add_suggestion_run(
-        self,
-        engine: str,
-        model_version: str,
-        codebook_version: int,
-        params: dict[str, Any],
-        suggestions: Sequence[Suggestion],
-        actor: str,
-    ) -> int:
-        """Store one run of a suggestion engine with its provenance; return the run id."""
-        revision = self.revision()
-        detail = {"engine": engine, "model_version": model_version, "n": len(suggestions)}
-        with self.transaction(actor, "suggest", engine, detail) as conn:
-            run_id = conn.execute(
-                insert(t.suggestion_runs)
-                .values(
-                    engine=engine,
-                    model_version=model_version,
-                    codebook_version=codebook_version,
-                    data_revision=revision,
-                    params=json.dumps(params, sort_keys=True),
-                    created_at=_ts(),
-                )
-                .returning(t.suggestion_runs.c.id)
-            ).scalar_one()
-            if suggestions:
-                conn.execute(
-                    insert(t.suggestions),
-                    [
-                        {
-                            "run_id": run_id,
-                            "segment_id": s.segment_id,
-                            "code_id": s.code_id,
-                            "score": s.score,
-                            "evidence": s.evidence,
-                        }
-                        for s in suggestions
-                    ],
-                )
-        return int(run_id)
-
-    def suggestion_runs(self) -> pd.DataFrame:
-        """Every suggestion run with its provenance, oldest first."""
-        return self._frame(select(t.suggestion_runs).order_by(t.suggestion_runs.c.id))
-
-    def suggestions_frame(self, engine: str | None = None) -> pd.DataFrame:
-        """Suggestions of the newest run (of ``engine``, or of any engine), with provenance."""
-        r, sg = t.suggestion_runs, t.suggestions
-        newest = select(func.max(r.c.id))
-        if engine is not None:
-            newest = newest.where(r.c.engine == engine)
-        query = (
-            select(
-                sg.c.segment_id,
-                sg.c.code_id,
-                sg.c.score,
-                sg.c.evidence,
-                r.c.id.label("run_id"),
-                r.c.engine,
-                r.c.model_version,
-                r.c.codebook_version,
-                r.c.data_revision,
-            )
-            .join(r, r.c.id == sg.c.run_id)
-            .where(r.c.id == newest.scalar_subquery())
-            .order_by(sg.c.segment_id, sg.c.score.desc(), sg.c.code_id)
-        )
-        return self._frame(query)
-
-    # -- resolutions -----------------------------------------------------------------------
-    def add_resolutions(
-        self,
-        resolutions: Sequence[Resolution],
-        actor: str,
-        expected: Mapping[tuple[str, str], int | None] | None = None,
-    ) -> list[int]:
-        """Record reviewer decisions; each supersedes the current one for its (segment, code).
-
-        ``expected`` maps (segment, code) to the standing decision id the reviewer saw (None:
-        none). If another decision was recorded since, nothing is written and Conflict says
-        so: no reviewer overrides a decision they have not seen.
-        """
-        ids: list[int] = []
-        detail = {
-            "decisions": [[r.segment_id, r.code_id, str(r.decision)] for r in resolutions],
-            "reviewers": sorted({r.reviewer for r in resolutions}),
-        }
-        with self.transaction(actor, "resolve", f"{len(resolutions)} decisions", detail) as conn:
-            for res in resolutions:
-                if conn.dialect.name == "postgresql":  # serialise deciders of one (unit, code)
-                    conn.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                        {"key": f"resolution:{res.segment_id}:{res.code_id}"},
-                    )
-                current = self._current_resolution(conn, res.segment_id, res.code_id)
-                key = (res.segment_id, res.code_id)
-                if expected is not None and key in expected and expected[key] != current:
-                    raise Conflict(
-                        f"segment {res.segment_id} code {res.code_id}: another decision "
-                        f"(#{current}) was recorded meanwhile; reload and look again"
-                        if current is not None
-                        else f"segment {res.segment_id} code {res.code_id}: the decision you "
-                        "saw was withdrawn meanwhile; reload and look again"
-                    )
-                if res.decision is Decision.WITHDRAW and current is None:
-                    raise Conflict(f"segment {res.segment_id} code {res.code_id}: nothing to undo")
-                new_id = conn.execute(
-                    insert(t.resolutions)
-                    .values(
-                        segment_id=res.segment_id,
-                        code_id=res.code_id,
-                        codebook_version=res.codebook_version,
-                        decision=str(res.decision),
-                        reviewer=res.reviewer,
-                        rationale=res.rationale,
-                        at=_ts(res.at),
-                        supersedes=current,
-                    )
-                    .returning(t.resolutions.c.id)
-                ).scalar_one()
-                ids.append(int(new_id))
-        return ids
-
-    @staticmethod
-    def _current_resolution(conn: Connection, segment_id: str, code_id: str) -> int | None:
-        r = t.resolutions
-        query = (
-            select(r.c.id, r.c.decision)
-            .where(r.c.segment_id == segment_id, r.c.code_id == code_id)
-            .order_by(r.c.id.desc())
-            .limit(1)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).first()
-        return None if row is None or row.decision == Decision.WITHDRAW else int(row.id)
-
-    def resolutions(self) -> list[Resolution]:
-        """Every decision ever recorded, oldest first (the full history)."""
-        frame = self._frame(select(t.resolutions).order_by(t.resolutions.c.id))
-        return [
-            Resolution(
-                segment_id=r.segment_id,
-                code_id=r.code_id,
-                decision=Decision(r.decision),
-                reviewer=r.reviewer,
-                rationale=r.rationale,
-                at=datetime.fromisoformat(r.at),
-                id=int(r.id),
-                codebook_version=int(r.codebook_version),
-            )
-            for r in frame.itertuples()
-        ]
-
-    def current_resolutions_frame(self) -> pd.DataFrame:
-        """The standing decision per (segment, code): newest row unless it is a withdrawal."""
-        frame = self._frame(select(t.resolutions).order_by(t.resolutions.c.id))
-        if frame.empty:
-            return frame
-        newest = frame.groupby(["segment_id", "code_id"], sort=False).tail(1)
-        return newest[newest["decision"] != Decision.WITHDRAW].reset_index(drop=True)
-
-
-def _serialise(conn: Connection, key: str) -> None:
-    """On PostgreSQL, queue writers that read-then-write ``key`` (SQLite's BEGIN IMMEDIATE
-    already serialises every writer)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def stored_annotation_keys(
@@ -436,7 +260,7 @@ def insert_coders(conn: Connection, names: Sequence[str], kind: str = "human") -
     have = set(conn.execute(select(t.coders.c.name)).scalars())
     wanted = sorted(set(names) - have)
     if wanted:
-        now = _ts()
+        now = timestamp()
         conn.execute(
             insert(t.coders), [{"name": n, "kind": kind, "created_at": now} for n in wanted]
         )
@@ -457,7 +281,7 @@ def insert_annotations(conn: Connection, annotations: Sequence[Annotation]) -> i
     missing = sorted(set(ids) - spans.keys())
     if missing:
         raise NotFound(f"unknown segment(s): {', '.join(missing[:5])}")
-    now = _ts()
+    now = timestamp()
     rows = []
     for a in annotations:
         seg_start, seg_end = spans[a.segment_id]
@@ -472,7 +296,7 @@ def insert_annotations(conn: Connection, annotations: Sequence[Annotation]) -> i
                 "whole_segment": int(whole),
                 "span_start": seg_start if whole else a.start,
                 "span_end": seg_end if whole else a.end,
-                "created_at": _ts(a.created_at) if a.created_at else now,
+                "created_at": timestamp(a.created_at) if a.created_at else now,
             }
         )
     conn.execute(insert(t.annotations), rows)

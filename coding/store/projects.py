@@ -1,6 +1,6 @@
 """SQL for importing a whole project (a REFI-QDA .qdpx) in one transaction: all or nothing.
 
-Every function takes a Store, like ``coding.store.users`` and ``coding.store.work``.
+Every function takes a Store, like ``coding.store.users`` and ``coding.store.coder``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select
 from coding.errors import Conflict
 from coding.model import Annotation, Codebook, Document, Segment
 from coding.store import schema as t
-from coding.store.base import _ts
+from coding.store.base import timestamp
 from coding.store.coding import insert_annotations, insert_coders
 from coding.store.store import Store
 from coding.store.texts import insert_codebook_version, insert_document
@@ -67,13 +67,13 @@ def import_project(store: Store, write: ProjectWrite, actor: str) -> int | None:
                 conn, write.codebook, write.codebook_sha256, write.source, actor, changes
             )
             detail = {"changes": list(changes), "sha256": write.codebook_sha256}
-            store._event(conn, actor, "codebook_version", str(version), detail)
+            store.append_event(conn, actor, "codebook_version", str(version), detail)
         for document, segments in write.documents:
             detail = insert_document(conn, document, segments)
-            store._event(conn, actor, "import_document", document.id, detail)
+            store.append_event(conn, actor, "import_document", document.id, detail)
         insert_coders(conn, write.coders)
         insert_annotations(conn, write.annotations)
-        _add_completed(conn, write.complete, _ts())
+        _add_completed(conn, write.complete, timestamp())
     return version
 
 

@@ -1,10 +1,11 @@
 """Store: the only code that speaks SQL. One code path for SQLite and PostgreSQL."""
 
 from coding.store.coding import CodingMixin
+from coding.store.resolutions import ResolutionMixin
 from coding.store.texts import TextsMixin
 
 
-class Store(TextsMixin, CodingMixin):
+class Store(TextsMixin, CodingMixin, ResolutionMixin):
     """A study database. ``with Store.open("study.db") as store: ...``
 
     Reads return model objects or DataFrames; every write is one transaction that also

@@ -20,7 +20,7 @@ from coding.model import (
     Segment,
 )
 from coding.store import schema as t
-from coding.store.base import StoreBase, _dt, _ts
+from coding.store.base import StoreBase, from_timestamp, timestamp
 
 
 class TextsMixin(StoreBase):
@@ -33,7 +33,9 @@ class TextsMixin(StoreBase):
         """Store a codebook as the next version; return its number."""
         with self.transaction(actor, "load_codebook", codebook.id, {"sha256": sha256}) as conn:
             version = insert_codebook_version(conn, codebook, sha256, source, actor, changes)
-            self._event(conn, actor, "codebook_version", str(version), {"changes": list(changes)})
+            self.append_event(
+                conn, actor, "codebook_version", str(version), {"changes": list(changes)}
+            )
         return version
 
     def codebook_versions(self) -> list[int]:
@@ -88,7 +90,7 @@ class TextsMixin(StoreBase):
         ) as conn:
             for document, segments in items:
                 detail = insert_document(conn, document, segments)
-                self._event(conn, actor, "import_document", document.id, detail)
+                self.append_event(conn, actor, "import_document", document.id, detail)
 
     def documents(self, *, latest_only: bool = False) -> list[Document]:
         d = t.documents
@@ -164,7 +166,7 @@ class TextsMixin(StoreBase):
         )
         if kind is not None:
             query = query.where(s.c.kind == kind)
-        return self._frame(query)
+        return self.frame(query)
 
 
 def insert_codebook_version(
@@ -186,7 +188,7 @@ def insert_codebook_version(
             description=codebook.description,
             sha256=sha256,
             source=source,
-            loaded_at=_ts(),
+            loaded_at=timestamp(),
             loaded_by=actor,
             changes=json.dumps(list(changes)),
         )
@@ -212,7 +214,7 @@ def insert_document(
             source=document.source,
             sha256=document.sha256,
             text=document.text,
-            imported_at=_ts(),
+            imported_at=timestamp(),
         )
     )
     rows = [
@@ -282,5 +284,5 @@ def _document_from_row(row: Any) -> Document:
         source=row.source,
         version=row.version,
         name=row.name,
-        imported_at=_dt(row.imported_at),
+        imported_at=from_timestamp(row.imported_at),
     )

@@ -13,7 +13,7 @@ from sqlalchemy import insert, or_, select, update
 from coding.errors import Conflict, NotFound
 from coding.model import utcnow
 from coding.store import schema as t
-from coding.store.base import _ts
+from coding.store.base import timestamp
 from coding.store.store import Store
 
 SIGN_IN_FAILED = "sign_in_failed"  # subject: the name typed; detail: the client address
@@ -62,7 +62,7 @@ def get_user(store: Store, name: str) -> UserRow | None:
 def users_frame(store: Store) -> pd.DataFrame:
     """name, role, created_at (never the password hash)."""
     u = t.users
-    return store._frame(select(u.c.name, u.c.role, u.c.created_at).order_by(u.c.name))
+    return store.frame(select(u.c.name, u.c.role, u.c.created_at).order_by(u.c.name))
 
 
 def add_code_note(
@@ -97,7 +97,7 @@ def code_notes_frame(store: Store, code_ids: list[str] | None = None) -> pd.Data
     query = select(n).order_by(n.c.id.desc())
     if code_ids is not None:
         query = query.where(n.c.code_id.in_(code_ids))
-    return store._frame(query)
+    return store.frame(query)
 
 
 # -- failed sign-ins: append-only rows of ``events``, counted by name and by client address ----
@@ -117,7 +117,7 @@ def record_lockout(
     store: Store, by: str, key: str, until: datetime, failures: int, seconds: int
 ) -> None:
     """A lockout of a name or a client address (``by``: "name" or "client") until ``until``."""
-    detail = {"until": _ts(until), "failures": failures, "seconds": seconds}
+    detail = {"until": timestamp(until), "failures": failures, "seconds": seconds}
     with store.transaction(SIGN_IN_ACTOR, LOCKED[by], key, detail):
         pass
 
@@ -156,7 +156,7 @@ def sign_in_events(
         select(e.c.at, e.c.action, e.c.subject, e.c.detail)
         .where(
             e.c.action.in_([SIGN_IN_FAILED, *LOCKED.values()]),
-            e.c.at >= _ts(since),
+            e.c.at >= timestamp(since),
             or_(*concerns),
         )
         .order_by(e.c.id)

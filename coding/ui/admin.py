@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from coding.errors import CodingError
-from coding.service import access, work
+from coding.service import access
+from coding.service import assignment as assignment_service
+from coding.service import coder as coder_service
 from coding.ui import state
 
 
@@ -15,9 +17,9 @@ def render() -> None:
     try:
         with state.study() as store:
             users = access.users(store)
-            mode = work.suggestions_mode(store)
+            mode = coder_service.suggestions_mode(store)
             coders = store.coders(kind="human")
-            documents = work.document_ids(store)
+            documents = assignment_service.document_ids(store)
     except CodingError as err:
         state.show_error(err)
         return
@@ -39,8 +41,8 @@ def render() -> None:
     st.markdown("**When coders see NLP suggestions**")
     st.radio(
         "Suggestions",
-        list(work.SUGGESTION_MODES),
-        index=work.SUGGESTION_MODES.index(mode),
+        list(coder_service.SUGGESTION_MODES),
+        index=coder_service.SUGGESTION_MODES.index(mode),
         horizontal=True,
         key="suggestions-mode",
         on_change=_set_mode,
@@ -71,7 +73,7 @@ def _assign() -> None:
         return
     try:
         with state.study() as store:
-            added = work.assign_as(
+            added = assignment_service.assign_as(
                 store,
                 state.user_name() or "",
                 str(coder),
@@ -86,7 +88,7 @@ def _assign() -> None:
 def _set_mode() -> None:
     try:
         with state.study() as store:
-            work.set_suggestions_mode(
+            coder_service.set_suggestions_mode(
                 store, state.user_name() or "", str(st.session_state.get("suggestions-mode"))
             )
     except CodingError as err:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from coding.errors import CodingError
 from coding.model import Code
-from coding.service import work
+from coding.service import coder as coder_service
 from coding.ui import render as html
 from coding.ui import state, widgets
 
@@ -26,7 +26,7 @@ def render() -> None:
     name = state.user_name()
     try:
         with state.study() as store:
-            first = work.coder_page(store, name or "", limit=0)
+            first = coder_service.coder_page(store, name or "", limit=0)
             codes = store.codebook().codebook.codes
     except CodingError as err:
         state.show_error(err)
@@ -70,7 +70,7 @@ def panel(codes: tuple[Code, ...]) -> None:
     shown = STATES[st.session_state.get(state.CODE_STATE, "To do")]
     offset = pos - pos % PAGE_SIZE
     with state.study() as store:
-        page = work.coder_page(
+        page = coder_service.coder_page(
             store,
             state.user_name() or "",
             document_id=document,
@@ -81,7 +81,7 @@ def panel(codes: tuple[Code, ...]) -> None:
         if page.total and pos >= page.total:
             st.session_state[state.CODE_POS] = pos = page.total - 1
             offset = pos - pos % PAGE_SIZE
-            page = work.coder_page(
+            page = coder_service.coder_page(
                 store,
                 state.user_name() or "",
                 document_id=document,
@@ -101,7 +101,7 @@ def panel(codes: tuple[Code, ...]) -> None:
             )
             return
         unit = page.units[pos - offset]
-        context = work.unit_context(store, page.coder, unit.segment_id)
+        context = coder_service.unit_context(store, page.coder, unit.segment_id)
     colours = {c.id: html.code_colour(c, i) for i, c in enumerate(codes)}
     main, side = st.columns([3, 2], gap="large")
     with main:
@@ -132,7 +132,7 @@ def panel(codes: tuple[Code, ...]) -> None:
                 st.html(html.codebook_entry(code))
 
 
-def _form(unit: work.CoderUnit, codes: tuple[Code, ...], total: int) -> None:
+def _form(unit: coder_service.CoderUnit, codes: tuple[Code, ...], total: int) -> None:
     with st.form(f"unit-{unit.segment_id}", border=True):
         st.markdown("**Codes** (Tab to move, Space to tick)")
         for code in codes:
@@ -172,7 +172,9 @@ def _save(segment_id: str, code_ids: list[str], submit: bool, total: int) -> Non
     memo = str(st.session_state.get(f"memo-{segment_id}", ""))
     try:
         with state.study() as store:
-            work.save_unit(store, state.user_name() or "", segment_id, chosen, memo, submit=submit)
+            coder_service.save_unit(
+                store, state.user_name() or "", segment_id, chosen, memo, submit=submit
+            )
     except CodingError as err:
         state.flash_error(err)
         return
@@ -187,7 +189,9 @@ def _save(segment_id: str, code_ids: list[str], submit: bool, total: int) -> Non
         st.session_state[state.CODE_POS] = min(pos + 1, total - 1)
 
 
-def _submitted(unit: work.CoderUnit, codes: tuple[Code, ...], colours: dict[str, str]) -> None:
+def _submitted(
+    unit: coder_service.CoderUnit, codes: tuple[Code, ...], colours: dict[str, str]
+) -> None:
     names = {c.id: c.name for c in codes}
     st.markdown("**Your codes**")
     st.html(html.chips([(names.get(c, c), colours.get(c, "#eee")) for c in unit.codes]))
@@ -195,7 +199,9 @@ def _submitted(unit: work.CoderUnit, codes: tuple[Code, ...], colours: dict[str,
         st.text(f"Memo: {unit.memo}")
 
 
-def _suggestions(unit: work.CoderUnit, codes: tuple[Code, ...], colours: dict[str, str]) -> None:
+def _suggestions(
+    unit: coder_service.CoderUnit, codes: tuple[Code, ...], colours: dict[str, str]
+) -> None:
     names = {c.id: c.name for c in codes}
     frame = unit.suggestions if unit.suggestions is not None else pd.DataFrame()
     st.markdown("**NLP suggestions**")
@@ -228,7 +234,7 @@ def evidence_spans(evidence: str, code_id: str, colour: str) -> list[html.Span]:
     ]
 
 
-def _page_table(page: work.CoderPage) -> None:
+def _page_table(page: coder_service.CoderPage) -> None:
     rows = pd.DataFrame(
         {
             "#": [page.offset + i + 1 for i in range(len(page.units))],

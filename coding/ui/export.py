@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from coding.errors import CodingError
-from coding.service import work
+from coding.service import export as export_service
 from coding.ui import render as html
 from coding.ui import state
 
@@ -34,7 +34,7 @@ def render() -> None:
         "Click a format to build the file, then download it."
     )
     kinds: dict[str, list[tuple[str, str]]] = {}
-    for kind, fmt, name in work.available_exports():
+    for kind, fmt, name in export_service.available_exports():
         kinds.setdefault(kind, []).append((fmt, name))
     wanted: tuple[str, str] | None = None
     for kind, files in kinds.items():
@@ -51,7 +51,7 @@ def _offer(user: str, kind: str, fmt: str) -> None:
     """Build one export now; offer it for download, or show why it could not be built."""
     try:
         with state.study() as store:
-            name, data = work.export_download(store, user, kind, fmt)
+            name, data = export_service.export_download(store, user, kind, fmt)
     except CodingError as err:
         state.show_error(err)
         return

@@ -13,9 +13,11 @@ import streamlit as st
 
 from coding.errors import CodingError
 from coding.model import Code
-from coding.service import work
+from coding.service import assignment as assignment_service
+from coding.service import queue as queue_service
+from coding.service import review as review_service
 from coding.store import Store
-from coding.store.work import QueueCounts
+from coding.store.review import QueueCounts
 from coding.ui import render as html
 from coding.ui import state, widgets
 from coding.ui.coder import evidence_spans
@@ -30,7 +32,7 @@ def render() -> None:
         with state.study() as store:
             codes = store.codebook().codebook.codes
             coders = store.coders(kind="human")
-            document_ids = work.document_ids(store)
+            document_ids = assignment_service.document_ids(store)
     except CodingError as err:
         state.show_error(err)
         return
@@ -66,7 +68,7 @@ def _reset() -> None:
 
 def _queue(store: Store, user: str, offset: int) -> tuple[pd.DataFrame, QueueCounts]:
     """The page of the queue at ``offset`` under the current filters."""
-    return work.review_queue(
+    return queue_service.review_queue(
         store,
         user,
         code_id=st.session_state.get(state.QUEUE_CODE) or None,
@@ -99,7 +101,7 @@ def panel(codes: tuple[Code, ...]) -> None:
         if page.empty:
             st.success("The queue is empty: nothing to resolve with these filters.")
             return
-        item = work.review_item(store, user, str(page["segment_id"].iloc[pos - offset]))
+        item = queue_service.review_item(store, user, str(page["segment_id"].iloc[pos - offset]))
     colours = {c.id: html.code_colour(c, i) for i, c in enumerate(codes)}
     by_id = {c.id: c for c in codes}
     widgets.pager(
@@ -123,7 +125,7 @@ def panel(codes: tuple[Code, ...]) -> None:
     _queue_table(page, offset)
 
 
-def _unit(item: work.QueueItem, colours: dict[str, str]) -> None:
+def _unit(item: queue_service.QueueItem, colours: dict[str, str]) -> None:
     segment = item.context.segment
     spans = [
         html.Span(
@@ -146,7 +148,7 @@ def _unit(item: work.QueueItem, colours: dict[str, str]) -> None:
     )
 
 
-def _coders(item: work.QueueItem, codes: dict[str, Code], colours: dict[str, str]) -> None:
+def _coders(item: queue_service.QueueItem, codes: dict[str, Code], colours: dict[str, str]) -> None:
     cols = st.columns(max(len(item.coders), 1))
     for col, coder in zip(cols, item.coders, strict=False):
         with col:
@@ -163,7 +165,7 @@ def _coders(item: work.QueueItem, codes: dict[str, Code], colours: dict[str, str
                 st.text(f"Memo: {item.memos_by_coder[coder]}")
 
 
-def _standing(item: work.QueueItem) -> None:
+def _standing(item: queue_service.QueueItem) -> None:
     st.markdown("**Standing decisions**")
     st.dataframe(
         item.standing[["code_id", "decision", "reviewer", "rationale", "at"]],
@@ -180,31 +182,31 @@ def _undo(segment_id: str) -> None:
     try:
         with state.study() as store:
             seen = dict(st.session_state.get(f"seen-{segment_id}", {}))
-            ids = work.undo(store, state.user_name() or "", segment_id, why, seen=seen)
+            ids = review_service.undo(store, state.user_name() or "", segment_id, why, seen=seen)
     except CodingError as err:
         state.flash_error(err)
         return
     state.flash("success", f"Undone: {len(ids)} decision(s) withdrawn (kept in the history).")
 
 
-def _choice_label(item: work.QueueItem, codes: dict[str, Code]) -> dict[str, str]:
+def _choice_label(item: queue_service.QueueItem, codes: dict[str, Code]) -> dict[str, str]:
     labels = {}
-    for choice in work.choices(item):
-        if choice == work.OTHER:
+    for choice in queue_service.choices(item):
+        if choice == queue_service.OTHER:
             labels[choice] = "Other: choose the codes below"
             continue
-        decided = work.final_codes(item, choice)
+        decided = queue_service.final_codes(item, choice)
         applied = [codes[c].name if c in codes else c for c, d in decided.items() if d == "apply"]
         name = (
-            f"Accept {choice.removeprefix(work.ACCEPT)}"
-            if choice.startswith(work.ACCEPT)
+            f"Accept {choice.removeprefix(queue_service.ACCEPT)}"
+            if choice.startswith(queue_service.ACCEPT)
             else choice.capitalize()
         )
         labels[choice] = html.md(f"{name}: {', '.join(applied) or 'none of the codes'}")
     return labels
 
 
-def _decision_form(item: work.QueueItem, codes: dict[str, Code]) -> None:
+def _decision_form(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:
     labels = _choice_label(item, codes)
     sid = item.segment_id
     # The decisions this reviewer is looking at: a decision made by someone else meanwhile
@@ -240,7 +242,7 @@ def _decide(segment_id: str) -> None:
     try:
         with state.study() as store:
             seen = dict(st.session_state.get(f"seen-{segment_id}", {}))
-            ids = work.decide(
+            ids = review_service.decide(
                 store, state.user_name() or "", segment_id, choice, why, other, seen=seen
             )
     except CodingError as err:
@@ -251,7 +253,7 @@ def _decide(segment_id: str) -> None:
         st.session_state[state.QUEUE_POS] = int(st.session_state.get(state.QUEUE_POS, 0)) + 1
 
 
-def _suggestions(item: work.QueueItem, codes: dict[str, Code]) -> None:
+def _suggestions(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:
     st.markdown("**NLP suggestion**")
     if item.suggestions.empty:
         st.caption("No suggestion for the disputed codes.")
@@ -282,7 +284,7 @@ def describe_evidence(evidence: str) -> str:
     return "No evidence."
 
 
-def _notes(item: work.QueueItem, codes: dict[str, Code]) -> None:
+def _notes(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:
     st.markdown("**Codebook notes**")
     if not item.notes.empty:
         for row in item.notes.head(5).itertuples():
@@ -306,7 +308,7 @@ def _add_note(segment_id: str) -> None:
     text = str(st.session_state.get(f"note-text-{segment_id}", ""))
     try:
         with state.study() as store:
-            work.add_code_note(store, state.user_name() or "", code_id, text, segment_id)
+            review_service.add_code_note(store, state.user_name() or "", code_id, text, segment_id)
     except CodingError as err:
         state.flash_error(err)
         return

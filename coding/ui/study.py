@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from coding.errors import CodingError
-from coding.service import work
+from coding.service import overview as overview_service
 from coding.store.engine import display_target
 from coding.ui import render as html
 from coding.ui import state
@@ -39,9 +39,9 @@ def render() -> None:
     try:
         with state.study() as store:
             if user is not None and user.can("reviewer"):
-                overview = work.study_overview(store, user.name)
+                overview = overview_service.study_overview(store, user.name)
             else:
-                mine = work.coder_overview(store, user.name if user else "")
+                mine = overview_service.coder_overview(store, user.name if user else "")
     except CodingError as err:
         state.show_error(err)
         return
@@ -53,7 +53,7 @@ def render() -> None:
         _own(mine)
 
 
-def _own(mine: work.CoderOverview) -> None:
+def _own(mine: overview_service.CoderOverview) -> None:
     """A coder's own progress: their units per document, nothing about anyone else."""
     cols = st.columns(3)
     cols[0].metric("Your units", mine.assigned)
@@ -78,7 +78,7 @@ def _steps(steps: list[str]) -> None:
         st.markdown(f"- {html.md_keep_code(step)}")
 
 
-def _full(overview: work.Overview) -> None:
+def _full(overview: overview_service.Overview) -> None:
     cols = st.columns(5)
     cols[0].metric("Documents", len(overview.documents))
     cols[1].metric(
