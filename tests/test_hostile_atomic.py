@@ -3,6 +3,7 @@ with a real rationale."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -281,6 +282,23 @@ def test_init_never_replaces_an_existing_file(tmp_path: Path) -> None:
     with pytest.raises(Conflict, match=r"already exists there \(an empty file: .* remove it\)"):
         service.init_study(path, "tester")
     assert path.read_bytes() == b"" and list(tmp_path.iterdir()) == [path]
+
+
+def _no_hard_links(src: object, dst: object) -> None:
+    raise OSError(errno.EPERM, "Operation not permitted", str(dst))
+
+
+def test_init_works_where_the_file_system_has_no_hard_links(
+    tmp_path: Path, small_codebook: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "link", _no_hard_links)
+    path = tmp_path / "s.db"
+    service.init_study(path, "tester", small_codebook).close()
+    with Store.open(path) as store:
+        assert store.codebook().version == 1
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file
+    with pytest.raises(Conflict, match="already exists"):
+        service.init_study(path, "tester")
 
 
 @pytest.mark.postgres

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -78,6 +79,26 @@ def serialise(conn: Connection, key: str) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
+def _move_into_place(temp: Path, path: Path, shown: str) -> None:
+    """Give the finished study its name without ever replacing a file that is there.
+
+    A hard link fails if the name is taken meanwhile. Where the file system has no hard
+    links (some network and removable drives), the study is renamed into place after one
+    more check: a file created in the instant between the check and the rename would be
+    replaced, a window no ordinary use meets.
+    """
+    try:
+        os.link(temp, path)
+    except FileExistsError as err:
+        raise Conflict(f"{shown}: a file already exists there") from err
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise
+        if path.exists() or path.is_symlink():
+            raise Conflict(f"{shown}: a file already exists there") from err
+        os.rename(temp, path)
+
+
 class StoreBase:
     """Connection, schema and transaction handling shared by the Store's parts."""
 
@@ -141,10 +162,7 @@ class StoreBase:
             finally:
                 store.close()
             crash_point("init-before-link")
-            try:
-                os.link(temp, path)  # fails rather than replace a file made meanwhile
-            except FileExistsError as err:
-                raise Conflict(f"{shown}: a file already exists there") from err
+            _move_into_place(temp, path, shown)
         finally:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{temp}{suffix}").unlink(missing_ok=True)
