@@ -182,6 +182,15 @@ class Assignment:
     completed_at: datetime | None = None
 
 
+class Role(StrEnum):
+    """What a user of the app may do: a coder codes their assigned units; a reviewer resolves
+    disagreements, reads agreement and exports; an admin holds every role."""
+
+    CODER = "coder"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
 class Decision(StrEnum):
     """A reviewer's decision on one (segment, code)."""
 

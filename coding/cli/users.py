@@ -19,7 +19,7 @@ def users() -> None:
 @users.command("add")
 @STUDY
 @click.argument("name")
-@click.option("--role", type=click.Choice(list(access.ROLES)), required=True)
+@click.option("--role", type=click.Choice([str(role) for role in access.ROLES]), required=True)
 @click.option(
     "--password-stdin",
     is_flag=True,

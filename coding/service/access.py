@@ -26,11 +26,11 @@ from functools import cache
 import pandas as pd
 
 from coding.errors import CodingError, PermissionDenied
-from coding.model import NAME_RE, utcnow
+from coding.model import NAME_RE, Role, utcnow
 from coding.store import Store
 from coding.store import users as user_store
 
-ROLES = ("coder", "reviewer", "admin")
+ROLES = tuple(Role)
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 MIN_PASSWORD = 8  # add_user(..., min_length=4) only for the demo study's published password
 LOCK_AFTER = 5  # failures for one name within WINDOW
@@ -44,11 +44,11 @@ MAX_NAME = 100  # a longer name typed at sign-in is cut to this in the audit tra
 @dataclass(frozen=True, slots=True)
 class User:
     name: str
-    role: str
+    role: Role
 
-    def can(self, role: str) -> bool:
+    def can(self, role: Role) -> bool:
         """True when this user holds ``role`` (an admin holds every role)."""
-        return self.role in (role, "admin")
+        return self.role in (role, Role.ADMIN)
 
 
 def hash_password(password: str) -> str:
@@ -118,21 +118,21 @@ def add_user(
     if problems:
         raise CodingError("; ".join(problems))
     user_store.add_user(store, name, role, hash_password(password), actor)
-    if role == "coder" and name not in store.coders():
+    if role == Role.CODER and name not in store.coders():
         store.add_coders([name], actor)
-    return User(name, role)
+    return User(name, Role(role))
 
 
 def add_user_as(store: Store, admin: str, name: str, role: str, password: str) -> User:
     """:func:`add_user` on behalf of a signed-in admin."""
-    require_role(store, admin, "admin")
+    require_role(store, admin, Role.ADMIN)
     return add_user(store, name, role, password, admin)
 
 
 def set_password(store: Store, actor: str, name: str, password: str) -> None:
     """Change a password: one's own, or anyone's as an admin."""
     if actor != name:
-        require_role(store, actor, "admin")
+        require_role(store, actor, Role.ADMIN)
     if len(password) < MIN_PASSWORD:
         raise CodingError(f"the password needs at least {MIN_PASSWORD} characters")
     user_store.set_password_hash(store, name, hash_password(password), actor)
@@ -140,7 +140,7 @@ def set_password(store: Store, actor: str, name: str, password: str) -> None:
 
 def get_user(store: Store, name: str) -> User | None:
     row = user_store.get_user(store, name)
-    return None if row is None else User(row.name, row.role)
+    return None if row is None else User(row.name, Role(row.role))
 
 
 def users(store: Store) -> pd.DataFrame:
@@ -186,7 +186,7 @@ def sign_in(
         for by, key, limit in keys:
             _lock_if_due(store, history, by, key, limit, now)
         raise PermissionDenied("unknown user or wrong password")
-    return User(row.name, row.role)
+    return User(row.name, Role(row.role))
 
 
 def _lockouts(
@@ -232,10 +232,9 @@ def identify(store: Store, name: str | None) -> User | None:
     return get_user(store, name.strip())
 
 
-def require_role(store: Store, user: str | None, role: str) -> User:
+def require_role(store: Store, user: str | None, role: Role) -> User:
     """The acting user if they hold ``role`` in this study (admins hold all); else refuse."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
+    role = Role(role)  # ValueError for a role that does not exist
     found = get_user(store, user) if user else None
     if found is None:
         raise PermissionDenied("sign in first: no such user in this study")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from coding.errors import CodingError
+from coding.model import Role
 from coding.service.access import require_role
 from coding.service.study import pick_document
 from coding.store import Store
@@ -37,7 +38,7 @@ def assign(
 
 def assign_as(store: Store, admin: str, coder: str, documents: Sequence[str]) -> int:
     """Give a coder the units of some documents (all when none are named), as an admin."""
-    actor = require_role(store, admin, "admin").name
+    actor = require_role(store, admin, Role.ADMIN).name
     return assign(store, coder, actor, list(documents))
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from coding.errors import CodingError, NotFound, PermissionDenied
+from coding.model import Role
 from coding.service.access import get_user, require_role
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
 from coding.store import Store
@@ -31,7 +32,7 @@ def suggestions_mode(store: Store) -> str:
 
 
 def set_suggestions_mode(store: Store, user: str, mode: str) -> None:
-    require_role(store, user, "admin")
+    require_role(store, user, Role.ADMIN)
     if mode not in SUGGESTION_MODES:
         raise CodingError(f"unknown mode {mode!r}; choose one of {', '.join(SUGGESTION_MODES)}")
     store.set_setting(SETTING_SUGGESTIONS_VISIBLE, mode, user)
@@ -95,7 +96,7 @@ def coder_page(
     offset: int = 0,
 ) -> CoderPage:
     """A page of the signed-in coder's units with their own codes (never anyone else's)."""
-    coder = require_role(store, user, "coder").name
+    coder = require_role(store, user, Role.CODER).name
     page, total = coder_store.coder_units(
         store, coder, document_id=document_id, state=state, limit=limit, offset=offset
     )
@@ -161,7 +162,7 @@ def save_unit(
     (:func:`coding.store.coder.save_codes`), and annotations on codes the current codebook no
     longer has are left as they are.
     """
-    coder = require_role(store, user, "coder").name
+    coder = require_role(store, user, Role.CODER).name
     current = store.codebook()
     unknown = [c for c in code_ids if c not in current.codebook.code_ids]
     if unknown:

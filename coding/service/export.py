@@ -20,7 +20,7 @@ from coding.export import document as doc
 from coding.export import figures, report, tables
 from coding.export.cells import csv_text
 from coding.export.xlsx import workbook_bytes
-from coding.model import CodebookVersion, Document
+from coding.model import CodebookVersion, Document, Role
 from coding.refi.qdc import write_qdc
 from coding.refi.qdpx_write import ProjectContent, write_qdpx
 from coding.service import agreement as agreement_service
@@ -383,5 +383,5 @@ def available_exports() -> list[tuple[str, str, str]]:
 
 def export_download(store: Store, user: str, kind: str, fmt: str) -> tuple[str, bytes]:
     """One export as (file name, bytes) for a reviewer or admin (it shows every coder's work)."""
-    require_role(store, user, "reviewer")
+    require_role(store, user, Role.REVIEWER)
     return export_bytes(store, kind, fmt)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from coding import review
+from coding.model import Role
 from coding.service.access import require_role
 from coding.service.coder import UnitCounts, units_in
 from coding.store import Store
@@ -36,7 +37,7 @@ def study_overview(store: Store, user: str) -> Overview:
     For reviewers and admins only: it holds every coder's progress and the study's
     disagreement counts, from which a coder could work out other coders' codes.
     """
-    require_role(store, user, "reviewer")
+    require_role(store, user, Role.REVIEWER)
     versions = store.codebook_versions()
     code_ids = store.codebook().codebook.code_ids if versions else ()
     documents = overview_store.documents_overview(store)
@@ -70,7 +71,7 @@ class CoderOverview(UnitCounts):
 
 def coder_overview(store: Store, user: str) -> CoderOverview:
     """The signed-in coder's progress per document; no other coder, no disagreement counts."""
-    coder = require_role(store, user, "coder").name
+    coder = require_role(store, user, Role.CODER).name
     versions = store.codebook_versions()
     code_ids = store.codebook().codebook.code_ids if versions else ()
     documents = coder_store.coder_documents(store, coder)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from coding.errors import CodingError
-from coding.model import Decision
+from coding.model import Decision, Role
 from coding.service.access import require_role
 from coding.store import Store
 from coding.store import coder as coder_store
@@ -60,7 +60,7 @@ def review_queue(
     offset: int = 0,
 ) -> tuple[pd.DataFrame, QueueCounts]:
     """A page of segments with disagreements, filtered, plus counts over the whole queue."""
-    require_role(store, user, "reviewer")
+    require_role(store, user, Role.REVIEWER)
     code_ids = store.codebook().codebook.code_ids
     return review_store.queue_page(
         store,
@@ -76,7 +76,7 @@ def review_queue(
 
 def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
     """Everything the reviewer needs to decide one segment."""
-    require_role(store, user, "reviewer")
+    require_role(store, user, Role.REVIEWER)
     code_ids = store.codebook().codebook.code_ids
     context = unit_store.unit_context(store, segment_id)
     coders = review_store.completed_coders(store, segment_id)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from coding import review
 from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
-from coding.model import Decision, Resolution, utcnow
+from coding.model import Decision, Resolution, Role, utcnow
 from coding.service import queue
 from coding.service.access import get_user, require_role
 from coding.store import Store
@@ -67,7 +67,7 @@ def check_reviewer(store: Store, reviewer: str, segment_id: str) -> str:
             f"{name or '(no name)'!r} is not a registered reviewer of this study; a decision "
             f"needs one ({ADD_REVIEWER}, then pass --reviewer NAME or set CONCORD_USER)"
         )
-    if not user.can("reviewer"):
+    if not user.can(Role.REVIEWER):
         raise PermissionDenied(
             f"{user.name} is a {user.role}; a decision needs the reviewer or admin role"
         )
@@ -178,7 +178,7 @@ def decide(
     ``seen`` maps code ids to the standing decision ids the reviewer was shown; when given,
     a decision recorded by someone else since then makes this one fail with Conflict.
     """
-    reviewer = require_role(store, user, "reviewer").name
+    reviewer = require_role(store, user, Role.REVIEWER).name
     check_decision(store, reviewer, segment_id, rationale)
     current = store.codebook()
     unknown = [c for c in other if c not in current.codebook.code_ids]
@@ -214,7 +214,7 @@ def undo(
     withdrawn by someone else since) makes the undo fail with Conflict, so an undo never
     withdraws a decision its reviewer did not see.
     """
-    reviewer = require_role(store, user, "reviewer").name
+    reviewer = require_role(store, user, Role.REVIEWER).name
     check_decision(store, reviewer, segment_id, rationale)
     current = store.codebook()
     standing = queue.in_codebook(
@@ -244,7 +244,7 @@ def add_code_note(
     store: Store, user: str, code_id: str, note: str, segment_id: str | None = None
 ) -> int:
     """Record a codebook issue (say, an ambiguous definition) as a note on a code."""
-    author = require_role(store, user, "reviewer").name
+    author = require_role(store, user, Role.REVIEWER).name
     current = store.codebook()
     if code_id not in current.codebook.code_ids:
         raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
@@ -256,5 +256,5 @@ def add_code_note(
 
 
 def code_notes(store: Store, user: str, code_ids: list[str] | None = None) -> pd.DataFrame:
-    require_role(store, user, "reviewer")
+    require_role(store, user, Role.REVIEWER)
     return user_store.code_notes_frame(store, code_ids)

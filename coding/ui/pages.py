@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from coding.model import Role
 from coding.service.access import User
 from coding.ui import render as html
 from coding.ui import state
@@ -18,9 +19,9 @@ PAGES = {  # name: (file relative to app.py, title, url path)
     "signin": ("coding/ui/signin.py", "Sign in", "signin"),
 }
 BY_ROLE = {
-    "coder": ("study", "code"),
-    "reviewer": ("study", "resolve", "agreement", "export"),
-    "admin": ("study", "code", "resolve", "agreement", "export", "users"),
+    Role.CODER: ("study", "code"),
+    Role.REVIEWER: ("study", "resolve", "agreement", "export"),
+    Role.ADMIN: ("study", "code", "resolve", "agreement", "export", "users"),
 }
 
 

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from coding.errors import CodingError
+from coding.model import Role
 from coding.service import access
 from coding.service.access import User
 from coding.store import Store
@@ -101,7 +102,7 @@ def error_text(err: CodingError) -> str:
     """An error's message for the page; where the study lives is shown to admins only."""
     text = str(err)
     user = current_user()
-    if user is None or user.role != "admin":
+    if user is None or user.role != Role.ADMIN:
         target = study_target() or ""
         for shown in sorted({target, display_target(target)} - {""}, key=len, reverse=True):
             text = text.replace(shown, "the study")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from coding.errors import CodingError
+from coding.model import Role
 from coding.service import overview as overview_service
 from coding.store.engine import display_target
 from coding.ui import render as html
@@ -38,16 +39,16 @@ def render() -> None:
     user = state.current_user()
     try:
         with state.study() as store:
-            if user is not None and user.can("reviewer"):
+            if user is not None and user.can(Role.REVIEWER):
                 overview = overview_service.study_overview(store, user.name)
             else:
                 mine = overview_service.coder_overview(store, user.name if user else "")
     except CodingError as err:
         state.show_error(err)
         return
-    if user is not None and user.role == "admin":
+    if user is not None and user.role == Role.ADMIN:
         st.caption(f"Study: {html.md(display_target(target))}")
-    if user is not None and user.can("reviewer"):
+    if user is not None and user.can(Role.REVIEWER):
         _full(overview)
     else:
         _own(mine)
