@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -180,6 +181,25 @@ class Assignment:
     segment_id: str
     coder: str
     completed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """One step of a long action (import, export, suggestion run), for a progress bar or a
+    log line. Services take an ``on_progress`` callback of this type instead of printing."""
+
+    stage: str  # what is being done: "reading", "storing", "writing", "training", ...
+    done: int = 0  # steps of this stage finished
+    total: int | None = None  # steps of this stage in all, when known
+    item: str = ""  # the file, document, code or table at hand
+    note: str = ""  # something the user should read (a warning, not an error)
+
+
+OnProgress = Callable[[ProgressEvent], None]
+
+
+def no_progress(event: ProgressEvent) -> None:
+    """The default ``on_progress``: ignore the event."""
 
 
 class Role(StrEnum):
