@@ -43,7 +43,7 @@ def demo(db: str, force: bool, no_app: bool, port: int) -> None:
     else:
         note(f"{db}: the demo study is already built; keeping it (--force rebuilds it)")
     with open_study(db) as store:
-        info = service.status(store)
+        info = service.study_overview(store, service.Operator(actor())).as_dict()
     click.echo(
         f"demo study {db}: {info['documents']} documents, {info['segments']} units, "
         f"{info['coders']} coders, {info['codes']} codes, {info['annotations']} "

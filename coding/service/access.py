@@ -90,6 +90,15 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Whoever runs the command line on a study they can open. The study file (or the
+    database credentials) is their authority, so they hold every role; their name is the
+    audit trail's "who". The app never builds one: its users sign in (tests/test_layers.py)."""
+
+    name: str
+
+
 def add_user(
     store: Store,
     name: str,
@@ -232,9 +241,15 @@ def identify(store: Store, name: str | None) -> User | None:
     return get_user(store, name.strip())
 
 
-def require_role(store: Store, user: str | None, role: Role) -> User:
-    """The acting user if they hold ``role`` in this study (admins hold all); else refuse."""
+def require_role(store: Store, user: str | Operator | None, role: Role) -> User:
+    """The acting user if they hold ``role`` in this study (admins hold all); else refuse.
+
+    A signed-in user is named and looked up in the study again (the app's session is never
+    trusted for the role); an :class:`Operator` holds every role.
+    """
     role = Role(role)  # ValueError for a role that does not exist
+    if isinstance(user, Operator):
+        return User(user.name, Role.ADMIN)
     found = get_user(store, user) if user else None
     if found is None:
         raise PermissionDenied("sign in first: no such user in this study")
