@@ -262,39 +262,41 @@ def final_codes(
     >>> final_codes(ann, asg, none, ["x", "y"])[["code_id", "applied_by", "status"]].values.tolist()
     [['x', ['a'], 'open']]
     """
-    done = assignments[assignments["completed"]]
-    completed = done.groupby("segment_id")["coder"].apply(lambda s: set(s)).to_dict()
-    decided = {(r.segment_id, r.code_id): r for r in resolutions.itertuples(index=False)}
-    applied: dict[tuple[str, str], set[str]] = {}
-    for row in annotations.itertuples(index=False):
-        if row.code_id in code_ids:
-            applied.setdefault((row.segment_id, row.code_id), set()).add(row.coder)
-    keys = sorted(set(applied) | {k for k in decided if k[1] in code_ids})
-    rows = []
-    for segment_id, code_id in keys:
-        coders = completed.get(segment_id, set())
-        yes = applied.get((segment_id, code_id), set()) & coders
-        resolution = decided.get((segment_id, code_id))
-        if not yes and resolution is None:
-            continue  # only unsubmitted drafts applied it
-        if resolution is not None:
-            status, final = "resolved", resolution.decision == Decision.APPLY
-        elif is_disagreement(len(yes), len(coders)):
-            status, final = "open", None
-        elif len(coders) >= 2:
-            status, final = "agreed", True
-        else:
-            status, final = "single", bool(yes)
-        rows.append(
-            {
-                "segment_id": segment_id,
-                "code_id": code_id,
-                "applied_by": sorted(yes),
-                "status": status,
-                "final": final,
-                "rationale": resolution.rationale if resolution is not None else "",
-                "reviewer": resolution.reviewer if resolution is not None else "",
-            }
-        )
+    done = assignments.loc[assignments["completed"].astype(bool), ["segment_id", "coder"]]
+    done = done.drop_duplicates()
+    submitted = done.groupby("segment_id").size().rename("submitted")
+    applied = annotations.loc[
+        annotations["code_id"].isin(list(code_ids)), ["segment_id", "code_id", "coder"]
+    ].drop_duplicates()
+    applied = applied.merge(done, on=["segment_id", "coder"])
+    applied = applied.sort_values(["segment_id", "code_id", "coder"], ignore_index=True)
+    first = ~applied.duplicated(["segment_id", "code_id"]).to_numpy()
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], len(applied))
+    coders = applied["coder"].tolist()
+    yes = applied.loc[first, ["segment_id", "code_id"]].assign(
+        applied_by=[coders[a:b] for a, b in zip(starts, ends, strict=True)]
+    )
+    decided = resolutions.loc[
+        resolutions["code_id"].isin(list(code_ids)),
+        ["segment_id", "code_id", "decision", "rationale", "reviewer"],
+    ].drop_duplicates(["segment_id", "code_id"], keep="last")
+    rows = yes.merge(decided, on=["segment_id", "code_id"], how="outer")
+    rows = rows.join(submitted, on="segment_id").sort_values(["segment_id", "code_id"])
+    rows["applied_by"] = [a if isinstance(a, list) else [] for a in rows["applied_by"]]
+    n_yes = rows["applied_by"].map(len).to_numpy()
+    n_done = rows["submitted"].fillna(0).to_numpy(dtype=np.int64)
+    resolved = rows["decision"].notna().to_numpy()
+    is_open = ~resolved & is_disagreement(n_yes, n_done)
+    agreed = ~resolved & ~is_open & (n_done >= 2)
+    rows["status"] = np.select(
+        [resolved, is_open, agreed], ["resolved", "open", "agreed"], default="single"
+    )
+    final = np.where(resolved, rows["decision"].to_numpy() == str(Decision.APPLY), n_yes > 0)
+    rows["final"] = pd.array(
+        [None if o else bool(f) for o, f in zip(is_open, final, strict=True)], dtype=object
+    )
+    rows["rationale"] = rows["rationale"].fillna("").astype(str)
+    rows["reviewer"] = rows["reviewer"].fillna("").astype(str)
     columns = ["segment_id", "code_id", "applied_by", "status", "final", "rationale", "reviewer"]
-    return pd.DataFrame(rows, columns=columns)
+    return rows[columns].reset_index(drop=True)

@@ -107,8 +107,8 @@ def _consensus(
         finals = finals[finals["code_id"].isin(list(settled_on))]
     done = assignments[assignments["completed"]]
     multi = done.groupby("segment_id")["coder"].nunique()
-    open_units = set(finals.loc[finals["status"] == "open", "segment_id"])
-    settled = sorted(set(multi[multi >= 2].index) - open_units)
+    open_units = finals.loc[finals["status"] == "open", "segment_id"].unique()
+    settled = multi.index[multi >= 2].difference(pd.Index(open_units)).sort_values()
     keep = finals[(finals["final"] == True) & finals["segment_id"].isin(settled)]  # noqa: E712
     places = segments[["segment_id", "document_id", "start", "end"]]
     cons_annotations = keep[["segment_id", "code_id"]].merge(places, on="segment_id")

@@ -13,28 +13,25 @@ from coding.store.store import Store
 
 def submitted_codings(store: Store) -> pd.DataFrame:
     """segment_id, document_id, coder, code_id, start, end of every annotation on a unit its
-    coder has submitted (a code saved on an unsubmitted unit is a draft, seen by no one)."""
+    coder has submitted (a code saved on an unsubmitted unit is a draft, seen by no one), in
+    no particular order (the agreement tables order units themselves)."""
     a, asg, s = t.annotations, t.assignments, t.segments
-    query = (
-        select(
-            a.c.segment_id,
-            s.c.document_id,
-            a.c.coder,
-            a.c.code_id,
-            a.c.span_start.label("start"),
-            a.c.span_end.label("end"),
-        )
-        .select_from(
-            a.join(
-                asg,
-                and_(
-                    asg.c.segment_id == a.c.segment_id,
-                    asg.c.coder == a.c.coder,
-                    asg.c.completed_at.is_not(None),
-                ),
-            ).join(s, s.c.id == a.c.segment_id)
-        )
-        .order_by(s.c.document_id, a.c.span_start, a.c.coder, a.c.code_id)
+    query = select(
+        a.c.segment_id,
+        s.c.document_id,
+        a.c.coder,
+        a.c.code_id,
+        a.c.span_start.label("start"),
+        a.c.span_end.label("end"),
+    ).select_from(
+        a.join(
+            asg,
+            and_(
+                asg.c.segment_id == a.c.segment_id,
+                asg.c.coder == a.c.coder,
+                asg.c.completed_at.is_not(None),
+            ),
+        ).join(s, s.c.id == a.c.segment_id)
     )
     return store.frame(query)
 

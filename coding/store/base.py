@@ -321,7 +321,10 @@ class StoreBase:
         """The rows of a SELECT as a DataFrame with the query's column names."""
         with self.engine.connect() as conn:
             result = conn.execute(query)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            keys, rows = list(result.keys()), result.fetchall()
+        # Built by columns: pandas inspects every row of a list of rows (about twice as slow).
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(keys)
+        return pd.DataFrame({k: list(c) for k, c in zip(keys, columns, strict=True)}, columns=keys)
 
     # -- settings --------------------------------------------------------------------------
     def settings(self) -> dict[str, str]:
