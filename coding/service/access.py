@@ -29,6 +29,7 @@ from coding.errors import CodingError, PermissionDenied
 from coding.model import NAME_RE, Role, utcnow
 from coding.store import Store
 from coding.store import users as user_store
+from coding.store.engine import display_target
 
 ROLES = tuple(Role)
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
@@ -256,3 +257,8 @@ def require_role(store: Store, user: str | Operator | None, role: Role) -> User:
     if not found.can(role):
         raise PermissionDenied(f"{found.name} is a {found.role}; this needs the {role} role")
     return found
+
+
+def shown_target(target: str) -> str:
+    """A study's file name or database URL as it may be shown or logged (no password)."""
+    return display_target(target)

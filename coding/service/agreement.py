@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,8 @@ import pandas as pd
 from coding import review
 from coding.agreement import agreement_table
 from coding.errors import CodingError
+from coding.model import Role
+from coding.service.access import Operator, require_role
 from coding.store import Store
 from coding.store import agreement as agreement_store
 
@@ -224,6 +227,39 @@ def pairwise_report(
     if not tables:
         raise CodingError("pairwise agreement needs at least two coders")
     return pd.concat(tables, ignore_index=True)
+
+
+class AgreementView(StrEnum):
+    """The tables of the Agreement page."""
+
+    CODERS = "coders"  # per code, among the coders
+    PAIRWISE = "pairwise"  # coder x coder
+    NLP = "nlp"  # every pair, NLP as a coder
+    CONSENSUS = "consensus"  # every pair, the consensus as a coder
+
+
+def agreement_view(
+    store: Store | AgreementData,
+    user: str | Operator,
+    view: AgreementView,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One table of the Agreement page, for reviewers and admins (agreement figures tell a
+    coder how the other coders coded). ``store`` may be the study's :class:`AgreementData`,
+    read once for all the page's tables."""
+    data = store if isinstance(store, AgreementData) else AgreementData.read(store)
+    require_role(data.store, user, Role.REVIEWER)
+    view = AgreementView(view)
+    if view is AgreementView.CODERS:
+        return agreement_report(data, bootstrap=bootstrap, seed=seed)
+    return pairwise_report(
+        data,
+        include_nlp=view is AgreementView.NLP,
+        include_consensus=view is AgreementView.CONSENSUS,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
 
 
 def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
