@@ -46,7 +46,7 @@ def users_add(study: str, name: str, role: str, password_stdin: bool) -> None:
 def users_list(study: str) -> None:
     """List users and their roles.  Example: coding users list study.db"""
     with open_study(study) as store:
-        table = access.users(store)
+        table = access.users(store, access.Operator(actor()))
     echo_frame(
         table[["name", "role", "created_at"]],
         "table",

@@ -153,8 +153,9 @@ def get_user(store: Store, name: str) -> User | None:
     return None if row is None else User(row.name, Role(row.role))
 
 
-def users(store: Store) -> pd.DataFrame:
-    """name, role, created_at of every user (no password hashes)."""
+def users(store: Store, user: str | Operator) -> pd.DataFrame:
+    """name, role, created_at of every user (no password hashes), for admins."""
+    require_role(store, user, Role.ADMIN)
     return user_store.users_frame(store)
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coding.errors import CodingError, NotFound, PermissionDenied
+from coding.errors import CodingError, NotFound
 from coding.model import Role
-from coding.service.access import get_user, require_role
+from coding.service.access import require_role
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
 from coding.store import Store
 from coding.store import coder as coder_store
@@ -142,8 +142,7 @@ def coder_page(
 
 def unit_context(store: Store, user: str, segment_id: str) -> UnitContext:
     """A unit's text with the units before and after it (text only, no one's codes)."""
-    if get_user(store, user) is None:
-        raise PermissionDenied("sign in first: no such user in this study")
+    require_role(store, user, Role.CODER)
     return unit_store.unit_context(store, segment_id)
 
 

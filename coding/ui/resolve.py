@@ -32,7 +32,7 @@ def render() -> None:
         with state.study() as store:
             codes = store.codebook().codebook.codes
             coders = store.coders(kind="human")
-            document_ids = assignment_service.document_ids(store)
+            document_ids = assignment_service.document_ids(store, state.user_name() or "")
     except CodingError as err:
         state.show_error(err)
         return
