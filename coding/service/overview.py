@@ -90,7 +90,7 @@ def study_overview(store: Store, user: str | Operator) -> Overview:
     documents = overview_store.documents_overview(store)
     coders = store.coders(kind="human")
     progress = overview_store.progress_frame(store)
-    _, counts = queue.review_queue(store, user, state=queue.QueueState.ALL, limit=0)
+    counts = queue.disagreement_counts(store, user)
     steps = _next_steps(bool(versions), documents, coders, progress, counts)
     return Overview(
         study=store.target,

@@ -29,6 +29,7 @@ __all__ = [
     "QueueItem",
     "QueueState",
     "choices",
+    "disagreement_counts",
     "disagreement_pairs",
     "in_codebook",
     "review_item",
@@ -87,21 +88,28 @@ class QueueItem:
 
 
 def disagreement_pairs(
-    store: Store, code_ids: Sequence[str], coders: Sequence[str] | None = None
+    store: Store,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None = None,
+    *,
+    places: bool = True,
 ) -> pd.DataFrame:
-    """Every disagreement (:func:`coding.review.is_disagreement`) with its place and whether
-    a decision stands on it: segment_id, code_id, applied, submitted, document_id, kind,
-    position, resolved.
+    """Every disagreement (:func:`coding.review.is_disagreement`) and whether a decision
+    stands on it: segment_id, code_id, applied, submitted, resolved, and with ``places``
+    the segment's document_id, kind and position.
 
     The pairs are kept in memory per study until an annotation or a submission changes them,
     so a reviewer's decision costs two small queries, not a pass over the whole study.
     """
-    key = (store.target, tuple(code_ids), coders and tuple(coders))
+    key = (store.target, tuple(code_ids), coders and tuple(coders), places)
     fingerprint = review_store.coding_fingerprint(store)
     pairs = _PAIRS.get((*key, fingerprint))
     if pairs is None:
         pairs = review.disputed(review_store.code_counts(store, code_ids, coders))
-        for stale in [k for k in _PAIRS if k[:3] == key]:
+        if places:
+            ids = pairs["segment_id"].unique().tolist()
+            pairs = pairs.merge(review_store.segment_places(store, ids), on="segment_id")
+        for stale in [k for k in _PAIRS if k[:4] == key]:
             del _PAIRS[stale]
         if len(_PAIRS) >= _PAIRS_MAX:
             del _PAIRS[next(iter(_PAIRS))]
@@ -109,6 +117,15 @@ def disagreement_pairs(
     standing = review_store.standing_pairs(store)
     keys = zip(pairs["segment_id"], pairs["code_id"], strict=True)
     return pairs.assign(resolved=[k in standing for k in keys])
+
+
+def disagreement_counts(store: Store, user: str | Operator) -> QueueCounts:
+    """How many segments and (segment, code) pairs are disputed, and how many pairs have a
+    standing decision."""
+    require_role(store, user, Role.REVIEWER)
+    code_ids = store.codebook().codebook.code_ids if store.codebook_versions() else ()
+    pairs = disagreement_pairs(store, code_ids, places=False)
+    return QueueCounts(int(pairs["segment_id"].nunique()), len(pairs), int(pairs["resolved"].sum()))
 
 
 def review_queue(

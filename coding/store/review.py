@@ -14,7 +14,7 @@ from coding.model import Decision
 from coding.store import schema as t
 from coding.store.store import Store
 
-COUNT_COLUMNS = ["segment_id", "code_id", "applied", "submitted", "document_id", "kind", "position"]
+COUNT_COLUMNS = ["segment_id", "code_id", "applied", "submitted"]
 
 
 def coding_fingerprint(store: Store) -> tuple[Any, ...]:
@@ -30,10 +30,10 @@ def code_counts(
     store: Store, code_ids: Sequence[str], coders: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Per (segment, code) that a coder who submitted the segment applied: how many such
-    coders applied it (``applied``), how many submitted the segment (``submitted``), and
-    the segment's document, kind and position. Two grouped queries; ``coders`` limits both
-    to those coders. :func:`coding.review.disputed` picks the disagreements from it."""
-    a, asg, s = t.annotations, t.assignments, t.segments
+    coders applied it (``applied``) and how many submitted the segment (``submitted``), in
+    one grouped query; ``coders`` limits both to those coders.
+    :func:`coding.review.disputed` picks the disagreements from it."""
+    a, asg = t.annotations, t.assignments
     submitted_by = [asg.c.completed_at.is_not(None)]
     if coders is not None:
         submitted_by.append(asg.c.coder.in_(list(coders)))
@@ -45,25 +45,23 @@ def code_counts(
         .where(*submitted_by, a.c.code_id.in_(list(code_ids)))
         .group_by(a.c.segment_id, a.c.code_id)
     ).subquery("yes")
-    n = (
-        select(asg.c.segment_id, func.count().label("submitted"))
-        .where(*submitted_by)
-        .group_by(asg.c.segment_id)
-    ).subquery("n")
-    query = (
-        select(
-            yes.c.segment_id,
-            yes.c.code_id,
-            yes.c.applied,
-            n.c.submitted,
-            s.c.document_id,
-            s.c.kind,
-            s.c.position,
-        )
-        .join(n, n.c.segment_id == yes.c.segment_id)
-        .join(s, s.c.id == yes.c.segment_id)
-    )
+    d = asg.alias("d")
+    submitted_by_d = [d.c.completed_at.is_not(None), d.c.segment_id == yes.c.segment_id]
+    if coders is not None:
+        submitted_by_d.append(d.c.coder.in_(list(coders)))
+    n = select(func.count()).select_from(d).where(*submitted_by_d).scalar_subquery()
+    query = select(yes.c.segment_id, yes.c.code_id, yes.c.applied, n.label("submitted"))
     return store.frame(query)
+
+
+def segment_places(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
+    """segment_id, document_id, kind, position of some segments."""
+    s = t.segments
+    columns = [s.c.id.label("segment_id"), s.c.document_id, s.c.kind, s.c.position]
+    parts = [store.frame(select(*columns).where(s.c.id.in_(ids))) for ids in _chunks(segment_ids)]
+    if not parts:
+        return pd.DataFrame(columns=["segment_id", "document_id", "kind", "position"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def standing_pairs(store: Store) -> set[tuple[str, str]]:
