@@ -228,3 +228,24 @@ def test_an_import_that_stores_nothing_reports_no_storing(corpus_db: Path) -> No
     with Store.open(corpus_db) as store:
         service.import_documents(store, [DATA / "manual.md"], "t", on_progress=events.append)
     assert [e.stage for e in events] == ["reading", "reading"]
+
+
+def test_a_file_the_manifest_does_not_name_is_noted_with_the_programme_given(
+    store: Store, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,document_id\nother.md,other\n")
+    events: list[ProgressEvent] = []
+    service.import_documents(
+        store,
+        [DATA / "manual.md"],
+        "t",
+        programme="Small Steps",
+        manifest=manifest,
+        on_progress=events.append,
+    )
+    assert [e.note for e in events if e.note] == [
+        "manual.md is not in the manifest; using id 'manual' and programme 'Small Steps'",
+        "manifest rows for files not imported here: other.md",
+    ]
+    assert store.document("manual").programme == "Small Steps"

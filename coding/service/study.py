@@ -264,13 +264,9 @@ def import_documents(
             plan.add_presegmented(path)
             continue
         if entries and path.name not in entries:
-            on_progress(
-                replace(
-                    reading,
-                    note=f"{path.name} is not in the manifest; using id {slug(path.name)!r} "
-                    "and no programme",
-                )
-            )
+            given = f"programme {programme!r}" if programme else "no programme"
+            unlisted = f"{path.name} is not in the manifest; using id {slug(path.name)!r}"
+            on_progress(replace(reading, note=f"{unlisted} and {given}"))
         default = ManifestEntry(slug(path.name), programme, title)
         entry = entries.get(path.name, default)
         plan.add_source(
