@@ -51,9 +51,8 @@ def _app_calls() -> set[str]:
                 and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name)
                 and node.func.value.id in aliases
-            ):
-                if not node.func.attr[0].isupper():  # a class (an enum, a dataclass)
-                    calls.add(f"{aliases[node.func.value.id]}.{node.func.attr}")
+            ) and not node.func.attr[0].isupper():  # a class (an enum, a dataclass)
+                calls.add(f"{aliases[node.func.value.id]}.{node.func.attr}")
     return calls
 
 
