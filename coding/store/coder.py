@@ -23,29 +23,34 @@ from coding.store.store import Store
 UNIT_STATES = ("all", "todo", "done")
 
 
-def coder_units(
-    store: Store,
-    coder: str,
-    *,
-    document_id: str | None = None,
-    state: str = "all",
-    limit: int = 25,
-    offset: int = 0,
-) -> tuple[pd.DataFrame, int]:
+@dataclass(frozen=True, slots=True)
+class UnitView:
+    """Which of a coder's units a page shows: one document (None: all), a state (all, todo:
+    not yet submitted, done), and the page (``limit`` units from ``offset``)."""
+
+    document_id: str | None = None
+    state: str = "all"
+    limit: int = 25
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.state not in UNIT_STATES:
+            raise ValueError(f"unknown state {self.state!r}")
+
+
+def coder_units(store: Store, coder: str, view: UnitView) -> tuple[pd.DataFrame, int]:
     """One page of the units assigned to ``coder`` (document order) and the total count.
 
     Columns: segment_id, document_id, title, kind, position, start, end, text, label,
-    completed_at. ``state``: all, todo (not yet submitted) or done.
+    completed_at.
     """
-    if state not in UNIT_STATES:
-        raise ValueError(f"unknown state {state!r}")
     a, s, d = t.assignments, t.segments, t.documents
     conditions = [a.c.coder == coder]
-    if document_id is not None:
-        conditions.append(s.c.document_id == document_id)
-    if state == "todo":
+    if view.document_id is not None:
+        conditions.append(s.c.document_id == view.document_id)
+    if view.state == "todo":
         conditions.append(a.c.completed_at.is_(None))
-    elif state == "done":
+    elif view.state == "done":
         conditions.append(a.c.completed_at.is_not(None))
     joined = a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id)
     query = (
@@ -58,8 +63,8 @@ def coder_units(
         .select_from(joined)
         .where(*conditions)
         .order_by(s.c.document_id, s.c.kind, s.c.position)
-        .limit(limit)
-        .offset(offset)
+        .limit(view.limit)
+        .offset(view.offset)
     )
     count = select(func.count()).select_from(joined).where(*conditions)
     with store.engine.connect() as conn:
