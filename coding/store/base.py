@@ -79,6 +79,11 @@ def serialise(conn: Connection, key: str) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
+def insert_row(conn: Connection, table: Table, **values: Any) -> int:
+    """Insert one row into a table keyed by an ``id`` the database numbers; return that id."""
+    return int(conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one())
+
+
 # Where a read names a column otherwise than its table does: a frame's ``segment_id`` is
 # ``segments.id``, and an annotation's span is ``start``, ``end``.
 READ_NAMES = {
