@@ -97,9 +97,8 @@ def coder_page(
 ) -> CoderPage:
     """A page of the signed-in coder's units with their own codes (never anyone else's)."""
     coder = require_role(store, user, Role.CODER).name
-    page, total = coder_store.coder_units(
-        store, coder, document_id=document_id, state=state, limit=limit, offset=offset
-    )
+    view = coder_store.UnitView(document_id, state, limit, offset)
+    page, total = coder_store.coder_units(store, coder, view)
     ids = list(page["segment_id"])
     mine = coder_store.own_annotations(store, coder, ids)
     memos = coder_store.unit_memos(store, ids, [coder])

@@ -329,24 +329,7 @@ def _queue_table(page: pd.DataFrame, offset: int) -> None:
         columns={"position": "unit", "pairs": "disputed codes"}
     )
     shown["unit"] = shown["unit"] + 1
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        on_select=_jump,
-        selection_mode="single-row",
-        key=f"queue-table-{offset}",
-        height=240,
-    )
-
-
-def _jump() -> None:
-    pos = int(st.session_state.get(state.QUEUE_POS, 0))
-    offset = pos - pos % PAGE_SIZE
-    selection = st.session_state.get(f"queue-table-{offset}")
-    rows = selection["selection"]["rows"] if selection else []
-    if rows:
-        st.session_state[state.QUEUE_POS] = offset + int(rows[0])
+    widgets.unit_table(shown, offset=offset, position_key=state.QUEUE_POS, key="queue", height=240)
 
 
 if __name__ == "__main__":
