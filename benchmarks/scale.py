@@ -167,6 +167,7 @@ def bench_size(ctx: Context, size: int, build: str, seed: int) -> dict[str, Resu
         began = time.perf_counter()
         studygen.build_store(study, target, files.codebook)
         rows["(build through the Store)"] = Result(time.perf_counter() - began, None, "ok")
+        print(f"  {'(build through the Store)':28} {rows['(build through the Store)'].cell()}")
     for name, args in read_commands(ctx, target, size):
         rows[name] = coding(ctx, name, args)
         print(f"  {name:28} {rows[name].cell()}", flush=True)
@@ -203,6 +204,17 @@ def growth(first: Result | None, second: Result | None, data: float) -> tuple[st
     return f"{ratio:11.1f}x" + ("!" if flag else " "), flag
 
 
+def short(n: int) -> str:
+    """A unit count in few characters.
+
+    >>> short(500), short(10_000), short(2_500_000)
+    ('500', '10k', '2.5M')
+    """
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:g}M"
+    return f"{n / 1000:g}k" if n >= 1000 else str(n)
+
+
 def print_table(results: dict[int, dict[str, Result]]) -> None:
     sizes = sorted(results)
     names = list(dict.fromkeys(name for size in sizes for name in results[size]))
@@ -210,7 +222,7 @@ def print_table(results: dict[int, dict[str, Result]]) -> None:
     print(
         f"\n{'command':28}"
         + "".join(f"{f'{s:,} units':>17}" for s in sizes)
-        + "".join(f"{f'{a // 1000}k->{b // 1000}k':>13}" for a, b in pairs)
+        + "".join(f"{f'{short(a)}->{short(b)}':>13}" for a, b in pairs)
     )
     print(f"{'':28}" + f"{'time s  RSS MB':>17}" * len(sizes) + f"{'time ratio':>13}" * len(pairs))
     flagged = []
