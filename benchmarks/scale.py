@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import studygen
@@ -61,6 +61,7 @@ class Context:
     profile: set[str]
     new_target: Callable[[str], str]
     has_limit: bool = False
+    skip: set[str] = field(default_factory=set)
 
 
 def run(command: list[str], timeout: float, log: Path) -> Result:
@@ -169,6 +170,8 @@ def bench_size(ctx: Context, size: int, build: str, seed: int) -> dict[str, Resu
         rows["(build through the Store)"] = Result(time.perf_counter() - began, None, "ok")
         print(f"  {'(build through the Store)':28} {rows['(build through the Store)'].cell()}")
     for name, args in read_commands(ctx, target, size):
+        if name.split()[0] in ctx.skip:
+            continue
         rows[name] = coding(ctx, name, args)
         print(f"  {name:28} {rows[name].cell()}", flush=True)
     rows["(agreement engine floor)"] = floor(study)
@@ -280,6 +283,7 @@ def main() -> None:
     parser.add_argument("--build", choices=("cli", "store"), default="cli")
     parser.add_argument("--profile", default="", help="commands to run under cProfile")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip", default="", help="commands not to run, e.g. export,suggest")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     default = "100000" if args.engine == "postgres" else "10000,100000"
@@ -291,7 +295,8 @@ def main() -> None:
     print(f"interpreter + CLI start-up (coding --help): {started.cell()}")
     results: dict[int, dict[str, Result]] = {}
     with targets(args.engine, work) as new_target:
-        ctx = Context(work, args.timeout, profile, new_target, has_limit_option())
+        skip = {c.strip() for c in args.skip.split(",") if c.strip()}
+        ctx = Context(work, args.timeout, profile, new_target, has_limit_option(), skip)
         for size in sizes:
             results[size] = bench_size(ctx, size, args.build, args.seed)
     print_table(results)
