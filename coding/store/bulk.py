@@ -1,0 +1,102 @@
+"""Writing many rows in one statement per batch, inside an open transaction.
+
+SQLite gets the driver's ``executemany`` with one compiled INSERT (no per-row work in
+SQLAlchemy); PostgreSQL gets ``INSERT ... SELECT FROM unnest(arrays)``, a batch of rows sent
+as one array per column. Both take an ``ON CONFLICT`` clause, so a writer can skip rows already
+stored or update them, decided by the database inside the transaction. (COPY is faster still
+on PostgreSQL but cannot skip stored rows without a temporary table, which the documented
+app role may not create.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Table, bindparam, cast, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from coding.model import OnProgress, ProgressEvent, no_progress
+
+BATCH = 50_000
+OnConflict = Callable[[Any], Any]  # adds an ON CONFLICT clause to a dialect's insert
+
+
+def no_conflict_clause(statement: Any) -> Any:
+    """Leave an insert as it is: a stored row makes it fail."""
+    return statement
+
+
+def skip_stored(statement: Any) -> Any:
+    """``ON CONFLICT DO NOTHING``: rows already stored are skipped."""
+    return statement.on_conflict_do_nothing()
+
+
+def insert_many(
+    conn: Connection,
+    table: Table,
+    rows: pd.DataFrame,
+    *,
+    on_conflict: OnConflict = no_conflict_clause,
+    on_progress: OnProgress = no_progress,
+    batch: int = BATCH,
+) -> int:
+    """Insert the rows of a frame whose columns are columns of ``table``; return how many
+    rows the database wrote (inserted, or updated by an ``ON CONFLICT DO UPDATE``)."""
+    names = [str(c) for c in rows.columns]
+    if conn.dialect.name == "postgresql":
+        write = _unnest_writer(conn, table, names, on_conflict)
+    else:
+        write = _executemany_writer(conn, table, names, on_conflict)
+    written, total = 0, len(rows)
+    for start in range(0, total, batch):
+        part = rows.iloc[start : start + batch]
+        written += write([_values(part[name]) for name in names])
+        on_progress(ProgressEvent("storing", min(start + batch, total), total, item=table.name))
+    return written
+
+
+def _values(column: pd.Series) -> list[Any]:
+    """A column as plain Python values for the driver, with None for a missing value."""
+    if column.dtype == object:
+        return list(column.tolist())
+    values = column.astype(object)
+    return list(values.where(column.notna(), None).tolist())
+
+
+def _executemany_writer(
+    conn: Connection, table: Table, names: list[str], on_conflict: OnConflict
+) -> Callable[[list[list[Any]]], int]:
+    compiled = on_conflict(sqlite.insert(table)).compile(dialect=conn.dialect, column_keys=names)
+    order = [names.index(key) for key in compiled.positiontup or ()]
+    sql = str(compiled)
+
+    def write(columns: list[list[Any]]) -> int:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(sql, list(zip(*(columns[i] for i in order), strict=True)))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    return write
+
+
+def _unnest_writer(
+    conn: Connection, table: Table, names: list[str], on_conflict: OnConflict
+) -> Callable[[list[list[Any]]], int]:
+    arrays = [
+        cast(bindparam(f"values_{i}"), postgresql.ARRAY(table.c[name].type))
+        for i, name in enumerate(names)
+    ]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+    statement = on_conflict(
+        postgresql.insert(table).from_select(names, select(*(rows.c[n] for n in names)))
+    ).execution_options(preserve_rowcount=True)
+
+    def write(columns: list[list[Any]]) -> int:
+        params = {f"values_{i}": values for i, values in enumerate(columns)}
+        return int(conn.execute(statement, params).rowcount)
+
+    return write
