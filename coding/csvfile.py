@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from array import array
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coding.errors import InvalidInput, Problem
 from coding.textfile import decode, normalise, read_bytes
@@ -102,18 +104,17 @@ def parse_csv(
     [('row 2', 'two\\nlines'), ('row 3 (line 4)', '')]
     """
     problems: list[Problem] = []
-    records = _records(normalise(text), multiline, unique_header, problems)
-    header = next(records, (0, 0, None))[2]
-    rows = [
-        CsvRow(number, line, tuple(cells), dict(zip(header or (), cells, strict=False)))
-        for number, line, cells in records
-    ]
+    header, chunks = _scan(normalise(text), multiline, unique_header, problems)
+    rows: list[CsvRow] = []
+    for lines, chunk in chunks:
+        for line, cells in zip(lines, chunk, strict=True):
+            cells_of = dict(zip(header or (), cells, strict=False))
+            rows.append(CsvRow(len(rows) + 2, line, tuple(cells), cells_of))
     _raise_if_bad(source, header, problems)
     assert header is not None
     return CsvTable(tuple(header), tuple(rows))
 
 
-_CHUNK = 65_536  # rows turned into columns at a time
 _SHARED = 262_144  # distinct cells per column kept shared (a column of ids stops there)
 
 
@@ -133,32 +134,23 @@ def read_columns(
     source = str(path)
     problems: list[Problem] = []
     text = normalise(decode(read_bytes(path, kind), source))
-    records = _records(text, multiline, True, problems)
-    header = next(records, (0, 0, None))[2]
+    header, chunks = _scan(text, multiline, True, problems)
     width = len(header or ())
     columns: list[list[str]] = [[] for _ in range(width)]
     shared: list[dict[str, str]] = [{} for _ in range(width)]
-    lines, chunk = array("q"), []
-    for _number, line, cells in records:
-        lines.append(line)
-        chunk.append(cells if len(cells) == width else (cells + [""] * width)[:width])
-        if len(chunk) == _CHUNK:
-            _extend_columns(columns, shared, chunk)
-            chunk = []
-    _extend_columns(columns, shared, chunk)
+    lines = array("q")
+    for begun, chunk in chunks:
+        lines.extend(begun)
+        if set(map(len, chunk)) != {width}:  # rows with too few or many cells (refused)
+            chunk = [(cells + [""] * width)[:width] for cells in chunk]
+        for column, cells, seen in zip(columns, zip(*chunk, strict=True), shared, strict=False):
+            if len(seen) < _SHARED:
+                column.extend(map(seen.setdefault, cells, cells))
+            else:
+                column.extend(map(seen.get, cells, cells))
     _raise_if_bad(source, header, problems)
     assert header is not None
     return CsvColumns(tuple(header), dict(zip(header, columns, strict=True)), lines)
-
-
-def _extend_columns(
-    columns: list[list[str]], shared: list[dict[str, str]], chunk: list[list[str]]
-) -> None:
-    for column, cells, seen in zip(columns, zip(*chunk, strict=True), shared, strict=False):
-        if len(seen) < _SHARED:
-            column.extend(map(seen.setdefault, cells, cells))
-        else:
-            column.extend(map(seen.get, cells, cells))
 
 
 def _raise_if_bad(source: str, header: list[str] | None, problems: list[Problem]) -> None:
@@ -168,44 +160,83 @@ def _raise_if_bad(source: str, header: list[str] | None, problems: list[Problem]
         raise InvalidInput(source, problems)
 
 
-def _lines(text: str, block: int = 1 << 20) -> Iterator[str]:
-    """The lines of ``text`` with their "\\n", a block at a time (a StringIO of the whole
-    text would take four bytes a character)."""
+def _lines(text: str, skip: int = 0, block: int = 1 << 20) -> Iterator[str]:
+    """The lines of ``text`` with their "\\n", past the first ``skip``, a block at a time (a
+    StringIO of the whole text would take four bytes a character)."""
     start = 0
     while start < len(text):
         end = text.find("\n", start + block)
         end = len(text) if end < 0 else end + 1
-        yield from io.StringIO(text[start:end], newline="")
+        yield from itertools.islice(io.StringIO(text[start:end], newline=""), skip, None)
+        skip = max(0, skip - text.count("\n", start, end))
         start = end
 
 
-def _records(
+Chunks = Iterator[tuple[Sequence[int], list[list[str]]]]
+
+
+def _scan(
     text: str, multiline: Collection[str], unique_header: bool, problems: list[Problem]
-) -> Iterator[tuple[int, int, list[str]]]:
-    """(number, line, cells) of the header (its names stripped), then of each data row;
-    every structural problem goes to ``problems``. Nothing comes of a bad header."""
+) -> tuple[list[str] | None, Chunks]:
+    """The header (names stripped; None when there is none or it is bad), and the data rows
+    a chunk at a time: the line each row begins on, and its cells. Blank lines are dropped,
+    so rows are numbered 2, 3, ... in order. Every structural problem goes to ``problems``."""
     reader = csv.reader(_lines(text), strict=True)
-    header: list[str] | None = None
-    number = 1
     ended = 0  # the last line read so far
     try:
         for record in reader:
             begun, ended = ended + 1, reader.line_num
-            if not record:
-                continue
-            if header is None:
+            if record:
                 header = [name.strip() for name in record]
                 _check_header(header, text, begun, ended, unique_header, problems)
                 if problems:
-                    return
-                yield 1, begun, header
-                continue
-            number += 1
-            if len(record) != len(header) or ended != begun:
-                _check_row(number, begun, record, header, multiline, ended, problems)
-            yield number, begun, record
+                    break
+                return header, _chunks(text, reader, header, multiline, problems, (1, ended, 0))
     except csv.Error as err:
-        problems.append(_quote_problem(str(err), ended + 1, number + 1))
+        problems.append(_quote_problem(str(err), ended + 1, 2))
+    return None, iter(())
+
+
+_CHUNK = 65_536  # rows read at a time
+
+
+def _chunks(
+    text: str,
+    reader: Any,
+    header: list[str],
+    multiline: Collection[str],
+    problems: list[Problem],
+    place: tuple[int, int, int],
+    size: int = _CHUNK,
+) -> Chunks:
+    """Rows after the header, ``place`` being (rows so far, the last line read, lines before
+    the reader's first). A chunk whose rows are each one line and as wide as the header
+    passes without a look at each row; any other is checked row by row. A quote error makes
+    the chunk it falls in be read again row by row, for its exact place."""
+    number, ended, before = place
+    try:
+        while chunk := list(itertools.islice(reader, size)):
+            one_line_each = before + reader.line_num - ended == len(chunk)
+            if one_line_each and set(map(len, chunk)) == {len(header)}:
+                yield range(ended + 1, ended + 1 + len(chunk)), chunk
+                ended, number = ended + len(chunk), number + len(chunk)
+                continue
+            lines, rows = [], []
+            for record in chunk:
+                begun, ended = ended + 1, ended + 1 + sum(cell.count("\n") for cell in record)
+                if record:
+                    number += 1
+                    if len(record) != len(header) or ended != begun:
+                        _check_row(number, begun, record, header, multiline, ended, problems)
+                    lines.append(begun)
+                    rows.append(record)
+            yield lines, rows
+    except csv.Error as err:
+        if size == 1:
+            problems.append(_quote_problem(str(err), ended + 1, number + 1))
+            return
+        again = csv.reader(_lines(text, skip=ended), strict=True)
+        yield from _chunks(text, again, header, multiline, problems, (number, ended, ended), 1)
 
 
 def _check_header(

@@ -88,18 +88,24 @@ def _open_codings(path: Path) -> csvfile.CsvColumns:
 class _Rows:
     """What the rows of a codings file say, and every problem found in them.
 
-    ``annotations`` has a row per unit a row codes: the store's annotation fields (start and
-    end missing for a whole unit), ``row`` (index of the file's row) and ``unit`` (index into
-    ``Units.spans``)."""
+    ``hits`` has a row per unit a row codes: ``row`` (index of the file's row), ``unit``
+    (index into ``Units.spans``), ``start`` and ``end`` (missing for the whole unit), and
+    ``coder`` and ``code`` as indexes into ``coders`` and ``codes``; ``annotations`` are the
+    same as the store takes them."""
 
+    hits: pd.DataFrame
     annotations: pd.DataFrame
+    coders: list[str]
     new_coders: list[str]
     problems: list[Problem]
     count: int
 
 
-def _read_rows(store: Store, path: Path, units: Units, add_new: bool) -> _Rows:
+def _read_rows(
+    store: Store, path: Path, units: Units, add_new: bool, on_progress: OnProgress
+) -> _Rows:
     table = _open_codings(path)
+    on_progress(ProgressEvent("checking", 0, len(table), item=path.name))
     current = store.codebook()
     problems = Problems()
     coder, code = Column.of(table, "coder"), Column.of(table, "code")
@@ -129,20 +135,30 @@ def _read_rows(store: Store, path: Path, units: Units, add_new: bool) -> _Rows:
         ignore_index=True,
     ).sort_values(["row", "unit"], kind="stable", ignore_index=True)
     rows = hits["row"].to_numpy()
-    hits["coder"], hits["code_id"] = coder.cells(rows), code.cells(rows)
+    hits["coder"], hits["code"] = coder.codes[rows], code.codes[rows]
     _check_duplicates(hits, problems)
-    hits["segment_id"] = units.spans["segment_id"].to_numpy(dtype=object)[hits["unit"]]
-    hits["memo"] = Column.of(table, "memo").cells(rows)
-    hits["codebook_version"] = current.version
+    annotations = pd.DataFrame(
+        {
+            "segment_id": pd.Categorical.from_codes(
+                hits["unit"], pd.Index(units.spans["segment_id"].to_numpy(dtype=object))
+            ),
+            "code_id": code.categorical(rows),
+            "coder": coder.categorical(rows),
+            "start": hits["start"],
+            "end": hits["end"],
+            "memo": Column.of(table, "memo").categorical(rows),
+            "codebook_version": current.version,
+        }
+    )
     listed = problems.listed(table)
     if not len(table):
         listed.append(Problem("file", "no rows"))
-    return _Rows(hits, new_coders, listed, len(table))
+    return _Rows(hits, annotations, coder.values, new_coders, listed, len(table))
 
 
 def _check_duplicates(hits: pd.DataFrame, problems: Problems) -> None:
     """Report each row that codes a unit (code, coder, span) an earlier row codes."""
-    key = ["unit", "code_id", "coder", "start", "end"]
+    key = ["unit", "code", "coder", "start", "end"]
     again = hits.duplicated(key).to_numpy()
     if again.any():
         first = hits.groupby(key, dropna=False, sort=False)["row"].transform("first")
@@ -181,11 +197,10 @@ def import_codings(
         raise CodingError(f"--min-overlap must be in (0, 1], got {min_overlap}")
     on_progress(ProgressEvent("reading", item=path.name))
     units = Units(store, min_overlap)
-    rows = _read_rows(store, path, units, add_new_coders)
+    rows = _read_rows(store, path, units, add_new_coders, on_progress)
     if rows.problems:
         raise InvalidInput(str(path), rows.problems)
-    on_progress(ProgressEvent("checking", rows.count, rows.count, item=path.name))
-    plan = _plan_completion(store, units, rows.annotations, complete)
+    plan = _plan_completion(store, units, rows, complete)
     drafted = [c for c in plan.completion if c.drafts]
     if drafted and not allow_drafts:
         raise Conflict(_drafts_refused(complete, plan.completion))
@@ -202,7 +217,7 @@ def import_codings(
         rows=rows.count,
         added=added,
         already_present=len(rows.annotations) - added,
-        coders=tuple(sorted(set(rows.annotations["coder"]))),
+        coders=tuple(sorted(rows.coders[i] for i in np.unique(rows.hits["coder"]))),
         completed_units=len(plan.pairs),
         completion=plan.completion,
         left_open=plan.left_open,
@@ -249,38 +264,55 @@ class _Completion:
     left_open: tuple[UnitCount, ...]
 
 
-_PAIR = ["segment_id", "coder"]
-_CODER_DOCUMENT = ["coder", "document_id"]
+_PAIR = ["unit", "coder"]
+_CODER_DOCUMENT = ["coder", "document"]
 
 
-def _plan_completion(
-    store: Store, units: Units, annotations: pd.DataFrame, mode: str
-) -> _Completion:
-    """Which units the import marks complete, and (``auto``) which open ones it leaves."""
-    assignments = store.assignments_frame(sorted(set(annotations["coder"])))
-    done = assignments[assignments["completed"]]
-    open_units = assignments[~assignments["completed"]]
-    coded = pd.DataFrame(
+def _plan_completion(store: Store, units: Units, rows: _Rows, mode: str) -> _Completion:
+    """Which units the import marks complete, and (``auto``) which open ones it leaves.
+
+    Units, coders and documents are indexes here (into ``units.spans``, ``rows.coders`` and
+    ``units.document_codes``), names again in the result."""
+    coded = rows.hits[_PAIR].drop_duplicates(ignore_index=True)
+    coded["document"] = units.document_codes[coded["unit"]]
+    named = [rows.coders[i] for i in np.unique(coded["coder"])]
+    assignments = store.assignments_frame(named)
+    held = pd.DataFrame(
         {
-            "segment_id": annotations["segment_id"],
-            "document_id": units.document_of[annotations["unit"]],
-            "coder": annotations["coder"],
+            "unit": units.ids.get_indexer(assignments["segment_id"]),
+            "coder": pd.Index(rows.coders).get_indexer(assignments["coder"]),
+            "completed": assignments["completed"].to_numpy(dtype=bool),
         }
     )
+    held["document"] = units.document_codes[held["unit"]]
+    done, open_units = held[held["completed"]], held[~held["completed"]]
     wanted = _completed_pairs(units, coded, "documents" if mode == "auto" else mode)
     left = open_units.iloc[:0]
     if mode == "auto":
-        coded_documents = coded[_CODER_DOCUMENT].drop_duplicates()
-        left = open_units.merge(coded_documents, on=_CODER_DOCUMENT)
+        left = open_units.merge(coded[_CODER_DOCUMENT].drop_duplicates(), on=_CODER_DOCUMENT)
         wanted = _without(wanted, open_units, _CODER_DOCUMENT)
-    pairs = _without(wanted, done, _PAIR).sort_values(_PAIR, ignore_index=True)
-    coders = sorted(set(pairs["coder"]) | set(left["coder"]))
-    drafts = coder_store.draft_units(store, coders)
+    pairs = _named(_without(wanted, done, _PAIR), units, rows.coders)
+    left_named = _named(left, units, rows.coders)
+    drafts = coder_store.draft_units(store, sorted(set(pairs["coder"]) | set(left_named["coder"])))
     return _Completion(
         list(zip(pairs["segment_id"], pairs["coder"], strict=True)),
         _counts(pairs, drafts),
-        _counts(left, drafts),
+        _counts(left_named, drafts),
     )
+
+
+def _named(pairs: pd.DataFrame, units: Units, coders: list[str]) -> pd.DataFrame:
+    """(segment_id, document_id, coder) of (unit, coder) pairs, by segment id and coder."""
+    unit = pairs["unit"].to_numpy(np.int64)
+    named = pd.DataFrame(
+        {
+            "segment_id": units.spans["segment_id"].to_numpy(dtype=object)[unit],
+            "document_id": units.document_of[unit],
+            "coder": np.asarray(coders, dtype=object)[pairs["coder"].to_numpy(np.int64)],
+        },
+        dtype=object,
+    )
+    return named.sort_values(["segment_id", "coder"], ignore_index=True)
 
 
 def _without(frame: pd.DataFrame, other: pd.DataFrame, on: list[str]) -> pd.DataFrame:
@@ -296,7 +328,7 @@ def _counts(pairs: pd.DataFrame, drafts: set[tuple[str, str]]) -> tuple[UnitCoun
     drafted = [pair in drafts for pair in zip(pairs["segment_id"], pairs["coder"], strict=True)]
     counts = (
         pairs.assign(drafted=drafted)
-        .groupby(_CODER_DOCUMENT, sort=True)["drafted"]
+        .groupby(["coder", "document_id"], sort=True)["drafted"]
         .agg(["size", "sum"])
     )
     return tuple(
@@ -308,10 +340,10 @@ def _counts(pairs: pd.DataFrame, drafts: set[tuple[str, str]]) -> tuple[UnitCoun
 
 
 def _completed_pairs(units: Units, coded: pd.DataFrame, mode: str) -> pd.DataFrame:
-    """(segment_id, document_id, coder) of the units ``mode`` completes, before exceptions."""
+    """(unit, coder, document) of the units ``mode`` completes, before exceptions."""
     if mode == "none":
         return coded.iloc[:0]
     if mode == "segments":
-        return coded.drop_duplicates(_PAIR)
-    documents = coded[_CODER_DOCUMENT].drop_duplicates()
-    return documents.merge(units.spans[["segment_id", "document_id"]], on="document_id")
+        return coded
+    every = pd.DataFrame({"unit": np.arange(len(units.spans)), "document": units.document_codes})
+    return coded[_CODER_DOCUMENT].drop_duplicates().merge(every, on="document")

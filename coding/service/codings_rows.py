@@ -42,6 +42,10 @@ class Column:
         values = np.asarray(self.values, dtype=object)
         return values[self.codes if rows is None else self.codes[rows]]
 
+    def categorical(self, rows: Ints) -> pd.Categorical:
+        """The stripped cells of some rows, as codes into the distinct cells."""
+        return pd.Categorical.from_codes(self.codes[rows], pd.Index(self.values, dtype=object))
+
     def empty(self) -> npt.NDArray[np.bool_]:
         """Which rows hold an empty (or blank) cell."""
         empty = self.values.index("") if "" in self.values else -1
@@ -88,6 +92,7 @@ class Units:
         self.spans = store.segment_spans()
         self.ids = pd.Index(self.spans["segment_id"])
         self.document_of = self.spans["document_id"].to_numpy(dtype=object)
+        self.document_codes = pd.factorize(self.spans["document_id"])[0].astype(np.int64)
         self._documents: list[Document] | None = None
         self._labels: dict[tuple[str, str], int] | None = None
         self._picked: dict[str, Document | str] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -49,20 +50,36 @@ def insert_many(
         write = _unnest_writer(conn, table, names, on_conflict)
     else:
         write = _executemany_writer(conn, table, names, on_conflict)
+    columns = [_Values(rows[name]) for name in names]
     written, total = 0, len(rows)
     for start in range(0, total, batch):
-        part = rows.iloc[start : start + batch]
-        written += write([_values(part[name]) for name in names])
-        on_progress(ProgressEvent("storing", min(start + batch, total), total, item=table.name))
+        stop = min(start + batch, total)
+        written += write([column.part(start, stop) for column in columns])
+        on_progress(ProgressEvent("storing", stop, total, item=table.name))
     return written
 
 
-def _values(column: pd.Series) -> list[Any]:
-    """A column as plain Python values for the driver, with None for a missing value."""
-    if column.dtype == object:
-        return list(column.tolist())
-    values = column.astype(object)
-    return list(values.where(column.notna(), None).tolist())
+class _Values:
+    """A column's values as plain Python values for the driver, None where one is missing,
+    a slice at a time (a categorical column is expanded slice by slice)."""
+
+    def __init__(self, column: pd.Series) -> None:
+        self.categories: np.ndarray | None = None
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            self.categories = column.cat.categories.to_numpy(dtype=object)
+            self.values = column.cat.codes.to_numpy()
+        elif column.dtype == object or column.isna().any():
+            values = column.to_numpy(dtype=object, copy=True)
+            values[column.isna().to_numpy()] = None
+            self.values = values
+        else:
+            self.values = column.to_numpy()
+
+    def part(self, start: int, stop: int) -> list[Any]:
+        values = self.values[start:stop]
+        if self.categories is not None:
+            values = self.categories[values]
+        return list(values.tolist())
 
 
 def _executemany_writer(
@@ -73,12 +90,8 @@ def _executemany_writer(
     sql = str(compiled)
 
     def write(columns: list[list[Any]]) -> int:
-        cursor = conn.connection.cursor()
-        try:
-            cursor.executemany(sql, list(zip(*(columns[i] for i in order), strict=True)))
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        rows = list(zip(*(columns[i] for i in order), strict=True))
+        return int(conn.exec_driver_sql(sql, rows, {"preserve_rowcount": True}).rowcount)
 
     return write
 
