@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -101,59 +101,59 @@ class _Rows:
     count: int
 
 
+_COLUMNS = ("coder", "code", "segment_id", "document_id", "start", "end", "memo")
+
+
 def _read_rows(
     store: Store, path: Path, units: Units, add_new: bool, on_progress: OnProgress
 ) -> _Rows:
     table = _open_codings(path)
     on_progress(ProgressEvent("checking", 0, len(table), item=path.name))
+    c = {name: Column.of(table, name) for name in _COLUMNS}
+    table = replace(table, columns={})  # the cells are in ``c`` now: let them go
     current = store.codebook()
     problems = Problems()
-    coder, code = Column.of(table, "coder"), Column.of(table, "code")
     new_coders = check_people_and_codes(
-        coder,
-        code,
+        c["coder"],
+        c["code"],
         set(store.coders(kind="human")),
         set(current.codebook.code_ids),
         current.version,
         add_new,
         problems,
     )
-    segment, document = Column.of(table, "segment_id"), Column.of(table, "document_id")
-    by_span = segment.empty()
+    by_span = c["segment_id"].empty()
     hits = pd.concat(
         [
-            units_by_id(np.flatnonzero(~by_span), segment, document, units, problems),
+            units_by_id(
+                np.flatnonzero(~by_span), c["segment_id"], c["document_id"], units, problems
+            ),
             units_by_span(
-                np.flatnonzero(by_span),
-                document,
-                Column.of(table, "start"),
-                Column.of(table, "end"),
-                units,
-                problems,
+                np.flatnonzero(by_span), c["document_id"], c["start"], c["end"], units, problems
             ),
         ],
         ignore_index=True,
     ).sort_values(["row", "unit"], kind="stable", ignore_index=True)
     rows = hits["row"].to_numpy()
-    hits["coder"], hits["code"] = coder.codes[rows], code.codes[rows]
+    hits["coder"], hits["code"] = c["coder"].codes[rows], c["code"].codes[rows]
     _check_duplicates(hits, problems)
     annotations = pd.DataFrame(
         {
             "segment_id": pd.Categorical.from_codes(
                 hits["unit"], pd.Index(units.spans["segment_id"].to_numpy(dtype=object))
             ),
-            "code_id": code.categorical(rows),
-            "coder": coder.categorical(rows),
+            "code_id": c["code"].categorical(rows),
+            "coder": c["coder"].categorical(rows),
             "start": hits["start"],
             "end": hits["end"],
-            "memo": Column.of(table, "memo").categorical(rows),
+            "memo": c["memo"].categorical(rows),
             "codebook_version": current.version,
         }
     )
     listed = problems.listed(table)
     if not len(table):
         listed.append(Problem("file", "no rows"))
-    return _Rows(hits, annotations, coder.values, new_coders, listed, len(table))
+    return _Rows(hits, annotations, c["coder"].values, new_coders, listed, len(table))
 
 
 def _check_duplicates(hits: pd.DataFrame, problems: Problems) -> None:

@@ -17,6 +17,7 @@ from coding.service.study import pick_document
 from coding.store import Store
 
 Ints = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.int32]
 
 RANK_CODER, RANK_CODE, RANK_UNIT, RANK_DUPLICATE = range(4)  # order of a row's problems
 
@@ -25,17 +26,17 @@ RANK_CODER, RANK_CODE, RANK_UNIT, RANK_DUPLICATE = range(4)  # order of a row's 
 class Column:
     """A column as codes into its distinct cells, stripped: ``values[codes[i]]`` is row i's."""
 
-    codes: Ints
+    codes: Codes
     values: list[str]
 
     @classmethod
     def of(cls, table: CsvColumns, name: str) -> Column:
         cells = table.columns.get(name)
         if cells is None:
-            return cls(np.zeros(len(table), np.int64), [""])
+            return cls(np.zeros(len(table), np.int32), [""])
         codes, distinct = pd.factorize(np.asarray(cells, dtype=object))
         stripped, values = pd.factorize(np.asarray([v.strip() for v in distinct], dtype=object))
-        return cls(stripped[codes].astype(np.int64), [str(v) for v in values])
+        return cls(stripped.astype(np.int32)[codes], [str(v) for v in values])
 
     def cells(self, rows: Ints | None = None) -> npt.NDArray[np.object_]:
         """The stripped cells of some rows (all rows for None)."""
@@ -198,7 +199,7 @@ def units_by_id(
     rows: Ints, segment: Column, document: Column, units: Units, problems: Problems
 ) -> pd.DataFrame:
     """Hits (row, unit) of rows that name a segment_id, once per distinct (segment, document)."""
-    pair = segment.codes[rows] * len(document.values) + document.codes[rows]
+    pair = segment.codes[rows].astype(np.int64) * len(document.values) + document.codes[rows]
     codes, distinct = pd.factorize(pair)
     seg_values = [segment.values[p // len(document.values)] for p in distinct]
     doc_values = [document.values[p % len(document.values)] for p in distinct]

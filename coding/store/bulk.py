@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Connection, Table, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,10 +42,12 @@ def insert_many(
     *,
     on_conflict: OnConflict = no_conflict_clause,
     on_progress: OnProgress = no_progress,
+    order: npt.NDArray[np.intp] | None = None,
     batch: int = BATCH,
 ) -> int:
-    """Insert the rows of a frame whose columns are columns of ``table``; return how many
-    rows the database wrote (inserted, or updated by an ``ON CONFLICT DO UPDATE``)."""
+    """Insert the rows of a frame whose columns are columns of ``table`` (in ``order``, row
+    positions, when given); return how many rows the database wrote (inserted, or updated by
+    an ``ON CONFLICT DO UPDATE``)."""
     names = [str(c) for c in rows.columns]
     if conn.dialect.name == "postgresql":
         write = _unnest_writer(conn, table, names, on_conflict)
@@ -54,7 +57,8 @@ def insert_many(
     written, total = 0, len(rows)
     for start in range(0, total, batch):
         stop = min(start + batch, total)
-        written += write([column.part(start, stop) for column in columns])
+        at = np.arange(start, stop) if order is None else order[start:stop]
+        written += write([column.part(at) for column in columns])
         on_progress(ProgressEvent("storing", stop, total, item=table.name))
     return written
 
@@ -75,8 +79,8 @@ class _Values:
         else:
             self.values = column.to_numpy()
 
-    def part(self, start: int, stop: int) -> list[Any]:
-        values = self.values[start:stop]
+    def part(self, at: npt.NDArray[np.intp]) -> list[Any]:
+        values = self.values[at]
         if self.categories is not None:
             values = self.categories[values]
         return list(values.tolist())

@@ -285,7 +285,7 @@ def insert_annotations(
     whole = annotations["start"].isna().to_numpy()
     start = annotations["start"].fillna(0).to_numpy(np.int64)
     end = annotations["end"].fillna(0).to_numpy(np.int64)
-    created = annotations.get("created_at")
+    created, now = annotations.get("created_at"), timestamp()
     rows = pd.DataFrame(
         {
             "segment_id": annotations["segment_id"],
@@ -296,10 +296,14 @@ def insert_annotations(
             "whole_segment": whole.astype(np.int64),
             "span_start": np.where(whole, spans["start"].to_numpy(np.int64)[at], start),
             "span_end": np.where(whole, spans["end"].to_numpy(np.int64)[at], end),
-            "created_at": timestamp() if created is None else created.fillna(timestamp()),
+            "created_at": pd.Categorical.from_codes(np.zeros(len(annotations), np.int8), [now])
+            if created is None
+            else created.fillna(now),
         }
-    ).iloc[order]
-    return insert_many(conn, t.annotations, rows, on_conflict=on_conflict, on_progress=on_progress)
+    )
+    return insert_many(
+        conn, t.annotations, rows, on_conflict=on_conflict, on_progress=on_progress, order=order
+    )
 
 
 def _segment_spans(conn: Connection, segment_ids: Iterable[str]) -> pd.DataFrame:
