@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 from coding import service  # noqa: E402
 from coding.model import Document, Segment, segment_id_for, sha256_text  # noqa: E402
-from coding.store import Store  # noqa: E402
 
 CODES = tuple(f"code_{i:02d}" for i in range(10))
 PER_DOCUMENT = 200
@@ -81,14 +80,16 @@ def write_codings(path: Path, unit_ids: list[str]) -> int:
         out.writerow(["segment_id", "coder", "code", "memo"])
         for unit in unit_ids:
             for code in CODES:
-                memo = "" if rows % 7 else ("seen twice, \"clearly\"" if rows % 3 else "ok")
+                memo = "" if rows % 7 else ('seen twice, "clearly"' if rows % 3 else "ok")
                 out.writerow([unit, CODER, code, memo])
                 rows += 1
     return rows
 
 
-def run_import(target: str, codings: Path, code_root: Path) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MB) of one `coding import-codings`, and its last stdout."""
+def run_import(target: str, codings: Path, code_root: Path) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one `coding
+    import-codings`, and its last line of output. CPU time shows the work done even on a
+    machine other processes keep busy, where wall time grows with the load."""
     env = {**os.environ, "PYTHONPATH": str(code_root), "CONCORD_USER": "bench"}
     command = [sys.executable, "-m", "coding", "import-codings", target, str(codings)]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -102,7 +103,8 @@ def run_import(target: str, codings: Path, code_root: Path) -> tuple[float, floa
         printed, messages = out.read().decode(), err.read().decode()
     if process.returncode:
         raise SystemExit(f"import-codings failed ({process.returncode}):\n{messages[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, printed.strip().splitlines()[-1]
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, printed.strip().splitlines()[-1]
 
 
 def time_sqlite(rows: int, repeat: int, folder: Path, codebook: Path, code_root: Path) -> tuple:
@@ -117,18 +119,18 @@ def time_sqlite(rows: int, repeat: int, folder: Path, codebook: Path, code_root:
         f"({codings.stat().st_size / 1e6:.0f} MB CSV) in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )
-    walls, peaks, last = [], [], ""
+    runs = []
     for _ in range(repeat):
         copy = folder / "run.db"
         shutil.copy(study, copy)
-        wall, peak, last = run_import(str(copy), codings, code_root)
-        walls.append(wall)
-        peaks.append(peak)
+        *figures, last = run_import(str(copy), codings, code_root)
+        runs.append(figures)
         copy.unlink()
     print(f"  {last}", file=sys.stderr)
     study.unlink()
     codings.unlink()
-    return rows, statistics.median(walls), max(peaks)
+    walls, cpus, peaks = zip(*runs, strict=True)
+    return rows, statistics.median(walls), statistics.median(cpus), max(peaks)
 
 
 def time_postgres(rows: int, folder: Path, codebook: Path, code_root: Path) -> tuple:
@@ -142,24 +144,25 @@ def time_postgres(rows: int, folder: Path, codebook: Path, code_root: Path) -> t
         url = pg.fresh_database(base)
         ids = generate(url, rows // len(CODES), codebook)
         write_codings(codings, ids)
-        wall, peak, last = run_import(url, codings, code_root)
+        wall, cpu, peak, last = run_import(url, codings, code_root)
         print(f"  {last}", file=sys.stderr)
-    return rows, wall, peak
+    return rows, wall, cpu, peak
 
 
 def report(title: str, results: list[tuple]) -> None:
-    print(f"\n{title}", flush=True)
-    print(f"{'rows':>10} {'wall s':>8} {'peak MB':>8} {'time x':>7} {'RSS x':>6}")
+    load = os.getloadavg()[0]
+    print(f"\n{title}; load average {load:.1f} on {len(os.sched_getaffinity(0))} CPUs", flush=True)
+    print(f"{'rows':>10} {'wall s':>8} {'cpu s':>7} {'peak MB':>8} {'time x':>7} {'RSS x':>6}")
     previous = None
-    for rows, wall, peak in results:
+    for rows, wall, cpu, peak in results:
         ratios = ""
         if previous is not None:
             factor = rows / previous[0]
-            time_ratio, rss_ratio = wall / previous[1], peak / previous[2]
+            time_ratio, rss_ratio = wall / previous[1], peak / previous[3]
             flag = "  <- over 12x per 10x" if time_ratio > 1.2 * factor else ""
             ratios = f"{time_ratio:>7.1f} {rss_ratio:>6.1f}{flag}"
-        print(f"{rows:>10,} {wall:>8.2f} {peak:>8.0f} {ratios}")
-        previous = (rows, wall, peak)
+        print(f"{rows:>10,} {wall:>8.2f} {cpu:>7.2f} {peak:>8.0f} {ratios}", flush=True)
+        previous = (rows, wall, cpu, peak)
 
 
 def main() -> None:

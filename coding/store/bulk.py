@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from coding.model import OnProgress, ProgressEvent, no_progress
 
-BATCH = 50_000
+BATCH = 50_000  # rows a statement
 OnConflict = Callable[[Any], Any]  # adds an ON CONFLICT clause to a dialect's insert
 
 
@@ -43,7 +43,6 @@ def insert_many(
     on_conflict: OnConflict = no_conflict_clause,
     on_progress: OnProgress = no_progress,
     order: npt.NDArray[np.intp] | None = None,
-    batch: int = BATCH,
 ) -> int:
     """Insert the rows of a frame whose columns are columns of ``table`` (in ``order``, row
     positions, when given); return how many rows the database wrote (inserted, or updated by
@@ -54,7 +53,7 @@ def insert_many(
     else:
         write = _executemany_writer(conn, table, names, on_conflict)
     columns = [_Values(rows[name]) for name in names]
-    written, total = 0, len(rows)
+    written, total, batch = 0, len(rows), BATCH
     for start in range(0, total, batch):
         stop = min(start + batch, total)
         at = np.arange(start, stop) if order is None else order[start:stop]
