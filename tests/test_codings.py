@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 from coding import service
 from coding.cli import cli
 from coding.errors import CodingError, InvalidInput
-from coding.model import ProgressEvent
+from coding.model import ProgressEvent, Segment
 from coding.service import access
 from coding.store import Store, bulk
 from tests.conftest import write_codings
@@ -254,37 +255,45 @@ def test_a_partial_reimport_adds_only_the_new_rows(corpus_db: Path, tmp_path: Pa
     )
 
 
-def test_the_same_unit_by_id_and_by_span_is_a_duplicate(corpus_db: Path, tmp_path: Path) -> None:
-    with Store.open(corpus_db) as store:
-        unit = store.segments()[1]
+def _problems(study: Path, tmp_path: Path, text: Callable[[list[Segment]], str]) -> list[str]:
+    """The problems an import of ``text(units)`` (amira known) is refused with; checks that
+    nothing was stored."""
+    path = tmp_path / "refused.csv"
+    with Store.open(study) as store:
         service.add_coders(store, ["amira"], "t")
-        path = tmp_path / "c.csv"
-        path.write_text(
-            "segment_id,document_id,start,end,coder,code\n"
-            f"{unit.id},,,,amira,calm\n"
-            f",manual,{unit.start},{unit.end},amira,calm\n"
-            f",manual,{unit.start},{unit.end},amira,cues\n"
-        )
+        path.write_text(text(store.segments()), encoding="utf-8")
         with pytest.raises(InvalidInput) as caught:
             service.import_codings(store, path, "t")
         assert store.count("annotations") == 0
-    assert [str(p) for p in caught.value.problems] == ["row 3: duplicate of row 2"]
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_same_unit_by_id_and_by_span_is_a_duplicate(corpus_db: Path, tmp_path: Path) -> None:
+    found = _problems(
+        corpus_db,
+        tmp_path,
+        lambda u: (
+            "segment_id,document_id,start,end,coder,code\n"
+            f"{u[1].id},,,,amira,calm\n"
+            f",manual,{u[1].start},{u[1].end},amira,calm\n"
+            f",manual,{u[1].start},{u[1].end},amira,cues\n"
+        ),
+    )
+    assert found == ["row 3: duplicate of row 2"]
 
 
 def test_problems_are_listed_in_row_order_with_each_rows_own_order(
     corpus_db: Path, tmp_path: Path
 ) -> None:
-    with Store.open(corpus_db) as store:
-        unit = store.segments()[0].id
-        service.add_coders(store, ["amira"], "t")
-        path = tmp_path / "c.csv"
-        path.write_text(
+    found = _problems(
+        corpus_db,
+        tmp_path,
+        lambda u: (
             "segment_id,coder,code\n"
-            f"nosuch,zoe,hope\n{unit},amira,calm\n{unit}, amira ,calm\n{unit},,\n"
-        )
-        with pytest.raises(InvalidInput) as caught:
-            service.import_codings(store, path, "t")
-    assert [str(p) for p in caught.value.problems] == [
+            f"nosuch,zoe,hope\n{u[0].id},amira,calm\n{u[0].id}, amira ,calm\n{u[0].id},,\n"
+        ),
+    )
+    assert found == [
         "row 2: unknown coder 'zoe' (add with 'coding coders add', or pass --add-coders)",
         "row 2: unknown code 'hope' (not in codebook v1)",
         "row 2: unknown segment 'nosuch'",

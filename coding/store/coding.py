@@ -131,29 +131,22 @@ class CodingMixin(StoreBase):
         annotation_id, segment_id, coder, code_id, start, end, whole_segment, memo,
         codebook_version, created_at, change (removed, memo), superseded_at, superseded_by."""
         h = t.annotation_history
-        query = select(
-            h.c.annotation_id,
-            h.c.segment_id,
-            *_coding_columns(h),
-            h.c.change,
-            h.c.superseded_at,
-            h.c.superseded_by,
-        ).order_by(h.c.id)
-        return self.frame(_of_coders(query, h, coders))
+        columns = [h.c.annotation_id, h.c.segment_id, *_coding_columns(h), h.c.change]
+        return self._history(h, columns, coders)
 
     def unit_memo_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Earlier texts of coders' unit memos, oldest change first: segment_id, coder, memo,
         updated_at (when it was written), superseded_at, superseded_by."""
         h = t.unit_memo_history
-        query = select(
-            h.c.segment_id,
-            h.c.coder,
-            h.c.memo,
-            h.c.updated_at,
-            h.c.superseded_at,
-            h.c.superseded_by,
-        ).order_by(h.c.id)
-        return self.frame(_of_coders(query, h, coders))
+        return self._history(h, [h.c.segment_id, h.c.coder, h.c.memo, h.c.updated_at], coders)
+
+    def _history(
+        self, table: Table, columns: list[Any], coders: Sequence[str] | None
+    ) -> pd.DataFrame:
+        """Rows of a history table, oldest first: ``columns``, superseded_at, superseded_by."""
+        c = table.c
+        query = select(*columns, c.superseded_at, c.superseded_by).order_by(c.id)
+        return self.frame(_of_coders(query, table, coders))
 
     def assignments_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """segment_id, document_id, coder, assigned_at, completed_at, completed (bool)."""
@@ -171,15 +164,9 @@ class CodingMixin(StoreBase):
         """Every segment without its text, in the order of ``segments()``: segment_id,
         document_id, kind, position, start, end, label."""
         s = t.segments
-        query = select(
-            s.c.id.label("segment_id"),
-            s.c.document_id,
-            s.c.kind,
-            s.c.position,
-            s.c.start,
-            s.c.end,
-            s.c.label,
-        ).order_by(s.c.document_id, s.c.kind, s.c.position)
+        named = ("document_id", "kind", "position", "start", "end", "label")
+        query = select(s.c.id.label("segment_id"), *(s.c[name] for name in named))
+        query = query.order_by(s.c.document_id, s.c.kind, s.c.position)
         with self.engine.connect() as conn:
             return _columns(conn, [query])
 
