@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from coding import service
+from coding.cli import cli
 from coding.errors import CodingError, InvalidInput
+from coding.model import ProgressEvent, Segment
 from coding.service import access
-from coding.store import Store
+from coding.store import Store, bulk
 from tests.conftest import write_codings
 
 pytestmark = pytest.mark.both_engines
@@ -213,3 +217,97 @@ def test_document_ids_are_validated(store: Store, tmp_path: Path) -> None:
     manifest.write_text("file,document_id\nmanual.md,steps@v2\n")
     with pytest.raises(InvalidInput, match="no '@'"):
         service.import_documents(store, [DATA / "manual.md"], "t", manifest=manifest)
+
+
+def test_an_import_in_many_batches_stores_every_row_and_reports_progress(
+    corpus_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "BATCH", 3)  # 8 annotations and 4 completions: several batches
+    with Store.open(corpus_db) as store:
+        units = [s.id for s in store.segments()]
+        path = write_codings(
+            tmp_path / "c.csv",
+            [(u, coder, "calm") for u in units for coder in ("amira", "ben")],
+        )
+        events: list[ProgressEvent] = []
+        result = service.import_codings(
+            store, path, "t", add_new_coders=True, on_progress=events.append
+        )
+        assert (result.rows, result.added, result.completed_units) == (8, 8, 8)
+        assert store.count("annotations") == 8
+    storing = [(e.done, e.total) for e in events if e.item == "annotations"]
+    assert storing == [(3, 8), (6, 8), (8, 8)]
+    assert [e.stage for e in events][:2] == ["reading", "checking"]
+
+
+def test_a_partial_reimport_adds_only_the_new_rows(corpus_db: Path, tmp_path: Path) -> None:
+    with Store.open(corpus_db) as store:
+        units = [s.id for s in store.segments()]
+        service.add_coders(store, ["amira"], "t")
+        rows = [(u, "amira", code) for u in units for code in ("calm", "cues")]
+        first = service.import_codings(store, write_codings(tmp_path / "a.csv", rows[::2]), "t")
+        again = service.import_codings(store, write_codings(tmp_path / "b.csv", rows), "t")
+        assert (first.added, first.already_present) == (4, 0)
+        assert (again.added, again.already_present) == (4, 4)
+        stored = store.annotations_frame()
+    assert sorted(zip(stored["segment_id"], stored["coder"], stored["code_id"], strict=True)) == (
+        sorted(rows)
+    )
+
+
+def _problems(study: Path, tmp_path: Path, text: Callable[[list[Segment]], str]) -> list[str]:
+    """The problems an import of ``text(units)`` (amira known) is refused with; checks that
+    nothing was stored."""
+    path = tmp_path / "refused.csv"
+    with Store.open(study) as store:
+        service.add_coders(store, ["amira"], "t")
+        path.write_text(text(store.segments()), encoding="utf-8")
+        with pytest.raises(InvalidInput) as caught:
+            service.import_codings(store, path, "t")
+        assert store.count("annotations") == 0
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_same_unit_by_id_and_by_span_is_a_duplicate(corpus_db: Path, tmp_path: Path) -> None:
+    found = _problems(
+        corpus_db,
+        tmp_path,
+        lambda u: (
+            "segment_id,document_id,start,end,coder,code\n"
+            f"{u[1].id},,,,amira,calm\n"
+            f",manual,{u[1].start},{u[1].end},amira,calm\n"
+            f",manual,{u[1].start},{u[1].end},amira,cues\n"
+        ),
+    )
+    assert found == ["row 3: duplicate of row 2"]
+
+
+def test_problems_are_listed_in_row_order_with_each_rows_own_order(
+    corpus_db: Path, tmp_path: Path
+) -> None:
+    found = _problems(
+        corpus_db,
+        tmp_path,
+        lambda u: (
+            "segment_id,coder,code\n"
+            f"nosuch,zoe,hope\n{u[0].id},amira,calm\n{u[0].id}, amira ,calm\n{u[0].id},,\n"
+        ),
+    )
+    assert found == [
+        "row 2: unknown coder 'zoe' (add with 'coding coders add', or pass --add-coders)",
+        "row 2: unknown code 'hope' (not in codebook v1)",
+        "row 2: unknown segment 'nosuch'",
+        "row 4: duplicate of row 3",  # cells are compared stripped
+        "row 5: 'coder' is empty",
+        "row 5: 'code' is empty",
+    ]
+
+
+def test_the_cli_shows_progress_on_stderr(corpus_db: Path, tmp_path: Path) -> None:
+    with Store.open(corpus_db) as store:
+        unit = store.segments()[0].id
+    path = write_codings(tmp_path / "c.csv", [(unit, "amira", "calm")])
+    result = CliRunner().invoke(cli, ["import-codings", str(corpus_db), str(path), "--add-coders"])
+    assert result.exit_code == 0, result.output
+    assert "storing annotations: 1 of 1" in result.stderr
+    assert "storing" not in result.stdout

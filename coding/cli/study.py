@@ -225,6 +225,11 @@ def import_codings(
             add_new_coders=add_coders,
             min_overlap=min_overlap,
             allow_drafts=yes,
+            on_progress=lambda event: click.echo(
+                f"{event.stage} {event.item}"
+                + (f": {event.done:,} of {event.total:,}" if event.total is not None else ""),
+                err=True,
+            ),
         )
     for done in result.completion:
         note(f"completed {done}")

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from coding import csvfile
 from coding.errors import CodingError, Conflict, InvalidInput, Problem
-from coding.model import NAME_RE, Annotation, Segment
-from coding.service.study import pick_document
+from coding.model import NAME_RE, OnProgress, ProgressEvent, no_progress
+from coding.service.codings_rows import (
+    RANK_DUPLICATE,
+    Column,
+    Problems,
+    Units,
+    check_people_and_codes,
+    units_by_id,
+    units_by_span,
+)
 from coding.store import Store
 from coding.store import coder as coder_store
 
@@ -60,87 +69,10 @@ class CodingsImport:
     left_open: tuple[UnitCount, ...] = ()  # units open in the app that ``auto`` left open
 
 
-class _Index:
-    """Finds the unit segments a codings row refers to."""
-
-    def __init__(self, store: Store, min_overlap: float = 0.5) -> None:
-        self.min_overlap = min_overlap
-        segments = store.segments()
-        self.by_id = {s.id: s for s in segments}
-        self.by_label: dict[tuple[str, str], Segment] = {
-            (s.document_id, s.label): s for s in segments if s.kind == "imported"
-        }
-        self.by_document: dict[str, list[Segment]] = {}
-        for s in segments:
-            self.by_document.setdefault(s.document_id, []).append(s)
-        self.all_documents = store.documents()
-        self.documents = {d.id: d for d in self.all_documents}
-
-    def find(self, row: dict[str, str], where: str, problems: list[Problem]) -> list[Segment]:
-        seg_id = (row.get("segment_id") or "").strip()
-        doc_name = (row.get("document_id") or "").strip()
-        doc_id = None
-        if doc_name:
-            picked = pick_document(doc_name, self.all_documents)
-            if isinstance(picked, str):
-                problems.append(Problem(where, picked))
-                return []
-            doc_id = picked.id
-        if seg_id:
-            found = self.by_id.get(seg_id) or (
-                self.by_label.get((doc_id, seg_id)) if doc_id else None
-            )
-            if found is None:
-                problems.append(Problem(where, f"unknown segment {seg_id!r}"))
-                return []
-            if doc_id is not None and found.document_id != doc_id:
-                problems.append(
-                    Problem(
-                        where,
-                        f"segment {seg_id!r} belongs to document "
-                        f"{found.document_id!r}, not {doc_name!r}",
-                    )
-                )
-                return []
-            return [found]
-        if doc_id is None:
-            problems.append(Problem(where, "give segment_id, or document_id with start and end"))
-            return []
-        try:
-            start, end = int(row.get("start") or ""), int(row.get("end") or "")
-        except ValueError:
-            problems.append(Problem(where, "start and end must be whole numbers"))
-            return []
-        length = len(self.documents[doc_id].text)
-        if not 0 <= start < end <= length:
-            problems.append(
-                Problem(where, f"span {start}:{end} is outside document {doc_name!r} (0:{length})")
-            )
-            return []
-        hits = [
-            s
-            for s in self.by_document.get(doc_id, [])
-            if _overlap(s, start, end) >= self.min_overlap * min(s.end - s.start, end - start)
-        ]
-        if not hits:
-            problems.append(
-                Problem(
-                    where,
-                    f"span {start}:{end} covers no unit of {doc_name!r} "
-                    f"by at least {self.min_overlap:.0%} of the shorter",
-                )
-            )
-        return hits
-
-
-def _overlap(seg: Segment, start: int, end: int) -> int:
-    return max(0, min(seg.end, end) - max(seg.start, start))
-
-
-def _open_codings(path: Path) -> csvfile.CsvTable:
+def _open_codings(path: Path) -> csvfile.CsvColumns:
     """A codings CSV, read strictly, whose header has been checked; only ``memo`` may hold
     line breaks."""
-    table = csvfile.read_csv(path, multiline={"memo"})
+    table = csvfile.read_columns(path, multiline={"memo"})
     header = table.header
     missing = [c for c in ("coder", "code") if c not in header]
     if "segment_id" not in header and not {"document_id", "start", "end"} <= set(header):
@@ -154,76 +86,85 @@ def _open_codings(path: Path) -> csvfile.CsvTable:
 
 @dataclass
 class _Rows:
-    """What the rows of a codings file say, and every problem found in them."""
+    """What the rows of a codings file say, and every problem found in them.
 
-    annotations: list[Annotation]
-    new_coders: set[str]
+    ``hits`` has a row per unit a row codes: ``row`` (index of the file's row), ``unit``
+    (index into ``Units.spans``), ``start`` and ``end`` (missing for the whole unit), and
+    ``coder`` and ``code`` as indexes into ``coders`` and ``codes``; ``annotations`` are the
+    same as the store takes them."""
+
+    hits: pd.DataFrame
+    annotations: pd.DataFrame
+    coders: list[str]
+    new_coders: list[str]
     problems: list[Problem]
-    count: int = 0
+    count: int
 
 
-def _check_person_and_code(
-    row: dict[str, str],
-    where: str,
-    codes: set[str],
-    version: int,
-    known: set[str],
-    add_new: bool,
-    out: _Rows,
-) -> tuple[str, str]:
-    coder, code = (row.get("coder") or "").strip(), (row.get("code") or "").strip()
-    if not coder:
-        out.problems.append(Problem(where, "'coder' is empty"))
-    elif coder not in known:
-        if add_new and NAME_RE.match(coder) and coder != "nlp":
-            out.new_coders.add(coder)
-        else:
-            out.problems.append(
-                Problem(
-                    where,
-                    f"unknown coder {coder!r} (add with 'coding coders add', or pass --add-coders)",
-                )
-            )
-    if not code:
-        out.problems.append(Problem(where, "'code' is empty"))
-    elif code not in codes:
-        out.problems.append(Problem(where, f"unknown code {code!r} (not in codebook v{version})"))
-    return coder, code
+_COLUMNS = ("coder", "code", "segment_id", "document_id", "start", "end", "memo")
 
 
-def _read_rows(store: Store, table: csvfile.CsvTable, index: _Index, add_new: bool) -> _Rows:
+def _read_rows(
+    store: Store, path: Path, units: Units, add_new: bool, on_progress: OnProgress
+) -> _Rows:
+    table = _open_codings(path)
+    on_progress(ProgressEvent("checking", 0, len(table), item=path.name))
+    c = {name: Column.of(table, name) for name in _COLUMNS}
+    table = replace(table, columns={})  # the cells are in ``c`` now: let them go
     current = store.codebook()
-    codes = set(current.codebook.code_ids)
-    known = set(store.coders(kind="human"))
-    out = _Rows([], set(), [])
-    seen: dict[AnnotationKey, int] = {}
-    for line in table.rows:
-        row, number, where = line.cells, line.number, line.where
-        out.count += 1
-        coder, code = _check_person_and_code(
-            row, where, codes, current.version, known, add_new, out
-        )
-        for seg in index.find(row, where, out.problems):
-            span = _span(row, seg)
-            key = (seg.id, code, coder, *span)
-            if key in seen:
-                out.problems.append(Problem(where, f"duplicate of row {seen[key]}"))
-                continue
-            seen[key] = number
-            out.annotations.append(
-                Annotation(
-                    segment_id=seg.id,
-                    code_id=code,
-                    coder=coder,
-                    start=span[0],
-                    end=span[1],
-                    memo=(row.get("memo") or "").strip(),
-                    codebook_version=current.version,
-                )
-            )
-    if out.count == 0:
-        out.problems.append(Problem("file", "no rows"))
-    return out
+    problems = Problems()
+    new_coders = check_people_and_codes(
+        c["coder"],
+        c["code"],
+        set(store.coders(kind="human")),
+        set(current.codebook.code_ids),
+        current.version,
+        add_new,
+        problems,
+    )
+    by_span = c["segment_id"].empty()
+    hits = pd.concat(
+        [
+            units_by_id(
+                np.flatnonzero(~by_span), c["segment_id"], c["document_id"], units, problems
+            ),
+            units_by_span(
+                np.flatnonzero(by_span), c["document_id"], c["start"], c["end"], units, problems
+            ),
+        ],
+        ignore_index=True,
+    ).sort_values(["row", "unit"], kind="stable", ignore_index=True)
+    rows = hits["row"].to_numpy()
+    hits["coder"], hits["code"] = c["coder"].codes[rows], c["code"].codes[rows]
+    _check_duplicates(hits, problems)
+    annotations = pd.DataFrame(
+        {
+            "segment_id": pd.Categorical.from_codes(
+                hits["unit"], pd.Index(units.spans["segment_id"].to_numpy(dtype=object))
+            ),
+            "code_id": c["code"].categorical(rows),
+            "coder": c["coder"].categorical(rows),
+            "start": hits["start"],
+            "end": hits["end"],
+            "memo": c["memo"].categorical(rows),
+            "codebook_version": current.version,
+        }
+    )
+    listed = problems.listed(table)
+    if not len(table):
+        listed.append(Problem("file", "no rows"))
+    return _Rows(hits, annotations, c["coder"].values, new_coders, listed, len(table))
+
+
+def _check_duplicates(hits: pd.DataFrame, problems: Problems) -> None:
+    """Report each row that codes a unit (code, coder, span) an earlier row codes."""
+    key = ["unit", "code", "coder", "start", "end"]
+    again = hits.duplicated(key).to_numpy()
+    if again.any():
+        first = hits.groupby(key, dropna=False, sort=False)["row"].transform("first")
+        later = hits["row"].to_numpy()[again]
+        messages = [f"duplicate of row {r + 2}" for r in first.to_numpy()[again]]
+        problems.add(later, RANK_DUPLICATE, np.asarray(messages, dtype=object))
 
 
 def import_codings(
@@ -235,6 +176,7 @@ def import_codings(
     add_new_coders: bool = False,
     min_overlap: float = 0.5,
     allow_drafts: bool = False,
+    on_progress: OnProgress = no_progress,
 ) -> CodingsImport:
     """Import codings (segment_id or document_id+start+end, coder, code[, memo]); all or none.
 
@@ -246,32 +188,36 @@ def import_codings(
     draft (codes or a memo the coder saved in the app) is refused unless ``allow_drafts``.
     A span goes to each unit it overlaps by at least ``min_overlap`` of the shorter of the
     two (so a selection that runs a few characters into the next paragraph does not code
-    that paragraph).
+    that paragraph). ``on_progress`` hears of reading, checking and storing.
     """
     if complete not in COMPLETE_MODES:
         raise CodingError(f"unknown completion mode {complete!r}")
     path = Path(path)
-    reader = _open_codings(path)
     if not 0.0 < min_overlap <= 1.0:
         raise CodingError(f"--min-overlap must be in (0, 1], got {min_overlap}")
-    index = _Index(store, min_overlap)
-    rows = _read_rows(store, reader, index, add_new_coders)
+    on_progress(ProgressEvent("reading", item=path.name))
+    units = Units(store, min_overlap)
+    rows = _read_rows(store, path, units, add_new_coders, on_progress)
     if rows.problems:
         raise InvalidInput(str(path), rows.problems)
-    plan = _plan_completion(store, index, rows.annotations, complete)
+    plan = _plan_completion(store, units, rows, complete)
     drafted = [c for c in plan.completion if c.drafts]
     if drafted and not allow_drafts:
         raise Conflict(_drafts_refused(complete, plan.completion))
     # New coders, annotations and completions in one transaction, which also decides what is
     # already stored: a concurrent identical import finds everything present.
     added, _coders = store.import_annotations(
-        rows.annotations, actor, complete=plan.pairs, new_coders=sorted(rows.new_coders)
+        rows.annotations,
+        actor,
+        complete=plan.pairs,
+        new_coders=rows.new_coders,
+        on_progress=on_progress,
     )
     return CodingsImport(
         rows=rows.count,
         added=added,
         already_present=len(rows.annotations) - added,
-        coders=tuple(sorted({a.coder for a in rows.annotations})),
+        coders=tuple(sorted(rows.coders[i] for i in np.unique(rows.hits["coder"]))),
         completed_units=len(plan.pairs),
         completion=plan.completion,
         left_open=plan.left_open,
@@ -311,16 +257,6 @@ def annotation_keys(annotations: pd.DataFrame) -> set[AnnotationKey]:
     }
 
 
-def _span(row: dict[str, str], seg: Segment) -> tuple[int | None, int | None]:
-    """The row's span clipped to the segment; (None, None) when it covers the whole segment."""
-    if (row.get("segment_id") or "").strip() or not (row.get("start") or "").strip():
-        return None, None
-    start, end = max(int(row["start"]), seg.start), min(int(row["end"]), seg.end)
-    if start <= seg.start and end >= seg.end:
-        return None, None
-    return start, end
-
-
 @dataclass(frozen=True)
 class _Completion:
     pairs: list[tuple[str, str]]  # (segment, coder) to mark complete, not complete yet
@@ -328,48 +264,86 @@ class _Completion:
     left_open: tuple[UnitCount, ...]
 
 
-def _plan_completion(
-    store: Store, index: _Index, annotations: Sequence[Annotation], mode: str
-) -> _Completion:
-    """Which units the import marks complete, and (``auto``) which open ones it leaves."""
-    assignments = store.assignments_frame(sorted({a.coder for a in annotations}))
-    columns = (assignments["segment_id"], assignments["coder"], assignments["completed"])
-    done: set[tuple[str, str]] = set()
-    open_units: set[tuple[str, str]] = set()
-    for segment_id, coder, completed in zip(*columns, strict=True):
-        (done if completed else open_units).add((segment_id, coder))
-    doc_of = {s: seg.document_id for s, seg in index.by_id.items()}
-    wanted = set(_completed_pairs(index, annotations, "documents" if mode == "auto" else mode))
-    left: set[tuple[str, str]] = set()
+_PAIR = ["unit", "coder"]
+_CODER_DOCUMENT = ["coder", "document"]
+
+
+def _plan_completion(store: Store, units: Units, rows: _Rows, mode: str) -> _Completion:
+    """Which units the import marks complete, and (``auto``) which open ones it leaves.
+
+    Units, coders and documents are indexes here (into ``units.spans``, ``rows.coders`` and
+    ``units.document_codes``), names again in the result."""
+    coded = rows.hits[_PAIR].drop_duplicates(ignore_index=True)
+    coded["document"] = units.document_codes[coded["unit"]]
+    named = [rows.coders[i] for i in np.unique(coded["coder"])]
+    assignments = store.assignments_frame(named)
+    held = pd.DataFrame(
+        {
+            "unit": units.ids.get_indexer(assignments["segment_id"]),
+            "coder": pd.Index(rows.coders).get_indexer(assignments["coder"]),
+            "completed": assignments["completed"].to_numpy(dtype=bool),
+        }
+    )
+    held["document"] = units.document_codes[held["unit"]]
+    done, open_units = held[held["completed"]], held[~held["completed"]]
+    wanted = _completed_pairs(units, coded, "documents" if mode == "auto" else mode)
+    left = open_units.iloc[:0]
     if mode == "auto":
-        busy = {(coder, doc_of[s]) for s, coder in open_units}
-        coded = {(a.coder, doc_of[a.segment_id]) for a in annotations}
-        left = {(s, coder) for s, coder in open_units if (coder, doc_of[s]) in coded}
-        wanted = {(s, coder) for s, coder in wanted if (coder, doc_of[s]) not in busy}
-    pairs = sorted(wanted - done)
-    drafts = coder_store.draft_units(store, sorted({coder for _, coder in [*pairs, *left]}))
-    return _Completion(pairs, _counts(pairs, drafts, doc_of), _counts(left, drafts, doc_of))
+        left = open_units.merge(coded[_CODER_DOCUMENT].drop_duplicates(), on=_CODER_DOCUMENT)
+        wanted = _without(wanted, open_units, _CODER_DOCUMENT)
+    pairs = _named(_without(wanted, done, _PAIR), units, rows.coders)
+    left_named = _named(left, units, rows.coders)
+    drafts = coder_store.draft_units(store, sorted(set(pairs["coder"]) | set(left_named["coder"])))
+    return _Completion(
+        list(zip(pairs["segment_id"], pairs["coder"], strict=True)),
+        _counts(pairs, drafts),
+        _counts(left_named, drafts),
+    )
 
 
-def _counts(
-    pairs: Iterable[tuple[str, str]], drafts: set[tuple[str, str]], doc_of: dict[str, str]
-) -> tuple[UnitCount, ...]:
-    counts: dict[tuple[str, str], list[int]] = {}
-    for segment_id, coder in pairs:
-        n = counts.setdefault((coder, doc_of[segment_id]), [0, 0])
-        n[0] += 1
-        n[1] += (segment_id, coder) in drafts
-    return tuple(UnitCount(c, d, units, n) for (c, d), (units, n) in sorted(counts.items()))
+def _named(pairs: pd.DataFrame, units: Units, coders: list[str]) -> pd.DataFrame:
+    """(segment_id, document_id, coder) of (unit, coder) pairs, by segment id and coder."""
+    unit = pairs["unit"].to_numpy(np.int64)
+    named = pd.DataFrame(
+        {
+            "segment_id": units.spans["segment_id"].to_numpy(dtype=object)[unit],
+            "document_id": units.document_of[unit],
+            "coder": np.asarray(coders, dtype=object)[pairs["coder"].to_numpy(np.int64)],
+        },
+        dtype=object,
+    )
+    return named.sort_values(["segment_id", "coder"], ignore_index=True)
 
 
-def _completed_pairs(
-    index: _Index, annotations: Sequence[Annotation], mode: str
-) -> list[tuple[str, str]]:
+def _without(frame: pd.DataFrame, other: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``on`` columns match no row of ``other``."""
+    found = frame.merge(other[on].drop_duplicates(), on=on, how="left", indicator=True)
+    return frame[(found["_merge"] == "left_only").to_numpy()]
+
+
+def _counts(pairs: pd.DataFrame, drafts: set[tuple[str, str]]) -> tuple[UnitCount, ...]:
+    """Units per coder and document, and how many of them hold a draft."""
+    if pairs.empty:
+        return ()
+    drafted = [pair in drafts for pair in zip(pairs["segment_id"], pairs["coder"], strict=True)]
+    counts = (
+        pairs.assign(drafted=drafted)
+        .groupby(["coder", "document_id"], sort=True)["drafted"]
+        .agg(["size", "sum"])
+    )
+    return tuple(
+        UnitCount(str(coder), str(document), int(units), int(drafts))
+        for (coder, document), units, drafts in zip(
+            counts.index, counts["size"], counts["sum"], strict=True
+        )
+    )
+
+
+def _completed_pairs(units: Units, coded: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """(unit, coder, document) of the units ``mode`` completes, before exceptions."""
     if mode == "none":
-        return []
+        return coded.iloc[:0]
     if mode == "segments":
-        return sorted({(a.segment_id, a.coder) for a in annotations})
-    pairs: set[tuple[str, str]] = set()
-    for coder, doc_id in {(a.coder, index.by_id[a.segment_id].document_id) for a in annotations}:
-        pairs.update((s.id, coder) for s in index.by_document[doc_id])
-    return sorted(pairs)
+        return coded
+    every = pd.DataFrame({"unit": np.arange(len(units.spans)), "document": units.document_codes})
+    return coded[_CODER_DOCUMENT].drop_duplicates().merge(every, on="document")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, insert, select
 
 from coding.errors import NotFound
-from coding.model import Annotation
+from coding.model import Annotation, OnProgress, no_progress
 from coding.store import schema as t
 from coding.store.base import StoreBase, crash_point, serialise, timestamp
+from coding.store.bulk import OnConflict, insert_many, no_conflict_clause, skip_stored
 
 
 class CodingMixin(StoreBase):
@@ -48,28 +51,23 @@ class CodingMixin(StoreBase):
         """Insert coders' annotations (and mark (segment, coder) pairs complete) atomically.
 
         The audit row lists the completed units' ids per coder."""
-        by_coder: dict[str, list[str]] = {}
-        for segment_id, coder in complete:
-            by_coder.setdefault(coder, []).append(segment_id)
-        detail = {
-            "annotations": len(annotations),
-            "completed": len(complete),
-            "completed_units": by_coder,
-        }
+        detail = _completion_detail(len(annotations), complete)
         subject = f"{len(annotations)} annotations"
         with self.transaction(actor, "add_annotations", subject, detail) as conn:
-            added = insert_annotations(conn, annotations)
-            self._complete(conn, complete, timestamp())
+            added = insert_annotations(conn, annotation_frame(annotations))
+            mark_complete(conn, complete, timestamp())
         return added
 
     def import_annotations(
         self,
-        annotations: Sequence[Annotation],
+        annotations: pd.DataFrame,
         actor: str,
         complete: Sequence[tuple[str, str]] = (),
         new_coders: Sequence[str] = (),
+        on_progress: OnProgress = no_progress,
     ) -> tuple[int, list[str]]:
-        """Add coders, annotations and completions in one transaction; all or nothing.
+        """Add coders, annotations (a frame as :func:`annotation_frame` makes) and completions
+        in one transaction; all or nothing.
 
         Annotations already stored (same segment, code, coder and span) are skipped, decided
         inside the write transaction: two identical imports at once add the rows once, and
@@ -85,45 +83,12 @@ class CodingMixin(StoreBase):
                     conn, actor, "add_coders", ",".join(coders_added), {"kind": "human"}
                 )
             crash_point("import-after-coders")
-            have = stored_annotation_keys(conn, {a.segment_id for a in annotations})
-            fresh, seen = [], set(have)
-            for a in annotations:
-                key = (a.segment_id, a.code_id, a.coder, a.start, a.end)
-                if key not in seen:
-                    seen.add(key)
-                    fresh.append(a)
-            added = insert_annotations(conn, fresh)
+            added = insert_annotations(conn, annotations, skip_stored, on_progress)
             crash_point("import-after-annotations")
-            self._complete(conn, complete, timestamp())
-            by_coder: dict[str, list[str]] = {}
-            for segment_id, coder in complete:
-                by_coder.setdefault(coder, []).append(segment_id)
-            detail = {
-                "annotations": added,
-                "completed": len(complete),
-                "completed_units": by_coder,
-            }
+            mark_complete(conn, complete, timestamp())
+            detail = _completion_detail(added, complete)
             self.append_event(conn, actor, "add_annotations", f"{added} annotations", detail)
         return added, coders_added
-
-    def _complete(self, conn: Connection, pairs: Sequence[tuple[str, str]], now: str) -> None:
-        a = t.assignments
-        for segment_id, coder in pairs:
-            found = conn.execute(
-                select(a.c.completed_at).where(a.c.segment_id == segment_id, a.c.coder == coder)
-            ).first()
-            if found is None:
-                conn.execute(
-                    insert(a).values(
-                        segment_id=segment_id, coder=coder, assigned_at=now, completed_at=now
-                    )
-                )
-            elif found.completed_at is None:
-                conn.execute(
-                    update(a)
-                    .where(a.c.segment_id == segment_id, a.c.coder == coder)
-                    .values(completed_at=now)
-                )
 
     def assign(self, segment_ids: Sequence[str], coder: str, actor: str) -> int:
         """Give segments to a coder (existing assignments are kept as they are)."""
@@ -146,31 +111,18 @@ class CodingMixin(StoreBase):
     def complete(self, pairs: Sequence[tuple[str, str]], actor: str) -> None:
         """Mark (segment_id, coder) pairs as submitted."""
         with self.transaction(actor, "complete", f"{len(pairs)} units", {"units": len(pairs)}) as c:
-            self._complete(c, pairs, timestamp())
+            mark_complete(c, pairs, timestamp())
 
     def annotations_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Annotations with document offsets: segment_id, document_id, coder, code_id, start, end,
         whole_segment, memo, codebook_version, created_at. ``coders`` limits whose work is read."""
         a, s = t.annotations, t.segments
         query = (
-            select(
-                a.c.segment_id,
-                s.c.document_id,
-                a.c.coder,
-                a.c.code_id,
-                a.c.span_start.label("start"),
-                a.c.span_end.label("end"),
-                a.c.whole_segment,
-                a.c.memo,
-                a.c.codebook_version,
-                a.c.created_at,
-            )
+            select(a.c.segment_id, s.c.document_id, *_coding_columns(a))
             .join(s, s.c.id == a.c.segment_id)
             .order_by(s.c.document_id, a.c.span_start, a.c.coder, a.c.code_id)
         )
-        if coders is not None:
-            query = query.where(a.c.coder.in_(list(coders)))
-        frame = self.frame(query)
+        frame = self.frame(_of_coders(query, a, coders))
         frame["whole_segment"] = frame["whole_segment"].astype(bool)
         return frame
 
@@ -179,40 +131,22 @@ class CodingMixin(StoreBase):
         annotation_id, segment_id, coder, code_id, start, end, whole_segment, memo,
         codebook_version, created_at, change (removed, memo), superseded_at, superseded_by."""
         h = t.annotation_history
-        query = select(
-            h.c.annotation_id,
-            h.c.segment_id,
-            h.c.coder,
-            h.c.code_id,
-            h.c.span_start.label("start"),
-            h.c.span_end.label("end"),
-            h.c.whole_segment,
-            h.c.memo,
-            h.c.codebook_version,
-            h.c.created_at,
-            h.c.change,
-            h.c.superseded_at,
-            h.c.superseded_by,
-        ).order_by(h.c.id)
-        if coders is not None:
-            query = query.where(h.c.coder.in_(list(coders)))
-        return self.frame(query)
+        columns = [h.c.annotation_id, h.c.segment_id, *_coding_columns(h), h.c.change]
+        return self._history(h, columns, coders)
 
     def unit_memo_history(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """Earlier texts of coders' unit memos, oldest change first: segment_id, coder, memo,
         updated_at (when it was written), superseded_at, superseded_by."""
         h = t.unit_memo_history
-        query = select(
-            h.c.segment_id,
-            h.c.coder,
-            h.c.memo,
-            h.c.updated_at,
-            h.c.superseded_at,
-            h.c.superseded_by,
-        ).order_by(h.c.id)
-        if coders is not None:
-            query = query.where(h.c.coder.in_(list(coders)))
-        return self.frame(query)
+        return self._history(h, [h.c.segment_id, h.c.coder, h.c.memo, h.c.updated_at], coders)
+
+    def _history(
+        self, table: Table, columns: list[Any], coders: Sequence[str] | None
+    ) -> pd.DataFrame:
+        """Rows of a history table, oldest first: ``columns``, superseded_at, superseded_by."""
+        c = table.c
+        query = select(*columns, c.superseded_at, c.superseded_by).order_by(c.id)
+        return self.frame(_of_coders(query, table, coders))
 
     def assignments_frame(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
         """segment_id, document_id, coder, assigned_at, completed_at, completed (bool)."""
@@ -222,37 +156,62 @@ class CodingMixin(StoreBase):
             .join(s, s.c.id == a.c.segment_id)
             .order_by(s.c.document_id, s.c.position, a.c.coder)
         )
-        if coders is not None:
-            query = query.where(a.c.coder.in_(list(coders)))
-        frame = self.frame(query)
+        frame = self.frame(_of_coders(query, a, coders))
         frame["completed"] = frame["completed_at"].notna()
         return frame
 
+    def segment_spans(self) -> pd.DataFrame:
+        """Every segment without its text, in the order of ``segments()``: segment_id,
+        document_id, kind, position, start, end, label."""
+        s = t.segments
+        named = ("document_id", "kind", "position", "start", "end", "label")
+        query = select(s.c.id.label("segment_id"), *(s.c[name] for name in named))
+        query = query.order_by(s.c.document_id, s.c.kind, s.c.position)
+        with self.engine.connect() as conn:
+            return _columns(conn, [query])
 
-def stored_annotation_keys(
-    conn: Connection, segment_ids: Iterable[str]
-) -> set[tuple[str, str, str, int | None, int | None]]:
-    """(segment, code, coder, start, end) of stored annotations on some segments, with None
-    for a whole-segment span, as an Annotation of the same coding has it."""
-    a = t.annotations
-    ids = sorted(set(segment_ids))
-    keys: set[tuple[str, str, str, int | None, int | None]] = set()
-    for i in range(0, len(ids), 500):
-        query = select(
-            a.c.segment_id, a.c.code_id, a.c.coder, a.c.span_start, a.c.span_end, a.c.whole_segment
-        ).where(a.c.segment_id.in_(ids[i : i + 500]))
-        for r in conn.execute(query):
-            whole = bool(r.whole_segment)
-            keys.add(
-                (
-                    r.segment_id,
-                    r.code_id,
-                    r.coder,
-                    None if whole else r.span_start,
-                    None if whole else r.span_end,
-                )
-            )
-    return keys
+
+def _columns(conn: Connection, queries: Sequence[Any]) -> pd.DataFrame:
+    """The rows of some SELECTs with the same columns as one frame, built column by column
+    (quicker than a frame of row objects when there are many); text stays Python strings."""
+    results = [conn.execute(query) for query in queries]
+    names = list(results[0].keys()) if results else []
+    rows = [tuple(row) for result in results for row in result]
+    columns = list(zip(*rows, strict=True)) or [()] * len(names)
+    return pd.DataFrame(
+        {
+            name: np.asarray(cells, dtype=object if cells and isinstance(cells[0], str) else None)
+            for name, cells in zip(names, columns, strict=True)
+        }
+    )
+
+
+def _coding_columns(table: Table) -> list[Any]:
+    """What an annotation row (current or in the history) says, under the names reads use."""
+    c = table.c
+    return [
+        c.coder,
+        c.code_id,
+        c.span_start.label("start"),
+        c.span_end.label("end"),
+        c.whole_segment,
+        c.memo,
+        c.codebook_version,
+        c.created_at,
+    ]
+
+
+def _of_coders(query: Any, table: Table, coders: Sequence[str] | None) -> Any:
+    """``query`` limited to some coders' rows of ``table`` (all rows for None)."""
+    return query if coders is None else query.where(table.c.coder.in_(list(coders)))
+
+
+def _completion_detail(annotations: int, complete: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The audit detail of a write of annotations: counts, and completed units per coder."""
+    by_coder: dict[str, list[str]] = {}
+    for segment_id, coder in complete:
+        by_coder.setdefault(coder, []).append(segment_id)
+    return {"annotations": annotations, "completed": len(complete), "completed_units": by_coder}
 
 
 def insert_coders(conn: Connection, names: Sequence[str], kind: str = "human") -> list[str]:
@@ -267,37 +226,113 @@ def insert_coders(conn: Connection, names: Sequence[str], kind: str = "human") -
     return wanted
 
 
-def insert_annotations(conn: Connection, annotations: Sequence[Annotation]) -> int:
-    """Insert annotations inside an open transaction; a whole-segment annotation gets the
-    segment's span. Unknown segments raise NotFound (and so roll the transaction back)."""
-    if not annotations:
+ANNOTATION_FIELDS = ("segment_id", "code_id", "coder", "start", "end", "memo", "codebook_version")
+
+
+def annotation_frame(annotations: Sequence[Annotation]) -> pd.DataFrame:
+    """Annotations as the rows :func:`insert_annotations` takes: ANNOTATION_FIELDS (start and
+    end missing for a whole segment) and created_at (missing: the time of writing)."""
+    frame = pd.DataFrame(
+        [
+            (a.segment_id, a.code_id, a.coder, a.start, a.end, a.memo, a.codebook_version)
+            for a in annotations
+        ],
+        columns=list(ANNOTATION_FIELDS),
+    )
+    frame["start"] = frame["start"].astype("Int64")
+    frame["end"] = frame["end"].astype("Int64")
+    frame["created_at"] = [timestamp(a.created_at) if a.created_at else None for a in annotations]
+    return frame
+
+
+def insert_annotations(
+    conn: Connection,
+    annotations: pd.DataFrame,
+    on_conflict: OnConflict = no_conflict_clause,
+    on_progress: OnProgress = no_progress,
+) -> int:
+    """Insert annotations (rows as :func:`annotation_frame` makes; a column may be
+    categorical) inside an open transaction; return how many were added. A whole-segment
+    annotation gets the segment's span. Unknown segments raise NotFound (and so roll the
+    transaction back). A row whose segment, code, coder and span are stored already fails,
+    or is skipped with ``on_conflict=skip_stored``. Rows go in by segment id, which keeps
+    the writes to each index of the table close together."""
+    if annotations.empty:
         return 0
-    ids = sorted({a.segment_id for a in annotations})
-    spans: dict[str, tuple[int, int]] = {}
-    s = t.segments
-    for i in range(0, len(ids), 500):
-        query = select(s.c.id, s.c.start, s.c.end).where(s.c.id.in_(ids[i : i + 500]))
-        spans.update({r.id: (r.start, r.end) for r in conn.execute(query)})
-    missing = sorted(set(ids) - spans.keys())
-    if missing:
+    annotations = annotations.reset_index(drop=True)
+    segment = pd.Categorical(annotations["segment_id"])
+    spans = _segment_spans(conn, segment.categories)
+    at = spans.index.get_indexer(segment.categories)
+    if (at < 0).any():
+        missing = sorted(segment.categories[at < 0])
         raise NotFound(f"unknown segment(s): {', '.join(missing[:5])}")
-    now = timestamp()
-    rows = []
-    for a in annotations:
-        seg_start, seg_end = spans[a.segment_id]
-        whole = a.start is None
-        rows.append(
-            {
-                "segment_id": a.segment_id,
-                "code_id": a.code_id,
-                "coder": a.coder,
-                "codebook_version": a.codebook_version,
-                "memo": a.memo,
-                "whole_segment": int(whole),
-                "span_start": seg_start if whole else a.start,
-                "span_end": seg_end if whole else a.end,
-                "created_at": timestamp(a.created_at) if a.created_at else now,
-            }
-        )
-    conn.execute(insert(t.annotations), rows)
-    return len(rows)
+    rank = np.argsort(np.argsort(segment.categories.to_numpy(dtype=object), kind="stable"))
+    order = np.argsort(rank[segment.codes], kind="stable")
+    at = at[segment.codes]
+    whole = annotations["start"].isna().to_numpy()
+    start = annotations["start"].fillna(0).to_numpy(np.int64)
+    end = annotations["end"].fillna(0).to_numpy(np.int64)
+    created, now = annotations.get("created_at"), timestamp()
+    rows = pd.DataFrame(
+        {
+            "segment_id": annotations["segment_id"],
+            "code_id": annotations["code_id"],
+            "coder": annotations["coder"],
+            "codebook_version": annotations["codebook_version"],
+            "memo": annotations["memo"],
+            "whole_segment": whole.astype(np.int64),
+            "span_start": np.where(whole, spans["start"].to_numpy(np.int64)[at], start),
+            "span_end": np.where(whole, spans["end"].to_numpy(np.int64)[at], end),
+            "created_at": pd.Categorical.from_codes(np.zeros(len(annotations), np.int8), [now])
+            if created is None
+            else created.fillna(now),
+        }
+    )
+    return insert_many(
+        conn, t.annotations, rows, on_conflict=on_conflict, on_progress=on_progress, order=order
+    )
+
+
+def _segment_spans(conn: Connection, segment_ids: Iterable[str]) -> pd.DataFrame:
+    """start and end of some segments (all of them when they are many), by segment id."""
+    s = t.segments
+    ids = sorted(segment_ids)
+    query = select(s.c.id, s.c.start, s.c.end)
+    if len(ids) <= 2_000:
+        parts = [query.where(s.c.id.in_(ids[i : i + 500])) for i in range(0, len(ids), 500)]
+    else:
+        parts = [query]
+    return _columns(conn, parts).astype({"start": np.int64, "end": np.int64}).set_index("id")
+
+
+def mark_complete(
+    conn: Connection,
+    pairs: Sequence[tuple[str, str]],
+    now: str,
+    *,
+    submit_open: bool = True,
+) -> None:
+    """Mark (segment_id, coder) units complete inside an open transaction: a unit not yet
+    assigned is added as submitted; one assigned and open is submitted too, unless
+    ``submit_open`` is False (then an assignment the study has is never changed)."""
+    if not pairs:
+        return
+    rows = pd.DataFrame(list(pairs), columns=["segment_id", "coder"])
+    rows["assigned_at"] = now
+    rows["completed_at"] = now
+    insert_many(
+        conn,
+        t.assignments,
+        rows,
+        on_conflict=_submit_open if submit_open else skip_stored,
+    )
+
+
+def _submit_open(statement: Any) -> Any:
+    """``ON CONFLICT`` of an assignment: set completed_at where it is not set."""
+    a = t.assignments
+    return statement.on_conflict_do_update(
+        index_elements=[a.c.segment_id, a.c.coder],
+        set_={"completed_at": statement.excluded.completed_at},
+        where=a.c.completed_at.is_(None),
+    )

@@ -8,13 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from coding.errors import Conflict
 from coding.model import Annotation, Codebook, Document, Segment
 from coding.store import schema as t
 from coding.store.base import timestamp
-from coding.store.coding import insert_annotations, insert_coders
+from coding.store.coding import (
+    annotation_frame,
+    insert_annotations,
+    insert_coders,
+    mark_complete,
+)
 from coding.store.store import Store
 from coding.store.texts import insert_codebook_version, insert_document
 
@@ -72,8 +77,8 @@ def import_project(store: Store, write: ProjectWrite, actor: str) -> int | None:
             detail = insert_document(conn, document, segments)
             store.append_event(conn, actor, "import_document", document.id, detail)
         insert_coders(conn, write.coders)
-        insert_annotations(conn, write.annotations)
-        _add_completed(conn, write.complete, timestamp())
+        insert_annotations(conn, annotation_frame(write.annotations))
+        mark_complete(conn, write.complete, timestamp(), submit_open=False)
     return version
 
 
@@ -85,17 +90,3 @@ def _check_document_ids(conn: Connection, ids: Sequence[str]) -> None:
     )
     if taken:
         raise Conflict(f"document id(s) already in the study: {', '.join(taken[:5])}")
-
-
-def _add_completed(conn: Connection, pairs: Sequence[tuple[str, str]], now: str) -> None:
-    a = t.assignments
-    for segment_id, coder in pairs:
-        found = conn.execute(
-            select(a.c.segment_id).where(a.c.segment_id == segment_id, a.c.coder == coder)
-        ).first()
-        if found is None:
-            conn.execute(
-                insert(a).values(
-                    segment_id=segment_id, coder=coder, assigned_at=now, completed_at=now
-                )
-            )
