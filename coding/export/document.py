@@ -228,6 +228,8 @@ class _Paragraphs:
         self.document = document
         self.qn = qn
         self.style_ids: dict[str, str] = {}
+        # Looked up once: finding it scans the body, and it stays the body's last element.
+        self.end = document.element.body.sectPr
 
     def add(self, text: str, style: str = "", italic: bool = False) -> None:
         from docx.oxml import OxmlElement
@@ -251,12 +253,10 @@ class _Paragraphs:
                     element.text = piece
                     if len(piece.strip()) < len(piece):
                         element.set(qn("xml:space"), "preserve")
-        body = self.document.element.body
-        end = body.sectPr
-        if end is None:
-            body.append(p)
+        if self.end is None:
+            self.document.element.body.append(p)
         else:
-            end.addprevious(p)
+            self.end.addprevious(p)
 
     def _style_id(self, name: str) -> str:
         if name not in self.style_ids:
