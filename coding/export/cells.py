@@ -68,14 +68,14 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
 CHUNK_ROWS = 20_000  # rows turned into text at a time by the streamed writers
 
 
-def write_csv(frame: pd.DataFrame, stream: IO[bytes]) -> None:
+def write_csv(frame: pd.DataFrame, stream: IO[bytes], chunk_rows: int = CHUNK_ROWS) -> None:
     """Write ``frame`` as UTF-8 CSV to ``stream`` a chunk of rows at a time: the text of the
     whole file is never held at once. Same bytes as :func:`csv_text`."""
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([neutralise(c) for c in frame.columns])
     stream.write(header.getvalue().encode("utf-8"))
-    for begin in range(0, len(frame), CHUNK_ROWS):
-        chunk = neutralised(frame.iloc[begin : begin + CHUNK_ROWS])
+    for begin in range(0, len(frame), chunk_rows):
+        chunk = neutralised(frame.iloc[begin : begin + chunk_rows])
         rows = chunk.to_csv(
             index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
         )

@@ -52,20 +52,22 @@ def records(frame: pd.DataFrame) -> list[dict[str, object]]:
     return list(json.loads(frame.to_json(orient="records", force_ascii=False)))
 
 
-def _write_rows(frame: pd.DataFrame, stream: IO[bytes]) -> None:
+def _write_rows(frame: pd.DataFrame, stream: IO[bytes], chunk_rows: int) -> None:
     if frame.empty:
         stream.write(b"[]")
         return
     keys = {str(c): f"{FIELD_INDENT}{_scalar(str(c))}: " for c in frame.columns}
     stream.write(b"[")
-    for begin in range(0, len(frame), CHUNK_ROWS):
-        rows = records(frame.iloc[begin : begin + CHUNK_ROWS])
+    for begin in range(0, len(frame), chunk_rows):
+        rows = records(frame.iloc[begin : begin + chunk_rows])
         text = ",".join(f"\n{RECORD_INDENT}{_record(r, keys)}" for r in rows)
         stream.write((("," if begin else "") + text).encode("utf-8"))
     stream.write(b"\n  ]")
 
 
-def write_json(fields: Sequence[tuple[str, object]], stream: IO[bytes]) -> None:
+def write_json(
+    fields: Sequence[tuple[str, object]], stream: IO[bytes], chunk_rows: int = CHUNK_ROWS
+) -> None:
     """Write a JSON object of ``fields`` (in order) to ``stream``; a DataFrame value is
     written as a list of its records, a chunk of rows at a time."""
     if not fields:
@@ -75,7 +77,7 @@ def write_json(fields: Sequence[tuple[str, object]], stream: IO[bytes]) -> None:
         lead = "{\n  " if number == 0 else ",\n  "
         stream.write(f"{lead}{_scalar(key)}: ".encode())
         if isinstance(value, pd.DataFrame):
-            _write_rows(value, stream)
+            _write_rows(value, stream, chunk_rows)
         else:
             text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
             stream.write(text.encode("utf-8"))

@@ -107,7 +107,7 @@ def _widths(frame: pd.DataFrame) -> list[int]:
     ]
 
 
-def _sheet_parts(frame: pd.DataFrame) -> Iterator[str]:
+def _sheet_parts(frame: pd.DataFrame, chunk_rows: int) -> Iterator[str]:
     """The worksheet XML of ``frame``: header row in bold, first row frozen."""
     letters = [_letter(n) for n in range(frame.shape[1])]
     widths = _widths(frame)
@@ -133,8 +133,8 @@ def _sheet_parts(frame: pd.DataFrame) -> Iterator[str]:
             f'<c r="{letter}1" s="{style}" t="inlineStr"><is><t{space}>{_text(name)}</t></is></c>'
         )
     yield f'<row r="1">{"".join(header)}</row>'
-    for begin in range(0, len(frame), CHUNK_ROWS):
-        chunk = frame.iloc[begin : begin + CHUNK_ROWS]
+    for begin in range(0, len(frame), chunk_rows):
+        chunk = frame.iloc[begin : begin + chunk_rows]
         columns = [chunk.iloc[:, n].tolist() for n in range(chunk.shape[1])]
         rows = []
         for number, values in enumerate(zip(*columns, strict=True), start=begin + 2):
@@ -223,7 +223,10 @@ def _entry(name: str) -> zipfile.ZipInfo:
 
 
 def write_workbook(
-    sheets: Mapping[str, pd.DataFrame], stream: IO[bytes], title: str = "Concord export"
+    sheets: Mapping[str, pd.DataFrame],
+    stream: IO[bytes],
+    title: str = "Concord export",
+    chunk_rows: int = CHUNK_ROWS,
 ) -> None:
     """Write an .xlsx with one sheet per table (names cut to 31 characters) to ``stream``,
     a chunk of rows at a time; same input, same bytes."""
@@ -233,7 +236,7 @@ def write_workbook(
             archive.writestr(_entry(name), text.encode("utf-8"))
         for number, frame in enumerate(sheets.values(), start=1):
             with archive.open(_entry(f"xl/worksheets/sheet{number}.xml"), "w") as out:
-                for part in _sheet_parts(frame):
+                for part in _sheet_parts(frame, chunk_rows):
                     out.write(part.encode("utf-8"))
 
 
