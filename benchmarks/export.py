@@ -198,8 +198,8 @@ def _run(
     resource.setrlimit(resource.RLIMIT_CPU, (int(limit), int(limit) + 5))
     begin, cpu = time.perf_counter(), time.process_time()
     with Store.open(db) as store:
-        if kind == "read":
-            export_service.load(store, with_reliability=False)
+        if kind in ("read", "read+agreement"):
+            export_service.load(store, with_reliability=kind != "read")
         else:
             export_service.export_study(store, out, [kind] if kind != "all" else None)
     queue.put((time.perf_counter() - begin, time.process_time() - cpu, _peak_rss_mb()))
@@ -242,7 +242,9 @@ def profile(db: Path, lines: int = 30) -> str:
     return text.getvalue()
 
 
-KINDS = ("read", *export_service.KINDS, "all")
+# read: the study data alone (the floor); read+agreement: with the agreement tables, which
+# the theme report, the agreement export and a full export compute.
+KINDS = ("read", "read+agreement", *export_service.KINDS, "all")
 
 
 def main() -> None:
