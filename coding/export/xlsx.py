@@ -14,11 +14,11 @@ import math
 import zipfile
 from collections.abc import Iterator, Mapping
 from typing import IO
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
-from coding.export.cells import CHUNK_ROWS, formula_like
+from coding.export.cells import CHUNK_ROWS, FORMULA_START, formula_like
 from coding.xmlzip import FIXED_TIME, xml_text
 
 MAX_WIDTH = 60
@@ -67,7 +67,32 @@ def _cell_value(value: object) -> object:
 
 
 def _text(value: str) -> str:
-    return escape(value, {"\r": "&#13;"})
+    """Text for an XML element: ``&``, ``<`` and ``>`` escaped, and a carriage return as a
+    character reference (a parser would read a bare one as a line feed)."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace("\r", "&#13;") if "\r" in value else value
+
+
+def _column(values: list[object], letter: str, first: int, wrap: bool) -> list[str]:
+    """The cells of one column of a chunk of rows, as XML; text (the usual value) is written
+    here, anything else by :func:`_cell_xml`."""
+    plain = f' s="{WRAPPED}"' if wrap else ""
+    quoted = f' s="{WRAPPED_QUOTED if wrap else QUOTED}"'
+    out = []
+    for number, value in enumerate(values, start=first):
+        if value.__class__ is not str:
+            out.append(_cell_xml(f"{letter}{number}", value, wrap))
+            continue
+        text = xml_text(value)
+        if not text:
+            out.append("")
+            continue
+        style = quoted if text[0] in FORMULA_START and formula_like(text) else plain
+        space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+        out.append(
+            f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>'
+        )
+    return out
 
 
 def _cell_xml(ref: str, value: object, wrap: bool) -> str:
@@ -135,15 +160,14 @@ def _sheet_parts(frame: pd.DataFrame, chunk_rows: int) -> Iterator[str]:
     yield f'<row r="1">{"".join(header)}</row>'
     for begin in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[begin : begin + chunk_rows]
-        columns = [chunk.iloc[:, n].tolist() for n in range(chunk.shape[1])]
-        rows = []
-        for number, values in enumerate(zip(*columns, strict=True), start=begin + 2):
-            cells = "".join(
-                _cell_xml(f"{letter}{number}", value, wrapped)
-                for letter, value, wrapped in zip(letters, values, wrap, strict=True)
-            )
-            rows.append(f'<row r="{number}">{cells}</row>')
-        yield "".join(rows)
+        cells = [
+            _column(chunk.iloc[:, n].tolist(), letters[n], begin + 2, wrap[n])
+            for n in range(chunk.shape[1])
+        ]
+        yield "".join(
+            f'<row r="{number}">{"".join(row)}</row>'
+            for number, row in enumerate(zip(*cells, strict=True), start=begin + 2)
+        )
     yield "</sheetData></worksheet>"
 
 
