@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from coding.errors import CodingError
+from coding.model import OnProgress, ProgressEvent
 from coding.service import access
 from coding.service import export as export_service
 from coding.store import Store
@@ -37,7 +38,7 @@ def test_export_page_builds_a_csv_on_click(team_db: Path) -> None:
 def test_a_failed_export_is_an_error_not_a_file(
     team_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail(*_args: object) -> tuple[str, bytes]:
+    def fail(*_args: object, **_options: object) -> tuple[str, bytes]:
         raise CodingError("the study has no codebook yet; nothing to export")
 
     monkeypatch.setattr(export_service, "export_download", fail)
@@ -46,6 +47,54 @@ def test_a_failed_export_is_an_error_not_a_file(
     assert not at.exception
     assert "nothing to export" in plain(at.error[0].value)
     assert not at.get("download_button")
+
+
+def test_a_new_build_replaces_the_previous_download(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "export")
+    at.button(key="build-segments-csv").click().run()
+    at.button(key="build-matrix-csv").click().run()
+    assert not at.exception and not at.error
+    (download,) = at.get("download_button")  # the earlier file is no longer offered
+    assert download.proto.label == "Download matrix.csv"
+
+
+def test_export_page_builds_with_progress_and_the_chosen_cap(
+    team_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, object] = {}
+
+    def build(*_args: object, excerpts: int, on_progress: OnProgress) -> tuple[str, bytes]:
+        seen["excerpts"] = excerpts
+        for event in (
+            ProgressEvent("reading", 3, 6, "annotations"),
+            ProgressEvent("writing", 1, 1),
+        ):
+            on_progress(event)
+        return "theme_report.md", b"# report\n"
+
+    monkeypatch.setattr(export_service, "export_download", build)
+    at = open_page(team_db, "rosa", "export")
+    at.number_input(key="export-excerpts").set_value(7)
+    at.button(key="build-themes-md").click().run()
+    assert not at.exception and not at.error
+    assert seen == {"excerpts": 7}
+    assert not at.get("progress")  # the bar gave way to the download
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download theme_report.md"
+
+
+def test_progress_fills_the_bar_stage_by_stage() -> None:
+    from coding.ui.export import progress_share
+
+    events = [
+        ProgressEvent("reading", 0, 6),
+        ProgressEvent("reading", 6, 6),
+        ProgressEvent("agreement", 1, 4),
+        ProgressEvent("writing", 0, 20),
+        ProgressEvent("writing", 20, 20),
+    ]
+    shares = [progress_share(e) for e in events]
+    assert shares == sorted(shares) and shares[0] == 0.0 and shares[-1] == 1.0
 
 
 def test_admin_adds_a_user(team_db: Path) -> None:

@@ -2,19 +2,67 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
+from typing import IO
 
 import click
 
 from coding.cli.common import STUDY, actor, friendly, note, open_study
 from coding.cli.main import cli
 from coding.errors import CodingError
+from coding.model import ProgressEvent
 from coding.service import export as export_service
 from coding.service import refi as refi_service
 
 
 def _split(value: str | None) -> list[str]:
     return [v.strip().lower() for v in value.split(",") if v.strip()] if value else []
+
+
+class ProgressBar:
+    """A progress line on stderr, redrawn in place (stage, bar, steps done, item), and wiped
+    when the command ends; nothing at all where stderr is not a terminal (a log, a pipe)."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: IO[str] | None = None, shown: bool | None = None) -> None:
+        self.stream: IO[str] = stream if stream is not None else sys.stderr
+        self.shown = self.stream.isatty() if shown is None else shown
+        self.drawn = 0  # length of the line on screen
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.shown:
+            return
+        if event.total:
+            filled = round(self.WIDTH * min(event.done, event.total) / event.total)
+            bar = f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {event.done}/{event.total}"
+        else:
+            bar = f"[{'.' * self.WIDTH}]"
+        line = f"{event.stage:<9} {bar} {event.item}".rstrip()
+        line = line[: max(20, shutil.get_terminal_size().columns - 1)]
+        self.stream.write("\r" + line.ljust(self.drawn))
+        self.stream.flush()
+        self.drawn = len(line)
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r" + " " * self.drawn + "\r")
+            self.stream.flush()
+            self.drawn = 0
+
+
+def _excerpts(value: str) -> int | None:
+    if value.strip().lower() == "all":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise CodingError(f"--excerpts takes a number of 0 or more, or 'all'; not {value!r}")
+    return number
 
 
 @cli.command("export")
@@ -35,13 +83,23 @@ def _split(value: str | None) -> list[str]:
     "formats",
     help="Comma-separated formats to write, e.g. csv,html (default: every format of each export).",
 )
+@click.option(
+    "--excerpts",
+    default=str(export_service.EXCERPTS),
+    show_default=True,
+    help="Most excerpts the theme report quotes per code and programme, or 'all'. It says "
+    "how many it left out; coded_segments lists every one.",
+)
 @friendly
-def export(study: str, directory: str, only: str | None, formats: str | None) -> None:
+def export(
+    study: str, directory: str, only: str | None, formats: str | None, excerpts: str
+) -> None:
     """Export coded segments, theme report, matrix, agreement, audit log, .qdc and .qdpx.
 
     Final codes use the reviewer's consensus decisions where they exist. Only work on units a
     coder has completed is exported. All files are written beside the folder first, then
-    swapped in at once, so the folder never holds a mix of two exports.
+    swapped in at once, so the folder never holds a mix of two exports. A progress bar shows
+    on stderr when it is a terminal.
 
     Example: coding export study.db --to exports/
     """
@@ -52,10 +110,20 @@ def export(study: str, directory: str, only: str | None, formats: str | None) ->
             f"unknown export(s): {', '.join(unknown)}; choose from "
             f"{', '.join(export_service.KINDS)}"
         )
-    with open_study(study) as store:
-        written = export_service.export_study(
-            store, directory, kinds or None, _split(formats) or None
-        )
+    cap = _excerpts(excerpts)
+    bar = ProgressBar()
+    try:
+        with open_study(study) as store:
+            written = export_service.export_study(
+                store,
+                directory,
+                kinds or None,
+                _split(formats) or None,
+                excerpts=cap,
+                on_progress=bar,
+            )
+    finally:
+        bar.close()
     for path in written:
         click.echo(f"{path.stat().st_size:>9,d}  {path}")
 

@@ -18,6 +18,8 @@ FINAL_CODES_NOTE = (
     "coder completed the segment ('single'). Open disagreements are counted but not quoted. "
     "Only work on segments a coder has completed is included."
 )
+EXCERPTS = 50  # the theme report quotes at most this many segments per code and programme
+FULL_LIST = "the full list is in the coded segments export (coded_segments.csv)"
 RELIABILITY_COLUMNS = {
     "n_units": "units",
     "prevalence": "prevalence",
@@ -99,17 +101,18 @@ def summary_table(
     coded: pd.DataFrame, cells: pd.DataFrame, codebook: Codebook, by_code: pd.DataFrame | None
 ) -> pd.DataFrame:
     programmes = list(dict.fromkeys(cells["programme"]))
+    counted = {
+        (p, c): int(n)
+        for p, c, n in zip(cells["programme"], cells["code_id"], cells["segments"], strict=True)
+    }
+    finals = _count_by_code(coded, "yes")
+    opens = _count_by_code(coded, "open")
     rows = []
     for code in codebook.codes:
-        mine = coded[coded["code_id"] == code.id] if not coded.empty else coded
-        row: dict[str, object] = {
-            "code": code.name,
-            "final segments": int((mine["final"] == "yes").sum()) if not mine.empty else 0,
-        }
+        row: dict[str, object] = {"code": code.name, "final segments": finals.get(code.id, 0)}
         for programme in programmes:
-            cell = cells[(cells["programme"] == programme) & (cells["code_id"] == code.id)]
-            row[programme] = int(cell["segments"].iloc[0]) if not cell.empty else 0
-        row["open disagreements"] = int((mine["final"] == "open").sum()) if not mine.empty else 0
+            row[programme] = counted.get((programme, code.id), 0)
+        row["open disagreements"] = opens.get(code.id, 0)
         if by_code is not None and "code_id" in by_code:
             found = by_code[by_code["code_id"] == code.id]
             row["alpha"] = (
@@ -121,60 +124,107 @@ def summary_table(
     return pd.DataFrame(rows)
 
 
-def theme_blocks(
-    *,
-    study: str,
-    revision: int,
-    codebook: Codebook,
-    codebook_version: int,
-    coded: pd.DataFrame,
-    cells: pd.DataFrame,
-    reliability: Reliability,
-    figure: Figure,
-    coders: Sequence[str],
-) -> list[Block]:
-    """Summary table, matrix figure, then per code: definition, counts, reliability, excerpts."""
+def _count_by_code(coded: pd.DataFrame, final: str) -> dict[str, int]:
+    """Rows of each code whose final label is ``final`` ("yes", "no" or "open")."""
+    if coded.empty:
+        return {}
+    return {
+        str(k): int(v) for k, v in coded[coded["final"] == final].groupby("code_id").size().items()
+    }
+
+
+@dataclass(frozen=True)
+class ThemeStudy:
+    """What the theme report describes: the study, its codebook, and the export tables."""
+
+    study: str
+    revision: int
+    codebook: Codebook
+    codebook_version: int
+    coded: pd.DataFrame
+    cells: pd.DataFrame
+    reliability: Reliability
+    coders: Sequence[str]
+
+
+def theme_blocks(data: ThemeStudy, figure: Figure, excerpts: int | None = EXCERPTS) -> list[Block]:
+    """Summary table, matrix figure, then per code: definition, counts, reliability and
+    excerpts: at most ``excerpts`` per code and programme (None: all), in document order,
+    with a count of those left out (the coded segments export lists every one)."""
+    codebook, coded = data.codebook, data.coded
+    final = coded[coded["final"] == "yes"] if not coded.empty else coded
+    per_cell = final.groupby(["code_id", "programme"]).size() if not final.empty else None
+    left_out = (
+        int((per_cell - excerpts).clip(lower=0).sum())
+        if per_cell is not None and excerpts is not None
+        else 0
+    )
     blocks: list[Block] = [
         Heading(f"Theme report: {codebook.name}", 1),
         Para(
-            f"Study {study}, revision {revision}; codebook {codebook.id} v{codebook_version}; "
-            f"coders: {', '.join(coders) or 'none'}."
+            f"Study {data.study}, revision {data.revision}; codebook {codebook.id} "
+            f"v{data.codebook_version}; coders: {', '.join(data.coders) or 'none'}."
         ),
         Para(FINAL_CODES_NOTE),
+    ]
+    if left_out:
+        blocks.append(
+            Para(
+                f"Excerpts: at most {excerpts:,d} per code and programme, in document order; "
+                f"{left_out:,d} of {len(final):,d} excerpts are not quoted here; "
+                f"{FULL_LIST}."
+            )
+        )
+    blocks += [
         Heading("Summary", 2),
-        Table(summary_table(coded, cells, codebook, reliability.by_code)),
+        Table(summary_table(coded, data.cells, codebook, data.reliability.by_code)),
         figure,
     ]
+    by_code = dict(tuple(coded.groupby("code_id", sort=False))) if not coded.empty else {}
     for code in codebook.codes:
-        mine = coded[(coded["code_id"] == code.id)] if not coded.empty else coded
-        final = mine[mine["final"] == "yes"] if not mine.empty else mine
-        blocks += [Heading(f"{code.name} ({code.id})", 2), Para(code.definition)]
-        counts = cells[cells["code_id"] == code.id][
-            ["programme", "segments", "programme_segments", "share"]
-        ]
-        blocks.append(Table(counts.rename(columns={"programme_segments": "of segments"})))
-        blocks.append(Para(_reliability_line(reliability.by_code, code.id, reliability.missing)))
-        open_count = int((mine["final"] == "open").sum()) if not mine.empty else 0
-        if open_count:
-            blocks.append(
-                Para(
-                    f"{open_count} open disagreement(s) on this code are not quoted "
-                    "until the reviewer decides them."
-                )
-            )
-        if final.empty:
-            blocks.append(Para("No segment has this code as a final code."))
-            continue
-        for programme, group in final.groupby("programme", sort=True):
-            blocks.append(Heading(f"{programme} ({len(group)} segment(s))", 3))
-            for _, row in group.iterrows():
-                basis = str(row["status"])
-                where = f"{row['title']} \u2014 {location(row)} \u2014 {basis}"
-                if basis == "resolved" and row["rationale"]:
-                    where += f": {row['rationale']}"
-                blocks.append(Quote(where, str(row["text"])))
+        blocks += _code_blocks(data, code.id, by_code.get(code.id, coded.iloc[:0]), excerpts)
     blocks.append(Heading("Legend", 2))
     blocks.append(Table(pd.DataFrame({"basis": list(BASIS), "meaning": list(BASIS.values())})))
+    return blocks
+
+
+def _code_blocks(
+    data: ThemeStudy, code_id: str, mine: pd.DataFrame, excerpts: int | None
+) -> list[Block]:
+    """One code's section: definition, counts per programme, reliability, excerpts."""
+    code = data.codebook.code(code_id)
+    cells, reliability = data.cells, data.reliability
+    blocks: list[Block] = [Heading(f"{code.name} ({code.id})", 2), Para(code.definition)]
+    counts = cells[cells["code_id"] == code.id][
+        ["programme", "segments", "programme_segments", "share"]
+    ]
+    blocks.append(Table(counts.rename(columns={"programme_segments": "of segments"})))
+    blocks.append(Para(_reliability_line(reliability.by_code, code.id, reliability.missing)))
+    open_count = int((mine["final"] == "open").sum()) if not mine.empty else 0
+    if open_count:
+        blocks.append(
+            Para(
+                f"{open_count} open disagreement(s) on this code are not quoted "
+                "until the reviewer decides them."
+            )
+        )
+    final = mine[mine["final"] == "yes"] if not mine.empty else mine
+    if final.empty:
+        blocks.append(Para("No segment has this code as a final code."))
+        return blocks
+    for programme, group in final.groupby("programme", sort=True):
+        blocks.append(Heading(f"{programme} ({len(group)} segment(s))", 3))
+        shown = group if excerpts is None else group.head(excerpts)
+        for row in shown.to_dict("records"):
+            basis = str(row["status"])
+            where = f"{row['title']} \u2014 {location(row)} \u2014 {basis}"
+            if basis == "resolved" and row["rationale"]:
+                where += f": {row['rationale']}"
+            blocks.append(Quote(where, str(row["text"])))
+        if len(shown) < len(group):
+            blocks.append(
+                Para(f"Showing {len(shown):,d} of {len(group):,d} excerpts; {FULL_LIST}.")
+            )
     return blocks
 
 

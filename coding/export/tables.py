@@ -6,12 +6,13 @@ Final codes come from ``coding.review.final_codes``; every row says on what basi
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from coding import review
+from coding.export.audit import audit_events as audit_events  # the event trail, here too
 from coding.model import Codebook
 
 BASIS = {
@@ -77,18 +78,54 @@ def final_table(
         )
     finals = review.final_codes(shown, assignments, resolutions, code_ids)
     when = {
-        (r.segment_id, r.code_id): (str(r.at), str(r.decision))
-        for r in resolutions.itertuples(index=False)
+        (s, c): (str(at), str(decision))
+        for s, c, at, decision in zip(
+            resolutions["segment_id"].tolist(),
+            resolutions["code_id"].tolist(),
+            resolutions["at"].tolist(),
+            resolutions["decision"].tolist(),
+            strict=True,
+        )
     }
-    finals["decided_at"] = [
-        when.get((s, c), ("", ""))[0]
-        for s, c in zip(finals["segment_id"], finals["code_id"], strict=True)
+    found = [
+        when.get(key, ("", ""))
+        for key in zip(finals["segment_id"].tolist(), finals["code_id"].tolist(), strict=True)
     ]
-    finals["decision"] = [
-        when.get((s, c), ("", ""))[1]
-        for s, c in zip(finals["segment_id"], finals["code_id"], strict=True)
-    ]
+    finals["decided_at"] = [at for at, _ in found]
+    finals["decision"] = [decision for _, decision in found]
     return finals
+
+
+def _coder_columns(
+    finals: pd.DataFrame, shown: pd.DataFrame, assignments: pd.DataFrame, coders: Sequence[str]
+) -> dict[str, list[str]]:
+    """Per coder, on each final row: whether they applied the code, and all their codes."""
+    done = assignments[assignments["completed"]]
+    completed = set(zip(done["segment_id"].tolist(), done["coder"].tolist(), strict=True))
+    codes_of: dict[tuple[str, str], list[str]] = {}
+    ordered = shown.sort_values("code_id", kind="stable")
+    for segment_id, coder, code_id in zip(
+        ordered["segment_id"].tolist(),
+        ordered["coder"].tolist(),
+        ordered["code_id"].tolist(),
+        strict=True,
+    ):
+        codes_of.setdefault((segment_id, coder), []).append(code_id)
+    keys = list(zip(finals["segment_id"].tolist(), finals["code_id"].tolist(), strict=True))
+    columns: dict[str, list[str]] = {}
+    for coder in coders:
+        applied, codes = [], []
+        for segment_id, code_id in keys:
+            if (segment_id, coder) not in completed:
+                applied.append("not completed")
+                codes.append("")
+            else:
+                mine = codes_of.get((segment_id, coder), [])
+                applied.append("applied" if code_id in mine else "not applied")
+                codes.append("; ".join(mine))
+        columns[f"coder_{coder}"] = applied
+        columns[f"codes_{coder}"] = codes
+    return columns
 
 
 def coded_segments(
@@ -103,58 +140,42 @@ def coded_segments(
     """One row per segment x code in play, with each coder's codes and the final decision."""
     finals = final_table(annotations, assignments, resolutions, codebook.code_ids)
     shown = revealed(annotations, assignments)
-    done = assignments[assignments["completed"]]
-    completed = set(zip(done["segment_id"], done["coder"], strict=True))
-    codes_of: dict[tuple[str, str], list[str]] = {}
-    for ann in shown.sort_values("code_id").itertuples(index=False):
-        codes_of.setdefault((ann.segment_id, ann.coder), []).append(ann.code_id)
     names = {c.id: c.name for c in codebook.codes}
     order = {c: i for i, c in enumerate(codebook.code_ids)}
-    where = segments.set_index("segment_id")
-    rows = []
-    for f in finals.itertuples(index=False):
-        seg = where.loc[f.segment_id]
-        row: dict[str, object] = {
-            "segment_id": f.segment_id,
-            "document_id": seg["document_id"],
-            "title": seg["title"],
-            "programme": seg["programme"] or NO_PROGRAMME,
-            "section": seg["label"],
-            "position": int(seg["position"]),
-            "start": int(seg["start"]),
-            "end": int(seg["end"]),
-            "text": seg["text"],
-            "code_id": f.code_id,
-            "code_name": names[f.code_id],
-            "final": FINAL_LABEL[f.final],
-            "basis": BASIS[f.status],
-            "status": f.status,
-        }
-        for coder in coders:
-            key = (f.segment_id, coder)
-            if key not in completed:
-                row[f"coder_{coder}"] = "not completed"
-                row[f"codes_{coder}"] = ""
-            else:
-                mine = codes_of.get(key, [])
-                row[f"coder_{coder}"] = "applied" if f.code_id in mine else "not applied"
-                row[f"codes_{coder}"] = "; ".join(mine)
-        row.update(
-            {
-                "decision": f.decision,
-                "reviewer": f.reviewer,
-                "rationale": f.rationale,
-                "decided_at": f.decided_at,
-                "codebook_version": codebook_version,
-            }
-        )
-        rows.append(row)
-    columns = [
-        *SEGMENT_COLUMNS,
-        *(f"{kind}_{coder}" for coder in coders for kind in ("coder", "codes")),
-        *DECISION_COLUMNS,
+    seg = segments.set_index("segment_id").reindex(finals["segment_id"])
+    if seg["document_id"].isna().any():
+        missing = finals["segment_id"][seg["document_id"].isna().to_numpy()].iloc[0]
+        raise KeyError(missing)  # a final code on a segment the study does not hold
+    code_ids = finals["code_id"].tolist()
+    statuses = finals["status"].tolist()
+    columns: dict[str, object] = {
+        "segment_id": finals["segment_id"].tolist(),
+        "document_id": seg["document_id"].tolist(),
+        "title": seg["title"].tolist(),
+        "programme": [p or NO_PROGRAMME for p in seg["programme"].tolist()],
+        "section": seg["label"].tolist(),
+        "position": seg["position"].astype(int).tolist(),
+        "start": seg["start"].astype(int).tolist(),
+        "end": seg["end"].astype(int).tolist(),
+        "text": seg["text"].tolist(),
+        "code_id": code_ids,
+        "code_name": [names[c] for c in code_ids],
+        "final": [FINAL_LABEL[f] for f in finals["final"].tolist()],
+        "basis": [BASIS[s] for s in statuses],
+        "status": statuses,
+        **_coder_columns(finals, shown, assignments, coders),
+    }
+    for column in ("decision", "reviewer", "rationale", "decided_at"):
+        columns[column] = finals[column].tolist()
+    columns["codebook_version"] = [codebook_version] * len(finals)
+    frame = pd.DataFrame(columns)
+    frame = frame[
+        [
+            *SEGMENT_COLUMNS,
+            *(f"{kind}_{coder}" for coder in coders for kind in ("coder", "codes")),
+            *DECISION_COLUMNS,
+        ]
     ]
-    frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:
         return frame
     frame["_order"] = frame["code_id"].map(order)
@@ -162,7 +183,7 @@ def coded_segments(
     return frame.drop(columns="_order").reset_index(drop=True)
 
 
-def location(row: pd.Series) -> str:
+def location(row: Mapping[str, Any]) -> str:
     """Where an excerpt is: document, section, paragraph number and character offsets."""
     section = f", {row['section']}" if row["section"] else ""
     return (
@@ -191,26 +212,22 @@ def matrix(
     programmes = segments["programme"].replace("", NO_PROGRAMME)
     totals = programmes.value_counts().to_dict()
     final = coded[coded["final"] == "yes"] if not coded.empty else coded
+    counts: dict[tuple[str, str], int] = {}
+    excerpts: dict[tuple[str, str], list[str]] = {}
+    if not final.empty:
+        counts = final.groupby(["programme", "code_id"])["segment_id"].nunique().to_dict()
+        ranked = final.assign(_rank=final["status"].map(STATUS_RANK)).sort_values(
+            ["programme", "code_id", "_rank", "document_id", "position"], kind="stable"
+        )
+        for row in (
+            ranked.groupby(["programme", "code_id"], sort=False).head(top).to_dict("records")
+        ):
+            cell = excerpts.setdefault((row["programme"], row["code_id"]), [])
+            cell.append(f"[{location(row)}] {_short(row['text'])}")
     rows = []
     for programme in sorted(totals):
         for code in codebook.codes:
-            cell = (
-                final[(final["programme"] == programme) & (final["code_id"] == code.id)]
-                if not final.empty
-                else final
-            )
-            if not cell.empty:
-                ranked = (
-                    cell.assign(_rank=cell["status"].map(STATUS_RANK))
-                    .sort_values(["_rank", "document_id", "position"], kind="stable")
-                    .head(top)
-                )
-                excerpts = " || ".join(
-                    f"[{location(r)}] {_short(r['text'])}" for _, r in ranked.iterrows()
-                )
-            else:
-                excerpts = ""
-            count = int(cell["segment_id"].nunique()) if not cell.empty else 0
+            count = int(counts.get((programme, code.id), 0))
             total = int(totals[programme])
             rows.append(
                 {
@@ -220,7 +237,7 @@ def matrix(
                     "segments": count,
                     "programme_segments": total,
                     "share": round(count / total, 4) if total else None,
-                    "top_excerpts": excerpts,
+                    "top_excerpts": " || ".join(excerpts.get((programme, code.id), [])),
                 }
             )
     return pd.DataFrame(rows, columns=MATRIX_COLUMNS)
@@ -261,12 +278,19 @@ def audit_log(
     ]
     if history.empty:
         return pd.DataFrame(columns=columns)
-    shown = revealed(annotations, assignments)
+    decided = set(history["segment_id"].tolist())  # only these segments' states are needed
+    shown = revealed(
+        annotations[annotations["segment_id"].isin(decided)],
+        assignments[assignments["segment_id"].isin(decided)],
+    )
     applied: dict[tuple[str, str], set[str]] = {}
     for row in shown.itertuples(index=False):
         applied.setdefault((row.segment_id, row.code_id), set()).add(row.coder)
-    done = assignments[assignments["completed"]]
-    completed = done.groupby("segment_id")["coder"].apply(lambda s: sorted(set(s))).to_dict()
+    done = assignments[assignments["completed"] & assignments["segment_id"].isin(decided)]
+    completed: dict[str, list[str]] = {}
+    for segment_id, coder in zip(done["segment_id"].tolist(), done["coder"].tolist(), strict=True):
+        completed.setdefault(segment_id, []).append(coder)
+    completed = {segment_id: sorted(set(names)) for segment_id, names in completed.items()}
     documents = dict(zip(segments["segment_id"], segments["document_id"], strict=True))
     standing: dict[tuple[str, str], str] = {}
     rows = []
@@ -298,85 +322,3 @@ def audit_log(
             }
         )
     return pd.DataFrame(rows, columns=columns)
-
-
-# Events the audit export shows, each with the detail keys it may show. Anything else keeps
-# its row (when, who, what) with subject and detail withheld: a new kind of event shows no
-# content until it is listed here.
-AUDIT_DETAIL: dict[str, tuple[str, ...]] = {
-    "set_setting": ("value",),
-    "load_codebook": ("sha256",),
-    "codebook_version": ("changes", "sha256"),
-    "import_documents": ("documents",),
-    "import_document": ("name", "version", "sha256", "source", "segments"),
-    "import_project": (
-        "documents",
-        "coders",
-        "annotations",
-        "completed",
-        "codes_added",
-        "held_units",
-    ),
-    "add_coders": ("kind",),
-    "add_annotations": ("annotations", "completed"),
-    "assign": ("segments",),
-    "complete": ("units",),
-    "suggest": ("engine", "model_version", "n"),
-    "resolve": ("decisions", "reviewers"),
-    "add_user": ("role",),
-    "set_password": (),
-    "code_note": ("codebook_version", "segment_id"),
-    "code_unit": ("codes", "memo", "complete"),
-}
-# Events that carry a coder's own codes or memo on a unit (subject = segment id, actor = the
-# coder): shown only once that coder has completed that unit.
-CODER_WORK = frozenset({"code_unit"})
-AUDIT_EVENT_COLUMNS = ["id", "at", "actor", "action", "subject", "detail", "withheld"]
-
-
-def audit_events(events: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
-    """The event trail for export: allow-listed actions with allow-listed detail keys; a
-    coder's draft (a ``code_unit`` save on a unit they have not completed) keeps its row but
-    not its codes or memo.
-
-    >>> ev = pd.DataFrame({"id": [1], "at": ["t"], "actor": ["ann"], "action": ["code_unit"],
-    ...                    "subject": ["s1"], "detail": ['{"codes": ["x"], "memo": "m"}']})
-    >>> asg = pd.DataFrame({"segment_id": ["s1"], "coder": ["ann"], "completed": [False]})
-    >>> audit_events(ev, asg)[["detail", "withheld"]].values.tolist()
-    [['{}', 'draft: the coder has not submitted this unit']]
-    """
-    if events.empty:
-        return pd.DataFrame(columns=AUDIT_EVENT_COLUMNS)
-    done = assignments[assignments["completed"]] if not assignments.empty else assignments
-    completed = (
-        set(zip(done["segment_id"], done["coder"], strict=True)) if not done.empty else set()
-    )
-    rows = []
-    for e in events.sort_values("id").itertuples(index=False):
-        action = str(e.action)
-        subject = str(e.subject)
-        withheld = ""
-        shown: dict[str, object] = {}
-        if action not in AUDIT_DETAIL:
-            subject, withheld = "", "not on the export allow-list"
-        elif action in CODER_WORK and (subject, str(e.actor)) not in completed:
-            withheld = "draft: the coder has not submitted this unit"
-        else:
-            try:
-                detail = json.loads(str(e.detail or "{}"))
-            except json.JSONDecodeError:
-                detail, withheld = {}, "unreadable detail in the audit trail"
-            if isinstance(detail, dict):
-                shown = {k: detail[k] for k in AUDIT_DETAIL[action] if k in detail}
-        rows.append(
-            {
-                "id": int(e.id),
-                "at": str(e.at),
-                "actor": str(e.actor),
-                "action": action,
-                "subject": subject,
-                "detail": json.dumps(shown, sort_keys=True, ensure_ascii=False),
-                "withheld": withheld,
-            }
-        )
-    return pd.DataFrame(rows, columns=AUDIT_EVENT_COLUMNS)

@@ -1,100 +1,271 @@
-"""Deterministic XLSX workbooks: one sheet per table, fixed properties and zip timestamps."""
+"""Deterministic XLSX workbooks, written as they are made: one sheet per table.
+
+The sheets are SpreadsheetML written row by row straight into the zip (inline strings, no
+shared-string table), so a sheet of a million cells never sits in memory as cell objects.
+Same input, same bytes: fixed document properties and zip timestamps. Every string is stored
+as text, never as a formula; a formula-like one (``cells.formula_like``, the rule the CSV
+exports follow) also gets the quote prefix, so editing the cell in a spreadsheet keeps it text.
+"""
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING
+import zipfile
+from collections.abc import Iterator, Mapping
+from typing import IO
+from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
-from coding.export.cells import formula_like
-from coding.xmlzip import fix_timestamps, xml_text
+from coding.export.cells import CHUNK_ROWS, FORMULA_START, formula_like
+from coding.xmlzip import FIXED_TIME, xml_text
 
-if TYPE_CHECKING:
-    from openpyxl.worksheet.worksheet import Worksheet
-
-FIXED = datetime(2000, 1, 1)
 MAX_WIDTH = 60
+FIXED = "2000-01-01T00:00:00Z"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# Cell styles (cellXfs): plain, header (bold), quoted, wrapped, wrapped and quoted, header quoted
+PLAIN, HEADER, QUOTED, WRAPPED, WRAPPED_QUOTED, HEADER_QUOTED = range(6)
+STYLES = f"""{DECLARATION}<styleSheet xmlns="{MAIN}">\
+<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>\
+<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>\
+<fills count="2"><fill><patternFill patternType="none"/></fill>\
+<fill><patternFill patternType="gray125"/></fill></fills>\
+<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
+<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
+<cellXfs count="6">\
+<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
+<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>\
+<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">\
+<alignment vertical="top" wrapText="1"/></xf>\
+<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" \
+applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>\
+<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" quotePrefix="1"/>\
+</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>\
+</styleSheet>"""
 
 
-def _cell(value: object) -> object:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _cell_value(value: object) -> object:
+    """A table value as a spreadsheet value: text, a number, a boolean, or None (empty)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     if isinstance(value, list | tuple | set):
         return xml_text("; ".join(map(str, value)))
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
     if isinstance(value, str):
         return xml_text(value)
-    return value
+    if isinstance(value, bool | int | float):
+        return value
+    return xml_text(str(value))
+
+
+def _text(value: str) -> str:
+    """Text for an XML element: ``&``, ``<`` and ``>`` escaped, and a carriage return as a
+    character reference (a parser would read a bare one as a line feed)."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace("\r", "&#13;") if "\r" in value else value
+
+
+def _column(values: list[object], letter: str, first: int, wrap: bool) -> list[str]:
+    """The cells of one column of a chunk of rows, as XML; text (the usual value) is written
+    here, anything else by :func:`_cell_xml`."""
+    plain = f' s="{WRAPPED}"' if wrap else ""
+    quoted = f' s="{WRAPPED_QUOTED if wrap else QUOTED}"'
+    out = []
+    for number, value in enumerate(values, start=first):
+        if value.__class__ is not str:
+            out.append(_cell_xml(f"{letter}{number}", value, wrap))
+            continue
+        text = xml_text(value)
+        if not text:
+            out.append("")
+            continue
+        style = quoted if text[0] in FORMULA_START and formula_like(text) else plain
+        space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+        out.append(
+            f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>'
+        )
+    return out
+
+
+def _cell_xml(ref: str, value: object, wrap: bool) -> str:
+    value = _cell_value(value)
+    if value is None or value == "":  # an empty text is an empty cell, as openpyxl writes it
+        return ""
+    if isinstance(value, str):
+        if formula_like(value):
+            style = WRAPPED_QUOTED if wrap else QUOTED
+        else:
+            style = WRAPPED if wrap else PLAIN
+        styled = f' s="{style}"' if style else ""
+        space = ' xml:space="preserve"' if value != value.strip() else ""
+        return f'<c r="{ref}"{styled} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+    styled = f' s="{WRAPPED}"' if wrap else ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{styled} t="b"><v>{int(value)}</v></c>'
+    number = f"{value:.16g}" if isinstance(value, float) else str(value)  # as openpyxl writes
+    return f'<c r="{ref}"{styled}><v>{number}</v></c>'
+
+
+def _letter(number: int) -> str:
+    """Column letters of a 0-based column number: 0 -> A, 26 -> AA."""
+    letters = ""
+    number += 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _widths(frame: pd.DataFrame) -> list[int]:
+    """Each column's longest text among the header and the first 200 values."""
+    return [
+        max([len(str(column)), *(len(str(v)) for v in frame.iloc[:200, number])])
+        for number, column in enumerate(frame.columns)
+    ]
+
+
+def _sheet_parts(frame: pd.DataFrame, chunk_rows: int) -> Iterator[str]:
+    """The worksheet XML of ``frame``: header row in bold, first row frozen."""
+    letters = [_letter(n) for n in range(frame.shape[1])]
+    widths = _widths(frame)
+    wrap = [width > MAX_WIDTH for width in widths]
+    cols = "".join(
+        f'<col min="{n}" max="{n}" width="{min(MAX_WIDTH, max(8, w + 2))}" customWidth="1"/>'
+        for n, w in enumerate(widths, start=1)
+    )
+    yield (
+        f'{DECLARATION}<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetViews>'
+        '<sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft"'
+        ' state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView>'
+        '</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+        + (f"<cols>{cols}</cols>" if cols else "")
+        + "<sheetData>"
+    )
+    header = []
+    for letter, column in zip(letters, frame.columns, strict=True):
+        name = xml_text(str(column))
+        style = HEADER_QUOTED if formula_like(name) else HEADER
+        space = ' xml:space="preserve"' if name != name.strip() else ""
+        header.append(
+            f'<c r="{letter}1" s="{style}" t="inlineStr"><is><t{space}>{_text(name)}</t></is></c>'
+        )
+    yield f'<row r="1">{"".join(header)}</row>'
+    for begin in range(0, len(frame), chunk_rows):
+        chunk = frame.iloc[begin : begin + chunk_rows]
+        cells = [
+            _column(chunk.iloc[:, n].tolist(), letters[n], begin + 2, wrap[n])
+            for n in range(chunk.shape[1])
+        ]
+        yield "".join(
+            f'<row r="{number}">{"".join(row)}</row>'
+            for number, row in enumerate(zip(*cells, strict=True), start=begin + 2)
+        )
+    yield "</sheetData></worksheet>"
+
+
+def _package(names: list[str], title: str) -> list[tuple[str, str]]:
+    """Every part of the workbook but its sheets: content types, relations, properties."""
+    sheets = "".join(
+        f'<sheet name={quoteattr(name)} sheetId="{n}" r:id="rId{n}"/>'
+        for n, name in enumerate(names, start=1)
+    )
+    relations = "".join(
+        f'<Relationship Id="rId{n}" Type="{REL}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+        for n in range(1, len(names) + 1)
+    )
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for n in range(1, len(names) + 1)
+    )
+    office = "application/vnd.openxmlformats"
+    core = (
+        f"{DECLARATION}<cp:coreProperties xmlns:cp="
+        '"http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>Concord</dc:creator>'
+        f"<dc:title>{_text(xml_text(title))}</dc:title><cp:lastModifiedBy>Concord"
+        f'</cp:lastModifiedBy><dcterms:created xsi:type="dcterms:W3CDTF">{FIXED}'
+        f'</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">{FIXED}'
+        "</dcterms:modified></cp:coreProperties>"
+    )
+    return [
+        (
+            "[Content_Types].xml",
+            f'{DECLARATION}<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.'
+            'openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+            'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+            f'ContentType="{office}-officedocument.spreadsheetml.sheet.main+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{office}-officedocument.'
+            f'spreadsheetml.styles+xml"/>{overrides}<Override PartName="/docProps/core.xml" '
+            f'ContentType="{office}-package.core-properties+xml"/><Override '
+            f'PartName="/docProps/app.xml" ContentType="{office}-officedocument.'
+            'extended-properties+xml"/></Types>',
+        ),
+        (
+            "_rels/.rels",
+            f'{DECLARATION}<Relationships xmlns="{PACKAGE_REL}"><Relationship Id="rId1" '
+            f'Type="{REL}/officeDocument" Target="xl/workbook.xml"/><Relationship Id="rId2" '
+            f'Type="{PACKAGE_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
+            f'<Relationship Id="rId3" Type="{REL}/extended-properties" '
+            'Target="docProps/app.xml"/></Relationships>',
+        ),
+        (
+            "docProps/app.xml",
+            f'{DECLARATION}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/extended-properties"><Application>Concord</Application></Properties>',
+        ),
+        ("docProps/core.xml", core),
+        (
+            "xl/workbook.xml",
+            f'{DECLARATION}<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView/>'
+            f"</bookViews><sheets>{sheets}</sheets></workbook>",
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            f'{DECLARATION}<Relationships xmlns="{PACKAGE_REL}">{relations}<Relationship '
+            f'Id="rId{len(names) + 1}" Type="{REL}/styles" Target="styles.xml"/></Relationships>',
+        ),
+        ("xl/styles.xml", STYLES),
+    ]
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def write_workbook(
+    sheets: Mapping[str, pd.DataFrame],
+    stream: IO[bytes],
+    title: str = "Concord export",
+    chunk_rows: int = CHUNK_ROWS,
+) -> None:
+    """Write an .xlsx with one sheet per table (names cut to 31 characters) to ``stream``,
+    a chunk of rows at a time; same input, same bytes."""
+    names = [xml_text(name)[:31] for name in sheets]
+    with zipfile.ZipFile(stream, "w") as archive:
+        for name, text in _package(names, title):
+            archive.writestr(_entry(name), text.encode("utf-8"))
+        for number, frame in enumerate(sheets.values(), start=1):
+            with archive.open(_entry(f"xl/worksheets/sheet{number}.xml"), "w") as out:
+                for part in _sheet_parts(frame, chunk_rows):
+                    out.write(part.encode("utf-8"))
 
 
 def workbook_bytes(sheets: Mapping[str, pd.DataFrame], title: str = "Concord export") -> bytes:
-    """An .xlsx with one sheet per table (names cut to 31 characters), same input same bytes."""
-    from openpyxl import Workbook  # here, not at import: every command would pay for it
-    from openpyxl.styles import Alignment, Font
-
-    book = Workbook()
-    book.remove(book.active)
-    book.properties.creator = "Concord"
-    book.properties.title = title
-    book.properties.created = FIXED
-    book.properties.modified = FIXED
-    book.properties.lastModifiedBy = "Concord"
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(xml_text(name)[:31])
-        sheet.append([xml_text(str(c)) for c in frame.columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in frame.itertuples(index=False):
-            sheet.append([_cell(v) for v in row])
-        _as_text(sheet)
-        for i, column in enumerate(frame.columns, start=1):
-            longest = max([len(str(column)), *(len(str(v)) for v in frame[column].head(200))])
-            letter = sheet.cell(row=1, column=i).column_letter
-            sheet.column_dimensions[letter].width = min(MAX_WIDTH, max(8, longest + 2))
-            if longest > MAX_WIDTH:
-                for cell in sheet[letter][1:]:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.freeze_panes = "A2"
+    """:func:`write_workbook` into bytes (for a download)."""
     buffer = io.BytesIO()
-    book.save(buffer)
-    return fix_timestamps(_fix_core(buffer.getvalue()))
-
-
-def _as_text(sheet: Worksheet) -> None:
-    """Every string is stored as text, never as a formula: a coded excerpt that starts with
-    ``=`` (or ``+``, ``-``, ``@``) must not run when the workbook is opened. A formula-like
-    string (``cells.formula_like``, the rule the CSV exports follow) also gets the quote
-    prefix, so editing the cell in a spreadsheet keeps it text; its value is kept exactly."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-                if formula_like(cell.value):
-                    cell.quotePrefix = True
-
-
-def _fix_core(data: bytes) -> bytes:
-    """openpyxl stamps docProps/core.xml with the save time; put the fixed time back."""
-    import re
-    import zipfile
-
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for info in src.infolist():
-            content = src.read(info)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(<)",
-                    rb"\g<1>2000-01-01T00:00:00Z\g<2>",
-                    content,
-                )
-            dst.writestr(info.filename, content)
-    return out.getvalue()
+    write_workbook(sheets, buffer, title)
+    return buffer.getvalue()

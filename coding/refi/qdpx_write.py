@@ -92,13 +92,38 @@ def project_xml(content: ProjectContent) -> bytes:
                     _el(case, "SourceRef", targetGUID=source_guid(document.id))
     if content.documents:
         sources = _el(root, "Sources")
+        selections = _selections(content.annotations)
         for document in content.documents:
-            _add_source(sources, document, content.annotations, variable)
+            _add_source(sources, document, selections.get(document.id, []), variable)
     return serialise(root)
 
 
+Coding = tuple[str, str]  # code_id, created_at
+Selection = tuple[int, int, str, list[Coding]]  # start, end, coder, codings
+
+
+def _selections(annotations: pd.DataFrame) -> dict[str, list[Selection]]:
+    """Per document, its selections in order of (start, end, coder), each with its codings
+    in order of code; one pass over the annotations, whatever the number of documents."""
+    ordered = annotations.sort_values(
+        ["document_id", "start", "end", "coder", "code_id"], kind="stable"
+    )
+    found: dict[str, list[Selection]] = {}
+    last: tuple[str, int, int, str] | None = None
+    columns = ("document_id", "start", "end", "coder", "code_id", "created_at")
+    for document_id, start, end, coder, code_id, created_at in zip(
+        *(ordered[c].tolist() for c in columns), strict=True
+    ):
+        key = (str(document_id), int(start), int(end), str(coder))
+        if key != last:
+            found.setdefault(key[0], []).append((key[1], key[2], key[3], []))
+            last = key
+        found[key[0]][-1][3].append((str(code_id), created_at))
+    return found
+
+
 def _add_source(
-    sources: etree._Element, document: Document, annotations: pd.DataFrame, variable: str
+    sources: etree._Element, document: Document, selections: list[Selection], variable: str
 ) -> None:
     key = source_guid(document.id)
     source = _el(
@@ -110,33 +135,28 @@ def _add_source(
     )
     if document.title:
         _text(source, "Description", document.title)
-    mine = annotations[annotations["document_id"] == document.id]
-    mine = mine.sort_values(["start", "end", "coder", "code_id"], kind="stable")
-    for (start, end, coder), group in mine.groupby(["start", "end", "coder"], sort=True):
-        user = user_guid(str(coder))
-        sel_key = guid("selection", document.id, str(start), str(end), str(coder))
-        first = str(group["created_at"].min() or "")
+    for start, end, coder, codings in selections:
+        user = user_guid(coder)
+        sel_key = guid("selection", document.id, str(start), str(end), coder)
+        first = _earliest([created for _, created in codings])
         selection = _el(
             source,
             "PlainTextSelection",
             guid=sel_key,
-            name=_excerpt(document.text[int(start) : int(end)]),
-            startPosition=str(int(start)),
-            endPosition=str(int(end)),
+            name=_excerpt(document.text[start:end]),
+            startPosition=str(start),
+            endPosition=str(end),
             creatingUser=user,
         )
         if first:
             selection.set("creationDateTime", first)
-        for row in group.itertuples(index=False):
+        for code_id, created in codings:
             coding = _el(
-                selection,
-                "Coding",
-                guid=guid("coding", sel_key, str(row.code_id)),
-                creatingUser=user,
+                selection, "Coding", guid=guid("coding", sel_key, code_id), creatingUser=user
             )
-            if row.created_at:
-                coding.set("creationDateTime", str(row.created_at))
-            _el(coding, "CodeRef", targetGUID=code_guid(str(row.code_id)))
+            if created:
+                coding.set("creationDateTime", str(created))
+            _el(coding, "CodeRef", targetGUID=code_guid(code_id))
     if document.programme:
         value = _el(source, "VariableValue")
         _el(value, "VariableRef", targetGUID=variable)
@@ -144,6 +164,13 @@ def _add_source(
     value = _el(source, "VariableValue")
     _el(value, "VariableRef", targetGUID=guid("variable", VERSION_VARIABLE))
     _text(value, "IntegerValue", str(document.version))
+
+
+def _earliest(times: list[object]) -> str:
+    """The earliest creation time of a selection's codings, as ``Series.min`` gives it: the
+    smallest of the times given, or "" when none is."""
+    known = [str(t) for t in times if t is not None and t == t]  # t == t: not NaN
+    return min(known) if known else ""
 
 
 def _excerpt(text: str, width: int = 60) -> str:

@@ -1,111 +1,76 @@
-"""Export a study: load it from the Store, build the tables and reports, write the files.
+"""Export a study: load it from the Store, then write the files the core renders.
 
 Every export uses final codes (consensus decisions where they exist) and only revealed work:
-annotations on segments their coder has completed.
+annotations on segments their coder has completed. Long exports report their progress through
+``on_progress``: the study tables read, the agreement tables computed, the files written.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from coding.errors import CodingError
-from coding.export import document as doc
-from coding.export import figures, report, tables
-from coding.export.cells import csv_text
-from coding.export.xlsx import workbook_bytes
-from coding.model import CodebookVersion, Document, Role
-from coding.refi.qdc import write_qdc
-from coding.refi.qdpx_write import ProjectContent, write_qdpx
+from coding.export import report
+from coding.export.audit import audit_events
+from coding.export.files import (
+    AUDIT_EVENTS,
+    BASENAME,
+    EXPORT_FILES,
+    FORMATS,
+    KINDS,
+    RENDERERS,
+    THEME_FIGURE,
+    File,
+    Options,
+    content_bytes,
+)
+from coding.export.report import EXCERPTS
+from coding.export.study import StudyData
+from coding.model import OnProgress, ProgressEvent, Role, no_progress
 from coding.service import agreement as agreement_service
 from coding.service.access import require_role
 from coding.service.folders import write_folder
 from coding.store import Store
 
-FORMATS: dict[str, tuple[str, ...]] = {
-    "segments": ("csv", "xlsx", "json"),
-    "themes": ("md", "html", "docx"),
-    "matrix": ("csv", "xlsx", "png", "svg"),
-    "agreement": ("csv", "xlsx", "html"),
-    "audit": ("csv", "xlsx", "json"),
-    "qdc": ("qdc",),
-    "qdpx": ("qdpx",),
-}
-KINDS = tuple(FORMATS)
-BASENAME = {
-    "segments": "coded_segments",
-    "themes": "theme_report",
-    "matrix": "matrix",
-    "agreement": "agreement",
-    "audit": "audit_log",
-    "qdc": "codebook",
-    "qdpx": "project",
-}
-THEME_FIGURE = "theme_matrix.png"  # beside theme_report.md
-AUDIT_EVENTS = "audit_events.csv"  # beside audit_log.csv
-# Every file an export may write: a folder holding only these holds an earlier export.
-EXPORT_FILES = frozenset(
-    {f"{BASENAME[kind]}.{fmt}" for kind, formats in FORMATS.items() for fmt in formats}
-    | {THEME_FIGURE, AUDIT_EVENTS}
-)
-File = tuple[str, bytes]
+__all__ = [
+    "AUDIT_EVENTS",
+    "BASENAME",
+    "EXCERPTS",
+    "EXPORT_FILES",
+    "FORMATS",
+    "KINDS",
+    "RENDERERS",
+    "THEME_FIGURE",
+    "StudyData",
+    "available_exports",
+    "export_bytes",
+    "export_download",
+    "export_study",
+    "load",
+    "render",
+]
+READ_STEPS = ("codebook", "events", "decisions", "annotations", "segments", "documents")
 
 
-@dataclass
-class StudyData:
-    """Everything an export needs, read once from the Store."""
-
-    name: str
-    revision: int
-    codebook: CodebookVersion
-    documents: list[Document]
-    segments: pd.DataFrame
-    annotations: pd.DataFrame
-    assignments: pd.DataFrame
-    resolutions: pd.DataFrame
-    history: pd.DataFrame
-    events: pd.DataFrame  # the exportable event trail (tables.audit_events)
-    coders: list[str]
-    reliability: report.Reliability
-
-    @cached_property
-    def coded(self) -> pd.DataFrame:
-        return tables.coded_segments(
-            self.segments,
-            self.annotations,
-            self.assignments,
-            self.resolutions,
-            self.codebook.codebook,
-            self.codebook.version,
-            self.coders,
-        )
-
-    @cached_property
-    def cells(self) -> pd.DataFrame:
-        return tables.matrix(self.coded, self.segments, self.codebook.codebook)
-
-    @cached_property
-    def audit(self) -> pd.DataFrame:
-        return tables.audit_log(self.history, self.annotations, self.assignments, self.segments)
-
-
-def _reliability(store: Store, coders: Sequence[str]) -> report.Reliability:
+def _reliability(
+    store: Store, coders: Sequence[str], on_progress: OnProgress
+) -> report.Reliability:
     found: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
-    for key, by in (("by_code", "code"), ("by_document", "document")):
+    submitted = agreement_service.default_coders(store.assignments_frame(coders))
+    total = 2 + len(submitted)
+    for done, (key, by) in enumerate((("by_code", "code"), ("by_document", "document"))):
+        on_progress(ProgressEvent("agreement", done, total, key))
         try:
             found[key] = agreement_service.agreement_report(store, by=by)
         except CodingError as err:
             missing.append(f"{key}: {err}")
     after = []
-    submitted = agreement_service.default_coders(store.assignments_frame(coders))
-    for coder in submitted:
+    for done, coder in enumerate(submitted, start=2):
+        on_progress(ProgressEvent("agreement", done, total, f"{coder} vs consensus"))
         try:
             table = agreement_service.agreement_report(store, [coder, agreement_service.CONSENSUS])
         except CodingError as err:
@@ -113,18 +78,14 @@ def _reliability(store: Store, coders: Sequence[str]) -> report.Reliability:
             continue
         table.insert(0, "coder", coder)
         after.append(table)
+    on_progress(ProgressEvent("agreement", total, total))
     if after:
         found["vs_consensus"] = pd.concat(after, ignore_index=True)
     return report.Reliability(found, "; ".join(missing))
 
 
-def load(store: Store, with_reliability: bool = True) -> StudyData:
-    """Read a study for export; only human coders' completed work is used."""
-    if not store.codebook_versions():
-        raise CodingError(f"{store.target}: the study has no codebook yet; nothing to export")
-    history = store.events()
-    resolutions = store.resolutions()
-    history_frame = pd.DataFrame(
+def _decision_history(store: Store) -> pd.DataFrame:
+    return pd.DataFrame(
         [
             {
                 "id": r.id,
@@ -136,192 +97,54 @@ def load(store: Store, with_reliability: bool = True) -> StudyData:
                 "at": r.at.isoformat(),
                 "codebook_version": r.codebook_version,
             }
-            for r in resolutions
+            for r in store.resolutions()
         ]
     )
+
+
+def load(
+    store: Store, with_reliability: bool = True, on_progress: OnProgress = no_progress
+) -> StudyData:
+    """Read a study for export; only human coders' completed work is used."""
+
+    def step(done: int) -> None:
+        item = READ_STEPS[done] if done < len(READ_STEPS) else ""
+        on_progress(ProgressEvent("reading", done, len(READ_STEPS), item))
+
+    step(0)
+    if not store.codebook_versions():
+        raise CodingError(f"{store.target}: the study has no codebook yet; nothing to export")
+    codebook = store.codebook()
+    step(1)
+    # Every coder's completed units (not only humans'): a draft stays out of the event trail.
+    events = audit_events(store.events(), store.assignments_frame())
+    step(2)
+    history, resolutions = _decision_history(store), store.current_resolutions_frame()
+    step(3)
     coders = store.coders(kind="human")
     annotations = store.annotations_frame(coders)
     assignments = store.assignments_frame(coders)
-    # Every coder's completed units (not only humans'): a draft stays out of the event trail.
-    events = tables.audit_events(history, store.assignments_frame())
+    step(4)
+    segments = store.segments_frame()
+    step(5)
+    documents = store.documents()
+    step(6)
     return StudyData(
         name=Path(store.target).stem if "://" not in store.target else store.target.rsplit("/")[-1],
         revision=store.revision(),
-        codebook=store.codebook(),
-        documents=store.documents(),
-        segments=store.segments_frame(),
+        codebook=codebook,
+        documents=documents,
+        segments=segments,
         annotations=annotations,
         assignments=assignments,
-        resolutions=store.current_resolutions_frame(),
-        history=history_frame,
+        resolutions=resolutions,
+        history=history,
         events=events,
         coders=coders,
-        reliability=_reliability(store, coders)
+        reliability=_reliability(store, coders, on_progress)
         if with_reliability
         else report.Reliability({}, "not computed"),
     )
-
-
-# -- renderers: each returns the files of one kind in one format -----------------------------
-def _json(data: object) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    return list(json.loads(frame.to_json(orient="records", force_ascii=False)))
-
-
-def _csv(frame: pd.DataFrame) -> bytes:
-    """CSV bytes whose cells never run as formulas in a spreadsheet (``cells.csv_text``)."""
-    return csv_text(frame).encode("utf-8")
-
-
-def _segments(data: StudyData, fmt: str, _inline: bool) -> list[File]:
-    name = BASENAME["segments"]
-    if fmt == "csv":
-        return [(f"{name}.csv", _csv(data.coded))]
-    if fmt == "xlsx":
-        notes = pd.DataFrame({"note": [report.FINAL_CODES_NOTE]})
-        return [(f"{name}.xlsx", workbook_bytes({"coded segments": data.coded, "notes": notes}))]
-    return [
-        (
-            f"{name}.json",
-            _json(
-                {
-                    "study": data.name,
-                    "revision": data.revision,
-                    "codebook_id": data.codebook.codebook.id,
-                    "codebook_version": data.codebook.version,
-                    "final_codes": report.FINAL_CODES_NOTE,
-                    "rows": _records(data.coded),
-                }
-            ),
-        )
-    ]
-
-
-def _figure(data: StudyData, fmt: str) -> bytes:
-    return figures.heatmap(data.cells, fmt, title="Share of segments with each final code")
-
-
-def _themes(data: StudyData, fmt: str, inline: bool) -> list[File]:
-    png = _figure(data, "png")
-    caption = "Programme x code matrix: share of each programme's segments with the final code"
-    image_file = THEME_FIGURE
-    target = f"data:image/png;base64,{base64.b64encode(png).decode()}" if inline else image_file
-    figure = doc.Figure(
-        caption, png=png, svg=_figure(data, "svg") if fmt == "html" else b"", file=target
-    )
-    blocks = report.theme_blocks(
-        study=data.name,
-        revision=data.revision,
-        codebook=data.codebook.codebook,
-        codebook_version=data.codebook.version,
-        coded=data.coded,
-        cells=data.cells,
-        reliability=data.reliability,
-        figure=figure,
-        coders=data.coders,
-    )
-    title = f"Theme report: {data.codebook.codebook.name}"
-    name = BASENAME["themes"]
-    if fmt == "md":
-        files = [(f"{name}.md", doc.to_markdown(blocks).encode())]
-        return files if inline else [*files, (image_file, png)]
-    if fmt == "html":
-        return [(f"{name}.html", doc.to_html(blocks, title).encode())]
-    return [(f"{name}.docx", doc.to_docx(blocks, title))]
-
-
-def _matrix(data: StudyData, fmt: str, _inline: bool) -> list[File]:
-    name = BASENAME["matrix"]
-    if fmt == "csv":
-        return [(f"{name}.csv", _csv(data.cells))]
-    if fmt == "xlsx":
-        return [
-            (
-                f"{name}.xlsx",
-                workbook_bytes(
-                    {
-                        "counts": tables.matrix_wide(data.cells, "segments"),
-                        "share": tables.matrix_wide(data.cells, "share"),
-                        "cells": data.cells,
-                    }
-                ),
-            )
-        ]
-    return [(f"{name}.{fmt}", _figure(data, fmt))]
-
-
-def _agreement(data: StudyData, fmt: str, _inline: bool) -> list[File]:
-    name = BASENAME["agreement"]
-    found = data.reliability.tables
-    notes = pd.DataFrame(
-        {
-            "note": [
-                *report.METHOD_NOTES,
-                *(
-                    [f"not available: {data.reliability.missing}"]
-                    if data.reliability.missing
-                    else []
-                ),
-            ]
-        }
-    )
-    if fmt == "csv":
-        long = (
-            pd.concat([f.assign(table=k) for k, f in found.items()], ignore_index=True)
-            if found
-            else pd.DataFrame({"table": []})
-        )
-        return [(f"{name}.csv", _csv(long[["table", *[c for c in long if c != "table"]]]))]
-    if fmt == "xlsx":
-        return [(f"{name}.xlsx", workbook_bytes({**found, "method notes": notes}))]
-    blocks = report.agreement_blocks(
-        study=data.name, revision=data.revision, reliability=data.reliability
-    )
-    return [(f"{name}.html", doc.to_html(blocks, "Agreement report").encode())]
-
-
-def _audit(data: StudyData, fmt: str, _inline: bool) -> list[File]:
-    name = BASENAME["audit"]
-    if fmt == "csv":
-        return [(f"{name}.csv", _csv(data.audit)), (AUDIT_EVENTS, _csv(data.events))]
-    if fmt == "xlsx":
-        return [(f"{name}.xlsx", workbook_bytes({"decisions": data.audit, "events": data.events}))]
-    return [
-        (
-            f"{name}.json",
-            _json({"decisions": _records(data.audit), "events": _records(data.events)}),
-        )
-    ]
-
-
-def _qdc(data: StudyData, _fmt: str, _inline: bool) -> list[File]:
-    return [(f"{BASENAME['qdc']}.qdc", write_qdc(data.codebook.codebook))]
-
-
-def _qdpx(data: StudyData, _fmt: str, _inline: bool) -> list[File]:
-    shown = tables.revealed(data.annotations, data.assignments)
-    content = ProjectContent(
-        name=data.name,
-        codebook=data.codebook.codebook,
-        documents=data.documents,
-        coders=data.coders,
-        annotations=shown,
-    )
-    return [(f"{BASENAME['qdpx']}.qdpx", write_qdpx(content))]
-
-
-RENDERERS: dict[str, Callable[[StudyData, str, bool], list[File]]] = {
-    "segments": _segments,
-    "themes": _themes,
-    "matrix": _matrix,
-    "agreement": _agreement,
-    "audit": _audit,
-    "qdc": _qdc,
-    "qdpx": _qdpx,
-}
 
 
 def _check(kind: str, fmt: str) -> None:
@@ -331,18 +154,36 @@ def _check(kind: str, fmt: str) -> None:
         raise CodingError(f"{kind} exports as {', '.join(FORMATS[kind])}, not {fmt!r}")
 
 
-def render(data: StudyData, kind: str, fmt: str, inline: bool = False) -> list[File]:
-    """The files of one export kind in one format."""
+def _options(excerpts: int | None, inline: bool = False) -> Options:
+    if excerpts is not None and excerpts < 0:
+        raise CodingError(f"excerpts per code and programme must be 0 or more, not {excerpts}")
+    return Options(inline=inline, excerpts=excerpts)
+
+
+def render(data: StudyData, kind: str, fmt: str, options: Options | None = None) -> list[File]:
+    """The files of one export kind in one format, each written when its content is called."""
     _check(kind, fmt)
-    return RENDERERS[kind](data, fmt, inline)
+    return RENDERERS[kind](data, fmt, options or Options())
 
 
-def export_bytes(store: Store, kind: str, fmt: str) -> tuple[str, bytes]:
+def export_bytes(
+    store: Store,
+    kind: str,
+    fmt: str,
+    *,
+    excerpts: int | None = EXCERPTS,
+    on_progress: OnProgress = no_progress,
+) -> tuple[str, bytes]:
     """One export as (file name, bytes), for a download button: the first file of the kind
     (Markdown embeds its figure)."""
     _check(kind, fmt)
-    needs_reliability = kind in ("themes", "agreement")
-    return render(load(store, needs_reliability), kind, fmt, inline=True)[0]
+    options = _options(excerpts, inline=True)
+    data = load(store, kind in ("themes", "agreement"), on_progress)
+    name, content = render(data, kind, fmt, options)[0]
+    on_progress(ProgressEvent("writing", 0, 1, name))
+    built = content_bytes(content)
+    on_progress(ProgressEvent("writing", 1, 1, name))
+    return name, built
 
 
 def export_study(
@@ -350,13 +191,17 @@ def export_study(
     directory: str | Path,
     kinds: Sequence[str] | None = None,
     formats: Sequence[str] | None = None,
+    *,
+    excerpts: int | None = EXCERPTS,
+    on_progress: OnProgress = no_progress,
 ) -> list[Path]:
     """Write the chosen exports (default: all kinds in all their formats) into ``directory``.
 
-    All or nothing, even if the process is killed: the files are written into a folder
-    beside ``directory`` and swapped in as one step (:mod:`coding.service.folders`). Files
-    of an earlier export that this one does not write stay; a folder holding other files is
-    refused.
+    All or nothing, even if the process is killed: the files are written, one chunk of rows
+    at a time, into a folder beside ``directory`` and swapped in as one step
+    (:mod:`coding.service.folders`). Files of an earlier export that this one does not write
+    stay; a folder holding other files is refused. ``excerpts`` caps the theme report's
+    excerpts per code and programme (None: all of them).
     """
     chosen = list(kinds) if kinds else list(KINDS)
     for kind in chosen:
@@ -364,12 +209,15 @@ def export_study(
     wanted = {kind: [f for f in FORMATS[kind] if not formats or f in formats] for kind in chosen}
     if formats and not any(wanted.values()):
         raise CodingError(f"no chosen export comes in {', '.join(formats)}")
-    data = load(store, with_reliability=bool({"themes", "agreement"} & set(chosen)))
-    # Render every file before writing any: a failure leaves the directory as it was.
+    options = _options(excerpts)
+    data = load(store, bool({"themes", "agreement"} & set(chosen)), on_progress)
     files = [
-        file for kind, fmts in wanted.items() for fmt in fmts for file in render(data, kind, fmt)
+        file
+        for kind, fmts in wanted.items()
+        for fmt in fmts
+        for file in render(data, kind, fmt, options)
     ]
-    return write_folder(directory, files, EXPORT_FILES)
+    return write_folder(directory, files, EXPORT_FILES, on_progress)
 
 
 def available_exports() -> list[tuple[str, str, str]]:
@@ -381,7 +229,15 @@ def available_exports() -> list[tuple[str, str, str]]:
     ]
 
 
-def export_download(store: Store, user: str, kind: str, fmt: str) -> tuple[str, bytes]:
+def export_download(
+    store: Store,
+    user: str,
+    kind: str,
+    fmt: str,
+    *,
+    excerpts: int | None = EXCERPTS,
+    on_progress: OnProgress = no_progress,
+) -> tuple[str, bytes]:
     """One export as (file name, bytes) for a reviewer or admin (it shows every coder's work)."""
     require_role(store, user, Role.REVIEWER)
-    return export_bytes(store, kind, fmt)
+    return export_bytes(store, kind, fmt, excerpts=excerpts, on_progress=on_progress)

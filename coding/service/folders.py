@@ -18,25 +18,33 @@ import os
 import secrets
 import shutil
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import IO
 
 from coding.errors import CodingError
+from coding.model import OnProgress, ProgressEvent, no_progress
 from coding.store.base import crash_point, process_gone
 
+Content = bytes | Callable[[IO[bytes]], None]  # a file's bytes, or what writes them
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
 
 def write_folder(
-    directory: str | Path, files: Sequence[tuple[str, bytes]], ours: Collection[str]
+    directory: str | Path,
+    files: Sequence[tuple[str, Content]],
+    ours: Collection[str],
+    on_progress: OnProgress = no_progress,
 ) -> list[Path]:
     """Write ``files`` (name, content) into ``directory`` as one step; return their paths.
 
-    ``ours`` names every file this kind of folder may hold: files of an earlier run that
-    this one does not write are kept; a folder holding anything else (or sub-folders) is
-    refused, so no one's other files are ever moved. The current working folder, or one
-    that contains it, is refused too.
+    A content is bytes, or a function that writes the file to the open binary stream it is
+    given (so a large file never has to be held in memory). ``ours`` names every file this
+    kind of folder may hold: files of an earlier run that this one does not write are kept;
+    a folder holding anything else (or sub-folders) is refused, so no one's other files are
+    ever moved. The current working folder, or one that contains it, is refused too.
+    ``on_progress`` hears of each file as it starts ("writing", files done, files in all).
     """
     out = Path(directory)
     real = out.resolve()
@@ -52,9 +60,15 @@ def write_folder(
         for name in sorted(kept):
             _carry(real / name, staging / name)
         for number, (name, content) in enumerate(files):
-            (staging / name).write_bytes(content)
+            on_progress(ProgressEvent("writing", number, len(files), name))
+            with open(staging / name, "wb") as stream:
+                if isinstance(content, bytes):
+                    stream.write(content)
+                else:
+                    content(stream)
             if number == 0:
                 crash_point("export-after-first-file")
+        on_progress(ProgressEvent("writing", len(files), len(files)))
         crash_point("export-before-swap")
         _swap(staging, real, token)
         crash_point("export-before-cleanup")

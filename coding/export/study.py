@@ -1,0 +1,72 @@
+"""A study as the exports see it: read once, its export tables built when first asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from coding.export import figures, report, tables
+from coding.model import CodebookVersion, Document
+
+FIGURE_TITLE = "Share of segments with each final code"
+
+
+@dataclass
+class StudyData:
+    """Everything an export needs (only human coders' completed work counts)."""
+
+    name: str
+    revision: int
+    codebook: CodebookVersion
+    documents: list[Document]
+    segments: pd.DataFrame
+    annotations: pd.DataFrame
+    assignments: pd.DataFrame
+    resolutions: pd.DataFrame
+    history: pd.DataFrame
+    events: pd.DataFrame  # the exportable event trail (audit.audit_events)
+    coders: list[str]
+    reliability: report.Reliability
+
+    @cached_property
+    def coded(self) -> pd.DataFrame:
+        return tables.coded_segments(
+            self.segments,
+            self.annotations,
+            self.assignments,
+            self.resolutions,
+            self.codebook.codebook,
+            self.codebook.version,
+            self.coders,
+        )
+
+    @cached_property
+    def cells(self) -> pd.DataFrame:
+        return tables.matrix(self.coded, self.segments, self.codebook.codebook)
+
+    @cached_property
+    def audit(self) -> pd.DataFrame:
+        return tables.audit_log(self.history, self.annotations, self.assignments, self.segments)
+
+    @cached_property
+    def figure_png(self) -> bytes:
+        return figures.heatmap(self.cells, "png", title=FIGURE_TITLE)
+
+    @cached_property
+    def figure_svg(self) -> bytes:
+        return figures.heatmap(self.cells, "svg", title=FIGURE_TITLE)
+
+    @property
+    def theme(self) -> report.ThemeStudy:
+        return report.ThemeStudy(
+            study=self.name,
+            revision=self.revision,
+            codebook=self.codebook.codebook,
+            codebook_version=self.codebook.version,
+            coded=self.coded,
+            cells=self.cells,
+            reliability=self.reliability,
+            coders=self.coders,
+        )
