@@ -99,7 +99,7 @@ class CodebookVersion:
     source: str
     loaded_at: datetime
     loaded_by: str
-    changes: tuple[str, ...] = ()
+    changes: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +184,18 @@ class Assignment:
 
 
 @dataclass(frozen=True, slots=True)
+class Event:
+    """One row of the append-only audit trail."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: str  # JSON
+
+
+@dataclass(frozen=True, slots=True)
 class ProgressEvent:
     """One step of a long action (import, export, suggestion run), for a progress bar or a
     log line. Services take an ``on_progress`` callback of this type instead of printing."""
@@ -251,15 +263,3 @@ class Suggestion:
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"suggestion score {self.score} outside [0, 1]")
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One row of the append-only audit trail."""
-
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    detail: str  # JSON

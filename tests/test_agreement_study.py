@@ -95,7 +95,7 @@ def test_consensus_is_compared_on_units_settled_for_each_code(coded_db: Path) ->
         calm = found[found["code_id"] == "calm"].iloc[0]
         access.add_user(store, "rosa", "reviewer", "pw-test-8", "t")
         service.resolve(
-            store, calm["segment_id"], "calm", "reject", "rosa", "staff calm, not the parent"
+            store, "rosa", calm["segment_id"], "calm", "reject", "staff calm, not the parent"
         )
         table = agreement_report(store, ["amira", "consensus"])
     by_code = table.set_index("code_id")

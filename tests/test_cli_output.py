@@ -4,6 +4,7 @@ each other."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from click.testing import CliRunner
 
 from coding.cli import cli
 from coding.cli.agreement import IGNORED_BY
-from coding.cli.common import echo_frame
-from tests.conftest import ROOT
+from coding.cli.common import echo_frame, echo_json, progress_shown
+from coding.model import ProgressEvent
+from tests.conftest import DATA, ROOT
 
 # How to give each flag in a test (a value other than its default).
 GIVEN = {
@@ -153,3 +155,56 @@ def test_both_disagreement_commands_write_the_same_csv(coded_db: Path) -> None:
     assert listed.exit_code == 0 and via_agreement.exit_code == 0
     assert via_agreement.stdout == listed.stdout
     assert "['" not in listed.stdout  # coders as a|b, not a Python list
+
+
+def test_json_writes_null_for_numbers_that_are_not_finite(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    echo_json({"alpha": math.nan, "values": [1.5, math.inf], "n": 2})
+    assert json.loads(capsys.readouterr().out) == {"alpha": None, "values": [1.5, None], "n": 2}
+
+
+def test_progress_shows_a_bar_notes_after_it_and_steps_as_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with progress_shown() as on_progress:
+        on_progress(ProgressEvent("reading", 0, 2, "a.md"))
+        on_progress(ProgressEvent("reading", 0, 2, "a.md", note="a.md is new"))
+        on_progress(ProgressEvent("reading", 1, 2, "b.md"))
+        on_progress(ProgressEvent("storing", item="2 document(s)"))
+        on_progress(ProgressEvent("checking", note="all well"))
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    assert shown.err.splitlines() == [
+        "reading",  # the bar, as it shows where stderr is not a terminal
+        "note: a.md is new",
+        "storing 2 document(s)",
+        "note: all well",
+    ]
+
+
+def test_import_shows_progress_and_notes_on_stderr_and_results_on_stdout(
+    study: Path, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,document_id\nmanual.md,steps\nother.md,other\n")
+    result = CliRunner().invoke(
+        cli, ["import", str(study), str(DATA / "manual.md"), "--manifest", str(manifest)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split()[:3] == ["new", "steps", "4"]
+    assert result.stderr.splitlines() == [
+        "reading",
+        "note: manifest rows for files not imported here: other.md",
+        "storing 1 document(s)",
+    ]
+
+
+@pytest.mark.parametrize("mode", ["auto", "none"])
+def test_import_codings_refuses_yes_where_it_completes_no_drafts(tmp_path: Path, mode: str) -> None:
+    args = ["import-codings", str(tmp_path / "s.db"), str(tmp_path / "codings.csv"), "--yes"]
+    result = CliRunner().invoke(cli, [*args, "--complete", mode])
+    assert result.exit_code == 2
+    view = f"--complete {mode}"
+    assert f"{view} and --yes cannot be used together ({view} ignores --yes)" in result.output
+    assert not (tmp_path / "s.db").exists()

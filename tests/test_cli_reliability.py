@@ -184,3 +184,41 @@ def test_bad_continuum_is_a_usage_error(continuum: str) -> None:
     )
     assert code == 2
     assert "--continuum" in output
+
+
+def test_the_table_is_aligned_names_and_values_then_the_caveats() -> None:
+    code, output = _run(str(KRIPPENDORFF_2011))
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[:3] == [
+        "layout                                    units-by-coders",
+        "level                                     nominal",
+        "distance                                  -",
+    ]
+    assert "krippendorff_alpha                        0.7434" in lines
+    assert lines[-4:] == [
+        "",
+        "undefined or caveats:",
+        "  cohen_kappa: needs exactly two coders",
+        "  scott_pi: needs exactly two coders",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("layout", "flags", "refused"),
+    [
+        ("spans", ["--bootstrap", "10"], "--bootstrap"),
+        ("spans", ["--seed", "3"], "--seed"),
+        ("spans", ["--level", "ordinal"], "--level"),
+        ("counts", ["--coders", "A,B"], "--coders"),
+        ("contingency", ["--continuum", "0:10"], "--continuum"),
+        ("units-by-coders", ["--continuum", "0:10"], "--continuum"),
+    ],
+)
+def test_an_option_the_layout_ignores_is_refused_naming_both(
+    layout: str, flags: list[str], refused: str
+) -> None:
+    code, output = _run(str(KRIPPENDORFF_2011), "--layout", layout, *flags)
+    assert code == 2
+    view = f"--layout {layout}"
+    assert f"{view} and {refused} cannot be used together ({view} ignores {refused})" in output

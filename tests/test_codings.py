@@ -134,9 +134,9 @@ def test_disagreements_and_resolution(coded_db: Path) -> None:
         row = found[found["code_id"] == "calm"].iloc[0]
         access.add_user(store, "rosa", "reviewer", "pw-test-8", "tester")
         service.resolve(
-            store, row["segment_id"], "calm", "apply", "rosa", "The parent calms herself"
+            store, "rosa", row["segment_id"], "calm", "apply", "The parent calms herself"
         )
-        info = service.status(store)
+        info = service.study_overview(store, service.Operator("tests")).as_dict()
         assert (info["disagreements_open"], info["disagreements_resolved"]) == (1, 1)
         assert store.events().iloc[-1]["action"] == "resolve"
 
@@ -146,7 +146,7 @@ def test_resolving_where_coders_agree_is_refused(coded_db: Path) -> None:
         agreed = store.segments()[2].id  # both applied 'cues'
         access.add_user(store, "rosa", "reviewer", "pw-test-8", "tester")
         with pytest.raises(CodingError, match="do not disagree"):
-            service.resolve(store, agreed, "cues", "apply", "rosa", "Both of them saw cues")
+            service.resolve(store, "rosa", agreed, "cues", "apply", "Both of them saw cues")
 
 
 def test_a_decision_without_rationale_is_refused(coded_db: Path) -> None:
@@ -154,7 +154,7 @@ def test_a_decision_without_rationale_is_refused(coded_db: Path) -> None:
         seg = store.segments()[1].id
         access.add_user(store, "rosa", "reviewer", "pw-test-8", "tester")
         with pytest.raises(CodingError, match="rationale"):
-            service.resolve(store, seg, "calm", "apply", "rosa", "  ")
+            service.resolve(store, "rosa", seg, "calm", "apply", "  ")
 
 
 def test_assigning_a_document_gives_its_units_open(corpus_db: Path) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from coding import service
 from coding.corpus import normalise, normalise_with_map, read_source
 from coding.errors import InvalidInput
+from coding.model import ProgressEvent
 from coding.store import Store
 
 pytestmark = pytest.mark.both_engines
@@ -198,12 +199,53 @@ def test_manifest_sets_ids_programmes_and_titles(store: Store, tmp_path: Path) -
     assert (doc.programme, doc.title) == ("Small Steps", "Steps")
 
 
-def test_manifest_mismatches_are_noted(store: Store, tmp_path: Path) -> None:
+def test_import_reports_typed_progress_in_order(store: Store, tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("file,document_id,programme\nManual.md,steps,Small Steps\n")
-    notes: list[str] = []
+    second = tmp_path / "second.txt"
+    second.write_text("A second source.\n\nWith two paragraphs.\n")
+    events: list[ProgressEvent] = []
+    files = [DATA / "manual.md", second]
+    service.import_documents(store, files, "t", manifest=manifest, on_progress=events.append)
+    unlisted = "is not in the manifest; using id {!r} and no programme"
+    assert events == [
+        ProgressEvent("reading", 0, 2, str(files[0])),
+        ProgressEvent(
+            "reading", 0, 2, str(files[0]), note="manual.md " + unlisted.format("manual")
+        ),
+        ProgressEvent("reading", 1, 2, str(second)),
+        ProgressEvent("reading", 1, 2, str(second), note="second.txt " + unlisted.format("second")),
+        ProgressEvent("reading", 2, 2),
+        ProgressEvent(
+            "reading", 2, 2, str(manifest), "manifest rows for files not imported here: Manual.md"
+        ),
+        ProgressEvent("storing", item="2 document(s)"),
+    ]
+
+
+def test_an_import_that_stores_nothing_reports_no_storing(corpus_db: Path) -> None:
+    events: list[ProgressEvent] = []
+    with Store.open(corpus_db) as store:
+        service.import_documents(store, [DATA / "manual.md"], "t", on_progress=events.append)
+    assert [e.stage for e in events] == ["reading", "reading"]
+
+
+def test_a_file_the_manifest_does_not_name_is_noted_with_the_programme_given(
+    store: Store, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,document_id\nother.md,other\n")
+    events: list[ProgressEvent] = []
     service.import_documents(
-        store, [DATA / "manual.md"], "t", manifest=manifest, progress=notes.append
+        store,
+        [DATA / "manual.md"],
+        "t",
+        programme="Small Steps",
+        manifest=manifest,
+        on_progress=events.append,
     )
-    assert "note: manual.md is not in the manifest; using id 'manual' and no programme" in notes
-    assert "note: manifest rows for files not imported here: Manual.md" in notes
+    assert [e.note for e in events if e.note] == [
+        "manual.md is not in the manifest; using id 'manual' and programme 'Small Steps'",
+        "manifest rows for files not imported here: other.md",
+    ]
+    assert store.document("manual").programme == "Small Steps"

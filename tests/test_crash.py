@@ -227,4 +227,8 @@ def test_the_real_command_killed_after_adding_coders_adds_none(
     code, out = run(*args)
     assert code == 0 and "1 annotations added" in out, out
     with Store.open(corpus_db) as store:
-        assert "newcomer" in store.coders() and service.status(store)["annotations"] == 1
+        assert (
+            "newcomer" in store.coders()
+            and service.study_overview(store, service.Operator("tests")).as_dict()["annotations"]
+            == 1
+        )

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from coding import service
 from coding.cli import cli
 from coding.errors import NotFound
+from coding.model import ProgressEvent
 from coding.service.demo import build_demo, rebuild_demo
 from coding.store import Store
 from tests.conftest import ROOT, new_target
@@ -87,6 +88,14 @@ def test_rerunning_the_demo_keeps_the_work_done_on_it(tmp_path: Path) -> None:
         assert store.settings()["marker"] == "kept"
 
 
+def test_the_demo_refuses_a_port_it_would_not_use(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--no-app", "--port", "8600"])
+    assert result.exit_code == 2
+    assert "--no-app and --port cannot be used together (--no-app ignores --port)" in result.output
+    assert not db.exists()
+
+
 def test_force_rebuilds_only_a_demo_study(tmp_path: Path, small_codebook: Path) -> None:
     real = tmp_path / "study.db"
     service.init_study(real, "tester", small_codebook).close()
@@ -106,9 +115,17 @@ def test_force_swaps_in_a_fresh_demo_and_a_failed_build_keeps_the_old(tmp_path: 
         rebuild_demo(db, root=tmp_path / "nowhere")
     with Store.open(db) as store:
         assert store.settings()["marker"] == "old"
-    said: list[str] = []
-    rebuild_demo(db, progress=said.append)
-    assert said[0] == f"creating {db} with mechanisms.yaml"  # not the temporary file's name
+    said: list[ProgressEvent] = []
+    rebuild_demo(db, on_progress=said.append)
+    # The study being rebuilt, not the file it is built in.
+    assert said[0] == ProgressEvent("creating", item=f"{db} with mechanisms.yaml")
+    assert [event.stage for event in said] == [
+        "creating",
+        "importing",
+        "importing",
+        "adding",
+        "training",
+    ]
     with Store.open(db) as store:
         assert "marker" not in store.settings()
         assert store.count("annotations") == _rows_in(ROOT / "corpus" / "codings.csv")

@@ -28,7 +28,7 @@ def resolved_db(coded_db: Path) -> Path:
     with Store.open(coded_db) as store:
         unit = store.segments()[1].id
         access.add_user(store, "rev", "reviewer", "pw-test-8", "tester")
-        service.resolve(store, unit, "calm", "apply", "rev", "Describes <calming> & soothing")
+        service.resolve(store, "rev", unit, "calm", "apply", "Describes <calming> & soothing")
     return coded_db
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from coding import service
 from coding.errors import CodingError, Conflict, PermissionDenied
+from coding.review import Choice
 from coding.service import access, folders
 from coding.service import coder as coder_service
 from coding.service import review as review_service
@@ -57,7 +58,7 @@ def test_resolve_refuses_a_reviewer_who_is_not_one(
     before = snapshot(reviewed_db)
     with Store.open(reviewed_db) as store, pytest.raises(PermissionDenied, match=message):
         service.resolve(
-            store, _calm_unit(store), "calm", "apply", reviewer, "The parent calms herself"
+            store, reviewer, _calm_unit(store), "calm", "apply", "The parent calms herself"
         )
     assert snapshot(reviewed_db) == before
 
@@ -70,14 +71,14 @@ def test_an_admin_who_coded_the_unit_cannot_decide_it(reviewed_db: Path) -> None
         service.import_codings(store, path, "tester", complete="segments")
     before = snapshot(reviewed_db)
     with Store.open(reviewed_db) as store, pytest.raises(PermissionDenied, match="boss coded"):
-        service.resolve(store, unit, "calm", "apply", "boss", "I coded it so I know best")
+        service.resolve(store, "boss", unit, "calm", "apply", "I coded it so I know best")
     assert snapshot(reviewed_db) == before
 
 
 def test_a_study_without_users_has_no_reviewer_and_says_how_to_add_one(coded_db: Path) -> None:
     before = snapshot(coded_db)
     with Store.open(coded_db) as store, pytest.raises(PermissionDenied) as err:
-        service.resolve(store, _calm_unit(store), "calm", "apply", "tester", "Parent calms")
+        service.resolve(store, "tester", _calm_unit(store), "calm", "apply", "Parent calms")
     assert "coding users add STUDY NAME --role reviewer" in str(err.value)
     assert snapshot(coded_db) == before
 
@@ -88,7 +89,7 @@ def test_a_study_without_users_has_no_reviewer_and_says_how_to_add_one(coded_db:
 def test_a_rationale_without_real_words_is_refused(reviewed_db: Path, rationale: str) -> None:
     before = snapshot(reviewed_db)
     with Store.open(reviewed_db) as store, pytest.raises(CodingError, match="rationale"):
-        service.resolve(store, _calm_unit(store), "calm", "apply", "rosa", rationale)
+        service.resolve(store, "rosa", _calm_unit(store), "calm", "apply", rationale)
     assert snapshot(reviewed_db) == before
 
 
@@ -102,10 +103,8 @@ def test_a_rationale_of_three_words_and_fifteen_letters_is_enough(rationale: str
 def test_a_registered_reviewer_and_an_admin_may_decide(reviewed_db: Path) -> None:
     with Store.open(reviewed_db) as store:
         unit = _calm_unit(store)
-        first = service.resolve(store, unit, "calm", "apply", "rosa", "The parent calms herself")
-        service.resolve(
-            store, unit, "calm", "reject", "boss", "Staff calm, not the parent", expected=first
-        )
+        first = service.resolve(store, "rosa", unit, "calm", "apply", "The parent calms herself")
+        service.resolve(store, "boss", unit, "calm", "reject", "Staff calm, not the parent", first)
         assert [r.reviewer for r in store.resolutions()] == ["rosa", "boss"]
 
 
@@ -139,16 +138,18 @@ def test_the_app_refuses_a_reviewer_who_coded_the_unit(team_db: Path) -> None:
     before = snapshot(team_db)
     with Store.open(team_db) as store:
         with pytest.raises(PermissionDenied, match="admin coded"):
-            review_service.decide(store, "admin", unit, "merge", "I know this unit very well")
+            review_service.decide(
+                store, "admin", unit, Choice.merge(), "I know this unit very well"
+            )
         with pytest.raises(CodingError, match="too thin"):
-            review_service.decide(store, "rosa", unit, "merge", "ok.")
+            review_service.decide(store, "rosa", unit, Choice.merge(), "ok.")
     assert snapshot(team_db) == before
 
 
 def test_an_undo_needs_a_real_rationale_too(team_db: Path) -> None:
     with Store.open(team_db) as store:
         unit = _calm_unit(store)
-        review_service.decide(store, "rosa", unit, "merge", "The parent calms herself")
+        review_service.decide(store, "rosa", unit, Choice.merge(), "The parent calms herself")
     before = snapshot(team_db)
     with Store.open(team_db) as store, pytest.raises(CodingError, match="too thin"):
         review_service.undo(store, "rosa", unit, "oops")

@@ -72,7 +72,7 @@ def hostile_db(tmp_path: Path) -> Path:
         rows = [(u, "amira", "calm") for u in units] + [(units[0], "ben", "calm")]
         service.import_codings(store, write_codings(tmp_path / "c.csv", rows), "tester")
         access.add_user(store, "rosa", "reviewer", "a long enough password", "tester")
-        service.resolve(store, units[1], "calm", "apply", "rosa", f"{FORMULA} {PAYLOAD}")
+        service.resolve(store, "rosa", units[1], "calm", "apply", f"{FORMULA} {PAYLOAD}")
     return path
 
 

@@ -150,8 +150,13 @@ def test_current_reads_leave_superseded_annotations_out(team: Store, tmp_path: P
     coder_service.save_unit(team, "chloe", unit, ["cues"], WHOLE_MEMO, submit=True)
     frame = team.annotations_frame(["chloe"])
     assert frame["code_id"].tolist() == ["cues"]
-    assert service.status(team)["progress"]["chloe"]["annotations"] == 1
-    assert queue_service.review_item(team, "rosa", unit).codes_by_coder["chloe"] == ["cues"]
+    assert (
+        service.study_overview(team, service.Operator("tests")).as_dict()["progress"]["chloe"][
+            "annotations"
+        ]
+        == 1
+    )
+    assert queue_service.review_item(team, "rosa", unit).codes_of("chloe") == ["cues"]
 
 
 def test_an_older_study_migrates_with_its_work_on_each_engine(target: str) -> None:
@@ -270,11 +275,11 @@ def test_one_row_for_the_demo_trainee_submits_nothing(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     build_demo(db, suggest=False)
     with Store.open(db) as store:
-        before = service.status(store)
+        before = service.study_overview(store, service.Operator("tests")).as_dict()
         unit = store.segments(document_id=TRAINEE_DOCUMENT)[0].id
         code = store.codebook().codebook.code_ids[0]
         service.import_codings(store, _one_row(tmp_path, unit, TRAINEE, code), "tester")
-        after = service.status(store)
+        after = service.study_overview(store, service.Operator("tests")).as_dict()
     assert after["progress"][TRAINEE]["completed"] == 0
     assert after["progress"][TRAINEE]["assigned"] == before["progress"][TRAINEE]["assigned"]
     assert after["disagreements_open"] == before["disagreements_open"]

@@ -10,9 +10,10 @@ import pytest
 
 from coding import service
 from coding.errors import InvalidInput
+from coding.refi.locate import locate
 from coding.refi.positions import PositionMap, PositionUnit, detect_unit, utf16_offsets
 from coding.refi.qdc import read_qdc
-from coding.refi.qdpx_read import locate, read_qdpx
+from coding.refi.qdpx_read import read_qdpx
 from coding.service.refi import import_qdpx
 from coding.store import Store
 from coding.xmlzip import read_archive

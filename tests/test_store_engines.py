@@ -29,8 +29,8 @@ def test_the_workflow_runs_end_to_end(target: str, tmp_path: Path) -> None:
         found = service.disagreements(store)
         assert len(found) == 2
         access.add_user(store, "rosa", "reviewer", "pw-test-8", "t")
-        service.resolve(store, units[1], "calm", "apply", "rosa", "Parent calms herself")
-        info = service.status(store)
+        service.resolve(store, "rosa", units[1], "calm", "apply", "Parent calms herself")
+        info = service.study_overview(store, service.Operator("tests")).as_dict()
     assert (info["documents"], info["segments"], info["annotations"]) == (1, 4, 2)
     assert (info["disagreements_open"], info["disagreements_resolved"]) == (1, 1)
     with Store.open(target) as reopened:

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from coding import service
 from coding.model import Decision
+from coding.review import Choice
 from coding.service import coder as coder_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
@@ -25,7 +26,7 @@ def current_segment(db: Path) -> str:
     return str(page["segment_id"].iloc[0])
 
 
-def decide(at: AppTest, sid: str, choice: str, why: str) -> AppTest:
+def decide(at: AppTest, sid: str, choice: Choice, why: str) -> AppTest:
     at.radio(key=f"choice-{sid}").set_value(choice)
     at.text_area(key=f"why-{sid}").input(why)
     return at.button(key=f"FormSubmitter:decide-{sid}-Record decision").click().run()
@@ -46,7 +47,7 @@ def test_a_decision_writes_one_resolution_and_one_event(team_db: Path) -> None:
     at = open_page(team_db, "rosa", "resolve")
     with Store.open(team_db) as store:
         revision = store.revision()
-    decide(at, sid, "accept:amira", "The parent calms herself down.")
+    decide(at, sid, Choice.accept("amira"), "The parent calms herself down.")
     assert not at.exception
     with Store.open(team_db) as store:
         resolutions = store.resolutions()
@@ -66,7 +67,7 @@ def test_a_decision_writes_one_resolution_and_one_event(team_db: Path) -> None:
 def test_a_decision_without_rationale_is_refused(team_db: Path) -> None:
     sid = current_segment(team_db)
     at = open_page(team_db, "rosa", "resolve")
-    decide(at, sid, "merge", "   ")
+    decide(at, sid, Choice.merge(), "   ")
     assert "rationale" in at.error[0].value
     with Store.open(team_db) as store:
         assert store.resolutions() == []
@@ -76,7 +77,7 @@ def test_undo_creates_a_withdrawal(team_db: Path) -> None:
     sid = current_segment(team_db)
     at = open_page(team_db, "rosa", "resolve")
     at.radio(key="q_state").set_value("All").run()
-    decide(at, sid, "neither", "Staff calm, not the parent.")
+    decide(at, sid, Choice.neither(), "Staff calm, not the parent.")
     at.button(key="queue-prev").click().run()
     at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
     at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
@@ -89,12 +90,14 @@ def test_undo_after_someone_else_decided_withdraws_nothing(team_db: Path) -> Non
     sid = current_segment(team_db)
     at = open_page(team_db, "rosa", "resolve")
     at.radio(key="q_state").set_value("All").run()
-    decide(at, sid, "neither", "Staff calm, not the parent.")
+    decide(at, sid, Choice.neither(), "Staff calm, not the parent.")
     at.button(key="queue-prev").click().run()
     with Store.open(team_db) as store:  # meanwhile another reviewer decides differently
         item = queue_service.review_item(store, "admin", sid)
         seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
-        review_service.decide(store, "admin", sid, "merge", "The parent calms down.", seen=seen)
+        review_service.decide(
+            store, "admin", sid, Choice.merge(), "The parent calms down.", seen=seen
+        )
     at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
     at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
     assert not at.exception
@@ -138,7 +141,7 @@ def test_a_code_removed_from_the_codebook_does_not_break_the_page(
     at.button(key="queue-next").click().run()
     assert not at.exception, at.exception
     assert at.multiselect(key=f"other-{unit}").value == []
-    decide(at, unit, "merge", "calm applies to the parent")
+    decide(at, unit, Choice.merge(), "calm applies to the parent")
     assert not at.exception
     with Store.open(team_db) as store:
         assert {(r.segment_id, r.code_id) for r in store.resolutions()} == {(unit, "calm")}

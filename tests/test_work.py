@@ -11,6 +11,7 @@ import pytest
 from coding import review, service
 from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
 from coding.model import Decision, Suggestion
+from coding.review import Choice
 from coding.service import access
 from coding.service import coder as coder_service
 from coding.service import export as export_service
@@ -202,19 +203,19 @@ def _item(store: Store, code_id: str) -> queue_service.QueueItem:
 
 
 @pytest.mark.parametrize(
-    ("choice", "other", "expected"),
+    ("choice", "expected"),
     [
-        ("accept:amira", (), {"calm": Decision.APPLY}),
-        ("accept:ben", (), {"calm": Decision.REJECT}),
-        ("merge", (), {"calm": Decision.APPLY}),
-        ("neither", (), {"calm": Decision.REJECT}),
-        ("other", ("cues",), {"calm": Decision.REJECT, "cues": Decision.APPLY}),
+        (Choice.accept("amira"), {"calm": Decision.APPLY}),
+        (Choice.accept("ben"), {"calm": Decision.REJECT}),
+        (Choice.merge(), {"calm": Decision.APPLY}),
+        (Choice.neither(), {"calm": Decision.REJECT}),
+        (Choice.other(["cues"]), {"calm": Decision.REJECT, "cues": Decision.APPLY}),
     ],
 )
 def test_choices_map_to_decisions(
-    team: Store, choice: str, other: tuple[str, ...], expected: dict[str, Decision]
+    team: Store, choice: Choice, expected: dict[str, Decision]
 ) -> None:
-    assert queue_service.final_codes(_item(team, "calm"), choice, other) == expected
+    assert _item(team, "calm").decisions(choice) == expected
 
 
 def test_decision_writes_one_resolution_and_one_event(team: Store) -> None:
@@ -222,7 +223,7 @@ def test_decision_writes_one_resolution_and_one_event(team: Store) -> None:
     annotations_before = team.annotations_frame()
     revision = team.revision()
     ids = review_service.decide(
-        team, "rosa", item.segment_id, "accept:amira", "Parent calms herself"
+        team, "rosa", item.segment_id, Choice.accept("amira"), "Parent calms herself"
     )
     assert len(ids) == 1
     (resolution,) = team.resolutions()
@@ -250,13 +251,20 @@ def _final(store: Store, segment_id: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("choice", "expected"),
-    [("accept:amira", {"calm"}), ("accept:ben", set()), ("merge", {"calm"}), ("neither", set())],
+    [
+        (Choice.accept("amira"), {"calm"}),
+        (Choice.accept("ben"), set()),
+        (Choice.merge(), {"calm"}),
+        (Choice.neither(), set()),
+    ],
 )
 def test_a_later_choice_replaces_an_earlier_other(
-    team: Store, choice: str, expected: set[str]
+    team: Store, choice: Choice, expected: set[str]
 ) -> None:
     sid = _item(team, "calm").segment_id
-    review_service.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
+    review_service.decide(
+        team, "rosa", sid, Choice.other(["calm", "cues"]), "cues are there as well"
+    )
     assert _final(team, sid) == {"calm", "cues"}
     item = queue_service.review_item(team, "rosa", sid)
     seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
@@ -266,10 +274,14 @@ def test_a_later_choice_replaces_an_earlier_other(
 
 def test_a_later_other_withdraws_what_an_earlier_other_added(team: Store) -> None:
     sid = _item(team, "calm").segment_id
-    review_service.decide(team, "rosa", sid, "other", "cues are there as well", ["calm", "cues"])
+    review_service.decide(
+        team, "rosa", sid, Choice.other(["calm", "cues"]), "cues are there as well"
+    )
     item = queue_service.review_item(team, "rosa", sid)
     seen = {str(r.code_id): int(r.id) for r in item.standing.itertuples()}
-    review_service.decide(team, "rosa", sid, "other", "only calm applies here", ["calm"], seen=seen)
+    review_service.decide(
+        team, "rosa", sid, Choice.other(["calm"]), "only calm applies here", seen=seen
+    )
     assert _final(team, sid) == {"calm"}
 
 
@@ -288,30 +300,34 @@ def test_a_removed_code_is_neither_shown_nor_decided(team: Store, tmp_path: Path
     _drop_cues(team, tmp_path)
     unit = units(team)[2]
     item = queue_service.review_item(team, "rosa", unit)
-    assert item.codes_by_coder == {"amira": [], "ben": [], "chloe": ["calm"]}
-    assert item.agreed() == set() and item.disputed == ["calm"]
-    for choice in ("accept:chloe", "merge", "neither"):
-        assert set(queue_service.final_codes(item, choice)) == {"calm"}
-    review_service.decide(team, "rosa", unit, "other", "calm applies to the parent", ["calm"])
+    assert {c: item.codes_of(c) for c in item.coders} == {
+        "amira": [],
+        "ben": [],
+        "chloe": ["calm"],
+    }
+    assert item.unit.agreed() == set() and item.disputed == ["calm"]
+    for choice in (Choice.accept("chloe"), Choice.merge(), Choice.neither()):
+        assert set(item.decisions(choice)) == {"calm"}
+    review_service.decide(team, "rosa", unit, Choice.other(["calm"]), "calm applies to the parent")
     assert {r.code_id for r in team.resolutions()} == {"calm"}
 
 
 def test_decision_needs_a_rationale(team: Store) -> None:
     item = _item(team, "calm")
     with pytest.raises(CodingError, match="rationale"):
-        review_service.decide(team, "rosa", item.segment_id, "merge", "  ")
+        review_service.decide(team, "rosa", item.segment_id, Choice.merge(), "  ")
     assert team.resolutions() == []
 
 
 def test_coder_cannot_decide(team: Store) -> None:
     item = _item(team, "calm")
     with pytest.raises(PermissionDenied):
-        review_service.decide(team, "amira", item.segment_id, "accept:amira", "mine")
+        review_service.decide(team, "amira", item.segment_id, Choice.accept("amira"), "mine")
 
 
 def test_undo_adds_a_withdrawal_and_erases_nothing(team: Store) -> None:
     item = _item(team, "calm")
-    review_service.decide(team, "rosa", item.segment_id, "neither", "not about the parent")
+    review_service.decide(team, "rosa", item.segment_id, Choice.neither(), "not about the parent")
     review_service.undo(team, "rosa", item.segment_id, "decided this too fast")
     history = team.resolutions()
     assert [r.decision for r in history] == [Decision.REJECT, Decision.WITHDRAW]
@@ -327,9 +343,9 @@ def _seen(store: Store, segment_id: str) -> dict[str, int]:
 
 def test_undo_refuses_to_withdraw_a_decision_it_did_not_see(team: Store) -> None:
     sid = _item(team, "calm").segment_id
-    review_service.decide(team, "rosa", sid, "neither", "not about the parent")
+    review_service.decide(team, "rosa", sid, Choice.neither(), "not about the parent")
     seen = _seen(team, sid)
-    review_service.decide(team, "admin", sid, "merge", "the parent calms down", seen=seen)
+    review_service.decide(team, "admin", sid, Choice.merge(), "the parent calms down", seen=seen)
     with pytest.raises(Conflict, match="changed since you looked"):
         review_service.undo(team, "rosa", sid, "decided this too fast", seen=seen)
     assert [r.decision for r in team.resolutions()] == [Decision.REJECT, Decision.APPLY]
@@ -339,7 +355,7 @@ def test_undo_refuses_to_withdraw_a_decision_it_did_not_see(team: Store) -> None
 
 def test_undo_refuses_when_the_seen_decision_was_already_withdrawn(team: Store) -> None:
     sid = _item(team, "calm").segment_id
-    review_service.decide(team, "rosa", sid, "neither", "not about the parent")
+    review_service.decide(team, "rosa", sid, Choice.neither(), "not about the parent")
     seen = _seen(team, sid)
     review_service.undo(team, "admin", sid, "the admin undid it first", seen=seen)
     with pytest.raises(Conflict):

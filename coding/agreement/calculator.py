@@ -264,29 +264,22 @@ def _kappa_results(
     return results, defined
 
 
-def _coefficients(
-    ratings: Ratings,
-    values: list[float] | None,
-    layout: str,
-    level: str,
-    distance: str | Distance | None,
-    weights: Weights | None,
-    bootstrap: int,
-    seed: int,
-    alpha_ci: str = "krippendorff",
-) -> ReliabilityReport:
-    w: FloatArray | None = None
+def _weight_matrix(ratings: Ratings, weights: Weights | None) -> FloatArray | None:
+    """Agreement weights between categories: named, from a function, or None (identity)."""
     if isinstance(weights, str):
-        w = kappa.weight_matrix(weights, ratings.q)
-    elif weights is not None:
-        w = 1.0 - distance_matrix(ratings.categories, lambda a, b: 1.0 - weights(a, b))
-    n_coders = ratings.n_coders
-    if n_coders is None:
-        n_coders = int(ratings.coded.max()) if ratings.coded.size else 0
-    freq = ratings.freq[None, :]
-    kappas, defined = _kappa_results(ratings, w)
+        return kappa.weight_matrix(weights, ratings.q)
+    if weights is not None:
+        return 1.0 - distance_matrix(ratings.categories, lambda a, b: 1.0 - weights(a, b))
+    return None
+
+
+def _fleiss_results(
+    ratings: Ratings, kappas: list[Coefficient]
+) -> tuple[list[Coefficient], ByCategory]:
+    """Fleiss' observed and expected agreement (undefined where percent agreement is), and
+    Fleiss' kappa per category."""
     pa = next(c for c in kappas if c.name == "percent_agreement")
-    pe = float(kappa.fleiss_expected(ratings, freq)[0])
+    pe = float(kappa.fleiss_expected(ratings, ratings.freq[None, :])[0])
     fleiss = [
         Coefficient("fleiss_observed_agreement_Pbar", pa.value, pa.reason),
         Coefficient("fleiss_expected_agreement_Pe", None if pa.value is None else pe, pa.reason),
@@ -299,6 +292,26 @@ def _coefficients(
             for c, v in zip(ratings.categories, per_category, strict=True)
         ),
     )
+    return fleiss, category_kappa
+
+
+def _coefficients(
+    ratings: Ratings,
+    values: list[float] | None,
+    layout: str,
+    level: str,
+    distance: str | Distance | None,
+    weights: Weights | None,
+    bootstrap: int,
+    seed: int,
+    alpha_ci: str = "krippendorff",
+) -> ReliabilityReport:
+    w = _weight_matrix(ratings, weights)
+    n_coders = ratings.n_coders
+    if n_coders is None:
+        n_coders = int(ratings.coded.max()) if ratings.coded.size else 0
+    kappas, defined = _kappa_results(ratings, w)
+    fleiss, category_kappa = _fleiss_results(ratings, kappas)
     delta, difference = _alpha_delta(ratings, values, level, distance, w)
     alpha = alpha_from_coincidences(coincidences(ratings), delta)
     if n_coders < 2:

@@ -6,17 +6,21 @@ import math
 
 import click
 import pandas as pd
-from click.core import ParameterSource
 
 from coding import service
 from coding.cli.common import (
+    BOOTSTRAP,
     FORMAT,
+    SEED,
     STUDY,
+    choice,
     echo_disagreements,
     echo_frame,
+    flag,
     friendly,
     note,
     open_study,
+    refusing,
 )
 from coding.cli.main import cli
 from coding.service import agreement as agreement_service
@@ -57,16 +61,7 @@ IGNORED_BY = {
     "--disagreements": ("--pairwise", "--nlp", "--consensus", "--by", "--bootstrap", "--seed"),
     "--pairwise": ("--by",),  # one table per pair, always by code
 }
-_PARAMETERS = {
-    "--spans": "span_level",
-    "--disagreements": "list_disagreements",
-    "--pairwise": "pairwise",
-    "--nlp": "include_nlp",
-    "--consensus": "include_consensus",
-    "--by": "by",
-    "--bootstrap": "bootstrap",
-    "--seed": "seed",
-}
+AGREEING = {("--pairwise", "--by code")}  # what --pairwise does anyway
 
 
 @cli.command()
@@ -76,45 +71,22 @@ _PARAMETERS = {
     help="Comma-separated coders (default: all with completed units). "
     "'nlp' and 'consensus' may be named too.",
 )
-@click.option(
-    "--by",
-    type=click.Choice(["code", "document", "code-document"]),
-    default="code",
-    show_default=True,
-)
-@click.option(
-    "--bootstrap",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Bootstrap resamples for confidence intervals (0: none).",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--nlp", "include_nlp", is_flag=True, help="Add NLP suggestions as coder 'nlp'.")
-@click.option(
-    "--consensus",
-    "include_consensus",
-    is_flag=True,
-    help="Add the consensus coding as coder 'consensus'.",
-)
-@click.option("--pairwise", is_flag=True, help="One table per pair of coders.")
-@click.option(
+@choice("--by", ["code", "document", "code-document"], "code", help="What each row is about.")
+@BOOTSTRAP
+@SEED
+@flag("--nlp", "Add NLP suggestions as coder 'nlp'.", "include_nlp")
+@flag("--consensus", "Add the consensus coding as coder 'consensus'.", "include_consensus")
+@flag("--pairwise", "One table per pair of coders.")
+@flag(
     "--spans",
+    "Span level: Krippendorff's u-alpha and character-level kappa per document and code.",
     "span_level",
-    is_flag=True,
-    help="Span level: Krippendorff's u-alpha and character-level kappa per document and code.",
 )
-@click.option(
-    "--disagreements",
-    "list_disagreements",
-    is_flag=True,
-    help="List the units where coders differ instead.",
-)
+@flag("--disagreements", "List the units where coders differ instead.", "list_disagreements")
 @FORMAT()
-@click.pass_context
+@refusing(IGNORED_BY, AGREEING)
 @friendly
 def agreement(
-    ctx: click.Context,
     study: str,
     coders: str | None,
     by: str,
@@ -131,7 +103,6 @@ def agreement(
 
     Example: coding agreement study.db --bootstrap 1000 --format csv
     """
-    _refuse_ignored_flags(ctx)
     names = [c.strip() for c in coders.split(",") if c.strip()] if coders else None
     with open_study(study) as store:
         if span_level:
@@ -158,28 +129,6 @@ def echo_agreement(table: pd.DataFrame, fmt: str) -> None:
     echo_frame(table, fmt, view=_metrics_view, left=["note"], footnotes="note")
     if fmt == "table" and _pooled(table):
         note(N_UNITS_NOTE)
-
-
-def _refuse_ignored_flags(ctx: click.Context) -> None:
-    """A usage error naming both flags when a view is asked for with a flag it ignores."""
-    given = {flag for flag, name in _PARAMETERS.items() if _given(ctx, name)}
-    for view, ignored in IGNORED_BY.items():
-        clash = next((flag for flag in ignored if flag in given), None) if view in given else None
-        if clash is not None:
-            raise click.UsageError(
-                f"{view} and {clash} cannot be used together ({view} ignores {clash})", ctx
-            )
-
-
-def _given(ctx: click.Context, name: str) -> bool:
-    """Whether the user gave parameter ``name``: a flag turned on, or an option set on the
-    command line. ``--by code`` with --pairwise is no clash: it is what --pairwise does."""
-    value = ctx.params[name]
-    if isinstance(value, bool):
-        return value
-    if name == "by" and value == "code" and ctx.params["pairwise"]:
-        return False
-    return ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
 
 
 POOLED_SCOPES = ("overall", "document")  # rows that pool every code: n_units counts pairs

@@ -11,7 +11,17 @@ from pathlib import Path
 import click
 
 from coding import service
-from coding.cli.common import STUDY, actor, friendly, note, open_study
+from coding.cli.common import (
+    STUDY,
+    actor,
+    choice,
+    flag,
+    friendly,
+    note,
+    open_study,
+    progress_shown,
+    refusing,
+)
 from coding.cli.main import cli
 from coding.errors import CodingError
 from coding.service.demo import PROJECT_ROOT, build_demo, is_demo_study, rebuild_demo
@@ -19,13 +29,16 @@ from coding.service.demo import PROJECT_ROOT, build_demo, is_demo_study, rebuild
 APP_FILE = PROJECT_ROOT / "app.py"
 
 
+PORT = click.option("--port", type=int, default=8501, show_default=True)
+IGNORED_BY = {"--no-app": ("--port",)}  # given with the flag, refused rather than dropped
+
+
 @cli.command()
 @click.option("--db", "db", default="demo.db", show_default=True, help="Where to build it.")
-@click.option(
-    "--force", is_flag=True, help="Rebuild the demo study at --db (never replaces another study)."
-)
-@click.option("--no-app", is_flag=True, help="Build only; do not start the app.")
-@click.option("--port", type=int, default=8501, show_default=True)
+@flag("--force", "Rebuild the demo study at --db (never replaces another study).")
+@flag("--no-app", "Build only; do not start the app.")
+@PORT
+@refusing(IGNORED_BY)
 @friendly
 def demo(db: str, force: bool, no_app: bool, port: int) -> None:
     """Build the demo study (codebook, four manuals, two coders) and start the app.
@@ -33,17 +46,17 @@ def demo(db: str, force: bool, no_app: bool, port: int) -> None:
     An existing demo study at --db is kept, with any work done on it in the app, unless
     --force rebuilds it. Example: coding demo --db demo.db --no-app
     """
-    path = Path(db)
-    if not path.exists():
-        build_demo(db, actor(), progress=note)
-    elif not is_demo_study(db):
-        raise CodingError(f"{db} exists and is not a demo study; choose another --db")
-    elif force:
-        rebuild_demo(db, actor(), progress=note)
-    else:
-        note(f"{db}: the demo study is already built; keeping it (--force rebuilds it)")
+    with progress_shown() as on_progress:
+        if not Path(db).exists():
+            build_demo(db, actor(), on_progress=on_progress)
+        elif not is_demo_study(db):
+            raise CodingError(f"{db} exists and is not a demo study; choose another --db")
+        elif force:
+            rebuild_demo(db, actor(), on_progress=on_progress)
+        else:
+            note(f"{db}: the demo study is already built; keeping it (--force rebuilds it)")
     with open_study(db) as store:
-        info = service.status(store)
+        info = service.study_overview(store, service.Operator(actor())).as_dict()
     click.echo(
         f"demo study {db}: {info['documents']} documents, {info['segments']} units, "
         f"{info['coders']} coders, {info['codes']} codes, {info['annotations']} "
@@ -55,18 +68,17 @@ def demo(db: str, force: bool, no_app: bool, port: int) -> None:
 
 @cli.command()
 @STUDY
-@click.option("--port", type=int, default=8501, show_default=True)
+@PORT
 @click.option(
     "--address",
     default="127.0.0.1",
     show_default=True,
     help="Interface to listen on (keep 127.0.0.1 behind a reverse proxy).",
 )
-@click.option(
+@choice(
     "--auth",
-    type=click.Choice(["password", "proxy", "oidc"]),
-    default="password",
-    show_default=True,
+    ["password", "proxy", "oidc"],
+    "password",
     help="Sign-in: the study's users and passwords, a trusted proxy header, or OIDC "
     "(see docs/deploy.md).",
 )

@@ -1,9 +1,10 @@
-"""What every command shares: the STUDY argument, ``--format``, printing frames and JSON, the
-acting user, opening a study, and turning errors into messages.
+"""What every command shares: the STUDY argument and the common options, printing frames,
+JSON and progress, the acting user, opening a study, and turning errors into messages.
 
 Every command prints a table of rows through :func:`echo_frame` and other data through
 :func:`echo_json`, so a CSV from any command has its formula cells neutralised and a table
-cuts long text the same way.
+cuts long text the same way; a long action shows its progress through :func:`progress_shown`.
+Options that a command's view would ignore are refused (:func:`refusing`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,24 @@ import getpass
 import json
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import sys
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 import pandas as pd
+from click.core import ParameterSource
 
 from coding.errors import CodingError
-from coding.export.cells import csv_text
+from coding.model import OnProgress, ProgressEvent
+from coding.service import review as review_service
+from coding.service.standalone import csv_text
 from coding.store import Store
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,6 +58,87 @@ def FORMAT(  # noqa: N802 - used as a decorator, like click.option
     )
 
 
+def choice(
+    name: str, choices: Iterable[str], default: str | None = None, help: str | None = None
+) -> Callable[[FC], FC]:
+    """An option taking one of ``choices``; --help shows its default when it has one."""
+    return click.option(
+        name,
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def flag(name: str, help: str, dest: str | None = None) -> Callable[[FC], FC]:
+    """An on/off option, passed as ``dest`` (default: named after the flag)."""
+    return click.option(*(name, dest) if dest else (name,), is_flag=True, help=help)
+
+
+BOOTSTRAP = click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Bootstrap replicates for 95% confidence intervals (0: none).",
+)
+SEED = click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for the random draws."
+)
+
+
+def refusing(
+    ignored_by: Mapping[str, Sequence[str]], agreeing: Collection[tuple[str, str]] = ()
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A command decorator: before the command runs, a usage error naming both options when a
+    view is asked for with an option it ignores.
+
+    A view is a flag ("--spans") or an option with one value ("--layout spans"); an option it
+    ignores counts as given when it is a flag turned on or an option set on the command line.
+    ``agreeing`` lists (view, "--option value") pairs that are no clash: what the view does
+    anyway.
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            ctx = click.get_current_context()
+            for view, option in _ignored(ctx, ignored_by):
+                if (view, f"{option} {ctx.params[_parameter(ctx, option)]}") not in agreeing:
+                    raise click.UsageError(
+                        f"{view} and {option} cannot be used together ({view} ignores {option})",
+                        ctx,
+                    )
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _ignored(
+    ctx: click.Context, ignored_by: Mapping[str, Sequence[str]]
+) -> Iterator[tuple[str, str]]:
+    """(view, option) for each option given that a view asked for ignores."""
+    for view, ignored in ignored_by.items():
+        shown_by, _, value = view.partition(" ")
+        current = ctx.params[_parameter(ctx, shown_by)]
+        if current is True if not value else str(current) == value:
+            for option in ignored:
+                name = _parameter(ctx, option)
+                if ctx.params[name] is True or ctx.get_parameter_source(name) not in (
+                    ParameterSource.DEFAULT,
+                    None,
+                ):
+                    yield view, option
+
+
+def _parameter(ctx: click.Context, option: str) -> str:
+    """The name of the command's parameter that ``option`` ("--spans") sets."""
+    return next(str(p.name) for p in ctx.command.params if option in p.opts)
+
+
 def actor() -> str:
     """Who is acting: $CONCORD_USER, else the login name."""
     return os.environ.get("CONCORD_USER") or getpass.getuser() or "unknown"
@@ -75,8 +164,19 @@ def open_study(target: str) -> Iterator[Store]:
 
 
 def echo_json(data: Any) -> None:
-    """``data`` (dicts, lists, numbers, text) as indented JSON; anything else as its text."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """``data`` (dicts, lists, numbers, text) as indented JSON; anything else as its text, and
+    a number that is not finite as null."""
+    click.echo(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, default=str))
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def echo_frame(
@@ -143,9 +243,73 @@ def _footnote(text: str, footnotes: list[str]) -> str:
     return f"[{footnotes.index(text) + 1}]"
 
 
+def echo_rows(frame: pd.DataFrame, widths: Mapping[str, int] | None = None) -> None:
+    """``frame`` as left-aligned rows without a header (each column at least its ``widths``)."""
+    echo_frame(frame, "table", left=list(frame.columns), widths=widths, header=False)
+
+
 def note(message: str) -> None:
     """Progress and notes go to stderr, data to stdout."""
     click.echo(message, err=True)
+
+
+@contextmanager
+def progress_shown() -> Iterator[OnProgress]:
+    """An ``on_progress`` for a service that shows its events on stderr.
+
+    Events with a total move a progress bar labelled with their stage (showing the item at
+    hand); a note prints as "note: ..." (once the bar is done, so it does not cut through
+    it); any other event prints as a line, "STAGE ITEM".
+    """
+    shown = _ProgressShown()
+    try:
+        yield shown
+    finally:
+        shown.close()
+
+
+class _ProgressShown:
+    def __init__(self) -> None:
+        self.bars = ExitStack()
+        self.bar: ProgressBar[str | None] | None = None
+        self.notes: list[str] = []
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.note:
+            self.notes.append(f"note: {event.note}")
+            if self.bar is None:
+                self.close()
+        elif event.total is None:
+            self.close()
+            note(f"{event.stage} {event.item}".strip())
+        else:
+            self.step(event)
+
+    def step(self, event: ProgressEvent) -> None:
+        bar = self.bar
+        if bar is None or bar.label != event.stage:
+            self.close()
+            bar = self.bar = self.bars.enter_context(
+                click.progressbar(
+                    length=event.total,
+                    label=event.stage,
+                    file=sys.stderr,
+                    item_show_func=lambda item: item or None,
+                )
+            )
+        bar.current_item = event.item
+        if event.done > bar.pos:
+            bar.update(event.done - bar.pos)
+        else:
+            bar.render_progress()
+
+    def close(self) -> None:
+        """Finish the bar, if one is drawn, then print the notes held back."""
+        self.bars.close()
+        self.bar = None
+        for text in self.notes:
+            note(text)
+        self.notes.clear()
 
 
 ELLIPSIS = "\u2026"
@@ -200,11 +364,7 @@ def _missing(value: object) -> bool:
 
 
 DISAGREEMENT_COLUMNS = (
-    "segment_id",
-    "document_id",
-    "code_id",
-    "applied_by",
-    "not_applied_by",
+    *review_service.DISAGREEMENT_COLUMNS[:5],  # the unit, the code, who applied it, who not
     "decision",
     "decision_id",
     "text",

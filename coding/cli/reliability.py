@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import math
+from typing import Any
 
 import click
+import pandas as pd
 
-from coding.agreement import (
+from coding.cli.common import (
+    BOOTSTRAP,
+    FORMAT,
+    SEED,
+    choice,
+    echo_json,
+    echo_rows,
+    friendly,
+    refusing,
+)
+from coding.cli.main import cli
+from coding.service.standalone import (
     ALPHA_CI_METHODS,
     DISTANCES,
+    LAYOUTS,
     LEVELS,
     WEIGHTS,
     ByCategory,
@@ -17,9 +29,23 @@ from coding.agreement import (
     ReliabilityReport,
     reliability,
 )
-from coding.agreement.layouts import LAYOUTS
-from coding.cli.main import cli
-from coding.errors import CodingError
+
+# The options each layout ignores: given with the layout, they are refused rather than dropped.
+IGNORED_BY = {
+    "--layout spans": (
+        "--level",
+        "--distance",
+        "--weights",
+        "--bootstrap",
+        "--alpha-ci",
+        "--seed",
+    ),
+    **{
+        f"--layout {layout}": ("--coders", "--continuum")
+        for layout in ("counts", "contingency")  # no coder names, no continuum
+    },
+    **{f"--layout {layout}": ("--continuum",) for layout in ("units-by-coders", "long")},
+}
 
 
 def _coders(
@@ -47,16 +73,6 @@ def _continuum(
     return begin, end
 
 
-def _json_safe(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def _cell(value: object) -> str:
     if value is None:
         return "undefined"
@@ -67,8 +83,8 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def format_table(report: ReliabilityReport) -> str:
-    """The calculator report as aligned ``statistic  value`` lines, then the notes."""
+def report_rows(report: ReliabilityReport) -> pd.DataFrame:
+    """The calculator report as (name, value) rows: settings, statistics, alpha's bootstrap."""
     rows = [(name, "-" if value is None else _cell(value)) for name, value in report.settings()]
     for name, entry in report.rows():
         if isinstance(entry, ByCategory):
@@ -85,41 +101,31 @@ def format_table(report: ReliabilityReport) -> str:
         rows.append(("krippendorff_alpha_ci_method", report.alpha_bootstrap.method))
     summary = report.bootstrap_summary() or {}
     rows.extend((f"krippendorff_alpha_bootstrap[{k}]", _cell(v)) for k, v in summary.items())
-    width = max(len(name) for name, _ in rows)
-    lines = [f"{name:<{width}}  {text}" for name, text in rows]
+    return pd.DataFrame(rows, columns=["name", "value"])
+
+
+def echo_report(report: ReliabilityReport) -> None:
+    """The report as aligned ``name  value`` lines, then the notes."""
+    rows = report_rows(report)
+    echo_rows(rows, widths={"name": int(rows["name"].str.len().max()) + 1})
     if report.notes:
-        lines.append("")
-        lines.append("undefined or caveats:")
-        lines.extend(f"  {name}: {reason}" for name, reason in report.notes)
-    return "\n".join(lines)
+        click.echo("\nundefined or caveats:")
+        for name, reason in report.notes:
+            click.echo(f"  {name}: {reason}")
 
 
 @cli.command("reliability")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUTS),
-    default="units-by-coders",
-    show_default=True,
-    help="How the CSV is laid out.",
-)
-@click.option(
-    "--level",
-    type=click.Choice(LEVELS),
-    default="nominal",
-    show_default=True,
-    help="Level of measurement (alpha's difference function).",
-)
-@click.option(
+@choice("--layout", LAYOUTS, "units-by-coders", help="How the CSV is laid out.")
+@choice("--level", LEVELS, "nominal", help="Level of measurement (alpha's difference function).")
+@choice(
     "--distance",
-    type=click.Choice([d for d in DISTANCES if d != "binary"]),
-    default=None,
+    [d for d in DISTANCES if d != "binary"],
     help="Set distance for set-valued codes (alpha).",
 )
-@click.option(
+@choice(
     "--weights",
-    type=click.Choice(WEIGHTS),
-    default=None,
+    WEIGHTS,
     help="Agreement weights for weighted kappa, AC2 and the weighted coefficients.",
 )
 @click.option("--coders", callback=_coders, default=None, help="Only these coders, e.g. A,B.")
@@ -129,58 +135,25 @@ def format_table(report: ReliabilityReport) -> str:
     default=None,
     help="Spans layout: the continuum BEGIN:END (default: first start to last end).",
 )
-@click.option(
-    "--bootstrap",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Bootstrap replicates for 95% confidence intervals (0: none).",
-)
-@click.option(
+@BOOTSTRAP
+@choice(
     "--alpha-ci",
-    type=click.Choice(ALPHA_CI_METHODS),
-    default="krippendorff",
-    show_default=True,
+    ALPHA_CI_METHODS,
+    "krippendorff",
     help="Alpha's bootstrap: 'krippendorff' (Hayes & Krippendorff 2007, as kalpha) or 'units' "
     "(resample units; the interval narrows as units are added, use it for large studies).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
-def reliability_command(
-    file: str,
-    layout: str,
-    level: str,
-    distance: str | None,
-    weights: str | None,
-    coders: tuple[str, ...] | None,
-    continuum: tuple[int, int] | None,
-    bootstrap: int,
-    alpha_ci: str,
-    seed: int,
-    fmt: str,
-) -> None:
+@SEED
+@FORMAT("table", "json", show_default=True)
+@refusing(IGNORED_BY)
+@friendly
+def reliability_command(file: str, fmt: str, **calculator: Any) -> None:
     """Agreement statistics for one CSV file of codings.
 
     Example: coding reliability codings.csv --level ordinal --bootstrap 1000 --alpha-ci units
     """
-    try:
-        report = reliability(
-            file,
-            layout,
-            level=level,
-            distance=distance,
-            weights=weights,
-            coders=coders,
-            continuum=continuum,
-            bootstrap=bootstrap,
-            seed=seed,
-            alpha_ci=alpha_ci,
-        )
-    except CodingError as err:
-        raise click.ClickException(str(err)) from err
+    report = reliability(file, **calculator)
     if fmt == "json":
-        click.echo(json.dumps(_json_safe(report.to_dict()), indent=2, ensure_ascii=False))
+        echo_json(report.to_dict())
     else:
-        click.echo(format_table(report))
+        echo_report(report)

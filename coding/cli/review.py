@@ -16,7 +16,8 @@ from coding.cli.common import (
 )
 from coding.cli.main import cli
 from coding.errors import Conflict
-from coding.store import Store
+from coding.model import Decision
+from coding.service.access import Operator
 
 
 @cli.command()
@@ -29,7 +30,7 @@ def status(study: str, fmt: str) -> None:
     Example: coding status study.db --format json
     """
     with open_study(study) as store:
-        info = service.status(store)
+        info = service.study_overview(store, Operator(actor())).as_dict()
     if fmt == "json":
         echo_json(info)
         return
@@ -59,19 +60,21 @@ def status(study: str, fmt: str) -> None:
 @STUDY
 @click.option("--code", "code_id", help="Only this code.")
 @click.option("--open-only", is_flag=True, help="Hide disagreements that have a decision.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Show at most N.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N.")
 @FORMAT()
 @friendly
-def disagreements(study: str, code_id: str | None, open_only: bool, fmt: str) -> None:
+def disagreements(
+    study: str, code_id: str | None, open_only: bool, limit: int | None, offset: int, fmt: str
+) -> None:
     """List (segment, code) pairs where coders differ.
 
     Example: coding disagreements study.db --code emotion_regulation
     """
     with open_study(study) as store:
-        found = service.disagreements(store)
-    if code_id:
-        found = found[found["code_id"] == code_id]
-    if open_only:
-        found = found[found["decision"] == ""]
+        found = service.disagreements(
+            store, code_id=code_id, open_only=open_only, limit=limit, offset=offset
+        )
     echo_disagreements(found, fmt)
 
 
@@ -122,35 +125,28 @@ def resolve(
     Example: coding resolve study.db 3f2a... --code relational_safety --decision apply
     --reviewer rosa --rationale "Describes the staff-parent alliance"
     """
+    reviewer = reviewer or actor()
     with open_study(study) as store:
-        expected: int | str | None = supersedes
-        if decision == "withdraw" and supersedes is None:
-            expected = "any"  # withdrawing is always about the standing decision
+        if decision == Decision.WITHDRAW and supersedes is None:
+            # withdrawing is about the standing decision, whichever it is
+            supersedes = service.standing_decision(store, reviewer, segment_id, code_id)
         try:
             rid = service.resolve(
                 store,
+                reviewer,
                 segment_id,
                 code_id,
-                decision,
-                reviewer or actor(),
+                Decision(decision),
                 rationale,
+                supersedes,
                 actor=actor(),
-                expected=expected,
             )
         except Conflict as err:
-            standing = _standing_decision(store, segment_id, code_id)
-            if isinstance(expected, str) or standing == expected:
+            standing = service.standing_decision(store, reviewer, segment_id, code_id)
+            if standing == supersedes:
                 raise  # not about which decision stands
             raise Conflict(_supersedes_hint(segment_id, code_id, supersedes, standing)) from err
     click.echo(f"recorded resolution #{rid}: {code_id} {decision} on {segment_id}")
-
-
-def _standing_decision(store: Store, segment_id: str, code_id: str) -> int | None:
-    decided = store.current_resolutions_frame()
-    if decided.empty:
-        return None
-    mine = decided[(decided["segment_id"] == segment_id) & (decided["code_id"] == code_id)]
-    return None if mine.empty else int(mine["id"].iloc[-1])
 
 
 def _supersedes_hint(

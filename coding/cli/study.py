@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 import pandas as pd
 
-from coding import codebook as codebook_io
 from coding import service
 from coding.cli.common import (
     FORMAT,
     STUDY,
     actor,
-    echo_frame,
+    choice,
+    echo_rows,
+    flag,
     friendly,
     note,
     open_study,
+    progress_shown,
+    refusing,
 )
 from coding.cli.main import cli
-from coding.store import Store
+from coding.service import standalone as codebook_io
+
+# The options each completion mode ignores: given with it, they are refused rather than dropped.
+IGNORED_BY = {"--complete auto": ("--yes",), "--complete none": ("--yes",)}
 
 
 @cli.command()
@@ -30,13 +34,7 @@ from coding.store import Store
     type=click.Path(exists=True, dir_okay=False),
     help="Codebook file (YAML, JSON or CSV) to load as version 1.",
 )
-@click.option(
-    "--unit",
-    type=click.Choice(["paragraph", "sentence", "section"]),
-    default="paragraph",
-    show_default=True,
-    help="The unit of coding.",
-)
+@choice("--unit", ["paragraph", "sentence", "section"], "paragraph", help="The unit of coding.")
 @friendly
 def init(study: str, codebook_path: str | None, unit: str) -> None:
     """Create a study (a SQLite file, or a PostgreSQL URL).
@@ -119,17 +117,7 @@ def import_(
 
     Example: coding import study.db corpus/*.md --manifest corpus/manifest.csv
     """
-    with (
-        open_study(study) as store,
-        click.progressbar(length=len(files), label="importing", file=sys.stderr) as bar,
-    ):
-
-        def progress(message: str) -> None:
-            if message.startswith("reading"):
-                bar.update(1)
-            elif message.startswith("note:"):
-                note(message)
-
+    with open_study(study) as store, progress_shown() as on_progress:
         results = service.import_documents(
             store,
             files,
@@ -137,7 +125,7 @@ def import_(
             programme=programme,
             title=title,
             manifest=manifest,
-            progress=progress,
+            on_progress=on_progress,
         )
     for r in results:
         click.echo(f"{r.status:12} {r.document_id:28} {r.segments:5d} units  {r.source}")
@@ -163,10 +151,13 @@ def coders_add(study: str, names: tuple[str, ...]) -> None:
 @STUDY
 @friendly
 def coders_list(study: str) -> None:
-    """List a study's coders."""
+    """List a study's coders, one a line.
+
+    Example: coding coders list study.db
+    """
     with open_study(study) as store:
         names = store.coders()
-    echo_frame(pd.DataFrame({"coder": names}), "table", left=["coder"], header=False)
+    echo_rows(pd.DataFrame({"coder": names}))
 
 
 @cli.command()
@@ -192,21 +183,20 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
 @cli.command("import-codings")
 @STUDY
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
+@choice(
     "--complete",
-    type=click.Choice(["auto", "documents", "segments", "none"]),
-    default="auto",
-    show_default=True,
+    ["auto", "documents", "segments", "none"],
+    "auto",
     help="Units to mark as submitted by each coder in the file. auto: every unit of each "
     "document they coded, except documents where they have units open in the app; "
     "documents: those too; segments: only the units they coded; none: no unit.",
 )
-@click.option(
+@flag(
     "--yes",
-    is_flag=True,
-    help="Complete units that hold a coder's unsubmitted work in the app (codes or a memo).",
+    "With --complete documents or segments: complete units that hold a coder's unsubmitted "
+    "work in the app (codes or a memo).",
 )
-@click.option("--add-coders", is_flag=True, help="Add coders not yet in the study.")
+@flag("--add-coders", "Add coders not yet in the study.")
 @click.option(
     "--min-overlap",
     type=click.FloatRange(0.0, 1.0, min_open=True),
@@ -214,6 +204,7 @@ def assign(study: str, coder: str, documents: tuple[str, ...]) -> None:
     show_default=True,
     help="A span codes a unit it overlaps by at least this share of the shorter of the two.",
 )
+@refusing(IGNORED_BY)
 @friendly
 def import_codings(
     study: str, file: str, complete: str, yes: bool, add_coders: bool, min_overlap: float
@@ -236,12 +227,9 @@ def import_codings(
             allow_drafts=yes,
         )
     for done in result.completion:
-        click.echo(f"completed {done}", err=True)
+        note(f"completed {done}")
     for held in result.left_open:
-        click.echo(
-            f"left open (units open in the app; --complete documents completes them) {held}",
-            err=True,
-        )
+        note(f"left open (units open in the app; --complete documents completes them) {held}")
     click.echo(
         f"{result.rows} rows: {result.added} annotations added, "
         f"{result.already_present} already present; coders {', '.join(result.coders)}; "
@@ -254,6 +242,6 @@ def import_codings(
 @friendly
 def migrate(study: str) -> None:
     """Bring a study's database schema up to date (also done on open)."""
-    with Store.open(study) as store:
+    with open_study(study) as store:
         click.echo(f"schema v{store.schema_version()}")
     note("up to date")

@@ -7,8 +7,10 @@ import pandas as pd
 
 from coding.cli.common import (
     FORMAT,
+    SEED,
     STUDY,
     actor,
+    choice,
     clip,
     echo_frame,
     echo_json,
@@ -19,10 +21,7 @@ from coding.cli.common import (
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
 
-ENGINE = click.option(
-    "--engine", type=click.Choice(list(suggest_service.ENGINES)), default="auto", show_default=True
-)
-SEED = click.option("--seed", type=int, default=0, show_default=True)
+ENGINE = choice("--engine", suggest_service.ENGINES, "auto", help="The suggestion engine.")
 EVALUATED = (  # the columns of suggest evaluate's table, after the code
     "n",
     "prevalence",

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from coding.cli.common import STUDY, actor, echo_frame, friendly, open_study
+from coding.cli.common import STUDY, actor, echo_rows, flag, friendly, open_study
 from coding.cli.main import cli
 from coding.service import access
 
@@ -20,11 +20,7 @@ def users() -> None:
 @STUDY
 @click.argument("name")
 @click.option("--role", type=click.Choice([str(role) for role in access.ROLES]), required=True)
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from the first line of standard input.",
-)
+@flag("--password-stdin", "Read the password from the first line of standard input.")
 @friendly
 def users_add(study: str, name: str, role: str, password_stdin: bool) -> None:
     """Add a user (a coder also becomes one of the study's coders).
@@ -46,11 +42,5 @@ def users_add(study: str, name: str, role: str, password_stdin: bool) -> None:
 def users_list(study: str) -> None:
     """List users and their roles.  Example: coding users list study.db"""
     with open_study(study) as store:
-        table = access.users(store)
-    echo_frame(
-        table[["name", "role", "created_at"]],
-        "table",
-        left=["name", "role", "created_at"],
-        widths={"name": 20, "role": 9},
-        header=False,
-    )
+        table = access.users(store, access.Operator(actor()))
+    echo_rows(table[["name", "role", "created_at"]], widths={"name": 20, "role": 9})

@@ -10,20 +10,18 @@ clear error: unsafe archive entries, oversize archives, malformed XML, DTDs and 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from coding.errors import InvalidInput, Problem
 from coding.model import NAME_RE, Code
-from coding.refi.positions import PositionMap, PositionUnit, detect_unit
 from coding.refi.qdc import read_codes, tolerate_empty_sets
 from coding.refi.qdpx_write import VERSION_VARIABLE
 from coding.refi.xml import child, children, grandchildren, local, norm_guid, parse_xml
 from coding.xmlzip import Archive, read_archive
 
-POSITION_MODES = ("auto", "utf16", "codepoints")
 _SCHEMES = ("internal://",)
 _EXTERNAL = ("relative://", "absolute://", "file://", "http://", "https://")
 
@@ -47,17 +45,6 @@ class RawCoding:
     coder: str
     where: str
     whole: bool = False  # a Coding directly under its TextSource: the whole text
-
-
-@dataclass(frozen=True)
-class Located:
-    """A coding in the normalised text of its source."""
-
-    source: str
-    start: int
-    end: int
-    code_id: str
-    coder: str
 
 
 @dataclass
@@ -187,6 +174,26 @@ def _read_users(
     return users
 
 
+def _project_root(archive: Archive, source: str) -> etree._Element:
+    root = parse_xml(_project_file(archive, source), f"{source}:project.qde")
+    if local(root) != "Project":
+        raise InvalidInput(
+            source, [Problem("project.qde", f"root element is <{local(root)}>, expected <Project>")]
+        )
+    return root
+
+
+def _read_codebook(
+    root: etree._Element, problems: list[Problem], warnings: list[str]
+) -> tuple[list[Code], dict[str, str]]:
+    """The codes of the project's CodeBook, and code GUID -> code id."""
+    book = child(root, "CodeBook")
+    codes_el = child(book, "Codes") if book is not None else None
+    if codes_el is None:
+        return [], {}
+    return read_codes(codes_el, problems, warnings)
+
+
 def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project:
     """Parse a .qdpx archive, or raise InvalidInput listing every problem found."""
     archive = (
@@ -194,11 +201,7 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
         if max_total is None
         else read_archive(data, source, max_total=max_total)
     )
-    root = parse_xml(_project_file(archive, source), f"{source}:project.qde")
-    if local(root) != "Project":
-        raise InvalidInput(
-            source, [Problem("project.qde", f"root element is <{local(root)}>, expected <Project>")]
-        )
+    root = _project_root(archive, source)
     problems: list[Problem] = []
     warnings: list[str] = []
     if archive.ignored:
@@ -206,12 +209,7 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
     tolerate_empty_sets(root, warnings)
     taken: set[str] = set()
     users = _read_users(root, taken, problems, warnings)
-    codes: list[Code] = []
-    by_guid: dict[str, str] = {}
-    book = child(root, "CodeBook")
-    codes_el = child(book, "Codes") if book is not None else None
-    if codes_el is not None:
-        codes, by_guid = read_codes(codes_el, problems, warnings)
+    codes, by_guid = _read_codebook(root, problems, warnings)
     variables = {
         norm_guid(v.get("guid")) or "": (v.get("name") or "").strip().lower()
         for v in grandchildren(root, "Variables", "Variable")
@@ -225,30 +223,150 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
         codings=[],
         warnings=warnings,
     )
-    picked = {"Coding": 0, "PlainTextSelection": 0, "differ": 0}
-    seen: dict[str, str] = {}
-    sources_el = child(root, "Sources")
-    for i, element in enumerate(
-        children(sources_el, "TextSource") if sources_el is not None else []
-    ):
-        where = f"Sources/TextSource[{i + 1}] {element.get('name') or ''}".strip()
+    reader = _SourceReader(archive, users, taken, by_guid, variables, project, problems)
+    reader.read_all(child(root, "Sources"))
+    if problems:
+        raise InvalidInput(source, problems)
+    project.coders = sorted({c.coder for c in project.codings} | set(users.values()))
+    return project
+
+
+@dataclass
+class _SourceReader:
+    """Reads a project's text sources and their codings into ``project``, naming users not
+    listed under <Users> as they turn up, and counting where each coding's coder came from."""
+
+    archive: Archive
+    users: dict[str, str]  # user GUID -> coder name
+    taken: set[str]  # coder names given so far
+    by_guid: dict[str, str]  # code GUID -> code id
+    variables: dict[str, str]  # variable GUID -> its name, lowercase
+    project: Project
+    problems: list[Problem]
+    picked: dict[str, int] = field(
+        default_factory=lambda: {"Coding": 0, "PlainTextSelection": 0, "differ": 0}
+    )
+
+    def read_all(self, sources_el: etree._Element | None) -> None:
+        """Every TextSource (a GUID given twice is a problem); other sources are skipped."""
+        seen: dict[str, str] = {}
+        elements = list(sources_el) if sources_el is not None else []
+        texts = children(sources_el, "TextSource") if sources_el is not None else []
+        for i, element in enumerate(texts):
+            where = f"Sources/TextSource[{i + 1}] {element.get('name') or ''}".strip()
+            key = norm_guid(element.get("guid"))
+            if key is not None and key in seen:
+                self.problems.append(
+                    Problem(where, f"duplicate source guid {key} (also {seen[key]})")
+                )
+                continue
+            if key is not None:
+                seen[key] = where
+            self.source(element, where)
+        skipped = [
+            local(e) for e in elements if isinstance(e.tag, str) and local(e) != "TextSource"
+        ]
+        if skipped:
+            kinds = ", ".join(sorted(set(skipped)))
+            self.project.warnings.append(f"{len(skipped)} non-text source(s) skipped ({kinds})")
+        self.project.warnings.extend(_coder_warnings(self.picked))
+
+    def who(self, value: str | None) -> str | None:
+        """The coder a user GUID stands for; an unlisted GUID gets a name (with a warning)."""
+        user = norm_guid(value)
+        if user is None:
+            return None
+        if user not in self.users:
+            self.users[user] = _coder_name("", user, self.taken, self.project.warnings)
+            self.taken.add(self.users[user])
+            self.project.warnings.append(
+                f"user {user} is not listed under <Users>; named {self.users[user]!r}"
+            )
+        return self.users[user]
+
+    def source(self, element: etree._Element, where: str) -> None:
+        """One TextSource: its text and variables, then its codings."""
         key = norm_guid(element.get("guid"))
-        if key is not None and key in seen:
-            problems.append(Problem(where, f"duplicate source guid {key} (also {seen[key]})"))
-            continue
-        if key is not None:
-            seen[key] = where
-        _read_source(
-            element, where, archive, users, taken, by_guid, variables, project, problems, picked
+        if key is None:
+            self.problems.append(Problem(where, f"bad source guid {element.get('guid')!r}"))
+            return
+        raw = _text_of(element, self.archive, where, self.problems, self.project.warnings)
+        if raw is None:
+            return
+        description = child(element, "Description")
+        self.project.sources.append(
+            Source(
+                guid=key,
+                name=(element.get("name") or key).strip(),
+                raw=raw,
+                title=(description.text or "").strip() if description is not None else "",
+                programme=_variable(element, self.variables, "programme", "TextValue"),
+                version=_version(element, self.variables),
+            )
         )
-    skipped = [
-        local(e)
-        for e in (sources_el if sources_el is not None else [])
-        if isinstance(e.tag, str) and local(e) != "TextSource"
-    ]
-    if skipped:
-        kinds = ", ".join(sorted(set(skipped)))
-        warnings.append(f"{len(skipped)} non-text source(s) skipped ({kinds})")
+        for j, selection in enumerate(children(element, "PlainTextSelection")):
+            self.selection(selection, f"{where}/PlainTextSelection[{j + 1}]", key)
+        whole = children(element, "Coding")
+        if whole:
+            self.codings(whole, f"{where}/Coding", key, (0, 0, None), in_selection=False)
+            self.project.warnings.append(
+                f"{where}: {len(whole)} coding(s) of the whole source imported as a span over "
+                "the whole text"
+            )
+
+    def selection(self, selection: etree._Element, where: str, source: str) -> None:
+        """The codings of one selection; the coder is Coding@creatingUser, else the
+        selection's."""
+        try:
+            start = int(selection.get("startPosition", ""))
+            end = int(selection.get("endPosition", ""))
+        except ValueError:
+            self.problems.append(Problem(where, "startPosition/endPosition are not whole numbers"))
+            return
+        span = (start, end, self.who(selection.get("creatingUser")))
+        self.codings(children(selection, "Coding"), where, source, span, in_selection=True)
+
+    def codings(
+        self,
+        codings: Sequence[etree._Element],
+        where: str,
+        source: str,
+        span: tuple[int, int, str | None],
+        *,
+        in_selection: bool,
+    ) -> None:
+        """``Coding`` elements of a selection (counting whose creatingUser was used) or of a
+        whole source."""
+        start, end, sel_user = span
+        for coding in codings:
+            ref = child(coding, "CodeRef")
+            code_key = norm_guid(ref.get("targetGUID")) if ref is not None else None
+            if code_key is None or code_key not in self.by_guid:
+                self.problems.append(Problem(where, "Coding refers to no code of the codebook"))
+                continue
+            coding_user = self.who(coding.get("creatingUser"))
+            if in_selection and coding_user is not None:
+                self.picked["Coding"] += 1
+                self.picked["differ"] += int(sel_user is not None and sel_user != coding_user)
+            elif in_selection and sel_user is not None:
+                self.picked["PlainTextSelection"] += 1
+            coder = coding_user or sel_user
+            if coder is None:
+                self.problems.append(Problem(where, _NO_CODER))
+                continue
+            self.project.codings.append(
+                RawCoding(
+                    source, start, end, self.by_guid[code_key], coder, where, not in_selection
+                )
+            )
+
+
+_NO_CODER = "no creatingUser on the Coding or its selection: cannot tell who coded it"
+
+
+def _coder_warnings(picked: dict[str, int]) -> list[str]:
+    """Where the coders of selections came from, when not from Coding@creatingUser alone."""
+    warnings = []
     if picked["PlainTextSelection"]:
         warnings.append(
             f"coder taken from PlainTextSelection@creatingUser for "
@@ -259,182 +377,4 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
             f"{picked['differ']} coding(s) name a different creatingUser on Coding "
             "and on PlainTextSelection: Coding@creatingUser was used"
         )
-    if problems:
-        raise InvalidInput(source, problems)
-    project.coders = sorted({c.coder for c in project.codings} | set(users.values()))
-    return project
-
-
-def _read_source(
-    element: etree._Element,
-    where: str,
-    archive: Archive,
-    users: dict[str, str],
-    taken: set[str],
-    by_guid: dict[str, str],
-    variables: dict[str, str],
-    project: Project,
-    problems: list[Problem],
-    picked: dict[str, int],
-) -> None:
-    key = norm_guid(element.get("guid"))
-    if key is None:
-        problems.append(Problem(where, f"bad source guid {element.get('guid')!r}"))
-        return
-    raw = _text_of(element, archive, where, problems, project.warnings)
-    if raw is None:
-        return
-    description = child(element, "Description")
-    project.sources.append(
-        Source(
-            guid=key,
-            name=(element.get("name") or key).strip(),
-            raw=raw,
-            title=(description.text or "").strip() if description is not None else "",
-            programme=_variable(element, variables, "programme", "TextValue"),
-            version=_version(element, variables),
-        )
-    )
-
-    def who(value: str | None) -> str | None:
-        user = norm_guid(value)
-        if user is None:
-            return None
-        if user not in users:
-            users[user] = _coder_name("", user, taken, project.warnings)
-            taken.add(users[user])
-            project.warnings.append(
-                f"user {user} is not listed under <Users>; named {users[user]!r}"
-            )
-        return users[user]
-
-    for j, selection in enumerate(children(element, "PlainTextSelection")):
-        _read_selection(
-            selection,
-            f"{where}/PlainTextSelection[{j + 1}]",
-            key,
-            who,
-            by_guid,
-            project,
-            problems,
-            picked,
-        )
-    whole = children(element, "Coding")
-    if whole:
-        _read_codings(whole, f"{where}/Coding", key, (0, 0, None), who, by_guid, project, problems)
-        project.warnings.append(
-            f"{where}: {len(whole)} coding(s) of the whole source imported as a span over "
-            "the whole text"
-        )
-
-
-def _read_selection(
-    selection: etree._Element,
-    where: str,
-    source: str,
-    who: Callable[[str | None], str | None],
-    by_guid: dict[str, str],
-    project: Project,
-    problems: list[Problem],
-    picked: dict[str, int],
-) -> None:
-    """The codings of one selection; the coder is Coding@creatingUser, else the selection's."""
-    try:
-        start = int(selection.get("startPosition", ""))
-        end = int(selection.get("endPosition", ""))
-    except ValueError:
-        problems.append(Problem(where, "startPosition/endPosition are not whole numbers"))
-        return
-    sel_user = who(selection.get("creatingUser"))
-    _read_codings(
-        children(selection, "Coding"),
-        where,
-        source,
-        (start, end, sel_user),
-        who,
-        by_guid,
-        project,
-        problems,
-        picked,
-    )
-
-
-def _read_codings(
-    codings: Sequence[etree._Element],
-    where: str,
-    source: str,
-    span: tuple[int, int, str | None],
-    who: Callable[[str | None], str | None],
-    by_guid: dict[str, str],
-    project: Project,
-    problems: list[Problem],
-    picked: dict[str, int] | None = None,
-) -> None:
-    """``Coding`` elements of a selection (``picked`` counts whose creatingUser was used) or,
-    with ``picked`` None, of a whole source."""
-    start, end, sel_user = span
-    for coding in codings:
-        ref = child(coding, "CodeRef")
-        code_key = norm_guid(ref.get("targetGUID")) if ref is not None else None
-        if code_key is None or code_key not in by_guid:
-            problems.append(Problem(where, "Coding refers to no code of the codebook"))
-            continue
-        coding_user = who(coding.get("creatingUser"))
-        if picked is not None and coding_user is not None:
-            picked["Coding"] += 1
-            picked["differ"] += int(sel_user is not None and sel_user != coding_user)
-        elif picked is not None and sel_user is not None:
-            picked["PlainTextSelection"] += 1
-        coder = coding_user or sel_user
-        if coder is None:
-            problems.append(
-                Problem(
-                    where,
-                    "no creatingUser on the Coding or its selection: cannot tell who coded it",
-                )
-            )
-            continue
-        project.codings.append(
-            RawCoding(source, start, end, by_guid[code_key], coder, where, picked is None)
-        )
-
-
-def locate(
-    project: Project, mode: str = "auto"
-) -> tuple[dict[str, str], list[Located], list[str], list[Problem]]:
-    """Normalised texts per source, codings in normalised offsets, notes, and problems.
-
-    ``mode`` says how positions are counted: ``auto`` decides per source (see
-    ``positions.detect_unit``), or force ``utf16`` / ``codepoints``.
-    """
-    if mode not in POSITION_MODES:
-        raise ValueError(f"unknown position mode {mode!r}")
-    texts: dict[str, str] = {}
-    located: list[Located] = []
-    notes: list[str] = []
-    problems: list[Problem] = []
-    for src in project.sources:
-        mine: Sequence[RawCoding] = [c for c in project.codings if c.source == src.guid]
-        if mode == "auto":
-            unit, reason = detect_unit(
-                src.raw, [(c.start, c.end) for c in mine if not c.whole], project.origin
-            )
-            if unit is PositionUnit.UTF16 or "both counts agree" not in reason:
-                notes.append(f"{src.name}: positions read as {unit.value} ({reason})")
-        else:
-            unit = PositionUnit(mode)
-        mapping = PositionMap(src.raw, unit)
-        texts[src.guid] = mapping.text
-        for c in mine:
-            span = (0, len(mapping.text)) if c.whole else mapping.span(c.start, c.end)
-            if span is None:
-                problems.append(
-                    Problem(
-                        c.where,
-                        f"span {c.start}:{c.end} does not fit the text "
-                        f"of {src.name!r} counted as {unit.value}",
-                    )
-                )
-                continue
-            located.append(Located(src.guid, span[0], span[1], c.code_id, c.coder))
-    return texts, located, notes, problems
+    return warnings

@@ -1,9 +1,10 @@
 """One function per user action. The CLI and the app call these and nothing below them."""
 
+from coding.service.access import Operator
 from coding.service.assignment import assign
 from coding.service.codings import CodingsImport, add_coders, import_codings
-from coding.service.overview import status
-from coding.service.review import disagreements, resolve
+from coding.service.overview import Overview, study_overview
+from coding.service.review import disagreements, resolve, standing_decision
 from coding.service.study import (
     CodebookLoad,
     ImportedDocument,
@@ -17,6 +18,8 @@ __all__ = [
     "CodebookLoad",
     "CodingsImport",
     "ImportedDocument",
+    "Operator",
+    "Overview",
     "add_coders",
     "assign",
     "disagreements",
@@ -25,6 +28,7 @@ __all__ = [
     "init_study",
     "load_codebook",
     "resolve",
-    "status",
+    "standing_decision",
+    "study_overview",
     "unit_kind",
 ]

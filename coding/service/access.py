@@ -29,6 +29,7 @@ from coding.errors import CodingError, PermissionDenied
 from coding.model import NAME_RE, Role, utcnow
 from coding.store import Store
 from coding.store import users as user_store
+from coding.store.engine import display_target
 
 ROLES = tuple(Role)
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
@@ -90,6 +91,15 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Whoever runs the command line on a study they can open. The study file (or the
+    database credentials) is their authority, so they hold every role; their name is the
+    audit trail's "who". The app never builds one: its users sign in (tests/test_layers.py)."""
+
+    name: str
+
+
 def add_user(
     store: Store,
     name: str,
@@ -143,8 +153,9 @@ def get_user(store: Store, name: str) -> User | None:
     return None if row is None else User(row.name, Role(row.role))
 
 
-def users(store: Store) -> pd.DataFrame:
-    """name, role, created_at of every user (no password hashes)."""
+def users(store: Store, user: str | Operator) -> pd.DataFrame:
+    """name, role, created_at of every user (no password hashes), for admins."""
+    require_role(store, user, Role.ADMIN)
     return user_store.users_frame(store)
 
 
@@ -232,12 +243,23 @@ def identify(store: Store, name: str | None) -> User | None:
     return get_user(store, name.strip())
 
 
-def require_role(store: Store, user: str | None, role: Role) -> User:
-    """The acting user if they hold ``role`` in this study (admins hold all); else refuse."""
+def require_role(store: Store, user: str | Operator | None, role: Role) -> User:
+    """The acting user if they hold ``role`` in this study (admins hold all); else refuse.
+
+    A signed-in user is named and looked up in the study again (the app's session is never
+    trusted for the role); an :class:`Operator` holds every role.
+    """
     role = Role(role)  # ValueError for a role that does not exist
+    if isinstance(user, Operator):
+        return User(user.name, Role.ADMIN)
     found = get_user(store, user) if user else None
     if found is None:
         raise PermissionDenied("sign in first: no such user in this study")
     if not found.can(role):
         raise PermissionDenied(f"{found.name} is a {found.role}; this needs the {role} role")
     return found
+
+
+def shown_target(target: str) -> str:
+    """A study's file name or database URL as it may be shown or logged (no password)."""
+    return display_target(target)

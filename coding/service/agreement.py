@@ -4,29 +4,65 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 
 from coding import review
+from coding.agreement import agreement_table
 from coding.errors import CodingError
+from coding.model import Role
+from coding.service.access import Operator, require_role
 from coding.store import Store
+from coding.store import agreement as agreement_store
 
 NLP = "nlp"
 CONSENSUS = "consensus"
 
 
-def _study_frames(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Annotations on submitted units only, assignments and segments.
+@dataclass
+class AgreementData:
+    """What every agreement table of a study is computed from, read once: the submitted
+    codings, the units' states and places, the codebook's codes; the NLP and consensus
+    coders are derived on first use and kept."""
 
-    A code a coder has saved on a unit they have not submitted is a draft: it is neither a
-    value for agreement (the unit is missing for that coder) nor visible to anyone else.
-    """
-    annotations = store.annotations_frame()
-    assignments = store.assignments_frame()
-    done = assignments.loc[assignments["completed"], ["segment_id", "coder"]]
-    submitted = annotations.merge(done, on=["segment_id", "coder"])
-    return submitted, assignments, store.segments_frame()
+    store: Store
+    annotations: pd.DataFrame  # submitted codings: segment_id, document_id, coder, code_id, ...
+    assignments: pd.DataFrame  # segment_id, document_id, coder, completed
+    segments: pd.DataFrame  # segment_id, document_id, start, end
+    code_ids: list[str]
+    registered: set[str]
+    _nlp: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, repr=False)
+    _finals: pd.DataFrame | None = field(default=None, repr=False)
+
+    @classmethod
+    def read(cls, store: Store) -> AgreementData:
+        return cls(
+            store,
+            agreement_store.submitted_codings(store),
+            agreement_store.unit_states(store),
+            agreement_store.segment_places(store),
+            list(store.codebook().codebook.code_ids),
+            set(store.coders()),
+        )
+
+    def nlp(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if self._nlp is None:
+            self._nlp = nlp_as_coder(self.store, self.segments)
+        return self._nlp
+
+    def finals(self) -> pd.DataFrame:
+        if self._finals is None:
+            decided = agreement_store.standing_decisions(self.store)
+            self._finals = review.final_codes(
+                self.annotations, self.assignments, decided, self.code_ids
+            )
+        return self._finals
+
+    def default_coders(self) -> list[str]:
+        return default_coders(self.assignments)
 
 
 def default_coders(assignments: pd.DataFrame) -> list[str]:
@@ -35,44 +71,28 @@ def default_coders(assignments: pd.DataFrame) -> list[str]:
     return sorted(set(done["coder"]))
 
 
-def nlp_as_coder(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+def nlp_as_coder(
+    store: Store, segments: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The newest suggestion run as a coder named 'nlp': a stored suggestion is a code.
 
     An engine stores a suggestion when its score reaches the code's threshold. Every unit of
     the documents the run scored counts as completed by 'nlp' (no suggestion there is a 0).
     """
-    suggestions = store.suggestions_frame()
     runs = store.suggestion_runs()
     if runs.empty:
         raise CodingError("no suggestions in this study yet (run 'coding suggest')")
+    suggestions = store.suggestions_frame()[["segment_id", "code_id"]]
     scored = set(json.loads(runs.iloc[-1]["params"]).get("scored_documents", []))
-    segments = store.segments_frame()[["segment_id", "document_id", "start", "end"]]
+    if segments is None:
+        segments = agreement_store.segment_places(store)
     units = segments[segments["document_id"].isin(scored)]
     applied = suggestions.merge(units, on="segment_id")
-    annotations = pd.DataFrame(
-        {
-            "segment_id": applied["segment_id"],
-            "document_id": applied["document_id"],
-            "coder": NLP,
-            "code_id": applied["code_id"],
-            "start": applied["start"],
-            "end": applied["end"],
-        }
+    annotations = applied[["segment_id", "document_id", "code_id", "start", "end"]].assign(
+        coder=NLP
     )
-    assignments = pd.DataFrame(
-        {
-            "segment_id": units["segment_id"],
-            "document_id": units["document_id"],
-            "coder": NLP,
-            "completed": True,
-        }
-    )
+    assignments = units[["segment_id", "document_id"]].assign(coder=NLP, completed=True)
     return annotations, assignments
-
-
-def _finals(store: Store, annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
-    code_ids = store.codebook().codebook.code_ids
-    return review.final_codes(annotations, assignments, store.current_resolutions_frame(), code_ids)
 
 
 def _consensus(
@@ -90,34 +110,24 @@ def _consensus(
         finals = finals[finals["code_id"].isin(list(settled_on))]
     done = assignments[assignments["completed"]]
     multi = done.groupby("segment_id")["coder"].nunique()
-    multi_units = set(multi[multi >= 2].index)
-    open_units = set(finals.loc[finals["status"] == "open", "segment_id"])
-    settled = sorted(multi_units - open_units)
+    open_units = finals.loc[finals["status"] == "open", "segment_id"].unique()
+    settled = multi.index[multi >= 2].difference(pd.Index(open_units)).sort_values()
     keep = finals[(finals["final"] == True) & finals["segment_id"].isin(settled)]  # noqa: E712
-    where = segments.set_index("segment_id")
-    cons_annotations = pd.DataFrame(
-        {
-            "segment_id": keep["segment_id"],
-            "document_id": [where.at[s, "document_id"] for s in keep["segment_id"]],
-            "coder": CONSENSUS,
-            "code_id": keep["code_id"],
-            "start": [int(where.at[s, "start"]) for s in keep["segment_id"]],
-            "end": [int(where.at[s, "end"]) for s in keep["segment_id"]],
-        }
-    )
-    cons_assignments = pd.DataFrame(
-        {
-            "segment_id": settled,
-            "document_id": [where.at[s, "document_id"] for s in settled],
-            "coder": CONSENSUS,
-            "completed": True,
-        }
+    places = segments[["segment_id", "document_id", "start", "end"]]
+    cons_annotations = keep[["segment_id", "code_id"]].merge(places, on="segment_id")
+    cons_annotations = cons_annotations.assign(coder=CONSENSUS)[
+        ["segment_id", "document_id", "coder", "code_id", "start", "end"]
+    ]
+    cons_assignments = (
+        pd.DataFrame({"segment_id": settled})
+        .merge(places[["segment_id", "document_id"]], on="segment_id")
+        .assign(coder=CONSENSUS, completed=True)
     )
     return cons_annotations, cons_assignments
 
 
 def agreement_report(
-    store: Store,
+    store: Store | AgreementData,
     coders: Sequence[str] | None = None,
     by: str = "code",
     bootstrap: int = 0,
@@ -129,30 +139,41 @@ def agreement_report(
 
     Coders default to everyone who has completed a unit. 'nlp' and 'consensus' join as
     extra coders when asked for; name them in ``coders`` to compare, say, one coder with NLP.
+    ``store`` may be the study's :class:`AgreementData`, read once for many tables.
     """
-    from coding.agreement import agreement_table
-
-    annotations, assignments, segments = _study_frames(store)
-    extra_ann, extra_asg = (
-        [annotations],
-        [assignments[["segment_id", "document_id", "coder", "completed"]]],
-    )
-    wanted = list(coders) if coders else default_coders(assignments)
+    data = store if isinstance(store, AgreementData) else AgreementData.read(store)
+    extra_ann = [data.annotations]
+    extra_asg = [data.assignments[["segment_id", "document_id", "coder", "completed"]]]
+    wanted = list(coders) if coders else data.default_coders()
     if include_nlp or NLP in wanted:
-        ann, asg = nlp_as_coder(store)
+        ann, asg = data.nlp()
         extra_ann.append(ann)
         extra_asg.append(asg)
         wanted = wanted if NLP in wanted else [*wanted, NLP]
     finals = None
     if include_consensus or CONSENSUS in wanted:
-        finals = _finals(store, annotations, assignments)
-        ann, asg = _consensus(finals, assignments, segments)
+        finals = data.finals()
+        ann, asg = _consensus(finals, data.assignments, data.segments)
         extra_ann.append(ann)
         extra_asg.append(asg)
         wanted = wanted if CONSENSUS in wanted else [*wanted, CONSENSUS]
-    all_ann = pd.concat(extra_ann, ignore_index=True)
-    all_asg = pd.concat(extra_asg, ignore_index=True)
-    known = set(all_asg["coder"]) | set(store.coders())
+    _check_coders(wanted, extra_asg, data.registered)
+    table = _table(extra_ann, extra_asg, data, wanted, by, bootstrap, seed)
+    if finals is None or by != "code":
+        return table
+    # Per code, the consensus is known on every unit settled *for that code*, not only on
+    # units with nothing open at all: recompute each code's row on its own settled units.
+    rows = []
+    for code_id in data.code_ids:
+        ann, asg = _consensus(finals, data.assignments, data.segments, [code_id])
+        ann_k, asg_k = [*extra_ann[:-1], ann], [*extra_asg[:-1], asg]
+        part = _table(ann_k, asg_k, data, wanted, "code", bootstrap, seed, [code_id])
+        rows.append(part[part["scope"] == "code"])
+    return pd.concat([*rows, table[table["scope"] != "code"]], ignore_index=True)
+
+
+def _check_coders(wanted: list[str], assignments: list[pd.DataFrame], registered: set[str]) -> None:
+    known = registered.union(*(set(a["coder"]) for a in assignments))
     unknown = [c for c in wanted if c not in known]
     if unknown:
         raise CodingError(f"unknown coder(s): {', '.join(unknown)}")
@@ -160,42 +181,39 @@ def agreement_report(
         raise CodingError(
             f"agreement needs two coders with completed units; have: {', '.join(wanted) or 'none'}"
         )
-    code_ids = list(store.codebook().codebook.code_ids)
-    table = agreement_table(
-        all_ann, all_asg, segments, code_ids, coders=wanted, by=by, bootstrap=bootstrap, seed=seed
+
+
+def _table(
+    annotations: list[pd.DataFrame],
+    assignments: list[pd.DataFrame],
+    data: AgreementData,
+    coders: list[str],
+    by: str,
+    bootstrap: int,
+    seed: int,
+    code_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The core's agreement table over the rows of the wanted coders only."""
+    ann = pd.concat([a[a["coder"].isin(coders)] for a in annotations], ignore_index=True)
+    asg = pd.concat([a[a["coder"].isin(coders)] for a in assignments], ignore_index=True)
+    codes = data.code_ids if code_ids is None else list(code_ids)
+    return agreement_table(
+        ann, asg, data.segments, codes, coders=coders, by=by, bootstrap=bootstrap, seed=seed
     )
-    if finals is None or by != "code":
-        return table
-    # Per code, the consensus is known on every unit settled *for that code*, not only on
-    # units with nothing open at all: recompute each code's row on its own settled units.
-    rows = []
-    for code_id in code_ids:
-        ann, asg = _consensus(finals, assignments, segments, [code_id])
-        per_code = agreement_table(
-            pd.concat([*extra_ann[:-1], ann], ignore_index=True),
-            pd.concat([*extra_asg[:-1], asg], ignore_index=True),
-            segments,
-            [code_id],
-            coders=wanted,
-            by="code",
-            bootstrap=bootstrap,
-            seed=seed,
-        )
-        rows.append(per_code[per_code["scope"] == "code"])
-    return pd.concat([*rows, table[table["scope"] != "code"]], ignore_index=True)
 
 
 def pairwise_report(
-    store: Store,
+    store: Store | AgreementData,
     coders: Sequence[str] | None = None,
     include_nlp: bool = False,
     include_consensus: bool = False,
     bootstrap: int = 0,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """One agreement table per pair of coders, stacked, with a 'pair' column."""
-    assignments = store.assignments_frame()
-    names = list(coders) if coders else default_coders(assignments)
+    """One agreement table per pair of coders, stacked, with a 'pair' column; the study is
+    read once for all pairs."""
+    data = store if isinstance(store, AgreementData) else AgreementData.read(store)
+    names = list(coders) if coders else data.default_coders()
     if include_nlp and NLP not in names:
         names.append(NLP)
     if include_consensus and CONSENSUS not in names:
@@ -203,12 +221,45 @@ def pairwise_report(
     tables = []
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
-            table = agreement_report(store, [first, second], bootstrap=bootstrap, seed=seed)
+            table = agreement_report(data, [first, second], bootstrap=bootstrap, seed=seed)
             table.insert(0, "pair", f"{first} vs {second}")
             tables.append(table)
     if not tables:
         raise CodingError("pairwise agreement needs at least two coders")
     return pd.concat(tables, ignore_index=True)
+
+
+class AgreementView(StrEnum):
+    """The tables of the Agreement page."""
+
+    CODERS = "coders"  # per code, among the coders
+    PAIRWISE = "pairwise"  # coder x coder
+    NLP = "nlp"  # every pair, NLP as a coder
+    CONSENSUS = "consensus"  # every pair, the consensus as a coder
+
+
+def agreement_view(
+    store: Store | AgreementData,
+    user: str | Operator,
+    view: AgreementView,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One table of the Agreement page, for reviewers and admins (agreement figures tell a
+    coder how the other coders coded). ``store`` may be the study's :class:`AgreementData`,
+    read once for all the page's tables."""
+    data = store if isinstance(store, AgreementData) else AgreementData.read(store)
+    require_role(data.store, user, Role.REVIEWER)
+    view = AgreementView(view)
+    if view is AgreementView.CODERS:
+        return agreement_report(data, bootstrap=bootstrap, seed=seed)
+    return pairwise_report(
+        data,
+        include_nlp=view is AgreementView.NLP,
+        include_consensus=view is AgreementView.CONSENSUS,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
 
 
 def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:

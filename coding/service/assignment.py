@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from coding.errors import CodingError
 from coding.model import Role
-from coding.service.access import require_role
+from coding.service.access import Operator, require_role
 from coding.service.study import pick_document
 from coding.store import Store
 from coding.store import overview as overview_store
@@ -42,6 +42,7 @@ def assign_as(store: Store, admin: str, coder: str, documents: Sequence[str]) ->
     return assign(store, coder, actor, list(documents))
 
 
-def document_ids(store: Store) -> list[str]:
-    """Every document id (all versions), for filters."""
+def document_ids(store: Store, user: str | Operator) -> list[str]:
+    """Every document id (all versions), for the reviewer's and admin's filters."""
+    require_role(store, user, Role.REVIEWER)
     return [str(d) for d in overview_store.documents_overview(store)["id"]]

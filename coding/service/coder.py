@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coding.errors import CodingError, NotFound, PermissionDenied
+from coding.errors import CodingError, NotFound
 from coding.model import Role
-from coding.service.access import get_user, require_role
+from coding.service.access import require_role
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
 from coding.store import Store
 from coding.store import coder as coder_store
@@ -97,9 +97,8 @@ def coder_page(
 ) -> CoderPage:
     """A page of the signed-in coder's units with their own codes (never anyone else's)."""
     coder = require_role(store, user, Role.CODER).name
-    page, total = coder_store.coder_units(
-        store, coder, document_id=document_id, state=state, limit=limit, offset=offset
-    )
+    view = coder_store.UnitView(document_id, state, limit, offset)
+    page, total = coder_store.coder_units(store, coder, view)
     ids = list(page["segment_id"])
     mine = coder_store.own_annotations(store, coder, ids)
     memos = coder_store.unit_memos(store, ids, [coder])
@@ -142,8 +141,7 @@ def coder_page(
 
 def unit_context(store: Store, user: str, segment_id: str) -> UnitContext:
     """A unit's text with the units before and after it (text only, no one's codes)."""
-    if get_user(store, user) is None:
-        raise PermissionDenied("sign in first: no such user in this study")
+    require_role(store, user, Role.CODER)
     return unit_store.unit_context(store, segment_id)
 
 

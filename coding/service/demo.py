@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coding.errors import Conflict, NotFound
+from coding.model import OnProgress, ProgressEvent, no_progress
 from coding.service import access
 from coding.service.assignment import assign
 from coding.service.codings import add_coders, import_codings
-from coding.service.study import Progress, _quiet, import_documents, init_study
+from coding.service.study import import_documents, init_study
 from coding.service.suggest import run_suggestions
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,30 +58,36 @@ def build_demo(
     target: str | Path,
     actor: str = "demo",
     root: Path = PROJECT_ROOT,
-    progress: Progress = _quiet,
+    on_progress: OnProgress = no_progress,
     suggest: bool = True,
 ) -> None:
     """Create the demo study at ``target``: codebook, four manuals, two coders' codings,
-    a trainee coder with open work, and (unless ``suggest`` is False) NLP suggestions."""
+    a trainee coder with open work, and (unless ``suggest`` is False) NLP suggestions.
+
+    ``on_progress`` hears each step as it starts: its stage (creating, importing, adding,
+    training) and what it works on.
+    """
     files = demo_files(root)
-    progress(f"creating {target} with {files.codebook.name}")
+    on_progress(ProgressEvent("creating", item=f"{target} with {files.codebook.name}"))
     with init_study(target, actor, files.codebook) as store:
         store.set_setting(DEMO_MARKER, "true", actor)
-        progress(f"importing {len(files.manuals)} manuals")
+        on_progress(ProgressEvent("importing", item=f"{len(files.manuals)} manuals"))
         import_documents(store, files.manuals, actor, manifest=files.manifest)
-        progress("importing two coders' codings")
+        on_progress(ProgressEvent("importing", item="two coders' codings"))
         import_codings(store, files.codings, actor, add_new_coders=True)
         # A third coder starts on one manual, so there is coding left to do in the app.
         add_coders(store, [TRAINEE], actor)
         assign(store, TRAINEE, actor, [TRAINEE_DOCUMENT])
-        progress(
-            f"adding app users ({', '.join(name for name, _ in DEMO_USERS)}; "
-            f"password '{DEMO_PASSWORD}')"
+        users = ", ".join(name for name, _ in DEMO_USERS)
+        on_progress(
+            ProgressEvent("adding", item=f"app users ({users}; password '{DEMO_PASSWORD}')")
         )
         for name, role in DEMO_USERS:
             access.add_user(store, name, role, DEMO_PASSWORD, actor, min_length=len(DEMO_PASSWORD))
         if suggest:
-            progress("training NLP suggestions (cross-fitted by document)")
+            on_progress(
+                ProgressEvent("training", item="NLP suggestions (cross-fitted by document)")
+            )
             run_suggestions(store, actor, "auto")
 
 
@@ -96,7 +103,7 @@ def rebuild_demo(
     target: str | Path,
     actor: str = "demo",
     root: Path = PROJECT_ROOT,
-    progress: Progress = _quiet,
+    on_progress: OnProgress = no_progress,
 ) -> None:
     """Build a fresh demo study beside ``target``, then swap it in; only over a demo study.
 
@@ -111,8 +118,13 @@ def rebuild_demo(
     fresh = target.with_name(f".{target.name}.building")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{fresh}{suffix}").unlink(missing_ok=True)
-    try:  # progress names the study being rebuilt, not the file it is built in
-        build_demo(fresh, actor, root, lambda m: progress(m.replace(str(fresh), str(target))))
+
+    def renamed(event: ProgressEvent) -> None:
+        """The event naming the study being rebuilt, not the file it is built in."""
+        on_progress(replace(event, item=event.item.replace(str(fresh), str(target))))
+
+    try:
+        build_demo(fresh, actor, root, on_progress=renamed)
     except BaseException:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{fresh}{suffix}").unlink(missing_ok=True)

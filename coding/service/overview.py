@@ -1,5 +1,5 @@
-"""What is in the study and what to do next: the overview, a coder's own overview, the
-next-step prose and the status counts."""
+"""What is in the study and what to do next: the one overview (`coding status` and the Study
+page), a coder's own overview, and the next-step prose."""
 
 from __future__ import annotations
 
@@ -8,30 +8,77 @@ from typing import Any
 
 import pandas as pd
 
-from coding import review
 from coding.model import Role
-from coding.service.access import require_role
+from coding.service import queue
+from coding.service.access import Operator, require_role
 from coding.service.coder import UnitCounts, units_in
+from coding.service.queue import QueueCounts
 from coding.store import Store
 from coding.store import coder as coder_store
 from coding.store import overview as overview_store
-from coding.store import review as review_store
-from coding.store.review import QueueCounts
 
 
 @dataclass(frozen=True)
 class Overview:
+    """The study at a glance, from SQL counts: what `coding status` prints and the Study page
+    shows to reviewers and admins."""
+
+    study: str
+    schema_version: int
+    unit: str
     codebook_version: int | None
     codes: int
     documents: pd.DataFrame  # id, name, version, title, programme, units
-    coders: list[str]
+    coders: list[str]  # registered human coders
     progress: pd.DataFrame  # coder, document_id, title, assigned, completed
+    annotations: dict[str, int]  # per coder
     disagreements: QueueCounts
+    resolutions: int
     suggestions: int
+    events: int
     next_steps: list[str]
 
+    def coder_progress(self) -> dict[str, dict[str, int]]:
+        """Per registered coder: assigned and completed units, annotations, documents with
+        submitted work."""
+        rows = {}
+        for coder in self.coders:
+            mine = self.progress[self.progress["coder"] == coder]
+            rows[coder] = {
+                "assigned": int(mine["assigned"].sum()),
+                "completed": int(mine["completed"].sum()),
+                "annotations": self.annotations.get(coder, 0),
+                "documents_completed": int((mine["completed"] > 0).sum()),
+            }
+        return rows
 
-def study_overview(store: Store, user: str) -> Overview:
+    def as_dict(self) -> dict[str, Any]:
+        """The counts as one dict with snake_case keys (the JSON of `coding status`)."""
+        progress = self.coder_progress()
+        counts = self.disagreements
+        return {
+            "study": self.study,
+            "schema_version": self.schema_version,
+            "unit": self.unit,
+            "codebook_version": self.codebook_version,
+            "codes": self.codes,
+            "documents": int(self.documents["name"].nunique()),
+            "document_versions": len(self.documents),
+            "segments": int(self.documents["units"].sum()),
+            "coders": sum(p["completed"] > 0 for p in progress.values()),  # who submitted
+            "coders_registered": len(self.coders),
+            "annotations": sum(self.annotations.values()),
+            "progress": progress,
+            "disagreements": counts.pairs,
+            "disagreements_resolved": counts.resolved,
+            "disagreements_open": counts.pairs - counts.resolved,
+            "resolutions": self.resolutions,
+            "suggestions": self.suggestions,
+            "events": self.events,
+        }
+
+
+def study_overview(store: Store, user: str | Operator) -> Overview:
     """What is in the study and what to do next (SQL counts; fast on large studies).
 
     For reviewers and admins only: it holds every coder's progress and the study's
@@ -43,18 +90,23 @@ def study_overview(store: Store, user: str) -> Overview:
     documents = overview_store.documents_overview(store)
     coders = store.coders(kind="human")
     progress = overview_store.progress_frame(store)
-    _, counts = review_store.queue_page(store, code_ids, state="all", limit=0)
-    suggestions = store.count("suggestions")
+    counts = queue.disagreement_counts(store, user)
     steps = _next_steps(bool(versions), documents, coders, progress, counts)
     return Overview(
-        versions[-1] if versions else None,
-        len(code_ids),
-        documents,
-        coders,
-        progress,
-        counts,
-        suggestions,
-        steps,
+        study=store.target,
+        schema_version=store.schema_version(),
+        unit=store.settings().get("unit", ""),
+        codebook_version=versions[-1] if versions else None,
+        codes=len(code_ids),
+        documents=documents,
+        coders=coders,
+        progress=progress,
+        annotations=overview_store.annotations_per_coder(store),
+        disagreements=counts,
+        resolutions=store.count("resolutions"),
+        suggestions=store.count("suggestions"),
+        events=store.revision(),
+        next_steps=steps,
     )
 
 
@@ -112,51 +164,3 @@ def _next_steps(
     if not steps:
         steps.append("All coded and resolved: read the Agreement page and download exports.")
     return steps
-
-
-def status(store: Store) -> dict[str, Any]:
-    """Counts that describe the study, as one dict with snake_case keys."""
-    codebook = store.codebook() if store.codebook_versions() else None
-    documents = store.documents()
-    segments = store.segments_frame()
-    assignments = store.assignments_frame()
-    annotations = store.annotations_frame()
-    human = store.coders(kind="human")
-    progress = {}
-    for coder in human:
-        mine = assignments[assignments["coder"] == coder]
-        progress[coder] = {
-            "assigned": len(mine),
-            "completed": int(mine["completed"].sum()),
-            "annotations": int((annotations["coder"] == coder).sum()),
-            "documents_completed": int(mine[mine["completed"]]["document_id"].nunique()),
-        }
-    code_ids = codebook.codebook.code_ids if codebook else ()
-    found = review.find_disagreements(annotations, assignments, code_ids)
-    decided = store.current_resolutions_frame()
-    standing = (
-        set() if decided.empty else set(zip(decided["segment_id"], decided["code_id"], strict=True))
-    )
-    resolved = sum(
-        (s, c) in standing for s, c in zip(found["segment_id"], found["code_id"], strict=True)
-    )
-    return {
-        "study": store.target,
-        "schema_version": store.schema_version(),
-        "unit": store.settings().get("unit", ""),
-        "codebook_version": codebook.version if codebook else None,
-        "codes": len(code_ids),
-        "documents": len({d.name for d in documents}),
-        "document_versions": len(documents),
-        "segments": len(segments),
-        "coders": sum(p["completed"] > 0 for p in progress.values()),  # who submitted work
-        "coders_registered": len(human),
-        "annotations": len(annotations),
-        "progress": progress,
-        "disagreements": len(found),
-        "disagreements_resolved": resolved,
-        "disagreements_open": len(found) - resolved,
-        "resolutions": store.count("resolutions"),
-        "suggestions": store.count("suggestions"),
-        "events": store.revision(),
-    }

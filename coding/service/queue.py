@@ -6,21 +6,51 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
-from coding.errors import CodingError
+from coding import review
 from coding.model import Decision, Role
-from coding.service.access import require_role
+from coding.review import Choice, ChoiceKind, choices
+from coding.service.access import Operator, require_role
 from coding.store import Store
 from coding.store import coder as coder_store
 from coding.store import review as review_store
 from coding.store import units as unit_store
 from coding.store import users as user_store
-from coding.store.review import QueueCounts
 from coding.store.units import UnitContext
 
-MERGE, NEITHER, OTHER, ACCEPT = "merge", "neither", "other", "accept:"
+__all__ = [
+    "Choice",
+    "ChoiceKind",
+    "QueueCounts",
+    "QueueItem",
+    "QueueState",
+    "choices",
+    "disagreement_counts",
+    "disagreement_pairs",
+    "in_codebook",
+    "review_item",
+    "review_queue",
+]
+
+_PAIRS: dict[tuple[Any, ...], pd.DataFrame] = {}  # (study, codes, coders, fingerprint) -> pairs
+_PAIRS_MAX = 8
+
+
+class QueueState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    items: int  # segments in the queue (all filters, including open/resolved)
+    pairs: int  # (segment, code) disagreements under the code/document/coder filters
+    resolved: int  # of those pairs, how many have a standing decision
 
 
 @dataclass(frozen=True)
@@ -28,11 +58,9 @@ class QueueItem:
     """One segment with disagreements, as the reviewer sees it."""
 
     context: UnitContext
-    coders: list[str]  # who submitted the segment
-    codes_by_coder: dict[str, list[str]]
+    unit: review.UnitCodings  # who submitted the segment, and each one's codes
     memos_by_coder: dict[str, str]
     spans: pd.DataFrame  # coder, code_id, start, end of annotations narrower than the unit
-    disputed: list[str]  # codes on which the coders differ
     open_codes: list[str]  # disputed codes without a standing decision
     standing: pd.DataFrame  # code_id, decision, reviewer, rationale, at, id
     suggestions: pd.DataFrame  # code_id, score, evidence, engine, model_version
@@ -42,36 +70,101 @@ class QueueItem:
     def segment_id(self) -> str:
         return self.context.segment.id
 
-    def agreed(self) -> set[str]:
-        """Codes every coder who submitted the segment applied."""
-        sets = [set(self.codes_by_coder.get(c, [])) for c in self.coders]
-        return set.intersection(*sets) if sets else set()
+    @property
+    def coders(self) -> tuple[str, ...]:
+        return self.unit.coders
+
+    @property
+    def disputed(self) -> list[str]:
+        """Codes on which the coders differ."""
+        return self.unit.disputed()
+
+    def codes_of(self, coder: str) -> list[str]:
+        return sorted(self.unit.codes_by_coder.get(coder, ()))
+
+    def decisions(self, choice: review.Choice) -> dict[str, Decision]:
+        """What recording ``choice`` on this segment would decide, per code."""
+        return review.decisions_for(self.unit, choice, list(self.standing.get("code_id", ())))
+
+
+def disagreement_pairs(
+    store: Store,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None = None,
+    *,
+    places: bool = True,
+) -> pd.DataFrame:
+    """Every disagreement (:func:`coding.review.is_disagreement`) and whether a decision
+    stands on it: segment_id, code_id, applied, submitted, resolved, and with ``places``
+    the segment's document_id, kind and position.
+
+    The pairs are kept in memory per study until an annotation or a submission changes them,
+    so a reviewer's decision costs two small queries, not a pass over the whole study.
+    """
+    key = (store.target, tuple(code_ids), coders and tuple(coders), places)
+    fingerprint = review_store.coding_fingerprint(store)
+    pairs = _PAIRS.get((*key, fingerprint))
+    if pairs is None:
+        pairs = review.disputed(review_store.code_counts(store, code_ids, coders))
+        if places:
+            ids = pairs["segment_id"].unique().tolist()
+            pairs = pairs.merge(review_store.segment_places(store, ids), on="segment_id")
+        for stale in [k for k in _PAIRS if k[:4] == key]:
+            del _PAIRS[stale]
+        if len(_PAIRS) >= _PAIRS_MAX:
+            del _PAIRS[next(iter(_PAIRS))]
+        _PAIRS[(*key, fingerprint)] = pairs
+    standing = review_store.standing_pairs(store)
+    keys = zip(pairs["segment_id"], pairs["code_id"], strict=True)
+    return pairs.assign(resolved=[k in standing for k in keys])
+
+
+def disagreement_counts(store: Store, user: str | Operator) -> QueueCounts:
+    """How many segments and (segment, code) pairs are disputed, and how many pairs have a
+    standing decision."""
+    require_role(store, user, Role.REVIEWER)
+    code_ids = store.codebook().codebook.code_ids if store.codebook_versions() else ()
+    pairs = disagreement_pairs(store, code_ids, places=False)
+    return QueueCounts(int(pairs["segment_id"].nunique()), len(pairs), int(pairs["resolved"].sum()))
 
 
 def review_queue(
     store: Store,
-    user: str,
+    user: str | Operator,
     *,
     code_id: str | None = None,
     document_id: str | None = None,
     coder: str | None = None,
-    state: str = "open",
+    state: QueueState = QueueState.OPEN,
     limit: int = 25,
     offset: int = 0,
 ) -> tuple[pd.DataFrame, QueueCounts]:
-    """A page of segments with disagreements, filtered, plus counts over the whole queue."""
+    """A page of segments with disagreements (segment_id, document_id, kind, position, pairs,
+    open) in document order, and counts: items in this queue, and resolved of all pairs under
+    the code/document/coder filters (for a progress bar that does not shrink as you work)."""
     require_role(store, user, Role.REVIEWER)
-    code_ids = store.codebook().codebook.code_ids
-    return review_store.queue_page(
-        store,
-        code_ids,
-        code_id=code_id,
-        document_id=document_id,
-        coder=coder,
-        state=state,
-        limit=limit,
-        offset=offset,
+    state = QueueState(state)
+    pairs = disagreement_pairs(store, store.codebook().codebook.code_ids)
+    if code_id is not None:
+        pairs = pairs[pairs["code_id"] == code_id]
+    if document_id is not None:
+        pairs = pairs[pairs["document_id"] == document_id]
+    if coder is not None:
+        pairs = pairs[pairs["segment_id"].isin(review_store.submitted_segments(store, coder))]
+    counts = (len(pairs), int(pairs["resolved"].sum()))
+    items = (
+        pairs.assign(open=~pairs["resolved"])
+        .groupby(["document_id", "kind", "position", "segment_id"], sort=True)
+        .agg(pairs=("code_id", "size"), open=("open", "sum"))
+        .reset_index()
     )
+    if state is QueueState.OPEN:
+        items = items[items["open"] > 0]
+    elif state is QueueState.RESOLVED:
+        items = items[items["open"] == 0]
+    page = items.iloc[offset : offset + limit]
+    page = page[["segment_id", "document_id", "kind", "position", "pairs", "open"]]
+    return page.reset_index(drop=True), QueueCounts(len(items), *counts)
 
 
 def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
@@ -85,25 +178,23 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
     annotations = annotations[
         annotations["coder"].isin(coders) & annotations["code_id"].isin(code_ids)
     ]
-    codes_by_coder = {
-        c: sorted(set(annotations.loc[annotations["coder"] == c, "code_id"])) for c in coders
-    }
+    unit = review.UnitCodings(
+        tuple(coders),
+        {c: frozenset(annotations.loc[annotations["coder"] == c, "code_id"]) for c in coders},
+    )
     memos = coder_store.unit_memos(store, [segment_id], coders)  # submitted coders only
     memo_of = dict(zip(memos["coder"], memos["memo"], strict=True))
-    memos_by_coder = {c: str(memo_of.get(c, "")) for c in coders}
-    pairs = review_store.segment_pairs(store, code_ids, segment_id)
+    standing = in_codebook(review_store.standing_resolutions(store, segment_id), code_ids)
+    disputed = unit.disputed()
     partial = annotations[annotations["whole_segment"] == 0][["coder", "code_id", "start", "end"]]
     suggestions = unit_store.suggestions_for(store, [segment_id])
-    disputed = list(pairs["code_id"])
     return QueueItem(
         context=context,
-        coders=coders,
-        codes_by_coder=codes_by_coder,
-        memos_by_coder=memos_by_coder,
+        unit=unit,
+        memos_by_coder={c: str(memo_of.get(c, "")) for c in coders},
         spans=partial.reset_index(drop=True),
-        disputed=disputed,
-        open_codes=list(pairs.loc[pairs["resolved"] == 0, "code_id"]),
-        standing=in_codebook(review_store.standing_resolutions(store, segment_id), code_ids),
+        open_codes=[c for c in disputed if c not in set(standing["code_id"])],
+        standing=standing,
         suggestions=suggestions[suggestions["code_id"].isin(disputed)].reset_index(drop=True),
         notes=user_store.code_notes_frame(store, disputed) if disputed else pd.DataFrame(),
     )
@@ -112,42 +203,3 @@ def review_item(store: Store, user: str, segment_id: str) -> QueueItem:
 def in_codebook(frame: pd.DataFrame, code_ids: Sequence[str]) -> pd.DataFrame:
     """Rows of a frame with a code_id column whose code is in the current codebook."""
     return frame[frame["code_id"].isin(list(code_ids))].reset_index(drop=True)
-
-
-def choices(item: QueueItem) -> list[str]:
-    """The decisions offered for an item: accept each coder's codes, merge, neither, other."""
-    return [f"{ACCEPT}{c}" for c in item.coders] + [MERGE, NEITHER, OTHER]
-
-
-def final_codes(item: QueueItem, choice: str, other: Sequence[str] = ()) -> dict[str, Decision]:
-    """Decision per code for a reviewer's choice on an item.
-
-    accept:<coder>, merge (union) and neither decide the disputed codes: apply those in the
-    chosen set, reject the rest. ``other`` takes the reviewer's own set: every disputed code
-    is decided, plus codes no coder applied that the reviewer adds, and codes all coders
-    agreed on that the reviewer leaves out. Every code with a standing decision is decided
-    again too, so no earlier choice outlives this one: applied when it is in the chosen set
-    (or, except for ``other``, when all coders agreed on it), rejected otherwise.
-    """
-    if choice.startswith(ACCEPT):
-        coder = choice.removeprefix(ACCEPT)
-        if coder not in item.codes_by_coder:
-            raise CodingError(f"{coder} did not submit this segment")
-        chosen = set(item.codes_by_coder[coder])
-    elif choice == MERGE:
-        chosen = set().union(*map(set, item.codes_by_coder.values()))
-    elif choice == NEITHER:
-        chosen = set()
-    elif choice == OTHER:
-        chosen = set(other)
-    else:
-        raise CodingError(f"unknown choice {choice!r}; choose one of {', '.join(choices(item))}")
-    decided = {c: Decision.APPLY if c in chosen else Decision.REJECT for c in item.disputed}
-    if choice == OTHER:
-        applied_by_any = set().union(*map(set, item.codes_by_coder.values()))
-        decided.update({c: Decision.APPLY for c in chosen - applied_by_any})
-        decided.update({c: Decision.REJECT for c in item.agreed() - chosen})
-    kept = chosen if choice == OTHER else chosen | item.agreed()
-    for code_id in item.standing.get("code_id", ()):
-        decided.setdefault(str(code_id), Decision.APPLY if code_id in kept else Decision.REJECT)
-    return dict(sorted(decided.items()))

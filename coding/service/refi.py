@@ -17,7 +17,8 @@ from coding import segment as segmenter
 from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import Annotation, Code, Codebook, Document, Segment, sha256_text
 from coding.refi import qdc
-from coding.refi.qdpx_read import Located, Project, Source, locate, read_qdpx
+from coding.refi.locate import Located, locate
+from coding.refi.qdpx_read import Project, Source, read_qdpx
 from coding.refi.qdpx_write import source_guid
 from coding.service.codings import annotation_keys
 from coding.service.study import slug, unit_kind
@@ -95,13 +96,25 @@ def _source_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "document"
 
 
+@dataclass(frozen=True)
+class _DocumentPlan:
+    """Per source GUID: the study's document for it (stored or new) and its segments."""
+
+    documents: dict[str, Document]
+    segments: dict[str, list[Segment]]
+    new: list[Document]  # the documents the import adds, in order
+
+    def reused(self) -> tuple[str, ...]:
+        return tuple(sorted({d.id for d in self.documents.values()} - {d.id for d in self.new}))
+
+
 def _plan_documents(
     store: Store,
     project: Project,
     texts: dict[str, str],
     source: str,
     problems: list[Problem],
-) -> tuple[dict[str, Document], dict[str, list[Segment]], list[Document]]:
+) -> _DocumentPlan:
     """Per source guid: its Document and segments; and the documents that are new.
 
     A source is the study's document when its GUID is that document's (our own export) or
@@ -109,32 +122,42 @@ def _plan_documents(
     its name. Concord's ``document_version`` variable orders versions of one name.
     """
     kind = unit_kind(store)
-    by_guid: dict[str, Document] = {}
-    segments: dict[str, list[Segment]] = {}
-    new: list[Document] = []
     stored = store.documents()
     ours = {source_guid(d.id): d for d in stored}
-    taken_ids = {d.id: d for d in stored}
-    fresh: list[tuple[Source, str, str]] = []
+    documents: dict[str, Document] = {}
+    fresh: dict[str, list[tuple[Source, str]]] = {}  # name -> sources and their sha256
     for src in project.sources:
         text = texts[src.guid]
         if not text.strip():
             problems.append(Problem(src.name, "the source text is empty"))
             continue
-        name = _source_name(src.name)
-        sha = sha256_text(text)
+        name, sha = _source_name(src.name), sha256_text(text)
         same = ours.get(src.guid)
         if same is None or same.sha256 != sha:
             same = next((d for d in stored if (d.name or d.id) == name and d.sha256 == sha), None)
-        if same is not None:
-            by_guid[src.guid] = same
-            segments[src.guid] = store.segments(document_id=same.id, kind=kind)
-            continue
-        fresh.append((src, name, sha))
-    planned: dict[str, list[tuple[Source, str]]] = {}
-    for src, name, sha in fresh:
-        planned.setdefault(name, []).append((src, sha))
-    for name, group in planned.items():
+        if same is None:
+            fresh.setdefault(name, []).append((src, sha))
+        else:
+            documents[src.guid] = same
+    segments = {g: store.segments(document_id=d.id, kind=kind) for g, d in documents.items()}
+    new = _new_documents(fresh, stored, texts, source, problems)
+    documents.update(new)
+    segments.update({g: segmenter.segment(d, kind) for g, d in new.items()})
+    return _DocumentPlan(documents, segments, list(new.values()))
+
+
+def _new_documents(
+    fresh: dict[str, list[tuple[Source, str]]],
+    stored: Sequence[Document],
+    texts: dict[str, str],
+    source: str,
+    problems: list[Problem],
+) -> dict[str, Document]:
+    """Source GUID -> the new document (or new version of a stored one) for each source with
+    no document in the study yet; ``fresh`` groups those sources by document name."""
+    taken_ids = {d.id: d for d in stored}
+    new: dict[str, Document] = {}
+    for name, group in fresh.items():
         if len(group) > 1 and (
             any(src.version is None for src, _ in group)
             or len({src.version for src, _ in group}) < len(group)
@@ -155,8 +178,8 @@ def _plan_documents(
                 programme=src.programme,
                 source=f"{source}#{src.name}",
             )
-            if document.id in taken_ids:
-                other = taken_ids[document.id]
+            other = taken_ids.get(document.id)
+            if other is not None:
                 problems.append(
                     Problem(
                         src.name,
@@ -166,29 +189,22 @@ def _plan_documents(
                     )
                 )
                 continue
-            taken_ids[document.id] = document
-            by_guid[src.guid] = document
-            segments[src.guid] = segmenter.segment(document, kind)
-            new.append(document)
-    return by_guid, segments, new
+            taken_ids[document.id] = new[src.guid] = document
+    return new
 
 
 def _annotations(
-    located: Sequence[Located],
-    documents: dict[str, Document],
-    segments: dict[str, list[Segment]],
-    version: int,
-    min_overlap: float,
+    located: Sequence[Located], plan: _DocumentPlan, version: int, min_overlap: float
 ) -> tuple[list[Annotation], int]:
     """Annotations for codings on every segment they overlap by at least ``min_overlap`` of the
     shorter of span and segment; and the number of codings that reached no segment."""
     found: dict[tuple[str, str, str, int | None, int | None], Annotation] = {}
     unmatched = 0
     for c in located:
-        if c.source not in documents:
+        if c.source not in plan.documents:
             continue
         hits = 0
-        for seg in segments[c.source]:
+        for seg in plan.segments[c.source]:
             overlap = min(c.end, seg.end) - max(c.start, seg.start)
             if overlap <= 0 or overlap < min_overlap * min(c.end - c.start, seg.end - seg.start):
                 continue
@@ -233,64 +249,34 @@ def import_qdpx(
     book, version, codes_added = _merged_codebook(
         store, project.codes, project.name or Path(path).stem
     )
-    known_codes = set(book.code_ids if book is not None else store.codebook().codebook.code_ids)
-    problems += [
-        Problem("codes", f"code {c.code_id!r} is not in the codebook")
-        for c in located
-        if c.code_id not in known_codes
-    ][:1]
-    documents, segments, new_documents = _plan_documents(store, project, texts, source, problems)
+    problems += _unknown_code(book or store.codebook().codebook, located)
+    plan = _plan_documents(store, project, texts, source, problems)
     if problems:
         raise InvalidInput(source, problems)
-    annotations, unmatched = _annotations(located, documents, segments, version, min_overlap)
+    annotations, unmatched = _annotations(located, plan, version, min_overlap)
     existing = store.annotations_frame()
-    have = annotation_keys(existing)
-    held, complete = _completion(
-        store, existing, documents, segments, new_documents, located, annotations
-    )
+    held, complete = _completion(store, existing, plan, located, annotations)
     held_set = set(held)
-    dropped = [a for a in annotations if (a.segment_id, a.coder) in held_set]
-    fresh = [
-        a
-        for a in annotations
-        if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have
-        and (a.segment_id, a.coder) not in held_set
-    ]
+    kept = [a for a in annotations if (a.segment_id, a.coder) not in held_set]
+    have = annotation_keys(existing)
+    fresh = [a for a in kept if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have]
     coders_added = sorted(set(project.coders) - set(store.coders()))
-    import_project(
-        store,
-        ProjectWrite(
-            source=source,
-            codebook=book,
-            codebook_sha256=sha256_text(qdc.write_qdc(book).decode()) if book else "",
-            codebook_changes=[f"imported from {Path(path).name}: {', '.join(codes_added)}"],
-            documents=[(d, segments[g]) for g, d in documents.items() if d in new_documents],
-            coders=coders_added,
-            annotations=fresh,
-            complete=complete,
-            detail={"codes_added": len(codes_added), "held_units": len(held)},
-        ),
-        actor,
+    write = ProjectWrite(
+        source=source,
+        codebook=book,
+        codebook_sha256=sha256_text(qdc.write_qdc(book).decode()) if book else "",
+        codebook_changes=[f"imported from {Path(path).name}: {', '.join(codes_added)}"],
+        documents=[(d, plan.segments[g]) for g, d in plan.documents.items() if d in plan.new],
+        coders=coders_added,
+        annotations=fresh,
+        complete=complete,
+        detail={"codes_added": len(codes_added), "held_units": len(held)},
     )
-    if unmatched:
-        notes.append(
-            f"{unmatched} coding(s) overlap no unit by {min_overlap:.0%} or more; "
-            "lower --min-overlap to keep them"
-        )
-    if held:
-        by_coder: dict[str, int] = {}
-        for _segment, coder in held:
-            by_coder[coder] = by_coder.get(coder, 0) + 1
-        notes.append(
-            f"{len(held)} unit(s) are already assigned to their coder and not yet submitted "
-            f"({', '.join(f'{c}: {n}' for c, n in sorted(by_coder.items()))}): left as they "
-            f"are, unsubmitted; {len(dropped)} imported coding(s) on them were not added"
-        )
+    import_project(store, write, actor)
+    notes += _import_notes(unmatched, min_overlap, held, len(annotations) - len(kept))
     return QdpxImport(
-        documents_added=tuple(d.id for d in new_documents),
-        documents_reused=tuple(
-            sorted({d.id for d in documents.values()} - {d.id for d in new_documents})
-        ),
+        documents_added=tuple(d.id for d in plan.new),
+        documents_reused=plan.reused(),
         coders_added=tuple(coders_added),
         codes_added=tuple(codes_added),
         codebook_version=version,
@@ -303,12 +289,39 @@ def import_qdpx(
     )
 
 
+def _unknown_code(codebook: Codebook, located: Sequence[Located]) -> list[Problem]:
+    """A problem for the first coding whose code the codebook lacks (none when all are in it)."""
+    known = set(codebook.code_ids)
+    unknown = next((c.code_id for c in located if c.code_id not in known), None)
+    return [] if unknown is None else [Problem("codes", f"code {unknown!r} is not in the codebook")]
+
+
+def _import_notes(
+    unmatched: int, min_overlap: float, held: Sequence[tuple[str, str]], dropped: int
+) -> list[str]:
+    """Notes on codings that reached no unit, and on units left as their coder holds them."""
+    notes = []
+    if unmatched:
+        notes.append(
+            f"{unmatched} coding(s) overlap no unit by {min_overlap:.0%} or more; "
+            "lower --min-overlap to keep them"
+        )
+    if held:
+        by_coder: dict[str, int] = {}
+        for _segment, coder in held:
+            by_coder[coder] = by_coder.get(coder, 0) + 1
+        notes.append(
+            f"{len(held)} unit(s) are already assigned to their coder and not yet submitted "
+            f"({', '.join(f'{c}: {n}' for c, n in sorted(by_coder.items()))}): left as they "
+            f"are, unsubmitted; {dropped} imported coding(s) on them were not added"
+        )
+    return notes
+
+
 def _completion(
     store: Store,
     existing: pd.DataFrame,
-    documents: dict[str, Document],
-    segments: dict[str, list[Segment]],
-    new_documents: Sequence[Document],
+    plan: _DocumentPlan,
     located: Sequence[Located],
     annotations: Sequence[Annotation],
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -328,10 +341,10 @@ def _completion(
         (r.segment_id, r.coder) for r in assignments.itertuples(index=False) if not r.completed
     }
     pending |= {(r.segment_id, r.coder) for r in existing.itertuples(index=False)} - completed
-    new_guids = {g for g, d in documents.items() if d in new_documents}
-    coded = {(c.coder, c.source) for c in located if c.source in documents}
+    new_guids = {g for g, d in plan.documents.items() if d in plan.new}
+    coded = {(c.coder, c.source) for c in located if c.source in plan.documents}
     wanted = {
-        (seg.id, coder) for coder, guid in coded if guid in new_guids for seg in segments[guid]
+        (seg.id, coder) for coder, guid in coded if guid in new_guids for seg in plan.segments[guid]
     }
     wanted |= {(a.segment_id, a.coder) for a in annotations}
     held = sorted(wanted & pending)

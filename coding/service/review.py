@@ -1,5 +1,6 @@
-"""Disagreements and reviewer decisions: who may decide and why, one decision from the command
-line, a choice on a queue item, undo, and notes on codes."""
+"""Disagreements and reviewer decisions: who may decide and why, the list of disagreements,
+one way to record decisions (a choice on a segment, or one code from the command line), undo,
+and notes on codes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from coding import review
 from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
-from coding.model import Decision, Resolution, Role, utcnow
+from coding.model import Decision, Role, utcnow
 from coding.service import queue
 from coding.service.access import get_user, require_role
 from coding.store import Store
@@ -89,115 +90,146 @@ def check_decision(store: Store, reviewer: str, segment_id: str, rationale: str)
     return name
 
 
-def disagreements(store: Store, coders: list[str] | None = None) -> pd.DataFrame:
-    """Open and resolved disagreements with segment text and the standing decision."""
-    found = review.find_disagreements(
-        store.annotations_frame(coders),
-        store.assignments_frame(coders),
-        store.codebook().codebook.code_ids,
-        coders,
-    )
-    segments = store.segments_frame().set_index("segment_id")
-    found["text"] = [segments.at[s, "text"] for s in found["segment_id"]]
-    found["start"] = [int(segments.at[s, "start"]) for s in found["segment_id"]]
-    found["end"] = [int(segments.at[s, "end"]) for s in found["segment_id"]]
-    decided = store.current_resolutions_frame()
-    standing = (
-        {}
-        if decided.empty
-        else {(r.segment_id, r.code_id): r for r in decided.itertuples(index=False)}
-    )
-    pairs = list(zip(found["segment_id"], found["code_id"], strict=True))
-    found["decision"] = [standing[p].decision if p in standing else "" for p in pairs]
-    found["decision_id"] = pd.array(
-        [int(standing[p].id) if p in standing else None for p in pairs], dtype="Int64"
-    )
+def disagreements(
+    store: Store,
+    coders: Sequence[str] | None = None,
+    *,
+    code_id: str | None = None,
+    open_only: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """Disagreements (:func:`coding.review.is_disagreement`) in document order, with who
+    applied the code and who did not, the segment's text and the standing decision.
+
+    ``limit`` and ``offset`` page the list; the names and texts are read for the page only.
+    """
+    code_ids = store.codebook().codebook.code_ids
+    pairs = queue.disagreement_pairs(store, code_ids, coders)
+    if code_id is not None:
+        pairs = pairs[pairs["code_id"] == code_id]
+    if open_only:
+        pairs = pairs[~pairs["resolved"]]
+    order = {c: i for i, c in enumerate(code_ids)}
+    pairs = pairs.assign(order=pairs["code_id"].map(order))
+    pairs = pairs.sort_values(["document_id", "kind", "position", "order"], kind="stable")
+    page = pairs.iloc[offset : None if limit is None else offset + limit]
+    return _described(store, page, coders)
+
+
+def _described(store: Store, pairs: pd.DataFrame, coders: Sequence[str] | None) -> pd.DataFrame:
+    """Disagreement pairs with applied_by, not_applied_by, text, start, end and decision."""
+    ids = list(dict.fromkeys(pairs["segment_id"]))
+    applied = review_store.applied_by(store, ids, coders)
+    texts = review_store.segment_texts(store, ids)
+    decided = review_store.standing_decisions(store, ids)
+    rows = []
+    for segment_id, code_id, document_id in zip(
+        pairs["segment_id"], pairs["code_id"], pairs["document_id"], strict=True
+    ):
+        who = applied.get(segment_id, {})
+        submitted = sorted(who)
+        yes = [c for c in submitted if code_id in who[c]]
+        standing = decided.get((segment_id, code_id))
+        rows.append(
+            {
+                "segment_id": segment_id,
+                "document_id": document_id,
+                "code_id": code_id,
+                "applied_by": yes,
+                "not_applied_by": [c for c in submitted if c not in yes],
+                "text": texts[segment_id][0],
+                "start": texts[segment_id][1],
+                "end": texts[segment_id][2],
+                "decision": standing[1] if standing else "",
+                "decision_id": standing[0] if standing else None,
+            }
+        )
+    found = pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
+    found["decision_id"] = pd.array(found["decision_id"], dtype="Int64")
     return found
+
+
+DISAGREEMENT_COLUMNS = [
+    *review.DISAGREEMENT_COLUMNS,
+    "text",
+    "start",
+    "end",
+    "decision",
+    "decision_id",
+]
+
+
+def standing_decision(store: Store, user: str, segment_id: str, code_id: str) -> int | None:
+    """The id of the decision standing on (segment, code), or None."""
+    require_role(store, user, Role.REVIEWER)
+    found = review_store.standing_decisions(store, [segment_id]).get((segment_id, code_id))
+    return None if found is None else found[0]
 
 
 def resolve(
     store: Store,
+    user: str,
     segment_id: str,
     code_id: str,
-    decision: str,
-    reviewer: str,
+    decision: Decision,
     rationale: str,
+    supersedes: int | None = None,
     actor: str | None = None,
-    expected: int | str | None = "any",
 ) -> int:
-    """Record one reviewer decision (apply, reject, or withdraw the standing one).
+    """Record one decision on one (segment, code): apply, reject, or withdraw the standing
+    one; the command line's way to :func:`decide`, with the same rules and records.
 
-    The reviewer must be a registered reviewer or admin who did not code the segment, and
-    the rationale must say why in words (:func:`check_decision`).
-    ``actor`` is who runs the command (the audit trail's "who", default the reviewer).
-    ``expected``: the standing decision id the reviewer saw, or None for none; a decision
-    recorded since makes this fail with Conflict. The default "any" skips the check.
+    ``supersedes`` is the standing decision the reviewer saw (None: none); a decision
+    recorded since makes this fail with Conflict, so none is overridden unseen. Apply and
+    reject need the coders to disagree on the code. ``actor`` is who runs the command (the
+    audit trail's "who"; default the reviewer).
     """
+    decision = Decision(decision)
     current = store.codebook()
     if code_id not in current.codebook.code_ids:
         raise NotFound(f"unknown code {code_id!r} (codebook v{current.version})")
     if not store.segments(ids=[segment_id]):
         raise NotFound(f"unknown segment {segment_id!r}")
-    reviewer = check_decision(store, reviewer, segment_id, rationale)
-    resolution = review.decide(
-        segment_id, code_id, decision, reviewer, rationale, utcnow(), current.version
-    )
-    if resolution.decision is not Decision.WITHDRAW:
-        open_pairs = review.find_disagreements(
-            store.annotations_frame(), store.assignments_frame(), [code_id]
-        )
-        pairs = set(zip(open_pairs["segment_id"], open_pairs["code_id"], strict=True))
-        if (segment_id, code_id) not in pairs:
+    reviewer = check_decision(store, user, segment_id, rationale)  # the role check too
+    if decision is not Decision.WITHDRAW:
+        item = queue.review_item(store, reviewer, segment_id)
+        if code_id not in item.disputed:
             raise CodingError(
                 f"segment {segment_id} code {code_id}: the coders do not disagree "
                 "here; there is nothing to resolve"
             )
-    check: dict[tuple[str, str], int | None] | None = None
-    if isinstance(expected, str):
-        if expected != "any":
-            raise ValueError(f"expected must be a decision id, None or 'any', not {expected!r}")
-    else:
-        check = {(segment_id, code_id): expected}
-    return store.add_resolutions([resolution], actor=actor or reviewer, expected=check)[0]
+    decisions = {code_id: decision}
+    return _record(store, reviewer, segment_id, decisions, rationale, {code_id: supersedes}, actor)[
+        0
+    ]
 
 
 def decide(
     store: Store,
     user: str,
     segment_id: str,
-    choice: str,
+    choice: review.Choice,
     rationale: str,
-    other: Sequence[str] = (),
     seen: Mapping[str, int] | None = None,
 ) -> list[int]:
-    """Record a reviewer's choice on a segment: one resolution per decided code, all in one
-    transaction with one audit row. Coders' annotations are left as they are. The reviewer
-    must not have coded the segment, and the rationale must say why in words
-    (:func:`coding.service.review.check_decision`).
+    """Record a reviewer's choice on a segment: one resolution per decided code
+    (:func:`coding.review.decisions_for`), all in one transaction with one audit row.
+    Coders' annotations are left as they are. The reviewer must not have coded the segment,
+    and the rationale must say why in words (:func:`check_decision`).
 
-    ``seen`` maps code ids to the standing decision ids the reviewer was shown; when given,
-    a decision recorded by someone else since then makes this one fail with Conflict.
+    ``seen`` maps code ids to the standing decision ids the reviewer was shown (none: no
+    decision seen); a decision recorded by someone else since makes this fail with Conflict.
     """
-    reviewer = require_role(store, user, Role.REVIEWER).name
-    check_decision(store, reviewer, segment_id, rationale)
+    reviewer = check_decision(store, user, segment_id, rationale)  # the role check too
     current = store.codebook()
-    unknown = [c for c in other if c not in current.codebook.code_ids]
+    unknown = sorted(c for c in choice.codes if c not in current.codebook.code_ids)
     if unknown:
         raise NotFound(f"unknown code(s) {', '.join(unknown)} (codebook v{current.version})")
     item = queue.review_item(store, user, segment_id)
     if not item.disputed:
         raise CodingError(f"segment {segment_id}: the coders do not disagree here")
-    now = utcnow()
-    resolutions = [
-        review.decide(segment_id, code_id, str(decision), reviewer, rationale, now, current.version)
-        for code_id, decision in queue.final_codes(item, choice, other).items()
-    ]
-    expected = (
-        None
-        if seen is None
-        else {(segment_id, r.code_id): seen.get(r.code_id) for r in resolutions}
-    )
-    return store.add_resolutions(resolutions, actor=reviewer, expected=expected)
+    return _record(store, reviewer, segment_id, item.decisions(choice), rationale, seen or {})
 
 
 def undo(
@@ -210,34 +242,44 @@ def undo(
     """Withdraw the standing decisions on a segment: new rows, nothing erased.
 
     ``seen`` maps code ids to the standing decision ids the reviewer was shown (as for
-    :func:`decide`); when given, any other set of standing decisions (one recorded or
-    withdrawn by someone else since) makes the undo fail with Conflict, so an undo never
-    withdraws a decision its reviewer did not see.
+    :func:`decide`); any other set of standing decisions (one recorded or withdrawn by
+    someone else since) makes the undo fail with Conflict, so an undo never withdraws a
+    decision its reviewer did not see.
     """
-    reviewer = require_role(store, user, Role.REVIEWER).name
-    check_decision(store, reviewer, segment_id, rationale)
-    current = store.codebook()
-    standing = queue.in_codebook(
-        review_store.standing_resolutions(store, segment_id), current.codebook.code_ids
-    )
+    reviewer = check_decision(store, user, segment_id, rationale)  # the role check too
+    code_ids = store.codebook().codebook.code_ids
+    standing = queue.in_codebook(review_store.standing_resolutions(store, segment_id), code_ids)
     now_standing = {str(r.code_id): int(r.id) for r in standing.itertuples(index=False)}
     if seen is not None and dict(seen) != now_standing:
         raise Conflict(
             f"segment {segment_id}: the decisions changed since you looked "
             "(another reviewer decided or undid meanwhile); reload and look again"
         )
-    if standing.empty:
+    if not now_standing:
         raise CodingError(f"segment {segment_id}: no decision to undo")
-    version = current.version
+    withdraw = dict.fromkeys(now_standing, Decision.WITHDRAW)
+    return _record(store, reviewer, segment_id, withdraw, rationale, now_standing)
+
+
+def _record(
+    store: Store,
+    reviewer: str,
+    segment_id: str,
+    decisions: Mapping[str, Decision],
+    rationale: str,
+    seen: Mapping[str, int | None],
+    actor: str | None = None,
+) -> list[int]:
+    """Write decisions on one segment in one transaction; each must supersede the decision
+    ``seen`` for its code (None: none), else Conflict and nothing is written."""
+    version = store.codebook().version
     now = utcnow()
-    withdrawals: list[Resolution] = [
-        review.decide(
-            segment_id, code_id, str(Decision.WITHDRAW), reviewer, rationale, now, version
-        )
-        for code_id in standing["code_id"]
+    resolutions = [
+        review.resolution(segment_id, code_id, decision, reviewer, rationale, now, version)
+        for code_id, decision in decisions.items()
     ]
-    expected = {(segment_id, code_id): decision_id for code_id, decision_id in now_standing.items()}
-    return store.add_resolutions(withdrawals, actor=reviewer, expected=expected)
+    expected = {(segment_id, code_id): seen.get(code_id) for code_id in decisions}
+    return store.add_resolutions(resolutions, actor=actor or reviewer, expected=expected)
 
 
 def add_code_note(

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coding import codebook as codebook_io
 from coding import corpus, csvfile, segment
 from coding.errors import CodingError, InvalidInput, Problem
-from coding.model import Document, Segment, SegmentKind, segment_id_for, sha256_text
+from coding.model import (
+    Document,
+    OnProgress,
+    ProgressEvent,
+    Segment,
+    SegmentKind,
+    no_progress,
+    segment_id_for,
+    sha256_text,
+)
 from coding.store import Store
 
-Progress = Callable[[str], None]
 UNIT_KINDS = (SegmentKind.PARAGRAPH, SegmentKind.SENTENCE, SegmentKind.SECTION)
 SETTING_UNIT = "unit"
 SETTING_SUGGESTIONS_VISIBLE = "suggestions_visible"  # "after_submit" (default) | "always" | "never"
-
-
-def _quiet(_message: str) -> None:
-    return None
 
 
 # -- study and codebook ---------------------------------------------------------------------
@@ -175,7 +179,6 @@ class _ImportPlan:
     store: Store
     actor: str
     kind: str
-    progress: Progress
     planned: list[tuple[Document, list[Segment]]] = field(default_factory=list)
     results: list[ImportedDocument] = field(default_factory=list)
     problems: list[InvalidInput] = field(default_factory=list)
@@ -218,9 +221,8 @@ class _ImportPlan:
             )
             return
         self.taken[name] = str(path)
-        document = _versioned(
-            self.store, name, source.text, entry.title or source.title, entry.programme, str(path)
-        )
+        titled = ManifestEntry(name, entry.programme, entry.title or source.title)
+        document = _versioned(self.store, titled, source.text, str(path))
         if document is None:
             self.results.append(ImportedDocument(name, str(path), "unchanged", 0))
             return
@@ -242,42 +244,47 @@ def import_documents(
     programme: str = "",
     title: str = "",
     manifest: str | Path | None = None,
-    progress: Progress = _quiet,
+    on_progress: OnProgress = no_progress,
 ) -> list[ImportedDocument]:
     """Import source files into the study: all of them, or (on any problem) none.
 
     A file whose text is already stored under its name is skipped; changed text becomes
-    a new version of the document (``name@vN``); nothing is overwritten.
+    a new version of the document (``name@vN``); nothing is overwritten. ``on_progress``
+    hears "reading" before each file (``done`` files of ``total`` read) and once all are,
+    notes on files the manifest does not name and on its rows for no file given, and
+    "storing" before the one write.
     """
     entries = read_manifest(manifest) if manifest else {}
-    plan = _ImportPlan(store, actor, unit_kind(store), progress)
-    for path in map(Path, paths):
-        progress(f"reading {path}")
+    plan = _ImportPlan(store, actor, unit_kind(store))
+    total = len(paths)
+    for done, path in enumerate(map(Path, paths)):
+        reading = ProgressEvent("reading", done, total, str(path))
+        on_progress(reading)
         if path.suffix.lower() == ".csv":
             plan.add_presegmented(path)
             continue
         if entries and path.name not in entries:
-            progress(
-                f"note: {path.name} is not in the manifest; using id {slug(path.name)!r} "
-                "and no programme"
-            )
+            given = f"programme {programme!r}" if programme else "no programme"
+            unlisted = f"{path.name} is not in the manifest; using id {slug(path.name)!r}"
+            on_progress(replace(reading, note=f"{unlisted} and {given}"))
         default = ManifestEntry(slug(path.name), programme, title)
         entry = entries.get(path.name, default)
         plan.add_source(
             path,
             ManifestEntry(entry.document_id, entry.programme or programme, entry.title or title),
         )
+    on_progress(ProgressEvent("reading", total, total))
     if plan.problems:
         raise InvalidInput(
-            f"{len(plan.problems)} of {len(paths)} file(s) could not be imported; nothing was "
-            "imported",
+            f"{len(plan.problems)} of {total} file(s) could not be imported; nothing was imported",
             [Problem(err.source, str(p)) for err in plan.problems for p in err.problems],
         )
     unused = sorted(set(entries) - {Path(p).name for p in paths})
     if unused:
-        progress(f"note: manifest rows for files not imported here: {', '.join(unused)}")
+        note = f"manifest rows for files not imported here: {', '.join(unused)}"
+        on_progress(ProgressEvent("reading", total, total, str(manifest), note))
     if plan.planned:
-        progress(f"storing {len(plan.planned)} document(s)")
+        on_progress(ProgressEvent("storing", item=f"{len(plan.planned)} document(s)"))
         store.add_documents(plan.planned, actor)
     return plan.results
 
@@ -286,11 +293,10 @@ def _status(document: Document) -> str:
     return "new" if document.version == 1 else "new version"
 
 
-def _versioned(
-    store: Store, name: str, text: str, title: str, programme: str, source: str
-) -> Document | None:
-    """The next version of document ``name`` for this text, or None if already stored."""
-    sha = sha256_text(text)
+def _versioned(store: Store, entry: ManifestEntry, text: str, source: str) -> Document | None:
+    """The next version of the document ``entry`` names, with this text, title and
+    programme; None if this text is already stored."""
+    name, sha = entry.document_id, sha256_text(text)
     versions = store.document_versions(name)
     if any(v.sha256 == sha for v in versions):
         return None
@@ -299,10 +305,10 @@ def _versioned(
         id=name if version == 1 else f"{name}@v{version}",
         name=name,
         version=version,
-        title=title,
+        title=entry.title,
         text=text,
         sha256=sha,
-        programme=programme,
+        programme=entry.programme,
         source=source,
     )
 
@@ -327,7 +333,8 @@ def _plan_presegmented(
     for name, doc_rows in by_document.items():
         text = "\n\n".join(r.text for r in doc_rows)
         first = doc_rows[0]
-        document = _versioned(store, name, text, first.title or name, first.programme, str(path))
+        entry = ManifestEntry(name, first.programme, first.title or name)
+        document = _versioned(store, entry, text, str(path))
         if document is None:
             continue
         segments, pos = [], 0

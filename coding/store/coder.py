@@ -12,59 +12,59 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, func, insert, select, union, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, select, union, update
 
 from coding.errors import Conflict, NotFound
 from coding.model import utcnow
 from coding.store import schema as t
+from coding.store.base import read_columns
 from coding.store.store import Store
 
 UNIT_STATES = ("all", "todo", "done")
 
 
-def coder_units(
-    store: Store,
-    coder: str,
-    *,
-    document_id: str | None = None,
-    state: str = "all",
-    limit: int = 25,
-    offset: int = 0,
-) -> tuple[pd.DataFrame, int]:
+@dataclass(frozen=True, slots=True)
+class UnitView:
+    """Which of a coder's units a page shows: one document (None: all), a state (all, todo:
+    not yet submitted, done), and the page (``limit`` units from ``offset``)."""
+
+    document_id: str | None = None
+    state: str = "all"
+    limit: int = 25
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.state not in UNIT_STATES:
+            raise ValueError(f"unknown state {self.state!r}")
+
+
+def coder_units(store: Store, coder: str, view: UnitView) -> tuple[pd.DataFrame, int]:
     """One page of the units assigned to ``coder`` (document order) and the total count.
 
     Columns: segment_id, document_id, title, kind, position, start, end, text, label,
-    completed_at. ``state``: all, todo (not yet submitted) or done.
+    completed_at.
     """
-    if state not in UNIT_STATES:
-        raise ValueError(f"unknown state {state!r}")
     a, s, d = t.assignments, t.segments, t.documents
     conditions = [a.c.coder == coder]
-    if document_id is not None:
-        conditions.append(s.c.document_id == document_id)
-    if state == "todo":
+    if view.document_id is not None:
+        conditions.append(s.c.document_id == view.document_id)
+    if view.state == "todo":
         conditions.append(a.c.completed_at.is_(None))
-    elif state == "done":
+    elif view.state == "done":
         conditions.append(a.c.completed_at.is_not(None))
     joined = a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id)
     query = (
         select(
-            s.c.id.label("segment_id"),
-            s.c.document_id,
+            *read_columns(s, "segment_id", "document_id"),
             d.c.title,
-            s.c.kind,
-            s.c.position,
-            s.c.start,
-            s.c.end,
-            s.c.text,
-            s.c.label,
+            *read_columns(s, "kind", "position", "start", "end", "text", "label"),
             a.c.completed_at,
         )
         .select_from(joined)
         .where(*conditions)
         .order_by(s.c.document_id, s.c.kind, s.c.position)
-        .limit(limit)
-        .offset(offset)
+        .limit(view.limit)
+        .offset(view.offset)
     )
     count = select(func.count()).select_from(joined).where(*conditions)
     with store.engine.connect() as conn:
@@ -79,14 +79,7 @@ def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.
     """
     a = t.annotations
     query = (
-        select(
-            a.c.segment_id,
-            a.c.code_id,
-            a.c.whole_segment,
-            a.c.span_start.label("start"),
-            a.c.span_end.label("end"),
-            a.c.memo,
-        )
+        select(*read_columns(a, "segment_id", "code_id", "whole_segment", "start", "end", "memo"))
         .where(a.c.coder == coder, a.c.segment_id.in_(list(segment_ids)))
         .order_by(a.c.segment_id, a.c.code_id, a.c.span_start)
     )
@@ -186,78 +179,23 @@ def save_codes(
     text kept in the history; an annotation with a memo of its own keeps it. The audit row's
     detail holds the unit's codes, memo and annotations before and after the save.
     """
-    a, asg, s, um = t.annotations, t.assignments, t.segments, t.unit_memos
     wanted = list(dict.fromkeys(code_ids))
     if not set(wanted) <= set(offered):
         raise ValueError("every chosen code must be one the coder was offered")
     # The audit row is written when the transaction ends: its detail is completed below.
     detail: dict[str, Any] = {"memo": memo, "complete": complete}
     with store.transaction(coder, "code_unit", segment_id, detail) as conn:
-        assigned = conn.execute(
-            select(asg.c.completed_at).where(asg.c.segment_id == segment_id, asg.c.coder == coder)
-        ).first()
-        if assigned is None:
-            raise NotFound(f"unit {segment_id} is not assigned to {coder}")
-        if assigned.completed_at is not None:
-            raise Conflict(f"unit {segment_id} was already submitted by {coder}")
-        span = conn.execute(select(s.c.start, s.c.end).where(s.c.id == segment_id)).one()
-        mine = and_(a.c.segment_id == segment_id, a.c.coder == coder)
+        _check_open(conn, segment_id, coder)
         before = _unit_work(conn, segment_id, coder)
-        rows = before.rows
-        removed = [r for r in rows if r.code_id in offered and r.code_id not in wanted]
-        follow = (
-            []
-            if memo == before.memo
-            else [r for r in rows if r.code_id in wanted and r.memo == before.memo]
-        )
         now = utcnow().isoformat()
-        _keep_history(conn, removed, "removed", coder, now)
-        _keep_history(conn, follow, "memo", coder, now)
-        if removed:
-            conn.execute(delete(a).where(mine, a.c.id.in_([r.id for r in removed])))
-        if follow:
-            conn.execute(
-                update(a).where(mine, a.c.id.in_([r.id for r in follow])).values(memo=memo)
-            )
-        have = {r.code_id for r in rows}
-        fresh = [c for c in wanted if c not in have]
-        if fresh:
-            conn.execute(
-                insert(a),
-                [
-                    {
-                        "segment_id": segment_id,
-                        "code_id": c,
-                        "coder": coder,
-                        "codebook_version": codebook_version,
-                        "span_start": span.start,
-                        "span_end": span.end,
-                        "whole_segment": 1,
-                        "memo": memo,
-                        "created_at": now,
-                    }
-                    for c in fresh
-                ],
-            )
-        where_memo = and_(um.c.segment_id == segment_id, um.c.coder == coder)
-        stored = conn.execute(select(um.c.memo, um.c.updated_at).where(where_memo)).first()
-        if stored is not None and stored.memo != memo:
-            conn.execute(
-                insert(t.unit_memo_history).values(
-                    segment_id=segment_id,
-                    coder=coder,
-                    memo=stored.memo,
-                    updated_at=stored.updated_at,
-                    superseded_at=now,
-                    superseded_by=coder,
-                )
-            )
-            conn.execute(update(um).where(where_memo).values(memo=memo, updated_at=now))
-        elif stored is None and (memo or before.memo):  # an empty memo hides older ones too
-            conn.execute(
-                insert(um).values(segment_id=segment_id, coder=coder, memo=memo, updated_at=now)
-            )
+        untick = [r for r in before.rows if r.code_id in offered and r.code_id not in wanted]
+        _remove_annotations(conn, before, untick, now)
+        _memo_follows(conn, before, wanted, memo, now)
+        fresh = [c for c in wanted if c not in before.codes]
+        _add_annotations(conn, before, fresh, codebook_version, memo, now)
+        _save_unit_memo(conn, before, memo, now)
         if complete:
+            asg = t.assignments
             conn.execute(
                 update(asg)
                 .where(asg.c.segment_id == segment_id, asg.c.coder == coder)
@@ -267,10 +205,24 @@ def save_codes(
         detail.update(codes=after.codes, before=before.summary(), after=after.summary())
 
 
+def _check_open(conn: Connection, segment_id: str, coder: str) -> None:
+    """NotFound unless the unit is assigned to the coder; Conflict once it is submitted."""
+    asg = t.assignments
+    assigned = conn.execute(
+        select(asg.c.completed_at).where(asg.c.segment_id == segment_id, asg.c.coder == coder)
+    ).first()
+    if assigned is None:
+        raise NotFound(f"unit {segment_id} is not assigned to {coder}")
+    if assigned.completed_at is not None:
+        raise Conflict(f"unit {segment_id} was already submitted by {coder}")
+
+
 @dataclass(frozen=True)
 class _UnitWork:
     """A coder's annotations on one unit and the memo they are shown there."""
 
+    segment_id: str
+    coder: str
     rows: Sequence[Any]  # annotation rows, by code and span
     memo: str
 
@@ -285,6 +237,15 @@ class _UnitWork:
             "annotations": [[r.code_id, r.span_start, r.span_end, r.memo] for r in self.rows],
         }
 
+    def annotations(self, rows: Sequence[Any]) -> ColumnElement[bool]:
+        """The condition picking some of these annotation rows (and only this coder's)."""
+        a = t.annotations
+        return and_(
+            a.c.segment_id == self.segment_id,
+            a.c.coder == self.coder,
+            a.c.id.in_([r.id for r in rows]),
+        )
+
 
 def _unit_work(conn: Connection, segment_id: str, coder: str) -> _UnitWork:
     a, um = t.annotations, t.unit_memos
@@ -296,7 +257,83 @@ def _unit_work(conn: Connection, segment_id: str, coder: str) -> _UnitWork:
     stored = conn.execute(
         select(um.c.memo).where(um.c.segment_id == segment_id, um.c.coder == coder)
     ).scalar_one_or_none()
-    return _UnitWork(rows, _joined_memo([r.memo for r in rows]) if stored is None else stored)
+    memo = _joined_memo([r.memo for r in rows]) if stored is None else stored
+    return _UnitWork(segment_id, coder, rows, memo)
+
+
+def _remove_annotations(conn: Connection, unit: _UnitWork, rows: Sequence[Any], now: str) -> None:
+    """Delete annotations of codes no longer ticked, each kept first in the history."""
+    if rows:
+        _keep_history(conn, rows, "removed", unit.coder, now)
+        conn.execute(delete(t.annotations).where(unit.annotations(rows)))
+
+
+def _memo_follows(
+    conn: Connection, unit: _UnitWork, wanted: Sequence[str], memo: str, now: str
+) -> None:
+    """Annotations of ticked codes that carried the memo the coder was shown take the new
+    one (for exports), their earlier text kept in the history; own memos stay."""
+    follow = [r for r in unit.rows if r.code_id in wanted and r.memo == unit.memo]
+    if memo != unit.memo and follow:
+        _keep_history(conn, follow, "memo", unit.coder, now)
+        conn.execute(update(t.annotations).where(unit.annotations(follow)).values(memo=memo))
+
+
+def _add_annotations(
+    conn: Connection,
+    unit: _UnitWork,
+    code_ids: Sequence[str],
+    codebook_version: int,
+    memo: str,
+    now: str,
+) -> None:
+    """A whole-unit annotation for each newly ticked code."""
+    if not code_ids:
+        return
+    s = t.segments
+    span = conn.execute(select(s.c.start, s.c.end).where(s.c.id == unit.segment_id)).one()
+    conn.execute(
+        insert(t.annotations),
+        [
+            {
+                "segment_id": unit.segment_id,
+                "code_id": code_id,
+                "coder": unit.coder,
+                "codebook_version": codebook_version,
+                "span_start": span.start,
+                "span_end": span.end,
+                "whole_segment": 1,
+                "memo": memo,
+                "created_at": now,
+            }
+            for code_id in code_ids
+        ],
+    )
+
+
+def _save_unit_memo(conn: Connection, unit: _UnitWork, memo: str, now: str) -> None:
+    """Store the coder's memo on the unit; a replaced text goes to ``unit_memo_history``."""
+    um = t.unit_memos
+    where = and_(um.c.segment_id == unit.segment_id, um.c.coder == unit.coder)
+    stored = conn.execute(select(um.c.memo, um.c.updated_at).where(where)).first()
+    if stored is not None and stored.memo != memo:
+        conn.execute(
+            insert(t.unit_memo_history).values(
+                segment_id=unit.segment_id,
+                coder=unit.coder,
+                memo=stored.memo,
+                updated_at=stored.updated_at,
+                superseded_at=now,
+                superseded_by=unit.coder,
+            )
+        )
+        conn.execute(update(um).where(where).values(memo=memo, updated_at=now))
+    elif stored is None and (memo or unit.memo):  # an empty memo hides older ones too
+        conn.execute(
+            insert(um).values(
+                segment_id=unit.segment_id, coder=unit.coder, memo=memo, updated_at=now
+            )
+        )
 
 
 def _joined_memo(memos: Sequence[str]) -> str:

@@ -46,3 +46,11 @@ def documents_overview(store: Store) -> pd.DataFrame:
         .order_by(d.c.name, d.c.version)
     )
     return store.frame(query)
+
+
+def annotations_per_coder(store: Store) -> dict[str, int]:
+    """coder -> number of annotations (every coder with at least one)."""
+    a = t.annotations
+    query = select(a.c.coder, func.count()).group_by(a.c.coder)
+    with store.engine.connect() as conn:
+        return {str(coder): int(n) for coder, n in conn.execute(query)}

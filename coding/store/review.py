@@ -1,13 +1,10 @@
-"""SQL for the reviewer's queue: disagreement pairs (cached per coding state), a filtered page
-with counts, and one segment's annotations, submitters and standing decisions.
-
-Every function takes a Store; paging is LIMIT/OFFSET in SQL.
-"""
+"""SQL for the review: per (segment, code) counts of who applied it (from which
+:mod:`coding.review` tells the disagreements), standing decisions, and one segment's
+annotations, submitters and standing decisions. Every function takes a Store."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -17,71 +14,58 @@ from coding.model import Decision
 from coding.store import schema as t
 from coding.store.store import Store
 
-QUEUE_STATES = ("open", "resolved", "all")
-PAIR_COLUMNS = ["segment_id", "code_id", "document_id", "kind", "position"]
-_PAIRS: dict[str, tuple[tuple[Any, ...], pd.DataFrame]] = {}  # target -> (fingerprint, pairs)
-_PAIRS_MAX = 8
+COUNT_COLUMNS = ["segment_id", "code_id", "applied", "submitted"]
 
 
-def _coding_fingerprint(store: Store, code_ids: Sequence[str]) -> tuple[Any, ...]:
+def coding_fingerprint(store: Store) -> tuple[Any, ...]:
     """Changes whenever an annotation is added or removed or a unit is submitted."""
     a, asg = t.annotations, t.assignments
     with store.engine.connect() as conn:
         top, n = conn.execute(select(func.max(a.c.id), func.count())).one()
         done = conn.execute(select(func.count(asg.c.completed_at))).scalar_one()
-    return (tuple(code_ids), top, n, done)
+    return (top, n, done)
 
 
-def _raw_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
-    """(segment, code) pairs where the coders who submitted the segment differ (2+ coders)."""
-    a, asg, s = t.annotations, t.assignments, t.segments
+def code_counts(
+    store: Store, code_ids: Sequence[str], coders: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Per (segment, code) that a coder who submitted the segment applied: how many such
+    coders applied it (``applied``) and how many submitted the segment (``submitted``), in
+    one grouped query; ``coders`` limits both to those coders.
+    :func:`coding.review.disputed` picks the disagreements from it."""
+    a, asg = t.annotations, t.assignments
+    submitted_by = [asg.c.completed_at.is_not(None)]
+    if coders is not None:
+        submitted_by.append(asg.c.coder.in_(list(coders)))
     yes = (
-        select(a.c.segment_id, a.c.code_id, func.count(a.c.coder.distinct()).label("yes"))
+        select(a.c.segment_id, a.c.code_id, func.count(a.c.coder.distinct()).label("applied"))
         .select_from(
             a.join(asg, and_(asg.c.segment_id == a.c.segment_id, asg.c.coder == a.c.coder))
         )
-        .where(asg.c.completed_at.is_not(None), a.c.code_id.in_(list(code_ids)))
+        .where(*submitted_by, a.c.code_id.in_(list(code_ids)))
         .group_by(a.c.segment_id, a.c.code_id)
     ).subquery("yes")
     d = asg.alias("d")
-    n = (
-        select(func.count())
-        .select_from(d)
-        .where(d.c.segment_id == yes.c.segment_id, d.c.completed_at.is_not(None))
-        .scalar_subquery()
-    )
-    query = (
-        select(yes.c.segment_id, yes.c.code_id, s.c.document_id, s.c.kind, s.c.position)
-        .join(s, s.c.id == yes.c.segment_id)
-        .where(n >= 2, yes.c.yes < n)
-    )
+    submitted_by_d = [d.c.completed_at.is_not(None), d.c.segment_id == yes.c.segment_id]
+    if coders is not None:
+        submitted_by_d.append(d.c.coder.in_(list(coders)))
+    n = select(func.count()).select_from(d).where(*submitted_by_d).scalar_subquery()
+    query = select(yes.c.segment_id, yes.c.code_id, yes.c.applied, n.label("submitted"))
     return store.frame(query)
 
 
-def disagreement_pairs(store: Store, code_ids: Sequence[str]) -> pd.DataFrame:
-    """Every disagreement with its place and whether a decision stands on it.
-
-    Columns: segment_id, code_id, document_id, kind, position, resolved (bool). The pairs
-    themselves are kept in memory per study until an annotation or submission changes them,
-    so a reviewer's decision costs one small query, not a pass over the whole study.
-    """
-    key = _coding_fingerprint(store, code_ids)
-    cached = _PAIRS.get(store.target)
-    if cached is not None and cached[0] == key:
-        pairs = cached[1]
-    else:
-        pairs = _raw_pairs(store, code_ids)
-        if len(_PAIRS) >= _PAIRS_MAX:
-            _PAIRS.pop(next(iter(_PAIRS)))
-        _PAIRS[store.target] = (key, pairs)
-    standing = _standing_pairs(store)
-    result = pairs.copy()
-    keys = pd.MultiIndex.from_frame(result[["segment_id", "code_id"]]) if len(result) else []
-    result["resolved"] = [k in standing for k in keys]
-    return result
+def segment_places(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
+    """segment_id, document_id, kind, position of some segments."""
+    s = t.segments
+    columns = [s.c.id.label("segment_id"), s.c.document_id, s.c.kind, s.c.position]
+    parts = [store.frame(select(*columns).where(s.c.id.in_(ids))) for ids in _chunks(segment_ids)]
+    if not parts:
+        return pd.DataFrame(columns=["segment_id", "document_id", "kind", "position"])
+    return pd.concat(parts, ignore_index=True)
 
 
-def _standing_pairs(store: Store) -> set[tuple[str, str]]:
+def standing_pairs(store: Store) -> set[tuple[str, str]]:
+    """(segment, code) pairs with a standing decision (withdrawn ones left out)."""
     r = t.resolutions
     latest = select(func.max(r.c.id)).group_by(r.c.segment_id, r.c.code_id)
     query = select(r.c.segment_id, r.c.code_id).where(
@@ -91,68 +75,12 @@ def _standing_pairs(store: Store) -> set[tuple[str, str]]:
         return {(row.segment_id, row.code_id) for row in conn.execute(query)}
 
 
-@dataclass(frozen=True, slots=True)
-class QueueCounts:
-    items: int  # segments in the queue (all filters, including open/resolved)
-    pairs: int  # (segment, code) disagreements under the code/document/coder filters
-    resolved: int  # of those pairs, how many have a standing decision
-
-
-def queue_page(
-    store: Store,
-    code_ids: Sequence[str],
-    *,
-    code_id: str | None = None,
-    document_id: str | None = None,
-    coder: str | None = None,
-    state: str = "open",
-    limit: int = 25,
-    offset: int = 0,
-) -> tuple[pd.DataFrame, QueueCounts]:
-    """A page of segments with disagreements (segment_id, document_id, kind, position, pairs,
-    open) in document order, and counts: items in this queue, and resolved of all pairs under
-    the code/document/coder filters (for a progress bar that does not shrink as you work)."""
-    if state not in QUEUE_STATES:
-        raise ValueError(f"unknown state {state!r}")
-    pairs = disagreement_pairs(store, code_ids)
-    if code_id is not None:
-        pairs = pairs[pairs["code_id"] == code_id]
-    if document_id is not None:
-        pairs = pairs[pairs["document_id"] == document_id]
-    if coder is not None:
-        asg = t.assignments
-        with store.engine.connect() as conn:
-            theirs = set(
-                conn.execute(
-                    select(asg.c.segment_id).where(
-                        asg.c.coder == coder, asg.c.completed_at.is_not(None)
-                    )
-                ).scalars()
-            )
-        pairs = pairs[pairs["segment_id"].isin(theirs)]
-    counts = (len(pairs), int(pairs["resolved"].sum()))
-    items = (
-        pairs.assign(open=~pairs["resolved"])
-        .groupby(["document_id", "kind", "position", "segment_id"], sort=True)
-        .agg(pairs=("code_id", "size"), open=("open", "sum"))
-        .reset_index()
-    )
-    if state == "open":
-        items = items[items["open"] > 0]
-    elif state == "resolved":
-        items = items[items["open"] == 0]
-    page = items.iloc[offset : offset + limit]
-    page = page[["segment_id", "document_id", "kind", "position", "pairs", "open"]]
-    return page.reset_index(drop=True), QueueCounts(len(items), *counts)
-
-
-def segment_pairs(store: Store, code_ids: Sequence[str], segment_id: str) -> pd.DataFrame:
-    """code_id, resolved (0/1) for the disagreements on one segment."""
-    pairs = disagreement_pairs(store, code_ids)
-    mine = pairs[pairs["segment_id"] == segment_id].sort_values("code_id")
-    return pd.DataFrame(
-        {"code_id": mine["code_id"].to_numpy(), "resolved": mine["resolved"].astype(int).to_numpy()}
-    )
+def submitted_segments(store: Store, coder: str) -> set[str]:
+    """The segments a coder has submitted."""
+    asg = t.assignments
+    query = select(asg.c.segment_id).where(asg.c.coder == coder, asg.c.completed_at.is_not(None))
+    with store.engine.connect() as conn:
+        return set(conn.execute(query).scalars())
 
 
 def segment_annotations(store: Store, segment_id: str) -> pd.DataFrame:
@@ -197,3 +125,71 @@ def standing_resolutions(store: Store, segment_id: str) -> pd.DataFrame:
         .order_by(r.c.code_id)
     )
     return store.frame(query)
+
+
+CHUNK = 5000  # ids per IN (...) list, well under every engine's limit on bound parameters
+
+
+def _chunks(ids: Sequence[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
+def applied_by(
+    store: Store, segment_ids: Sequence[str], coders: Sequence[str] | None = None
+) -> dict[str, dict[str, set[str]]]:
+    """segment -> coder -> codes, for the coders who submitted each segment (every one of
+    them is a key, with no codes when they applied none)."""
+    a, asg = t.annotations, t.assignments
+    found: dict[str, dict[str, set[str]]] = {}
+    with store.engine.connect() as conn:
+        for ids in _chunks(segment_ids):
+            query = (
+                select(asg.c.segment_id, asg.c.coder, a.c.code_id)
+                .select_from(
+                    asg.outerjoin(
+                        a, and_(a.c.segment_id == asg.c.segment_id, a.c.coder == asg.c.coder)
+                    )
+                )
+                .where(asg.c.segment_id.in_(ids), asg.c.completed_at.is_not(None))
+            )
+            if coders is not None:
+                query = query.where(asg.c.coder.in_(list(coders)))
+            for segment_id, coder, code_id in conn.execute(query):
+                codes = found.setdefault(segment_id, {}).setdefault(coder, set())
+                if code_id is not None:
+                    codes.add(code_id)
+    return found
+
+
+def standing_decisions(
+    store: Store, segment_ids: Sequence[str]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(segment, code) -> (id, decision) of the decision standing on it (withdrawals end one)."""
+    r = t.resolutions
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    with store.engine.connect() as conn:
+        for ids in _chunks(segment_ids):
+            latest = (
+                select(func.max(r.c.id))
+                .where(r.c.segment_id.in_(ids))
+                .group_by(r.c.segment_id, r.c.code_id)
+            )
+            query = select(r.c.segment_id, r.c.code_id, r.c.id, r.c.decision).where(
+                r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW)
+            )
+            for segment_id, code_id, rid, decision in conn.execute(query):
+                found[(segment_id, code_id)] = (int(rid), str(decision))
+    return found
+
+
+def segment_texts(store: Store, segment_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+    """segment -> (text, start, end)."""
+    s = t.segments
+    found: dict[str, tuple[str, int, int]] = {}
+    with store.engine.connect() as conn:
+        for ids in _chunks(segment_ids):
+            query = select(s.c.id, s.c.text, s.c.start, s.c.end).where(s.c.id.in_(ids))
+            for sid, text, start, end in conn.execute(query):
+                found[sid] = (text, int(start), int(end))
+    return found

@@ -1,6 +1,7 @@
 """Tables (SQLAlchemy Core) and ordered migrations. Times are ISO-8601 UTC TEXT."""
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -17,6 +18,28 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+
+
+def _annotation_columns() -> list[Column[Any]]:
+    """The columns of an annotation, in ``annotations`` and in ``annotation_history`` (which
+    copies annotations whole). New objects on each call: a Column belongs to one table."""
+    return [
+        Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
+        Column("code_id", String(200), nullable=False),
+        Column("coder", String(100), ForeignKey("coders.name"), nullable=False),
+        Column("codebook_version", Integer, nullable=False),
+        Column("span_start", Integer, nullable=False),
+        Column("span_end", Integer, nullable=False),
+        Column("whole_segment", Integer, nullable=False),
+        Column("memo", Text, nullable=False),
+        Column("created_at", String(40), nullable=False),
+    ]
+
+
+def _code_in_its_version() -> ForeignKeyConstraint:
+    """A row's (codebook_version, code_id) names a code of that codebook version."""
+    return ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"])
+
 
 metadata = MetaData()
 
@@ -124,16 +147,8 @@ annotations = Table(
     "annotations",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
-    Column("code_id", String(200), nullable=False),
-    Column("coder", String(100), ForeignKey("coders.name"), nullable=False),
-    Column("codebook_version", Integer, nullable=False),
-    Column("span_start", Integer, nullable=False),
-    Column("span_end", Integer, nullable=False),
-    Column("whole_segment", Integer, nullable=False),
-    Column("memo", Text, nullable=False),
-    Column("created_at", String(40), nullable=False),
-    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    *_annotation_columns(),
+    _code_in_its_version(),
     UniqueConstraint(
         "segment_id", "code_id", "coder", "span_start", "span_end", name="annotation_once"
     ),
@@ -184,7 +199,7 @@ resolutions = Table(
     Column("rationale", Text, nullable=False),
     Column("at", String(40), nullable=False),
     Column("supersedes", Integer, ForeignKey("resolutions.id")),
-    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    _code_in_its_version(),
     CheckConstraint("decision IN ('apply', 'reject', 'withdraw')", name="resolution_decision"),
     CheckConstraint("length(trim(rationale)) > 0", name="resolution_rationale_not_empty"),
 )
@@ -210,7 +225,7 @@ code_notes = Table(
     Column("author", String(100), nullable=False),
     Column("note", Text, nullable=False),
     Column("at", String(40), nullable=False),
-    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    _code_in_its_version(),
     CheckConstraint("length(trim(note)) > 0", name="code_note_not_empty"),
 )
 
@@ -232,19 +247,11 @@ annotation_history = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("annotation_id", Integer, nullable=False),
-    Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
-    Column("code_id", String(200), nullable=False),
-    Column("coder", String(100), ForeignKey("coders.name"), nullable=False),
-    Column("codebook_version", Integer, nullable=False),
-    Column("span_start", Integer, nullable=False),
-    Column("span_end", Integer, nullable=False),
-    Column("whole_segment", Integer, nullable=False),
-    Column("memo", Text, nullable=False),
-    Column("created_at", String(40), nullable=False),
+    *_annotation_columns(),
     Column("change", String(10), nullable=False),
     Column("superseded_at", String(40), nullable=False),
     Column("superseded_by", String(100), nullable=False),
-    ForeignKeyConstraint(["codebook_version", "code_id"], ["codes.version", "codes.code_id"]),
+    _code_in_its_version(),
     CheckConstraint("change IN ('removed', 'memo')", name="annotation_history_change"),
 )
 

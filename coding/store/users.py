@@ -13,7 +13,7 @@ from sqlalchemy import insert, or_, select, update
 from coding.errors import Conflict, NotFound
 from coding.model import utcnow
 from coding.store import schema as t
-from coding.store.base import timestamp
+from coding.store.base import insert_row, timestamp
 from coding.store.store import Store
 
 SIGN_IN_FAILED = "sign_in_failed"  # subject: the name typed; detail: the client address
@@ -22,13 +22,6 @@ LOCKED = {"name": "sign_in_locked", "client": "sign_in_locked_client"}
 # The audit trail's "who" for sign-in events: nobody is signed in yet, and no user name can
 # take this form (names start with a letter or digit).
 SIGN_IN_ACTOR = "(sign-in)"
-
-
-@dataclass(frozen=True, slots=True)
-class UserRow:
-    name: str
-    role: str
-    password_hash: str
 
 
 def add_user(store: Store, name: str, role: str, password_hash: str, actor: str) -> None:
@@ -51,6 +44,15 @@ def set_password_hash(store: Store, name: str, password_hash: str, actor: str) -
         conn.execute(
             update(t.users).where(t.users.c.name == name).values(password_hash=password_hash)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A user as stored: the role and the password hash (never shown)."""
+
+    name: str
+    role: str
+    password_hash: str
 
 
 def get_user(store: Store, name: str) -> UserRow | None:
@@ -76,19 +78,16 @@ def add_code_note(
     """Record a note on a code (for example an ambiguous definition met during review)."""
     detail = {"codebook_version": codebook_version, "segment_id": segment_id}
     with store.transaction(author, "code_note", code_id, detail) as conn:
-        new_id = conn.execute(
-            insert(t.code_notes)
-            .values(
-                code_id=code_id,
-                codebook_version=codebook_version,
-                segment_id=segment_id,
-                author=author,
-                note=note,
-                at=utcnow().isoformat(),
-            )
-            .returning(t.code_notes.c.id)
-        ).scalar_one()
-    return int(new_id)
+        return insert_row(
+            conn,
+            t.code_notes,
+            code_id=code_id,
+            codebook_version=codebook_version,
+            segment_id=segment_id,
+            author=author,
+            note=note,
+            at=utcnow().isoformat(),
+        )
 
 
 def code_notes_frame(store: Store, code_ids: list[str] | None = None) -> pd.DataFrame:

@@ -16,10 +16,10 @@ def render() -> None:
     state.show_flash()
     try:
         with state.study() as store:
-            users = access.users(store)
+            users = access.users(store, state.user_name() or "")
             mode = coder_service.suggestions_mode(store)
             coders = store.coders(kind="human")
-            documents = assignment_service.document_ids(store)
+            documents = assignment_service.document_ids(store, state.user_name() or "")
     except CodingError as err:
         state.show_error(err)
         return

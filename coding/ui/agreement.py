@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from coding.errors import CodingError
+from coding.service import agreement as agreement_service
 from coding.store import Store
 from coding.ui import render as html
 from coding.ui import state
@@ -37,17 +38,11 @@ SHOWN = (
 
 @st.cache_data(max_entries=32, show_spinner="Computing agreement…")
 def _report(target: str, revision: int, kind: str, bootstrap: int, user: str) -> pd.DataFrame:
-    """Cached per study revision (any write changes it) and per user."""
-    from coding.service import agreement as agreement_service  # the lead's module
-
+    """Cached per study revision (any write changes it) and per user; the service checks
+    the user's role on every call that computes."""
     with Store.open(target) as store:
-        if kind == "coders":
-            return agreement_service.agreement_report(store, bootstrap=bootstrap, seed=0)
-        if kind == "pairwise":
-            return agreement_service.pairwise_report(store, bootstrap=bootstrap)
-        if kind == "nlp":
-            return agreement_service.pairwise_report(store, include_nlp=True)
-        return agreement_service.pairwise_report(store, include_consensus=True)
+        view = agreement_service.AgreementView(kind)
+        return agreement_service.agreement_view(store, user, view, bootstrap=bootstrap, seed=0)
 
 
 def render() -> None:

@@ -14,6 +14,8 @@ import streamlit as st
 from coding.errors import CodingError
 from coding.model import Code
 from coding.service import coder as coder_service
+from coding.store import Store
+from coding.store.units import UnitContext
 from coding.ui import render as html
 from coding.ui import state, widgets
 
@@ -66,29 +68,9 @@ def panel(codes: tuple[Code, ...]) -> None:
     """The current unit, its coding form and the page of units around it."""
     state.show_flash()
     pos = int(st.session_state.get(state.CODE_POS, 0))
-    document = st.session_state.get(state.CODE_DOC) or None
     shown = STATES[st.session_state.get(state.CODE_STATE, "To do")]
-    offset = pos - pos % PAGE_SIZE
     with state.study() as store:
-        page = coder_service.coder_page(
-            store,
-            state.user_name() or "",
-            document_id=document,
-            state=shown,
-            limit=PAGE_SIZE,
-            offset=offset,
-        )
-        if page.total and pos >= page.total:
-            st.session_state[state.CODE_POS] = pos = page.total - 1
-            offset = pos - pos % PAGE_SIZE
-            page = coder_service.coder_page(
-                store,
-                state.user_name() or "",
-                document_id=document,
-                state=shown,
-                limit=PAGE_SIZE,
-                offset=offset,
-            )
+        page, pos = _page_at(store, pos, st.session_state.get(state.CODE_DOC) or None, shown)
         st.progress(
             page.completed / page.assigned if page.assigned else 0.0,
             text=f"{html.md(page.coder)}: {page.completed} of {page.assigned} units submitted",
@@ -100,36 +82,67 @@ def panel(codes: tuple[Code, ...]) -> None:
                 else "No units in this view."
             )
             return
-        unit = page.units[pos - offset]
+        unit = page.units[pos - page.offset]
         context = coder_service.unit_context(store, page.coder, unit.segment_id)
-    colours = {c.id: html.code_colour(c, i) for i, c in enumerate(codes)}
     main, side = st.columns([3, 2], gap="large")
     with main:
-        widgets.pager(
-            pos, page.total, position_key=state.CODE_POS, key="code", where="in this view"
-        )
-        caption = (
-            f"{unit.title} · unit {unit.position + 1}"
-            f"{' · ' + unit.label if unit.label else ''} · "
-            f"{'submitted' if unit.completed else 'not submitted'}"
-        )
-        st.html(
-            html.unit_in_context(
-                context.before, html.escape_text(unit.text), context.after, caption
-            )
-        )
-        if unit.completed:
-            _submitted(unit, codes, colours)
-        else:
-            _form(unit, codes, page.total)
-        if unit.suggestions is not None and not unit.suggestions.empty:
-            _suggestions(unit, codes, colours)
-        _page_table(page)
+        _unit(page, pos, unit, context, codes)
     with side:
         st.subheader("Codebook")
         for code in codes:
             with st.expander(html.md(code.name), expanded=False):
                 st.html(html.codebook_entry(code))
+
+
+def _page_at(
+    store: Store, pos: int, document: str | None, shown: str
+) -> tuple[coder_service.CoderPage, int]:
+    """The page of the view holding unit ``pos``, and ``pos`` itself: moved to the view's
+    last unit when the view has fewer units than that (say, after a submit)."""
+
+    def load(at: int) -> coder_service.CoderPage:
+        return coder_service.coder_page(
+            store,
+            state.user_name() or "",
+            document_id=document,
+            state=shown,
+            limit=PAGE_SIZE,
+            offset=at - at % PAGE_SIZE,
+        )
+
+    page = load(pos)
+    if page.total and pos >= page.total:
+        st.session_state[state.CODE_POS] = pos = page.total - 1
+        page = load(pos)
+    return page, pos
+
+
+def _unit(
+    page: coder_service.CoderPage,
+    pos: int,
+    unit: coder_service.CoderUnit,
+    context: UnitContext,
+    codes: tuple[Code, ...],
+) -> None:
+    """One unit in its document context, its form (or its submitted codes), the suggestions
+    when they show, and the page of units."""
+    colours = {c.id: html.code_colour(c, i) for i, c in enumerate(codes)}
+    widgets.pager(pos, page.total, position_key=state.CODE_POS, key="code", where="in this view")
+    caption = (
+        f"{unit.title} · unit {unit.position + 1}"
+        f"{' · ' + unit.label if unit.label else ''} · "
+        f"{'submitted' if unit.completed else 'not submitted'}"
+    )
+    st.html(
+        html.unit_in_context(context.before, html.escape_text(unit.text), context.after, caption)
+    )
+    if unit.completed:
+        _submitted(unit, codes, colours)
+    else:
+        _form(unit, codes, page.total)
+    if unit.suggestions is not None and not unit.suggestions.empty:
+        _suggestions(unit, codes, colours)
+    _page_table(page)
 
 
 def _form(unit: coder_service.CoderUnit, codes: tuple[Code, ...], total: int) -> None:
@@ -249,24 +262,9 @@ def _page_table(page: coder_service.CoderPage) -> None:
         f"Units {page.offset + 1}-{page.offset + len(page.units)} of {page.total} "
         "(click a row to open it)"
     )
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        on_select=_jump,
-        selection_mode="single-row",
-        key=f"code-table-{page.offset}",
-        height=260,
+    widgets.unit_table(
+        rows, offset=page.offset, position_key=state.CODE_POS, key="code", height=260
     )
-
-
-def _jump() -> None:
-    pos = int(st.session_state.get(state.CODE_POS, 0))
-    offset = pos - pos % PAGE_SIZE
-    selection = st.session_state.get(f"code-table-{offset}")
-    rows = selection["selection"]["rows"] if selection else []
-    if rows:
-        st.session_state[state.CODE_POS] = offset + int(rows[0])
 
 
 if __name__ == "__main__":

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 
 from coding.model import Code
 
-PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#fed7aa")
-UNIT_BACKGROUND = "#fff7d6"
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -29,6 +26,8 @@ class Span:
     label: str
 
 
+PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#fed7aa")
+UNIT_BACKGROUND = "#fff7d6"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^])")
 _CODE_SPAN = re.compile(r"(`[^`\n]*`)")
 

@@ -12,18 +12,18 @@ import pandas as pd
 import streamlit as st
 
 from coding.errors import CodingError
-from coding.model import Code
+from coding.model import Code, Decision
 from coding.service import assignment as assignment_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
+from coding.service.queue import Choice, ChoiceKind, QueueCounts, QueueState, choices
 from coding.store import Store
-from coding.store.review import QueueCounts
 from coding.ui import render as html
 from coding.ui import state, widgets
 from coding.ui.coder import evidence_spans
 
 PAGE_SIZE = 25
-STATES = {"Open": "open", "Resolved": "resolved", "All": "all"}
+STATES = {"Open": QueueState.OPEN, "Resolved": QueueState.RESOLVED, "All": QueueState.ALL}
 
 
 def render() -> None:
@@ -32,7 +32,7 @@ def render() -> None:
         with state.study() as store:
             codes = store.codebook().codebook.codes
             coders = store.coders(kind="human")
-            document_ids = assignment_service.document_ids(store)
+            document_ids = assignment_service.document_ids(store, state.user_name() or "")
     except CodingError as err:
         state.show_error(err)
         return
@@ -158,7 +158,7 @@ def _coders(item: queue_service.QueueItem, codes: dict[str, Code], colours: dict
                     ("⚠ " if c in item.disputed else "") + (codes[c].name if c in codes else c),
                     colours.get(c, "#eee"),
                 )
-                for c in item.codes_by_coder.get(coder, [])
+                for c in item.codes_of(coder)
             ]
             st.html(html.chips(labels))
             if item.memos_by_coder.get(coder):
@@ -189,18 +189,20 @@ def _undo(segment_id: str) -> None:
     state.flash("success", f"Undone: {len(ids)} decision(s) withdrawn (kept in the history).")
 
 
-def _choice_label(item: queue_service.QueueItem, codes: dict[str, Code]) -> dict[str, str]:
+def _choice_label(item: queue_service.QueueItem, codes: dict[str, Code]) -> dict[Choice, str]:
     labels = {}
-    for choice in queue_service.choices(item):
-        if choice == queue_service.OTHER:
+    for choice in choices(item.unit):
+        if choice.kind is ChoiceKind.OTHER:
             labels[choice] = "Other: choose the codes below"
             continue
-        decided = queue_service.final_codes(item, choice)
-        applied = [codes[c].name if c in codes else c for c, d in decided.items() if d == "apply"]
+        decided = item.decisions(choice)
+        applied = [
+            codes[c].name if c in codes else c for c, d in decided.items() if d is Decision.APPLY
+        ]
         name = (
-            f"Accept {choice.removeprefix(queue_service.ACCEPT)}"
-            if choice.startswith(queue_service.ACCEPT)
-            else choice.capitalize()
+            f"Accept {choice.coder}"
+            if choice.kind is ChoiceKind.ACCEPT
+            else choice.kind.value.capitalize()
         )
         labels[choice] = html.md(f"{name}: {', '.join(applied) or 'none of the codes'}")
     return labels
@@ -217,7 +219,7 @@ def _decision_form(item: queue_service.QueueItem, codes: dict[str, Code]) -> Non
     with st.form(f"decide-{sid}"):
         st.markdown("**Decision**")
         st.radio("Final codes", list(labels), format_func=labels.__getitem__, key=f"choice-{sid}")
-        agreed = item.agreed()
+        agreed = item.unit.agreed()
         st.multiselect(
             "Codes for 'Other'",
             list(codes),
@@ -236,20 +238,24 @@ def _decision_form(item: queue_service.QueueItem, codes: dict[str, Code]) -> Non
 
 
 def _decide(segment_id: str) -> None:
-    choice = str(st.session_state.get(f"choice-{segment_id}", ""))
-    other = list(st.session_state.get(f"other-{segment_id}", []))
+    choice = st.session_state.get(f"choice-{segment_id}")
     why = str(st.session_state.get(f"why-{segment_id}", ""))
+    if not isinstance(choice, Choice):
+        state.flash_error(CodingError("choose a decision first"))
+        return
+    if choice.kind is ChoiceKind.OTHER:
+        choice = Choice.other(list(st.session_state.get(f"other-{segment_id}", [])))
     try:
         with state.study() as store:
             seen = dict(st.session_state.get(f"seen-{segment_id}", {}))
             ids = review_service.decide(
-                store, state.user_name() or "", segment_id, choice, why, other, seen=seen
+                store, state.user_name() or "", segment_id, choice, why, seen=seen
             )
     except CodingError as err:
         state.flash_error(err)
         return
     state.flash("success", f"Recorded {len(ids)} decision(s).")
-    if STATES[st.session_state.get(state.QUEUE_STATE, "Open")] != "open":
+    if STATES[st.session_state.get(state.QUEUE_STATE, "Open")] is not QueueState.OPEN:
         st.session_state[state.QUEUE_POS] = int(st.session_state.get(state.QUEUE_POS, 0)) + 1
 
 
@@ -323,24 +329,7 @@ def _queue_table(page: pd.DataFrame, offset: int) -> None:
         columns={"position": "unit", "pairs": "disputed codes"}
     )
     shown["unit"] = shown["unit"] + 1
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        on_select=_jump,
-        selection_mode="single-row",
-        key=f"queue-table-{offset}",
-        height=240,
-    )
-
-
-def _jump() -> None:
-    pos = int(st.session_state.get(state.QUEUE_POS, 0))
-    offset = pos - pos % PAGE_SIZE
-    selection = st.session_state.get(f"queue-table-{offset}")
-    rows = selection["selection"]["rows"] if selection else []
-    if rows:
-        st.session_state[state.QUEUE_POS] = offset + int(rows[0])
+    widgets.unit_table(shown, offset=offset, position_key=state.QUEUE_POS, key="queue", height=240)
 
 
 if __name__ == "__main__":

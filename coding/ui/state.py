@@ -14,7 +14,6 @@ from coding.model import Role
 from coding.service import access
 from coding.service.access import User
 from coding.store import Store
-from coding.store.engine import display_target
 from coding.ui import render as html
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ def study_problem() -> str | None:
         with Store.open(target):
             return None
     except CodingError:
-        log.exception("the study %s cannot be opened", display_target(target))
+        log.exception("the study %s cannot be opened", access.shown_target(target))
         return "The study cannot be opened; see the server log."
 
 
@@ -104,7 +103,7 @@ def error_text(err: CodingError) -> str:
     user = current_user()
     if user is None or user.role != Role.ADMIN:
         target = study_target() or ""
-        for shown in sorted({target, display_target(target)} - {""}, key=len, reverse=True):
+        for shown in sorted({target, access.shown_target(target)} - {""}, key=len, reverse=True):
             text = text.replace(shown, "the study")
     return text
 

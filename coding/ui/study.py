@@ -10,8 +10,8 @@ import streamlit as st
 
 from coding.errors import CodingError
 from coding.model import Role
+from coding.service import access
 from coding.service import overview as overview_service
-from coding.store.engine import display_target
 from coding.ui import render as html
 from coding.ui import state
 
@@ -47,7 +47,7 @@ def render() -> None:
         state.show_error(err)
         return
     if user is not None and user.role == Role.ADMIN:
-        st.caption(f"Study: {html.md(display_target(target))}")
+        st.caption(f"Study: {html.md(access.shown_target(target))}")
     if user is not None and user.can(Role.REVIEWER):
         _full(overview)
     else:

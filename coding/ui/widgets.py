@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 
@@ -33,3 +34,27 @@ def pager(pos: int, total: int, *, position_key: str, key: str, where: str) -> N
         shortcut="Alt+Down",
     )
     row.markdown(f"Unit **{pos + 1}** of {total} {where}", width="content")
+
+
+def unit_table(
+    rows: pd.DataFrame, *, offset: int, position_key: str, key: str, height: int
+) -> None:
+    """A page of units as a table whose first row is unit ``offset``; clicking a row opens
+    that unit (its position goes into ``position_key``)."""
+    table_key = f"{key}-table-{offset}"
+
+    def jump() -> None:
+        selection = st.session_state.get(table_key)
+        picked = selection["selection"]["rows"] if selection else []
+        if picked:
+            st.session_state[position_key] = offset + int(picked[0])
+
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        on_select=jump,
+        selection_mode="single-row",
+        key=table_key,
+        height=height,
+    )
