@@ -83,35 +83,24 @@ def run_suggestions(
     from coding.suggest import grouped_folds
 
     segments, labels = _units(store, engine)
-    on_progress(ProgressEvent("reading", len(segments), len(segments), note="units"))
+    units = f"{len(segments)} units"
+    on_progress(ProgressEvent("preparing", 0, 1, item=units))  # rule hits and n-gram counts
     models = _Models(store, engine, seed, segments, labels)
+    on_progress(ProgressEvent("preparing", 1, 1, item=units))
     # Folds go by document *name*: every version of a manual sits on the same side.
     name_of = {d.id: d.name or d.id for d in store.documents()}
-    labelled = sorted(
-        {name_of[models.by_id[s].document_id] for s in labels.index if s in models.by_id}
-    )
+    by_id = models.by_id
+    labelled = sorted({name_of[by_id[s].document_id] for s in labels.index if s in by_id})
     cross_fit = engine != "rules" and len(labelled) >= 2
     splits = grouped_folds(labelled, min(folds, len(labelled)), seed) if cross_fit else []
-    total = len(splits) + 1
-    on_progress(ProgressEvent("training", 0, total, item="every reference unit"))
+    on_progress(ProgressEvent("training", 0, len(splits) + 1, item="every reference unit"))
     suggester = models.fit()
-    suggestions = []
-    cross_fitted: list[str] = []
-    fold_thresholds: list[dict[str, float]] = []
-    for done, (train, test) in enumerate(splits, start=1):
-        on_progress(ProgressEvent("training", done, total, item=f"fold {done} of {len(splits)}"))
-        held = {labelled[i] for i in test}
-        trained_on = {d for d, n in name_of.items() if n in {labelled[i] for i in train}}
-        fold_model = models.fit(trained_on)
-        fold_thresholds.append(fold_model.thresholds())
-        scored = [s for s in segments if name_of[s.document_id] in held]
-        suggestions += models.suggest(fold_model, scored)
-        cross_fitted += sorted({s.document_id for s in scored})
-    on_progress(ProgressEvent("training", total, total))
+    suggestions, cross_fitted, fold_thresholds = _cross_fit(
+        models, segments, name_of, labelled, splits, on_progress
+    )
     rest = [s for s in segments if s.document_id not in set(cross_fitted)]
     suggestions += models.suggest(suggester, rest)
     suggestions.sort(key=lambda g: (-g.score, g.code_id, g.segment_id))
-    current = store.codebook()
     params = {
         "seed": seed,
         "thresholds": suggester.thresholds(),
@@ -119,23 +108,65 @@ def run_suggestions(
         "reference_segments": len(labels),
         "scored_documents": sorted({s.document_id for s in segments}),
         "cross_fitted_documents": cross_fitted,
-        "fold_thresholds": fold_thresholds,  # of the models that scored those documents
+        "fold_thresholds": fold_thresholds,
     }
-    on_progress(ProgressEvent("storing", 0, 1, item=f"{len(suggestions)} suggestions"))
-    run_id = store.add_suggestion_run(
-        engine, suggester.model_version, current.version, params, suggestions, actor
-    )
-    on_progress(ProgressEvent("storing", 1, 1, item=f"run #{run_id}"))
+    run_id, version = _store_run(store, actor, engine, suggester, params, suggestions, on_progress)
     return SuggestRun(
         run_id,
         engine,
         suggester.model_version,
-        current.version,
+        version,
         len(segments),
         len(suggestions),
         len(labels),
         dict(suggester.reasons()),
     )
+
+
+def _cross_fit(
+    models: _Models,
+    segments: list[Segment],
+    name_of: dict[str, str],
+    labelled: list[str],
+    splits: list[tuple[Any, Any]],
+    on_progress: OnProgress,
+) -> tuple[list[Suggestion], list[str], list[dict[str, float]]]:
+    """Suggestions for the units of each held-out fold of documents, by a model trained on
+    the other folds; the documents so scored; the thresholds of each fold's model."""
+    suggestions: list[Suggestion] = []
+    cross_fitted: list[str] = []
+    fold_thresholds: list[dict[str, float]] = []
+    for done, (train, test) in enumerate(splits, start=1):
+        item = f"fold {done} of {len(splits)}"
+        on_progress(ProgressEvent("training", done, len(splits) + 1, item=item))
+        trained_on = {d for d, n in name_of.items() if n in {labelled[i] for i in train}}
+        fold_model = models.fit(trained_on)
+        fold_thresholds.append(fold_model.thresholds())
+        held = {labelled[i] for i in test}
+        scored = [s for s in segments if name_of[s.document_id] in held]
+        suggestions += models.suggest(fold_model, scored)
+        cross_fitted += sorted({s.document_id for s in scored})
+    on_progress(ProgressEvent("training", len(splits) + 1, len(splits) + 1))
+    return suggestions, cross_fitted, fold_thresholds
+
+
+def _store_run(
+    store: Store,
+    actor: str,
+    engine: str,
+    suggester: Suggester,
+    params: dict[str, Any],
+    suggestions: list[Suggestion],
+    on_progress: OnProgress,
+) -> tuple[int, int]:
+    """Store the run; its id and the codebook version it was made with."""
+    current = store.codebook()
+    on_progress(ProgressEvent("storing", 0, 1, item=f"{len(suggestions)} suggestions"))
+    run_id = store.add_suggestion_run(
+        engine, suggester.model_version, current.version, params, suggestions, actor
+    )
+    on_progress(ProgressEvent("storing", 1, 1, item=f"run #{run_id}"))
+    return run_id, current.version
 
 
 class _Models:
