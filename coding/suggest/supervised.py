@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 CHUNK = 20_000  # texts scored at once: bounds the memory of the feature matrix
+BLAS_THREADS: int | None = 1  # None: as many as the BLAS library picks (benchmark baseline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,7 @@ class SupervisedSuggester:
             self.code_models = {c: no_model("there are no reference labels") for c in code_ids}
             return self
         train_codes = [[c for c, v in zip(code_ids, r, strict=True) if v == 1] for r in y_all]
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
             words = self._words.fit_rows(shared.counts, rows)
             ids = [str(i) for i in labels.index]
             self.neighbours: Neighbours = Neighbours.of(words, ids, train_codes)
@@ -208,7 +209,7 @@ class SupervisedSuggester:
         if self._scorer is None:
             self._scorer = Scorer([self.code_models[c] for c in code_ids])
         parts = []
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
             for start in range(0, n, CHUNK):
                 part = np.arange(start, min(start + CHUNK, n))
                 words = words_of(part)
