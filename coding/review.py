@@ -51,6 +51,20 @@ def code_counts(
     Only submitted work counts: a coder who has not submitted a segment has no opinion on it
     yet. The store computes the same frame in SQL for large studies.
     """
+    applied, submitted = _submitted_work(annotations, assignments, code_ids, coders)
+    counts = applied.groupby(["segment_id", "code_id"]).size().rename("applied").reset_index()
+    counts = counts.join(submitted, on="segment_id")
+    return counts[COUNT_COLUMNS].reset_index(drop=True)
+
+
+def _submitted_work(
+    annotations: pd.DataFrame,
+    assignments: pd.DataFrame,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """(segment_id, code_id, coder) applied by a coder who submitted the segment, once each;
+    and per segment, how many coders submitted it."""
     done = assignments.loc[assignments["completed"].astype(bool), ["segment_id", "coder"]]
     if coders is not None:
         done = done[done["coder"].isin(list(coders))]
@@ -59,10 +73,7 @@ def code_counts(
     applied = annotations.loc[
         annotations["code_id"].isin(list(code_ids)), ["segment_id", "code_id", "coder"]
     ].drop_duplicates()
-    applied = applied.merge(done, on=["segment_id", "coder"])
-    counts = applied.groupby(["segment_id", "code_id"]).size().rename("applied").reset_index()
-    counts = counts.join(submitted, on="segment_id")
-    return counts[COUNT_COLUMNS].reset_index(drop=True)
+    return applied.merge(done, on=["segment_id", "coder"]), submitted
 
 
 def disputed(counts: pd.DataFrame) -> pd.DataFrame:
@@ -262,13 +273,7 @@ def final_codes(
     >>> final_codes(ann, asg, none, ["x", "y"])[["code_id", "applied_by", "status"]].values.tolist()
     [['x', ['a'], 'open']]
     """
-    done = assignments.loc[assignments["completed"].astype(bool), ["segment_id", "coder"]]
-    done = done.drop_duplicates()
-    submitted = done.groupby("segment_id").size().rename("submitted")
-    applied = annotations.loc[
-        annotations["code_id"].isin(list(code_ids)), ["segment_id", "code_id", "coder"]
-    ].drop_duplicates()
-    applied = applied.merge(done, on=["segment_id", "coder"])
+    applied, submitted = _submitted_work(annotations, assignments, code_ids)
     applied = applied.sort_values(["segment_id", "code_id", "coder"], ignore_index=True)
     first = ~applied.duplicated(["segment_id", "code_id"]).to_numpy()
     starts = np.flatnonzero(first)

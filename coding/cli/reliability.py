@@ -18,17 +18,7 @@ from coding.cli.common import (
     refusing,
 )
 from coding.cli.main import cli
-from coding.service.standalone import (
-    ALPHA_CI_METHODS,
-    DISTANCES,
-    LAYOUTS,
-    LEVELS,
-    WEIGHTS,
-    ByCategory,
-    Coefficient,
-    ReliabilityReport,
-    reliability,
-)
+from coding.service import standalone as calc
 
 # The options each layout ignores: given with the layout, they are refused rather than dropped.
 IGNORED_BY = {
@@ -83,13 +73,13 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def report_rows(report: ReliabilityReport) -> pd.DataFrame:
+def report_rows(report: calc.ReliabilityReport) -> pd.DataFrame:
     """The calculator report as (name, value) rows: settings, statistics, alpha's bootstrap."""
     rows = [(name, "-" if value is None else _cell(value)) for name, value in report.settings()]
     for name, entry in report.rows():
-        if isinstance(entry, ByCategory):
+        if isinstance(entry, calc.ByCategory):
             rows.extend((f"{name}[{k}]", _cell(v)) for k, v in entry.values)
-        elif isinstance(entry, Coefficient):
+        elif isinstance(entry, calc.Coefficient):
             text = _cell(entry.value)
             if entry.interval is not None:
                 text += f"  95% CI {_cell(entry.interval)}"
@@ -104,7 +94,7 @@ def report_rows(report: ReliabilityReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "value"])
 
 
-def echo_report(report: ReliabilityReport) -> None:
+def echo_report(report: calc.ReliabilityReport) -> None:
     """The report as aligned ``name  value`` lines, then the notes."""
     rows = report_rows(report)
     echo_rows(rows, widths={"name": int(rows["name"].str.len().max()) + 1})
@@ -116,16 +106,18 @@ def echo_report(report: ReliabilityReport) -> None:
 
 @cli.command("reliability")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@choice("--layout", LAYOUTS, "units-by-coders", help="How the CSV is laid out.")
-@choice("--level", LEVELS, "nominal", help="Level of measurement (alpha's difference function).")
+@choice("--layout", calc.LAYOUTS, "units-by-coders", help="How the CSV is laid out.")
+@choice(
+    "--level", calc.LEVELS, "nominal", help="Level of measurement (alpha's difference function)."
+)
 @choice(
     "--distance",
-    [d for d in DISTANCES if d != "binary"],
+    [d for d in calc.DISTANCES if d != "binary"],
     help="Set distance for set-valued codes (alpha).",
 )
 @choice(
     "--weights",
-    WEIGHTS,
+    calc.WEIGHTS,
     help="Agreement weights for weighted kappa, AC2 and the weighted coefficients.",
 )
 @click.option("--coders", callback=_coders, default=None, help="Only these coders, e.g. A,B.")
@@ -138,7 +130,7 @@ def echo_report(report: ReliabilityReport) -> None:
 @BOOTSTRAP
 @choice(
     "--alpha-ci",
-    ALPHA_CI_METHODS,
+    calc.ALPHA_CI_METHODS,
     "krippendorff",
     help="Alpha's bootstrap: 'krippendorff' (Hayes & Krippendorff 2007, as kalpha) or 'units' "
     "(resample units; the interval narrows as units are added, use it for large studies).",
@@ -152,7 +144,7 @@ def reliability_command(file: str, fmt: str, **calculator: Any) -> None:
 
     Example: coding reliability codings.csv --level ordinal --bootstrap 1000 --alpha-ci units
     """
-    report = reliability(file, **calculator)
+    report = calc.reliability(file, **calculator)
     if fmt == "json":
         echo_json(report.to_dict())
     else:

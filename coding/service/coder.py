@@ -21,6 +21,8 @@ from coding.store import coder as coder_store
 from coding.store import units as unit_store
 from coding.store.units import UnitContext
 
+__all__ = ["UnitContext"]  # the unit between its neighbours, as the Code page shows it
+
 SUGGESTION_MODES = ("after_submit", "always", "never")
 
 

@@ -4,31 +4,18 @@ any table (formula-like cells made inert)."""
 
 from __future__ import annotations
 
-from coding.agreement import (
-    ALPHA_CI_METHODS,
-    DISTANCES,
-    LEVELS,
-    WEIGHTS,
-    ByCategory,
-    Coefficient,
-    ReliabilityReport,
-    reliability,
-)
+from coding import agreement
 from coding.agreement.layouts import LAYOUTS
 from coding.codebook import read_codebook, write_codebook
 from coding.export.cells import csv_text
 
-__all__ = [
-    "ALPHA_CI_METHODS",
-    "DISTANCES",
-    "LAYOUTS",
-    "LEVELS",
-    "WEIGHTS",
-    "ByCategory",
-    "Coefficient",
-    "ReliabilityReport",
-    "csv_text",
-    "read_codebook",
-    "reliability",
-    "write_codebook",
-]
+ALPHA_CI_METHODS = agreement.ALPHA_CI_METHODS
+DISTANCES = agreement.DISTANCES
+LEVELS = agreement.LEVELS
+WEIGHTS = agreement.WEIGHTS
+ByCategory = agreement.ByCategory
+Coefficient = agreement.Coefficient
+ReliabilityReport = agreement.ReliabilityReport
+reliability = agreement.reliability
+
+__all__ = ["LAYOUTS", "csv_text", "read_codebook", "write_codebook"]

@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, select
 
 from coding.model import Decision
 from coding.store import schema as t
+from coding.store.base import read_columns
 from coding.store.store import Store
 
 
@@ -16,14 +17,8 @@ def submitted_codings(store: Store) -> pd.DataFrame:
     coder has submitted (a code saved on an unsubmitted unit is a draft, seen by no one), in
     no particular order (the agreement tables order units themselves)."""
     a, asg, s = t.annotations, t.assignments, t.segments
-    query = select(
-        a.c.segment_id,
-        s.c.document_id,
-        a.c.coder,
-        a.c.code_id,
-        a.c.span_start.label("start"),
-        a.c.span_end.label("end"),
-    ).select_from(
+    columns = [s.c.document_id, *read_columns(a, "coder", "code_id", "start", "end")]
+    query = select(a.c.segment_id, *columns).select_from(
         a.join(
             asg,
             and_(

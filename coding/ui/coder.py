@@ -15,7 +15,6 @@ from coding.errors import CodingError
 from coding.model import Code
 from coding.service import coder as coder_service
 from coding.store import Store
-from coding.store.units import UnitContext
 from coding.ui import render as html
 from coding.ui import state, widgets
 
@@ -121,7 +120,7 @@ def _unit(
     page: coder_service.CoderPage,
     pos: int,
     unit: coder_service.CoderUnit,
-    context: UnitContext,
+    context: coder_service.UnitContext,
     codes: tuple[Code, ...],
 ) -> None:
     """One unit in its document context, its form (or its submitted codes), the suggestions

@@ -7,6 +7,7 @@ NLP suggestion with its evidence, the codebook entry, and a decision with a rati
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -37,29 +38,26 @@ def render() -> None:
         state.show_error(err)
         return
     cols = st.columns([2, 2, 2, 3])
-    cols[0].selectbox(
-        "Code",
-        ["", *[c.id for c in codes]],
-        key=state.QUEUE_CODE,
-        format_func=lambda c: c or "All codes",
-        on_change=_reset,
+    filters: tuple[tuple[str, list[str], str, str], ...] = (
+        ("Code", [c.id for c in codes], state.QUEUE_CODE, "All codes"),
+        ("Document", document_ids, state.QUEUE_DOC, "All documents"),
+        ("Coder", coders, state.QUEUE_CODER, "All coders"),
     )
-    cols[1].selectbox(
-        "Document",
-        ["", *document_ids],
-        key=state.QUEUE_DOC,
-        format_func=lambda d: d or "All documents",
-        on_change=_reset,
-    )
-    cols[2].selectbox(
-        "Coder",
-        ["", *coders],
-        key=state.QUEUE_CODER,
-        format_func=lambda c: c or "All coders",
-        on_change=_reset,
-    )
+    for col, (label, options, key, everything) in zip(cols, filters, strict=False):
+        col.selectbox(
+            label,
+            ["", *options],
+            key=key,
+            format_func=_or(everything),
+            on_change=_reset,
+        )
     cols[3].radio("Show", list(STATES), horizontal=True, key=state.QUEUE_STATE, on_change=_reset)
     panel(codes)
+
+
+def _or(everything: str) -> Callable[[str], str]:
+    """A filter's label: the value, or what an empty filter means."""
+    return lambda value: value or everything
 
 
 def _reset() -> None:
