@@ -136,24 +136,37 @@ def synthetic(n: int, words: int, seed: int) -> tuple[list[str], pd.DataFrame, l
     return texts, labels, groups
 
 
+class Runs(list[float]):
+    """Wall seconds of repeated runs, and the median CPU seconds of the process over them."""
+
+    cpu: float | None = None
+
+
 class Timer:
-    """Medians (and ranges) of repeated runs, printed with a ratio to a baseline."""
+    """Medians (and ranges) of repeated runs, printed with a ratio to a baseline.
+
+    Each line also gives the median CPU time of the process (every thread): on a machine whose
+    cores other jobs share, wall time grows with their load and CPU time much less.
+    """
 
     def __init__(self, repeats: int) -> None:
         self.repeats = repeats
 
-    def runs(self, action: Callable[[], object]) -> list[float]:
-        runs = []
+    def runs(self, action: Callable[[], object]) -> Runs:
+        runs, cpu = Runs(), []
         for _ in range(self.repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             action()
             runs.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        runs.cpu = statistics.median(cpu) if cpu else None
         return runs
 
     def line(self, label: str, runs: list[float], note: str = "") -> float:
         median = statistics.median(runs)
         spread = f"[{min(runs):.2f}-{max(runs):.2f}]"
-        print(f"{label:34s} {median:6.2f} s {spread:13s} {note}".rstrip())
+        cpu = "" if getattr(runs, "cpu", None) is None else f"cpu {runs.cpu:6.2f} s"  # type: ignore[attr-defined]
+        print(f"{label:34s} {median:6.2f} s {spread:13s} {cpu} {note}".rstrip())
         return median
 
     def versus(
@@ -166,11 +179,16 @@ class Timer:
         baseline_runs: int | None = None,
     ) -> float:
         """Time fast and baseline alternately (so both see the same load); print both."""
-        fast_runs, base_runs = [], []
+        fast_runs, base_runs = Runs(), Runs()
+        fast_cpu, base_cpu = [], []
         for n in range(self.repeats):
-            fast_runs += Timer(1).runs(fast)
+            fast_runs += (one := Timer(1).runs(fast))
+            fast_cpu.append(one.cpu or 0.0)
             if n < (self.repeats if baseline_runs is None else baseline_runs):
-                base_runs += Timer(1).runs(baseline)
+                base_runs += (one := Timer(1).runs(baseline))
+                base_cpu.append(one.cpu or 0.0)
+        fast_runs.cpu = statistics.median(fast_cpu)
+        base_runs.cpu = statistics.median(base_cpu) if base_cpu else None
         if not base_runs:  # --baseline-repeats 0
             return self.line(label, fast_runs, note)
         median = self.line(label, fast_runs, note)
