@@ -277,7 +277,7 @@ def final_codes(
     applied = applied.sort_values(["segment_id", "code_id", "coder"], ignore_index=True)
     first = ~applied.duplicated(["segment_id", "code_id"]).to_numpy()
     starts = np.flatnonzero(first)
-    ends = np.append(starts[1:], len(applied))
+    ends = np.append(starts[1:], len(applied))[: len(starts)]  # none when nothing applied
     coders = applied["coder"].tolist()
     yes = applied.loc[first, ["segment_id", "code_id"]].assign(
         applied_by=[coders[a:b] for a, b in zip(starts, ends, strict=True)]
@@ -286,8 +286,10 @@ def final_codes(
         resolutions["code_id"].isin(list(code_ids)),
         ["segment_id", "code_id", "decision", "rationale", "reviewer"],
     ].drop_duplicates(["segment_id", "code_id"], keep="last")
-    rows = yes.merge(decided, on=["segment_id", "code_id"], how="outer")
-    rows = rows.join(submitted, on="segment_id").sort_values(["segment_id", "code_id"])
+    keys = {"segment_id": "str", "code_id": "str"}  # an empty frame's keys may be typeless
+    rows = yes.astype(keys).merge(decided.astype(keys), on=list(keys), how="outer")
+    rows["submitted"] = rows["segment_id"].map(submitted).astype("float64")
+    rows = rows.sort_values(["segment_id", "code_id"])
     rows["applied_by"] = [a if isinstance(a, list) else [] for a in rows["applied_by"]]
     n_yes = rows["applied_by"].map(len).to_numpy()
     n_done = rows["submitted"].fillna(0).to_numpy(dtype=np.int64)

@@ -194,3 +194,11 @@ def test_agreement_tables_are_for_reviewers(random_study: Store) -> None:
 def test_a_coder_sees_no_overview_of_other_coders(random_study: Store) -> None:
     with pytest.raises(PermissionDenied):
         service.study_overview(random_study, "amira")
+
+
+def test_final_codes_of_a_study_with_nothing_coded_is_empty() -> None:
+    nothing = pd.DataFrame(columns=["segment_id", "coder", "code_id"])
+    assignments = pd.DataFrame({"segment_id": ["s"], "coder": ["a"], "completed": [True]})
+    none = pd.DataFrame(columns=["segment_id", "code_id", "decision", "rationale", "reviewer"])
+    finals = review.final_codes(nothing, assignments, none, ["x"])
+    assert finals.empty and list(finals.columns)[:3] == ["segment_id", "code_id", "applied_by"]
