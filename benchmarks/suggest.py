@@ -1,17 +1,21 @@
 """Benchmark the suggestion engines on synthetic segments (prints figures; not a test).
 
-    python benchmarks/suggest.py [--segments 10000] [--words 25] [--repeats 5]
+    python benchmarks/suggest.py [--segments 10000] [--predict 100000] [--words 25] [--repeats 3]
+    python benchmarks/suggest.py --only supervised     # fit, predict and evaluate alone
 
 Segments are drawn from the words of the manuals in corpus/ (or a built-in list without them),
-with indicator phrases of a synthetic codebook mixed in so that the rules fire and the codes are
-learnable. Targets: rules >= 100,000 tokens/s; supervised training on 10,000 segments < 5 s and
-prediction for 10,000 < 1 s; peak memory < 1 GB.
+with indicator phrases of a synthetic 10-code codebook mixed in so that the rules fire and the
+codes are learnable. Targets: rules >= 100,000 tokens/s; supervised training on 10,000 segments
+< 5 s, prediction for 100,000 < 10 s, grouped 5-fold evaluation on 10,000 segments x 10 codes
+< 30 s (2 cores); peak memory < 1 GB.
 
 Every figure is the median of ``--repeats`` runs (with the range), and each fast path is timed
 in the same run against the implementation it replaced: rule matching on lemmas
 (``RuleMatcher(match_on="lemma")``), scikit-learn's ``TfidfVectorizer`` for word and char_wb
-features; the benchmark checks that both give the same results. Other jobs may share the cores,
-so the load average is printed before and after.
+features, BLAS threads as the library picks them for the supervised fit and prediction, and
+for evaluation also every fold featurising its own texts again (the engine without
+``share``/``fit_rows``). The benchmark checks that fast and previous paths give the same
+results. Other jobs may share the cores, so the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -33,53 +37,33 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coding.model import Code, Codebook, Segment, segment_id_for
-from coding.suggest import RuleMatcher, RulesSuggester, SupervisedSuggester, nlp
+from coding.suggest import (
+    SUGGESTERS,
+    RuleMatcher,
+    RulesSuggester,
+    SupervisedSuggester,
+    evaluate,
+    nlp,
+    supervised,
+)
 from coding.suggest.features import CharWbTfidf, WordTfidf, word_tfidf
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-FALLBACK = [
-    "the",
-    "parent",
-    "and",
-    "the",
-    "baby",
-    "meet",
-    "with",
-    "a",
-    "worker",
-    "each",
-    "week",
-    "to",
-    "talk",
-    "about",
-    "care",
-    "feeding",
-    "sleep",
-    "and",
-    "the",
-    "plans",
-    "of",
-    "the",
-    "service",
-    "for",
-    "the",
-    "family",
-    "at",
-    "home",
-    "in",
-    "the",
-    "group",
-    "or",
-    "at",
-    "the",
-    "clinic",
-]
+FALLBACK = (  # noqa: SIM905 - a word list reads better as text
+    "the parent and the baby meet with a worker each week to talk about care feeding sleep and"
+    " the plans of the service for the family at home in the group or at the clinic"
+).split()
 CODES = {
     "caregiver_attunement": ["attuned", "attune to cues", "cues", "follow the baby's lead"],
     "emotion_regulation": ["calm", "soothe", "craving", "self-regulation", "urge surfing"],
     "relational_safety": ["trust", "safe", "non-judgemental", "without blame"],
     "reflective_functioning": ["wonder", "mind in mind", "what the baby feels"],
     "parent_child_attachment": ["bond", "secure base", "closeness", "attachment"],
+    "family_involvement": ["grandparents", "siblings", "whole family"],
+    "psychoeducation": ["explain development", "handout", "information about"],
+    "peer_support": ["other parents", "group members", "peer"],
+    "practical_help": ["transport", "housing", "benefits"],
+    "staff_supervision": ["supervisor", "reflective supervision", "case review"],
 }
 
 
@@ -119,24 +103,37 @@ def synthetic(n: int, words: int, seed: int) -> tuple[list[str], pd.DataFrame, l
     return texts, labels, groups
 
 
+class Runs(list[float]):
+    """Wall seconds of repeated runs, and the median CPU seconds of the process over them."""
+
+    cpu: float | None = None
+
+
 class Timer:
-    """Medians (and ranges) of repeated runs, printed with a ratio to a baseline."""
+    """Medians (and ranges) of repeated runs, printed with a ratio to a baseline.
+
+    Each line also gives the median CPU time of the process (every thread): on a machine whose
+    cores other jobs share, wall time grows with their load and CPU time much less.
+    """
 
     def __init__(self, repeats: int) -> None:
         self.repeats = repeats
 
-    def runs(self, action: Callable[[], object]) -> list[float]:
-        runs = []
+    def runs(self, action: Callable[[], object]) -> Runs:
+        runs, cpu = Runs(), []
         for _ in range(self.repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             action()
             runs.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        runs.cpu = statistics.median(cpu) if cpu else None
         return runs
 
     def line(self, label: str, runs: list[float], note: str = "") -> float:
         median = statistics.median(runs)
         spread = f"[{min(runs):.2f}-{max(runs):.2f}]"
-        print(f"{label:34s} {median:6.2f} s {spread:13s} {note}".rstrip())
+        cpu = "" if getattr(runs, "cpu", None) is None else f"cpu {runs.cpu:6.2f} s"  # type: ignore[attr-defined]
+        print(f"{label:34s} {median:6.2f} s {spread:13s} {cpu} {note}".rstrip())
         return median
 
     def versus(
@@ -146,12 +143,21 @@ class Timer:
         baseline_label: str,
         baseline: Callable[[], object],
         note: str = "",
+        baseline_runs: int | None = None,
     ) -> float:
         """Time fast and baseline alternately (so both see the same load); print both."""
-        fast_runs, base_runs = [], []
-        for _ in range(self.repeats):
-            fast_runs += Timer(1).runs(fast)
-            base_runs += Timer(1).runs(baseline)
+        fast_runs, base_runs = Runs(), Runs()
+        fast_cpu, base_cpu = [], []
+        for n in range(self.repeats):
+            fast_runs += (one := Timer(1).runs(fast))
+            fast_cpu.append(one.cpu or 0.0)
+            if n < (self.repeats if baseline_runs is None else baseline_runs):
+                base_runs += (one := Timer(1).runs(baseline))
+                base_cpu.append(one.cpu or 0.0)
+        fast_runs.cpu = statistics.median(fast_cpu)
+        base_runs.cpu = statistics.median(base_cpu) if base_cpu else None
+        if not base_runs:  # --baseline-repeats 0
+            return self.line(label, fast_runs, note)
         median = self.line(label, fast_runs, note)
         base = self.line(f"  vs {baseline_label}", base_runs)
         print(f"  {'':32s} {base / median:6.2f}x faster")
@@ -163,18 +169,8 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segments", type=int, default=10_000)
-    parser.add_argument("--words", type=int, default=25)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    timer = Timer(args.repeats)
-
-    book = codebook()
-    texts, labels, groups = synthetic(args.segments, args.words, seed=0)
-    new_texts, _, _ = synthetic(args.segments, args.words, seed=1)
-    segments = [
+def segments_of(texts: list[str]) -> list[Segment]:
+    return [
         Segment(
             segment_id_for("bench", i * 1000, i * 1000 + len(t)),
             "bench",
@@ -182,15 +178,12 @@ def main() -> None:
             i * 1000 + len(t),
             t,
         )
-        for i, t in enumerate(new_texts)
+        for i, t in enumerate(texts)
     ]
-    tokens = sum(len(d) for d in nlp.token_docs(new_texts))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(
-        f"{args.segments:,} segments, {tokens:,} tokens, {len(CODES)} codes; "
-        f"median [min-max] of {args.repeats} runs; {cores} cores, {load()} at start"
-    )
 
+
+def rules_section(timer: Timer, book: Codebook, new_texts: list[str], tokens: int) -> None:
+    segments = segments_of(new_texts)
     # -- rules -----------------------------------------------------------------------------
     rules = RulesSuggester(book)
     lemma_path = RuleMatcher(book, match_on="lemma")
@@ -209,6 +202,8 @@ def main() -> None:
     seconds = timer.line("rules suggest (with evidence)", runs)
     print(f"  {'':32s} {tokens / seconds:,.0f} tokens/s (target >= 100,000)")
 
+
+def features_section(timer: Timer, texts: list[str], new_texts: list[str]) -> None:
     # -- features --------------------------------------------------------------------------
     words, sk_words = WordTfidf(2, 200_000), word_tfidf(2, 200_000)
     words.fit(texts)
@@ -236,33 +231,142 @@ def main() -> None:
         lambda: sk_chars.transform(new_texts),
     )
 
-    # -- supervised ------------------------------------------------------------------------
+
+def with_blas_threads(threads: int | None, action: Callable[[], object]) -> Callable[[], object]:
+    """``action`` run with the supervised engine's BLAS thread limit set to ``threads``."""
+
+    def run() -> object:
+        saved, supervised.BLAS_THREADS = supervised.BLAS_THREADS, threads
+        try:
+            return action()
+        finally:
+            supervised.BLAS_THREADS = saved
+
+    return run
+
+
+class PerFold:
+    """The supervised engine without ``share``/``fit_rows``: every fold featurises its texts."""
+
+    def __init__(self, codebook: Codebook, *, seed: int = 0) -> None:
+        self.engine = SupervisedSuggester(codebook, seed=seed)
+        self.name = "supervised"
+
+    def fit(self, texts: list[str], labels: pd.DataFrame, groups: list[str]) -> PerFold:
+        self.engine.fit(texts, labels, groups)
+        return self
+
+    def scores(self, texts: list[str]) -> pd.DataFrame:
+        return self.engine.scores(texts)
+
+    def thresholds(self) -> dict[str, float]:
+        return self.engine.thresholds()
+
+    def reasons(self) -> dict[str, str]:
+        return self.engine.reasons()
+
+
+def supervised_section(timer: Timer, book: Codebook, args: argparse.Namespace) -> None:
+    texts, labels, groups = synthetic(args.segments, args.words, seed=0)
+    many, _, _ = synthetic(args.predict, args.words, seed=1)
     engine = SupervisedSuggester(book)
-    previous = SupervisedSuggester(book)
-    previous.rules.matcher = lemma_path
+    previous = with_blas_threads(None, lambda: engine.fit(texts, labels, groups))
     timer.versus(
-        "supervised fit",
+        f"supervised fit {len(texts):,}",
         lambda: engine.fit(texts, labels, groups),
-        "with lemma-path rule features",
-        lambda: previous.fit(texts, labels, groups),
+        "BLAS threads as the library picks",
+        previous,
         "(target < 5 s)",
+        args.baseline_repeats,
     )
-    previous._words = word_tfidf(2, 200_000).fit(texts)  # the vocabulary WordTfidf learnt
-    if not engine.scores(new_texts).equals(previous.scores(new_texts)):
-        raise SystemExit("the fast and the previous supervised predictions disagree")
+    scores = engine.scores(many)
+    if not scores.equals(with_blas_threads(None, lambda: engine.scores(many))()):
+        raise SystemExit("predictions with one and with many BLAS threads disagree")
     timer.versus(
-        "supervised predict",
-        lambda: engine.scores(new_texts),
-        "lemma path + sklearn word transform",
-        lambda: previous.scores(new_texts),
-        "(target < 1 s; rules + features + models)",
+        f"supervised predict {len(many):,}",
+        lambda: engine.scores(many),
+        "BLAS threads as the library picks",
+        with_blas_threads(None, lambda: engine.scores(many)),
+        "(target < 10 s; rules + features + models)",
+        args.baseline_repeats,
     )
+    segments = segments_of(many[: len(texts)])
     count = len(engine.suggest(segments))
     timer.line(
-        "supervised suggest",
+        f"supervised suggest {len(segments):,}",
         timer.runs(lambda: engine.suggest(segments)),
         f"({count:,} suggestions with evidence)",
     )
+    evaluate_section(timer, book, (texts, labels, groups), args.baseline_repeats)
+
+
+def evaluate_section(
+    timer: Timer,
+    book: Codebook,
+    data: tuple[list[str], pd.DataFrame, list[str]],
+    baseline_repeats: int,
+) -> None:
+    """Grouped 5-fold evaluation, timed against the per-fold path; both must agree."""
+    SUGGESTERS["per-fold"] = PerFold  # type: ignore[assignment]
+    reports: dict[str, dict[str, object]] = {}
+
+    def evaluated(engine_name: str) -> None:
+        reports[engine_name] = evaluate(*data, engine_name, codebook=book, folds=5)
+
+    median = timer.line(
+        f"supervised evaluate {len(data[0]):,} x {len(CODES)} codes",
+        timer.runs(lambda: evaluated("supervised")),
+        "(target < 30 s; 5 grouped folds)",
+    )
+    if baseline_repeats == 0:
+        return
+    previous = with_blas_threads(None, lambda: evaluated("per-fold"))
+    base = timer.line(
+        "  vs per-fold features, library BLAS",
+        Timer(baseline_repeats).runs(previous),
+    )
+    print(f"  {'':32s} {base / median:6.2f}x faster")
+    if _metrics(reports["supervised"]) != _metrics(reports["per-fold"]):
+        raise SystemExit("evaluation with shared and per-fold features disagree")
+
+
+def _metrics(report: dict[str, object]) -> list[tuple[object, ...]]:
+    """Every decided metric, rounded to 6 places (float32 features may differ in the last bit)."""
+    codes = report["codes"]
+    assert isinstance(codes, list)
+    return [
+        tuple(round(v, 6) if isinstance(v, float) else v for v in entry.values()) for entry in codes
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, default=10_000)
+    parser.add_argument("--predict", type=int, default=100_000, help="segments to score")
+    parser.add_argument("--words", type=int, default=25)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--baseline-repeats", type=int, default=1, help="runs of each baseline (0: none)"
+    )
+    parser.add_argument("--only", choices=["rules", "features", "supervised"])
+    args = parser.parse_args()
+    timer = Timer(args.repeats)
+    book = codebook()
+    texts, _, _ = synthetic(args.segments, args.words, seed=0)
+    new_texts, _, _ = synthetic(args.segments, args.words, seed=1)
+    tokens = sum(len(d) for d in nlp.token_docs(new_texts))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(
+        f"{args.segments:,} segments, {tokens:,} tokens, {len(CODES)} codes; "
+        f"median [min-max] of {args.repeats} runs (baselines: {args.baseline_repeats}); "
+        f"{cores} cores, {load()} at start"
+    )
+    if args.only in (None, "rules"):
+        rules_section(timer, book, new_texts, tokens)
+    if args.only in (None, "features"):
+        features_section(timer, texts, new_texts)
+    if args.only in (None, "supervised"):
+        supervised_section(timer, book, args)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS): {peak:6.0f} MB (target < 1024 MB)")
     print(f"{load()} at end; other jobs may share the cores, so compare the ratios")

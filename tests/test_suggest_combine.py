@@ -73,11 +73,12 @@ def test_before_any_coding_auto_suggests_from_the_rules() -> None:
 
 
 def test_calibrated_codes_take_the_supervised_score(engine: CombinedSuggester) -> None:
-    combined, _, prediction = engine.predict([s.text for s in SEGMENTS])
-    assert prediction is not None
+    texts = [s.text for s in SEGMENTS]
+    combined, prediction = engine.scores(texts), engine.predict(texts)  # the supervised part
     code = "emotion_regulation"
+    assert engine.code_models[code].calibrated
     assert np.allclose(combined[code], prediction.scores[code])
-    assert engine.thresholds()[code] == engine.supervised.thresholds()[code]
+    assert engine.thresholds()[code] == engine.code_models[code].threshold
 
 
 def test_uncalibrated_codes_fall_back_to_rules_with_a_reason(engine: CombinedSuggester) -> None:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from coding.cli import cli
 from coding.errors import CodingError
+from coding.model import ProgressEvent
 from coding.service import suggest as suggest_service
 from coding.service.agreement import agreement_report
 from coding.service.demo import build_demo
@@ -140,3 +141,23 @@ def test_next_orders_the_coders_open_units_and_holds_some_out(demo: Path) -> Non
 def test_unknown_engine_is_refused(demo: Path) -> None:
     result = CliRunner().invoke(cli, ["suggest", str(demo), "--engine", "magic"])
     assert result.exit_code == 2 and "magic" in result.output
+
+
+def test_run_reports_its_progress_one_model_at_a_time(demo: Path) -> None:
+    events: list[ProgressEvent] = []
+    with Store.open(demo) as store:
+        run = suggest_service.run_suggestions(store, "tester", "auto", on_progress=events.append)
+    training = [e for e in events if e.stage == "training"]
+    # The model on every reference unit, then one per fold of the three reference documents.
+    assert [e.done for e in training] == [0, 1, 2, 3, 4]
+    assert {e.total for e in training} == {4}
+    assert training[1].item == "fold 1 of 3"
+    assert events[0].stage == "preparing" and events[-1].stage == "storing"
+    assert events[-1].item == f"run #{run.run_id}" and events[-1].done == events[-1].total
+
+
+def test_run_command_shows_progress_on_stderr_and_the_run_on_stdout(demo: Path) -> None:
+    result = CliRunner().invoke(cli, ["suggest", "run", str(demo), "--engine", "supervised"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("run #") and "training" not in result.stdout
+    assert "training" in result.stderr and "storing" in result.stderr

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from coding.model import Code, Codebook, Segment
 from coding.suggest import SupervisedParams, SupervisedSuggester
-from coding.suggest.features import CharWbTfidf, WordTfidf, word_tfidf
+from coding.suggest.features import CharWbTfidf, NgramCounts, WordTfidf, word_tfidf
 from coding.suggest.supervised import best_threshold, grouped_splits
 
 DATA = Path(__file__).parent / "data" / "suggest"
@@ -224,3 +225,78 @@ def test_word_features_equal_scikit_learn_tfidf(max_features: int | None) -> Non
     transformed = ours.transform(new)
     assert transformed.dtype == np.float32 and transformed.has_sorted_indices
     assert (transformed != theirs.transform(new)).nnz == 0
+
+
+def test_folds_sharing_texts_fit_as_if_on_their_own_texts(engine: SupervisedSuggester) -> None:
+    texts = list(FRAME["text"])
+    train = np.flatnonzero(FRAME["document_id"] <= "doc07")
+    test = np.flatnonzero(FRAME["document_id"] > "doc07")
+    shared = SupervisedSuggester(CODEBOOK).share(texts)
+    rows = SupervisedSuggester(CODEBOOK).fit_rows(
+        shared, train, labels_for(TRAIN, CODEBOOK), list(TRAIN["document_id"])
+    )
+    assert rows.thresholds() == engine.thresholds()
+    assert rows.model_version == engine.model_version
+    expected = engine.scores(list(TEST["text"]))
+    assert np.allclose(rows.scores_rows(shared, test), expected, atol=1e-6, equal_nan=True)
+    by_texts = engine.suggest(segments_of(TEST))
+    by_rows = rows.suggest_rows(shared, test, segments_of(TEST))
+    assert [(s.segment_id, s.code_id) for s in by_rows] == [
+        (s.segment_id, s.code_id) for s in by_texts
+    ]
+
+
+@pytest.mark.parametrize("max_features", [None, 150])
+def test_features_from_shared_counts_equal_fitting_on_the_rows(max_features: int | None) -> None:
+    texts = ["Unseen wörds here, and the baby's cues: cues cues.", "", *FRAME["text"]]
+    rows, other = np.arange(0, 90, 2), np.arange(1, len(texts), 2)
+    counts = NgramCounts.of(texts)
+    fitted_words = WordTfidf(2, max_features)
+    by_texts = fitted_words.fit_transform([texts[i] for i in rows])
+    words = WordTfidf(2, max_features)
+    assert (words.fit_rows(counts, rows) != by_texts).nnz == 0
+    assert list(words.get_feature_names_out()) == list(fitted_words.get_feature_names_out())
+    new = [texts[i] for i in other]
+    assert (words.transform_rows(counts, other) != fitted_words.transform(new)).nnz == 0
+    fitted_chars, chars = CharWbTfidf(min_df=2), CharWbTfidf(min_df=2)
+    assert (
+        chars.fit_rows(counts, rows) != fitted_chars.fit_transform([texts[i] for i in rows])
+    ).nnz == 0
+    assert chars.vocabulary_ == fitted_chars.vocabulary_
+    assert abs(chars.transform_rows(counts, other) - fitted_chars.transform(new)).max() < 1e-6
+
+
+def test_one_product_scores_every_code_as_its_calibrated_model_does(
+    engine: SupervisedSuggester,
+) -> None:
+    texts = list(TEST["text"])
+    prediction = engine.predict(texts)
+    features = sp.hstack(
+        [
+            engine._words.transform(texts),
+            engine._chars.transform(texts),
+            sp.csr_matrix(prediction.rules),
+        ],
+        format="csr",
+    )
+    for code_id, model in engine.code_models.items():
+        if model.models:
+            expected = model.models[0].predict_proba(features)[:, 1]
+            assert np.array_equal(prediction.scores[code_id].to_numpy(), expected), code_id
+
+
+def test_neighbours_are_left_out_when_every_ngram_is_common() -> None:
+    words = ["calm", "soothe", "the", "baby", "parent", "trust"]
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, 12)) for _ in range(120)]
+    frame = pd.DataFrame(
+        {
+            "segment_id": [f"s{i}" for i in range(120)],
+            "document_id": [f"doc{i // 10:02d}" for i in range(120)],
+            "text": texts,
+            "codes": ["emotion_regulation" if "calm" in t else "" for t in texts],
+        }
+    )
+    suggestions = fit(frame).suggest(segments_of(frame))
+    assert suggestions
+    assert all(json.loads(s.evidence)["neighbours"] == [] for s in suggestions)

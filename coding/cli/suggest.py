@@ -17,6 +17,7 @@ from coding.cli.common import (
     friendly,
     note,
     open_study,
+    progress_shown,
 )
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
@@ -63,8 +64,10 @@ def run(study: str, engine: str, seed: int) -> None:
 
     Example: coding suggest study.db --engine rules
     """
-    with open_study(study) as store:
-        result = suggest_service.run_suggestions(store, actor(), engine, seed)
+    with open_study(study) as store, progress_shown() as on_progress:
+        result = suggest_service.run_suggestions(
+            store, actor(), engine, seed, on_progress=on_progress
+        )
     click.echo(
         f"run #{result.run_id}: {result.engine} ({result.model_version}), codebook "
         f"v{result.codebook_version}, trained on {result.reference_segments} reference "

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from coding.errors import CodingError, NotFound
-from coding.model import Segment
+from coding.model import OnProgress, ProgressEvent, Segment, Suggestion, no_progress
 from coding.service.agreement import agreement_report
 from coding.store import Store
+
+if TYPE_CHECKING:
+    from coding.suggest.base import Suggester
 
 ENGINES = ("rules", "supervised", "auto")
 
@@ -45,45 +49,26 @@ def _reference(store: Store) -> tuple[list[Segment], pd.DataFrame]:
     return store.segments(), labels
 
 
-def _fit(
-    store: Store,
-    engine: str,
-    seed: int,
-    segments: list[Segment],
-    labels: pd.DataFrame,
-    documents: set[str] | None = None,
-) -> Any:
-    """An engine fitted on the reference units (of ``documents`` only, when given)."""
-    from coding.suggest import SUGGESTERS
-
-    by_id = {s.id: s for s in segments}
-    labelled = [by_id[s] for s in labels.index if s in by_id]
-    if documents is not None:
-        labelled = [s for s in labelled if s.document_id in documents]
-    suggester = SUGGESTERS[engine](store.codebook().codebook, seed=seed)
-    suggester.fit(
-        [s.text for s in labelled],
-        labels.loc[[s.id for s in labelled]],
-        [s.document_id for s in labelled],
-    )
-    return suggester
-
-
 def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise CodingError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
-def _fitted(store: Store, engine: str, seed: int) -> tuple[Any, list[Segment], pd.DataFrame]:
+def _units(store: Store, engine: str) -> tuple[list[Segment], pd.DataFrame]:
     _check_engine(engine)
     segments, labels = _reference(store)
     if not segments:
         raise CodingError(f"{store.target}: no documents to suggest codes for")
-    return _fit(store, engine, seed, segments, labels), segments, labels
+    return segments, labels
 
 
 def run_suggestions(
-    store: Store, actor: str, engine: str = "auto", seed: int = 0, folds: int = 5
+    store: Store,
+    actor: str,
+    engine: str = "auto",
+    seed: int = 0,
+    folds: int = 5,
+    on_progress: OnProgress = no_progress,
 ) -> SuggestRun:
     """Fit ``engine`` on the study's reference coding and store its suggestions for every unit.
 
@@ -93,31 +78,29 @@ def run_suggestions(
     without reference codings are scored by the model trained on everything. The run records
     the engine, model version, codebook version, the study revision it was trained on, the
     per-code thresholds and why a code has no model. Suggestions never become annotations.
+    Rule hits and n-gram counts of every unit are computed once and shared by every model.
     """
     from coding.suggest import grouped_folds
 
-    suggester, segments, labels = _fitted(store, engine, seed)
-    by_id = {s.id: s for s in segments}
+    segments, labels = _units(store, engine)
+    units = f"{len(segments)} units"
+    on_progress(ProgressEvent("preparing", 0, 1, item=units))  # rule hits and n-gram counts
+    models = _Models(store, engine, seed, segments, labels)
+    on_progress(ProgressEvent("preparing", 1, 1, item=units))
     # Folds go by document *name*: every version of a manual sits on the same side.
     name_of = {d.id: d.name or d.id for d in store.documents()}
+    by_id = models.by_id
     labelled = sorted({name_of[by_id[s].document_id] for s in labels.index if s in by_id})
-    suggestions = []
-    cross_fitted: list[str] = []
-    fold_thresholds: list[dict[str, float]] = []
-    if engine != "rules" and len(labelled) >= 2:
-        fold_count = min(folds, len(labelled))
-        for train, test in grouped_folds(labelled, fold_count, seed):
-            held = {labelled[i] for i in test}
-            trained_on = {d for d, n in name_of.items() if n in {labelled[i] for i in train}}
-            fold_model = _fit(store, engine, seed, segments, labels, trained_on)
-            fold_thresholds.append(fold_model.thresholds())
-            scored = [s for s in segments if name_of[s.document_id] in held]
-            suggestions += fold_model.suggest(scored)
-            cross_fitted += sorted({s.document_id for s in scored})
+    cross_fit = engine != "rules" and len(labelled) >= 2
+    splits = grouped_folds(labelled, min(folds, len(labelled)), seed) if cross_fit else []
+    on_progress(ProgressEvent("training", 0, len(splits) + 1, item="every reference unit"))
+    suggester = models.fit()
+    suggestions, cross_fitted, fold_thresholds = _cross_fit(
+        models, segments, name_of, labelled, splits, on_progress
+    )
     rest = [s for s in segments if s.document_id not in set(cross_fitted)]
-    suggestions += suggester.suggest(rest)
+    suggestions += models.suggest(suggester, rest)
     suggestions.sort(key=lambda g: (-g.score, g.code_id, g.segment_id))
-    current = store.codebook()
     params = {
         "seed": seed,
         "thresholds": suggester.thresholds(),
@@ -125,21 +108,108 @@ def run_suggestions(
         "reference_segments": len(labels),
         "scored_documents": sorted({s.document_id for s in segments}),
         "cross_fitted_documents": cross_fitted,
-        "fold_thresholds": fold_thresholds,  # of the models that scored those documents
+        "fold_thresholds": fold_thresholds,
     }
-    run_id = store.add_suggestion_run(
-        engine, suggester.model_version, current.version, params, suggestions, actor
-    )
+    run_id, version = _store_run(store, actor, engine, suggester, params, suggestions, on_progress)
     return SuggestRun(
         run_id,
         engine,
         suggester.model_version,
-        current.version,
+        version,
         len(segments),
         len(suggestions),
         len(labels),
         dict(suggester.reasons()),
     )
+
+
+def _cross_fit(
+    models: _Models,
+    segments: list[Segment],
+    name_of: dict[str, str],
+    labelled: list[str],
+    splits: list[tuple[Any, Any]],
+    on_progress: OnProgress,
+) -> tuple[list[Suggestion], list[str], list[dict[str, float]]]:
+    """Suggestions for the units of each held-out fold of documents, by a model trained on
+    the other folds; the documents so scored; the thresholds of each fold's model."""
+    suggestions: list[Suggestion] = []
+    cross_fitted: list[str] = []
+    fold_thresholds: list[dict[str, float]] = []
+    for done, (train, test) in enumerate(splits, start=1):
+        item = f"fold {done} of {len(splits)}"
+        on_progress(ProgressEvent("training", done, len(splits) + 1, item=item))
+        trained_on = {d for d, n in name_of.items() if n in {labelled[i] for i in train}}
+        fold_model = models.fit(trained_on)
+        fold_thresholds.append(fold_model.thresholds())
+        held = {labelled[i] for i in test}
+        scored = [s for s in segments if name_of[s.document_id] in held]
+        suggestions += models.suggest(fold_model, scored)
+        cross_fitted += sorted({s.document_id for s in scored})
+    on_progress(ProgressEvent("training", len(splits) + 1, len(splits) + 1))
+    return suggestions, cross_fitted, fold_thresholds
+
+
+def _store_run(
+    store: Store,
+    actor: str,
+    engine: str,
+    suggester: Suggester,
+    params: dict[str, Any],
+    suggestions: list[Suggestion],
+    on_progress: OnProgress,
+) -> tuple[int, int]:
+    """Store the run; its id and the codebook version it was made with."""
+    current = store.codebook()
+    on_progress(ProgressEvent("storing", 0, 1, item=f"{len(suggestions)} suggestions"))
+    run_id = store.add_suggestion_run(
+        engine, suggester.model_version, current.version, params, suggestions, actor
+    )
+    on_progress(ProgressEvent("storing", 1, 1, item=f"run #{run_id}"))
+    return run_id, current.version
+
+
+class _Models:
+    """Fits and applies one engine on a study's units. Engines that share texts (supervised,
+    auto) count the n-grams and rule hits of every unit once, for all their models."""
+
+    def __init__(
+        self, store: Store, engine: str, seed: int, segments: list[Segment], labels: pd.DataFrame
+    ) -> None:
+        from coding.suggest import SUGGESTERS, SharesTexts
+
+        self.make = functools.partial(SUGGESTERS[engine], store.codebook().codebook, seed=seed)
+        self.labels = labels
+        self.by_id = {s.id: s for s in segments}
+        self.row_of = {s.id: i for i, s in enumerate(segments)}
+        first = self.make()
+        texts = [s.text for s in segments]
+        self.shared = first.share(texts) if isinstance(first, SharesTexts) else None
+
+    def fit(self, documents: set[str] | None = None) -> Suggester:
+        """An engine fitted on the reference units (of ``documents`` only, when given)."""
+        from coding.suggest import SharesTexts
+
+        labelled = [self.by_id[s] for s in self.labels.index if s in self.by_id]
+        if documents is not None:
+            labelled = [s for s in labelled if s.document_id in documents]
+        suggester = self.make()
+        labels = self.labels.loc[[s.id for s in labelled]]
+        groups = [s.document_id for s in labelled]
+        if self.shared is not None and isinstance(suggester, SharesTexts):
+            rows = [self.row_of[s.id] for s in labelled]
+            suggester.fit_rows(self.shared, rows, labels, groups)
+        else:
+            suggester.fit([s.text for s in labelled], labels, groups)
+        return suggester
+
+    def suggest(self, suggester: Suggester, segments: list[Segment]) -> list[Suggestion]:
+        from coding.suggest import SharesTexts
+
+        if self.shared is not None and isinstance(suggester, SharesTexts):
+            rows = [self.row_of[s.id] for s in segments]
+            return suggester.suggest_rows(self.shared, rows, segments)
+        return suggester.suggest(segments)
 
 
 def evaluate_suggestions(
@@ -226,7 +296,8 @@ def next_units(
     open_ids = list(work.loc[~work["completed"], "segment_id"])
     if not open_ids:
         return {"coder": coder, "order": [], "holdout": []}
-    suggester, segments, _labels = _fitted(store, engine, seed)
+    segments, labels = _units(store, engine)
+    suggester = _Models(store, engine, seed, segments, labels).fit()
     by_id = {s.id: s for s in segments}
     units = [by_id[s] for s in open_ids]
     texts = [u.text for u in units]

@@ -8,7 +8,7 @@ coder accepts it. Pure core: takes and returns data, never a Store.
 """
 
 from coding.suggest.active import ActiveOrder, active_order, holdout_draw, uncertainty
-from coding.suggest.base import SUGGESTERS, Suggester, SuggesterFactory
+from coding.suggest.base import SUGGESTERS, SharesTexts, Suggester, SuggesterFactory
 from coding.suggest.combine import CombinedSuggester, RuleCalibration, calibrate_rules
 from coding.suggest.evaluate import (
     binary_metrics,
@@ -39,6 +39,7 @@ __all__ = [
     "RuleCalibration",
     "RuleMatcher",
     "RulesSuggester",
+    "SharesTexts",
     "Suggester",
     "SuggesterFactory",
     "SupervisedParams",

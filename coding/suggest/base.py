@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, Self
+from collections.abc import Callable, Mapping, Sequence, Sized
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,32 @@ class Suggester(Protocol):
     def model_version(self) -> str: ...
 
 
+@runtime_checkable
+class SharesTexts(Protocol):
+    """An engine whose folds share work on one list of texts (cross-fitting, evaluation).
+
+    ``share(texts)`` does once what does not depend on the training rows; ``fit_rows`` and
+    ``scores_rows``/``suggest_rows`` then take row numbers into those texts, and give what
+    ``fit`` and ``scores``/``suggest`` give on the texts at those rows.
+    """
+
+    def share(self, texts: Sequence[str]) -> Any: ...
+
+    def fit_rows(
+        self,
+        shared: Any,
+        rows: Sequence[int] | np.ndarray,
+        labels: pd.DataFrame,
+        groups: Sequence[str],
+    ) -> Self: ...
+
+    def scores_rows(self, shared: Any, rows: Sequence[int] | np.ndarray) -> pd.DataFrame: ...
+
+    def suggest_rows(
+        self, shared: Any, rows: Sequence[int] | np.ndarray, segments: Sequence[Segment]
+    ) -> list[Suggestion]: ...
+
+
 class SuggesterFactory(Protocol):
     """Builds an unfitted engine for a codebook; every engine class is one."""
 
@@ -52,9 +78,10 @@ SUGGESTERS: dict[str, SuggesterFactory] = {}
 
 
 def check_training_input(
-    texts: Sequence[str], labels: pd.DataFrame, groups: Sequence[str], codebook: Codebook
+    texts: Sized, labels: pd.DataFrame, groups: Sized, codebook: Codebook
 ) -> None:
-    """Raise ValueError unless texts, labels and groups line up and labels are 0/1/NaN codes."""
+    """Raise ValueError unless texts (or rows), labels and groups line up and labels are 0/1/NaN
+    codes."""
     if not len(texts) == len(labels) == len(groups):
         raise ValueError(
             f"texts ({len(texts)}), labels ({len(labels)}) and groups ({len(groups)}) differ"

@@ -17,16 +17,11 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from coding.model import Codebook, Segment, Suggestion
-from coding.suggest.base import (
-    SUGGESTERS,
-    check_training_input,
-    label_matrix,
-    suggestions_from_scores,
-    version_string,
-)
+from coding.model import Segment, Suggestion
+from coding.suggest.base import SUGGESTERS, label_matrix, suggestions_from_scores, version_string
+from coding.suggest.explain import Explainer, Prediction
 from coding.suggest.rules import Hit, spans_evidence
-from coding.suggest.supervised import Explainer, Prediction, SupervisedParams, SupervisedSuggester
+from coding.suggest.supervised import SharedTexts, SupervisedSuggester
 
 PRIOR_STRENGTH = 4.0  # pseudo-segments behind the rules' own score when rescaling it
 
@@ -57,41 +52,46 @@ def calibrate_rules(
     return RuleCalibration(precision / prior, n, applied)
 
 
-class CombinedSuggester:
-    """Engine "auto": the supervised score where calibrated, else the calibrated rule score."""
+class CombinedSuggester(SupervisedSuggester):
+    """Engine "auto": the supervised score where calibrated, else the calibrated rule score.
+
+    It is the supervised engine (``predict`` gives that engine's own prediction) whose
+    ``scores`` and suggestions fall back on the rules for codes without a calibrated model.
+    """
 
     name = "auto"
+    _calibration: dict[str, RuleCalibration] | None = None  # set by fit: rules alone before
 
-    def __init__(
-        self, codebook: Codebook, *, seed: int = 0, params: SupervisedParams | None = None
-    ) -> None:
-        self.codebook = codebook
-        self.seed = seed
-        self.supervised = SupervisedSuggester(codebook, seed=seed, params=params)
-        self.rules = self.supervised.rules
-        self.calibration = {c: RuleCalibration(1.0, 0, 0) for c in codebook.code_ids}
-        self._fitted = False
+    @property
+    def calibration(self) -> dict[str, RuleCalibration]:
+        if self._calibration is None:
+            return {c: RuleCalibration(1.0, 0, 0) for c in self.codebook.code_ids}
+        return self._calibration
 
-    def fit(self, texts: Sequence[str], labels: pd.DataFrame, groups: Sequence[str]) -> Self:
-        check_training_input(texts, labels, groups, self.codebook)
-        self.supervised.fit(texts, labels, groups)
-        rule_scores = self.rules.scores_from_hits(self.supervised.train_hits).to_numpy()
+    def fit_rows(
+        self,
+        shared: SharedTexts,
+        rows: Sequence[int] | np.ndarray,
+        labels: pd.DataFrame,
+        groups: Sequence[str],
+    ) -> Self:
+        super().fit_rows(shared, rows, labels, groups)
+        rule_scores = self.rules.scores_from_hits(self.train_hits).to_numpy()
         y = label_matrix(labels, self.codebook.code_ids)
-        self.calibration = {
+        self._calibration = {
             code_id: calibrate_rules(rule_scores[:, j], y[:, j])
             for j, code_id in enumerate(self.codebook.code_ids)
         }
-        self._fitted = True
         return self
 
     def _uses_supervised(self, code_id: str) -> bool:
-        model = self.supervised.code_models.get(code_id)
-        return self._fitted and model is not None and model.calibrated
+        model = self.code_models.get(code_id)
+        return self._calibration is not None and model is not None and model.calibrated
 
-    def predict(self, texts: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, Prediction | None]:
-        """Combined scores, the rule scores, and the supervised prediction (None before fit)."""
-        prediction = self.supervised.predict(texts) if self._fitted else None
-        hits = prediction.hits if prediction else self.rules.matcher.hits(texts)
+    def _combine(
+        self, prediction: Prediction | None, hits: list[list[Hit]]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Combined scores and the rule scores of the texts behind ``hits``."""
         rules = self.rules.scores_from_hits(hits)
         combined = rules.copy()
         for code_id in self.codebook.code_ids:
@@ -100,13 +100,20 @@ class CombinedSuggester:
             else:
                 factor = self.calibration[code_id].factor
                 combined[code_id] = np.clip(rules[code_id] * factor, 0.0, 1.0)
-        return combined, rules, prediction
+        return combined, rules
 
     def scores(self, texts: Sequence[str]) -> pd.DataFrame:
-        return self.predict(texts)[0]
+        if self._calibration is None:
+            return self._combine(None, self.rules.matcher.hits(texts))[0]
+        prediction = self.predict(texts)
+        return self._combine(prediction, prediction.hits)[0]
+
+    def scores_rows(self, shared: SharedTexts, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        prediction = self.predict_rows(shared, rows)
+        return self._combine(prediction, prediction.hits)[0]
 
     def thresholds(self) -> dict[str, float]:
-        supervised = self.supervised.thresholds()
+        supervised = super().thresholds()
         rules = self.rules.thresholds()
         out = {}
         for c in self.codebook.code_ids:
@@ -117,9 +124,9 @@ class CombinedSuggester:
         return out
 
     def reasons(self) -> dict[str, str]:
-        if not self._fitted:
+        if self._calibration is None:
             return dict.fromkeys(self.codebook.code_ids, "rules only: no reference labels yet")
-        why = self.supervised.reasons()
+        why = super().reasons()
         return {
             c: f"rules only: {why.get(c, 'no calibrated model')}"
             for c in self.codebook.code_ids
@@ -129,21 +136,26 @@ class CombinedSuggester:
     @property
     def model_version(self) -> str:
         parts = [self.rules.model_version]
-        if self._fitted:
-            parts.append(self.supervised.model_version)
-            parts.append(repr(sorted(self.calibration.items())))
+        if self._calibration is not None:
+            parts.append(self.supervised_version())
+            parts.append(repr(sorted(self._calibration.items())))
         return version_string(self.name, {"prior_strength": PRIOR_STRENGTH}, *parts)
 
     def suggest(self, segments: Sequence[Segment]) -> list[Suggestion]:
-        combined, rules, prediction = self.predict([s.text for s in segments])
-        explain = (
-            Explainer(self.supervised, prediction, [s.id for s in segments])
-            if prediction is not None
-            else None
-        )
-        hits: list[list[Hit]] = (
-            prediction.hits if prediction else self.rules.matcher.hits([s.text for s in segments])
-        )
+        if self._calibration is None:
+            hits = self.rules.matcher.hits([s.text for s in segments])
+            return self._suggest_combined(None, hits, segments)
+        prediction = self.predict([s.text for s in segments])
+        return self._suggest_combined(prediction, prediction.hits, segments)
+
+    def suggest_from(self, prediction: Prediction, segments: Sequence[Segment]) -> list[Suggestion]:
+        return self._suggest_combined(prediction, prediction.hits, segments)
+
+    def _suggest_combined(
+        self, prediction: Prediction | None, hits: list[list[Hit]], segments: Sequence[Segment]
+    ) -> list[Suggestion]:
+        combined, rules = self._combine(prediction, hits)
+        explain = Explainer(self, prediction, [s.id for s in segments]) if prediction else None
 
         def evidence(row: int, code_id: str) -> str:
             supervised = self._uses_supervised(code_id)

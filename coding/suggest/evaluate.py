@@ -17,7 +17,7 @@ from coding.agreement import kappa
 from coding.agreement.ratings import FloatArray, Ratings, from_contingency
 from coding.errors import InvalidInput, Problem
 from coding.model import Codebook
-from coding.suggest.base import SUGGESTERS, check_training_input, label_matrix
+from coding.suggest.base import SUGGESTERS, SharesTexts, check_training_input, label_matrix
 
 Metrics = dict[str, float | int | str | None]
 METRICS = ("precision", "recall", "f1", "cohen_kappa", "gwet_ac1", "pr_auc", "brier")
@@ -119,11 +119,18 @@ def evaluate(
     text_list = list(texts)
     group_list = [str(g) for g in groups]
     splits = grouped_folds(group_list, folds, seed)
+    shared = None  # rule hits and n-gram counts of every text, made once for every fold
     for train, test in splits:
-        model = factory(codebook, seed=seed).fit(
-            [text_list[i] for i in train], labels.iloc[train], [group_list[i] for i in train]
-        )
-        fold_scores = model.scores([text_list[i] for i in test]).reindex(columns=code_ids)
+        model = factory(codebook, seed=seed)
+        train_labels, train_groups = labels.iloc[train], [group_list[i] for i in train]
+        if isinstance(model, SharesTexts):
+            shared = model.share(text_list) if shared is None else shared
+            model.fit_rows(shared, train, train_labels, train_groups)
+            fold_scores = model.scores_rows(shared, test)
+        else:
+            model.fit([text_list[i] for i in train], train_labels, train_groups)
+            fold_scores = model.scores([text_list[i] for i in test])
+        fold_scores = fold_scores.reindex(columns=code_ids)
         thresholds = model.thresholds()
         for code_id, reason in model.reasons().items():
             reasons[code_id].add(reason)

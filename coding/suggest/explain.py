@@ -1,0 +1,139 @@
+"""Evidence for supervised suggestions: the terms that raised a score, the nearest references.
+
+Terms are the word n-grams and rule scores whose weight times value added most to a code's
+decision value (char n-grams have no readable name and are left out). Neighbours are the
+reference segments with the highest cosine of word TF-IDF, without the n-grams too common to
+tell segments apart (see :data:`NEAR_MAX_DF`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from coding.suggest.rules import Hit
+
+if TYPE_CHECKING:
+    from coding.suggest.supervised import CodeModel, SupervisedSuggester
+
+NEAR_MAX_DF = 0.05  # n-grams in more segments than this share are left out of neighbour search
+BLOCK = 256  # rows whose neighbours are found with one product
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """Scores plus what they came from, kept for evidence (and reused by the "auto" engine)."""
+
+    scores: pd.DataFrame
+    hits: list[list[Hit]]
+    words: sp.csr_matrix  # word TF-IDF of each text
+    rules: np.ndarray  # rule score of each text and code, as features (float32, NaN as 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    """The reference side of the neighbour search, made once per fit."""
+
+    columns: np.ndarray  # word n-grams used (document frequency at most NEAR_MAX_DF)
+    train_t: sp.csr_matrix  # normalised reference rows over those columns, transposed
+    ids: list[str]  # reference segment ids
+    index: dict[str, int]  # segment id -> reference row
+    codes: list[list[str]]  # codes that apply to each reference segment
+
+    @classmethod
+    def of(cls, words: sp.csr_matrix, ids: list[str], codes: list[list[str]]) -> Neighbours:
+        """N-grams in more than NEAR_MAX_DF of the segments add little to a cosine but make
+        the segment x segment product dense; leaving them out keeps evidence fast. When every
+        n-gram is that common there is no neighbour search (and no neighbour in the evidence).
+        """
+        df = np.bincount(words.indices, minlength=words.shape[1])
+        columns = np.flatnonzero(df <= max(2.0, NEAR_MAX_DF * words.shape[0]))
+        kept = words[:, columns]
+        train_t = (normalize(kept) if columns.size else kept).T.tocsr()
+        return cls(columns, train_t, ids, {s: i for i, s in enumerate(ids)}, codes)
+
+
+class Explainer:
+    """Evidence for one prediction: top terms and nearest reference segments."""
+
+    def __init__(
+        self, engine: SupervisedSuggester, prediction: Prediction, segment_ids: Sequence[str]
+    ) -> None:
+        self.engine = engine
+        self.prediction = prediction
+        self.segment_ids = list(segment_ids)
+        self._names: np.ndarray | None = None
+        self._near: dict[int, list[dict[str, object]]] = {}
+
+    def __call__(self, row: int, code_id: str) -> dict[str, object]:
+        model = self.engine.code_models[code_id]
+        evidence: dict[str, object] = {
+            "calibrated": model.calibrated,
+            "threshold": None if model.threshold is None else round(model.threshold, 4),
+            "terms": self.terms(row, model),
+            "neighbours": self.neighbours(row),
+        }
+        if model.reason:
+            evidence["reason"] = model.reason
+        return evidence
+
+    def terms(self, row: int, model: CodeModel) -> list[dict[str, object]]:
+        """The word n-grams and rule scores that raised this segment's score most."""
+        if model.coef is None:
+            return []
+        if self._names is None:
+            self._names = self.engine.feature_names()
+        words = self.prediction.words[row]
+        rules = self.prediction.rules[row]
+        at = np.flatnonzero(rules) + model.coef.size - rules.size  # rule columns come last
+        indices = np.concatenate([words.indices, at])
+        weights = np.concatenate([words.data, rules[rules != 0]]) * model.coef[indices]
+        named = [
+            (float(w), str(self._names[i])) for w, i in zip(weights, indices, strict=True) if w > 0
+        ]
+        named.sort(key=lambda t: (-t[0], t[1]))
+        limit = self.engine.params.terms
+        return [{"term": n, "weight": round(w, 4)} for w, n in named[:limit]]
+
+    def neighbours(self, row: int) -> list[dict[str, object]]:
+        """The most similar reference segments (cosine of word TF-IDF) with their codes.
+
+        The segment itself is never its own neighbour. Computed for a block of rows at once.
+        """
+        if row not in self._near:
+            stop = min(row + BLOCK, len(self.segment_ids))
+            self._near.update(self._block(range(row, stop)))
+        return self._near[row]
+
+    def _block(self, rows: range) -> dict[int, list[dict[str, object]]]:
+        near = self.engine.neighbours
+        limit = min(self.engine.params.neighbours, near.train_t.shape[1])
+        if limit == 0 or near.columns.size == 0:
+            return {row: [] for row in rows}
+        block = self.prediction.words[rows.start : rows.stop][:, near.columns]
+        dense = (normalize(block) @ near.train_t).toarray()
+        for k, row in enumerate(rows):
+            itself = near.index.get(self.segment_ids[row])
+            if itself is not None:
+                dense[k, itself] = -1.0
+        tops = np.argpartition(-dense, limit - 1, axis=1)[:, :limit]
+        out = {}
+        for k, row in enumerate(rows):
+            values, top = dense[k], tops[k]
+            top = top[np.lexsort((top, -values[top]))]
+            out[row] = [
+                {
+                    "segment_id": str(near.ids[i]),
+                    "similarity": round(float(values[i]), 4),
+                    "codes": near.codes[i],
+                }
+                for i in top
+                if values[i] > 0
+            ]
+        return out
