@@ -256,6 +256,21 @@ def matrix_wide(cells: pd.DataFrame, value: str) -> pd.DataFrame:
     return wide.reset_index()
 
 
+AUDIT_COLUMNS = [
+    "id",
+    "at",
+    "reviewer",
+    "segment_id",
+    "document_id",
+    "code_id",
+    "decision",
+    "rationale",
+    "before",
+    "after",
+    "codebook_version",
+]
+
+
 def audit_log(
     history: pd.DataFrame,
     annotations: pd.DataFrame,
@@ -263,34 +278,9 @@ def audit_log(
     segments: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every reviewer decision in order, with the state before and after it."""
-    columns = [
-        "id",
-        "at",
-        "reviewer",
-        "segment_id",
-        "document_id",
-        "code_id",
-        "decision",
-        "rationale",
-        "before",
-        "after",
-        "codebook_version",
-    ]
     if history.empty:
-        return pd.DataFrame(columns=columns)
-    decided = set(history["segment_id"].tolist())  # only these segments' states are needed
-    shown = revealed(
-        annotations[annotations["segment_id"].isin(decided)],
-        assignments[assignments["segment_id"].isin(decided)],
-    )
-    applied: dict[tuple[str, str], set[str]] = {}
-    for row in shown.itertuples(index=False):
-        applied.setdefault((row.segment_id, row.code_id), set()).add(row.coder)
-    done = assignments[assignments["completed"] & assignments["segment_id"].isin(decided)]
-    completed: dict[str, list[str]] = {}
-    for segment_id, coder in zip(done["segment_id"].tolist(), done["coder"].tolist(), strict=True):
-        completed.setdefault(segment_id, []).append(coder)
-    completed = {segment_id: sorted(set(names)) for segment_id, names in completed.items()}
+        return pd.DataFrame(columns=AUDIT_COLUMNS)
+    applied, completed = _decided_states(history, annotations, assignments)
     documents = dict(zip(segments["segment_id"], segments["document_id"], strict=True))
     standing: dict[tuple[str, str], str] = {}
     rows = []
@@ -321,4 +311,24 @@ def audit_log(
                 "codebook_version": r.codebook_version,
             }
         )
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+
+
+def _decided_states(
+    history: pd.DataFrame, annotations: pd.DataFrame, assignments: pd.DataFrame
+) -> tuple[dict[tuple[str, str], set[str]], dict[str, list[str]]]:
+    """For the segments with a decision only: who applied each code (revealed work), and
+    who submitted each segment (in name order)."""
+    decided = set(history["segment_id"].tolist())
+    shown = revealed(
+        annotations[annotations["segment_id"].isin(decided)],
+        assignments[assignments["segment_id"].isin(decided)],
+    )
+    applied: dict[tuple[str, str], set[str]] = {}
+    for row in shown.itertuples(index=False):
+        applied.setdefault((row.segment_id, row.code_id), set()).add(row.coder)
+    done = assignments[assignments["completed"] & assignments["segment_id"].isin(decided)]
+    completed: dict[str, list[str]] = {}
+    for segment_id, coder in zip(done["segment_id"].tolist(), done["coder"].tolist(), strict=True):
+        completed.setdefault(segment_id, []).append(coder)
+    return applied, {segment_id: sorted(set(names)) for segment_id, names in completed.items()}

@@ -171,6 +171,20 @@ def _sheet_parts(frame: pd.DataFrame, chunk_rows: int) -> Iterator[str]:
     yield "</sheetData></worksheet>"
 
 
+def _core_properties(title: str) -> str:
+    """docProps/core.xml: the creator, the title and fixed times (so files are reproducible)."""
+    return (
+        f"{DECLARATION}<cp:coreProperties xmlns:cp="
+        '"http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>Concord</dc:creator>'
+        f"<dc:title>{_text(xml_text(title))}</dc:title><cp:lastModifiedBy>Concord"
+        f'</cp:lastModifiedBy><dcterms:created xsi:type="dcterms:W3CDTF">{FIXED}'
+        f'</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">{FIXED}'
+        "</dcterms:modified></cp:coreProperties>"
+    )
+
+
 def _package(names: list[str], title: str) -> list[tuple[str, str]]:
     """Every part of the workbook but its sheets: content types, relations, properties."""
     sheets = "".join(
@@ -187,16 +201,6 @@ def _package(names: list[str], title: str) -> list[tuple[str, str]]:
         for n in range(1, len(names) + 1)
     )
     office = "application/vnd.openxmlformats"
-    core = (
-        f"{DECLARATION}<cp:coreProperties xmlns:cp="
-        '"http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>Concord</dc:creator>'
-        f"<dc:title>{_text(xml_text(title))}</dc:title><cp:lastModifiedBy>Concord"
-        f'</cp:lastModifiedBy><dcterms:created xsi:type="dcterms:W3CDTF">{FIXED}'
-        f'</dcterms:created><dcterms:modified xsi:type="dcterms:W3CDTF">{FIXED}'
-        "</dcterms:modified></cp:coreProperties>"
-    )
     return [
         (
             "[Content_Types].xml",
@@ -224,7 +228,7 @@ def _package(names: list[str], title: str) -> list[tuple[str, str]]:
             f'{DECLARATION}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/'
             '2006/extended-properties"><Application>Concord</Application></Properties>',
         ),
-        ("docProps/core.xml", core),
+        ("docProps/core.xml", _core_properties(title)),
         (
             "xl/workbook.xml",
             f'{DECLARATION}<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView/>'
