@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from coding.errors import CodingError
+from coding.model import Suggestion
 from coding.service import access
+from coding.service import coder as coder_service
 from coding.service import export as export_service
 from coding.store import Store
+from coding.ui import agreement
 from tests.ui_helpers import open_page, plain
 
 pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
@@ -18,11 +26,113 @@ pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 def test_agreement_page_shows_table_and_chart(team_db: Path) -> None:
     at = open_page(team_db, "rosa", "agreement")
     table = at.dataframe[0].value
-    assert {"calm", "cues"} <= set(table["code_id"])
-    assert "krippendorff_alpha" in table.columns
+    assert {"Calm", "Cues"} <= set(table["Code"])
+    assert agreement.A_CI in table.columns
     assert len(at.get("vega_lite_chart")) == 1
     subheaders = [s.value for s in at.subheader]
     assert "Coder x coder" in subheaders and "Before and after consensus" in subheaders
+
+
+def test_agreement_tables_have_names_and_few_short_columns(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    per_code = at.dataframe[0].value
+    assert list(per_code["Code"]) == ["Calm", "Cues", agreement.ALL_CODES]
+    assert len(per_code.columns) <= 9
+    assert all(len(c) <= 12 and "_" not in c for c in per_code.columns)
+    for frame in at.dataframe:
+        assert "calm" not in set(frame.value["Code"])  # names, never ids
+
+
+def test_intervals_are_computed_by_default_and_never_none(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    assert at.select_slider(key="agr-bootstrap").value == agreement.DEFAULT_RESAMPLES == 1000
+    calm = at.dataframe[0].value.set_index("Code").loc["Calm"]
+    assert re.fullmatch(
+        r"-?\d\.\d{3} \((-?\d\.\d{3}\u2013-?\d\.\d{3}|\u2013)\)", calm[agreement.A_CI]
+    )
+    for frame in at.dataframe:
+        cells = frame.value.astype(str).to_numpy().ravel().tolist()
+        assert not {"None", "nan", "NaN", "<NA>"} & set(cells)
+        assert not any("None" in c for c in cells)
+
+
+def test_without_intervals_a_caption_says_so(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    at.select_slider(key="agr-bootstrap").set_value(0).run()
+    assert not at.exception
+    calm = at.dataframe[0].value.set_index("Code").loc["Calm"]
+    assert re.fullmatch(r"-?\d\.\d{3}", calm[agreement.A_CI])
+    assert "Intervals are off" in " ".join(c.value for c in at.caption)
+
+
+def chart_cells(at: AppTest) -> set[str]:
+    """Every value in the data the page's chart draws."""
+    proto = at.get("vega_lite_chart")[0].proto
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets]
+    return {str(v) for frame in frames for v in frame.to_numpy().ravel()}
+
+
+def test_the_chart_has_code_names_and_labelled_cut_offs(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    cells = chart_cells(at)
+    assert {"Calm", "Cues", "tentative \u2265 .667", "reliable \u2265 .800"} <= cells
+    assert {"0.667", "0.8"} <= cells and "calm" not in cells
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert "Coefficient" in json.dumps(spec)  # the x axis says what it shows
+
+
+def _all_submitted_by_chloe(db: Path) -> None:
+    with Store.open(db) as store:
+        for segment in store.segments():
+            coder_service.save_unit(store, "chloe", segment.id, ["cues"], "", submit=True)
+
+
+def test_three_coders_show_the_multi_coder_kappas(team_db: Path) -> None:
+    _all_submitted_by_chloe(team_db)
+    at = open_page(team_db, "rosa", "agreement")
+    per_code = at.dataframe[0].value
+    assert {agreement.FLEISS, agreement.CONGER} <= set(per_code.columns)
+    assert agreement.K_CI not in per_code.columns  # Cohen's kappa is for two coders only
+    calm = per_code.set_index("Code").loc["Calm"]
+    assert re.fullmatch(r"-?\d\.\d{3}", calm[agreement.FLEISS])
+    pairs = at.dataframe[1].value  # pairs of coders keep Cohen's kappa
+    assert agreement.K_CI in pairs.columns
+
+
+def test_an_undefined_value_gets_no_band() -> None:
+    row = {
+        "scope": "code",
+        "code_id": "calm",
+        "n_units": 3,
+        "n_coders": 3,
+        "krippendorff_alpha": None,
+        "alpha_band": "reliable",
+        "fleiss_kappa": float("nan"),
+        "kappa_band": "almost perfect",
+        "percent_agreement": 1.0,
+        "prevalence": None,
+    }
+    shown = agreement.per_code(pd.DataFrame([row]), {"calm": "Calm"}, 1000, multi=True)
+    assert shown.loc[0, agreement.A_READING] == agreement.DASH
+    assert shown.loc[0, agreement.A_CI] == shown.loc[0, agreement.FLEISS] == agreement.DASH
+    assert shown.loc[0, "Prevalence"] == agreement.DASH
+
+
+def test_pairwise_tables_lead_with_nlp_and_consensus(team_db: Path) -> None:
+    with Store.open(team_db) as store:
+        units = [s.id for s in store.segments()]
+        documents = sorted({s.document_id for s in store.segments()})
+        found = [Suggestion(units[1], "calm", 0.9, "rules", "[]")]
+        params = {"scored_documents": documents}
+        store.add_suggestion_run("rules", "rules:1", 1, params, found, "tester")
+    at = open_page(team_db, "rosa", "agreement")
+    subheaders = [s.value for s in at.subheader]
+    tables = dict(zip(subheaders[1:], [f.value for f in at.dataframe[1:]], strict=True))
+    nlp, consensus = tables["Coder x NLP"], tables["Before and after consensus"]
+    assert nlp["Pair"].iloc[0] == "amira \u00d7 NLP"
+    assert list(nlp["Pair"].iloc[-3:]) == ["amira \u00d7 ben"] * 3
+    assert consensus["Pair"].iloc[0] == "amira \u00d7 consensus"
+    assert list(consensus["Pair"].iloc[-3:]) == ["amira \u00d7 ben"] * 3
 
 
 def test_export_page_builds_a_csv_on_click(team_db: Path) -> None:
