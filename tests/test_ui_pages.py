@@ -18,7 +18,7 @@ from coding.service import coder as coder_service
 from coding.service import export as export_service
 from coding.store import Store
 from coding.ui import agreement
-from tests.ui_helpers import open_page, plain
+from tests.ui_helpers import errors_in_form, open_page, plain
 
 pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
@@ -167,13 +167,87 @@ def test_admin_adds_a_user(team_db: Path) -> None:
     assert not at.exception
     with Store.open(team_db) as store:
         assert access.sign_in(store, "dora", "pw-dora-long").role == "reviewer"
+    assert at.text_input(key="new-name").value == ""  # ready for the next user
+
+
+def save_mode(at: AppTest, mode: str, *, confirm: bool = False) -> AppTest:
+    at.radio(key="suggestions-mode").set_value(mode)
+    if confirm:
+        at.checkbox(key="suggestions-confirm").check()
+    return at.button(key="FormSubmitter:suggestions-Save").click().run()
 
 
 def test_admin_sets_when_suggestions_show(team_db: Path) -> None:
     at = open_page(team_db, "admin", "users")
-    at.radio(key="suggestions-mode").set_value("never").run()
+    save_mode(at, "never")
+    assert not at.exception
     with Store.open(team_db) as store:
         assert store.settings()["suggestions_visible"] == "never"
+
+
+def test_showing_suggestions_always_needs_a_confirmation(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    save_mode(at, "always")
+    assert not at.exception
+    (error,) = errors_in_form(at, "suggestions")
+    assert "ends blind coding" in error
+    with Store.open(team_db) as store:
+        assert store.settings()["suggestions_visible"] == "after_submit"
+
+
+def test_showing_suggestions_always_is_recorded_in_the_audit_trail(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    save_mode(at, "always", confirm=True)
+    assert not at.exception and not at.error
+    with Store.open(team_db) as store:
+        assert store.settings()["suggestions_visible"] == "always"
+        last = store.events().iloc[-1]
+    assert (last["actor"], last["action"], last["subject"]) == (
+        "admin",
+        "set_setting",
+        "suggestions_visible",
+    )
+    assert json.loads(last["detail"]) == {"value": "always"}
+
+
+def test_assigning_with_no_document_chosen_assigns_nothing(team_db: Path) -> None:
+    with Store.open(team_db) as store:
+        before = len(store.assignments_frame())
+    at = open_page(team_db, "admin", "users")
+    at.selectbox(key="assign-coder").set_value("amira")
+    at.button(key="FormSubmitter:assign-Assign").click().run()
+    assert not at.exception
+    (error,) = errors_in_form(at, "assign")
+    assert "All documents" in error
+    with Store.open(team_db) as store:
+        assert len(store.assignments_frame()) == before
+
+
+def test_assigning_all_documents_is_an_explicit_choice(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    at.selectbox(key="assign-coder").set_value("amira")
+    at.checkbox(key="assign-all").check()
+    at.button(key="FormSubmitter:assign-Assign").click().run()
+    assert not at.exception and not at.error
+    with Store.open(team_db) as store:
+        assignments = store.assignments_frame()
+        units = len(store.segments())
+    assert (assignments["coder"] == "amira").sum() == units
+
+
+def test_a_failed_add_user_keeps_the_form(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    at.text_input(key="new-name").input("dora")
+    at.selectbox(key="new-role").set_value("reviewer")
+    at.text_input(key="new-password").input("short")
+    at.button(key="FormSubmitter:add-user-Add user").click().run()
+    assert not at.exception
+    assert errors_in_form(at, "add-user")  # why, beside the form
+    assert at.text_input(key="new-name").value == "dora"
+    assert at.selectbox(key="new-role").value == "reviewer"
+    assert at.text_input(key="new-password").value == "short"
+    with Store.open(team_db) as store:
+        assert access.get_user(store, "dora") is None
 
 
 def test_assign_form_is_disabled_without_coders(study: Path) -> None:
