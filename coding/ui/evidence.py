@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WORD_PREFIX, RULE_PREFIX = "word:", "rule:"
+SHORTEST_SHOWN = 4  # terms of short words only ("to", "and to") are listed, not highlighted
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,16 @@ def _scores(data: dict[str, Any]) -> list[str]:
 def _terms(
     terms: list[Any], text: str, start: int, names: Mapping[str, str]
 ) -> tuple[list[tuple[int, int, str]], list[str]]:
-    """Supervised evidence: the words (highlighted where they occur) and rule features that
-    raised the score most."""
+    """Supervised evidence: the words (highlighted where they occur, unless all of a term's
+    words are short) and the rule features that raised the score most."""
     words, rules, spans = [], [], []
     for item in terms:
         term = str(item.get("term", "")) if isinstance(item, dict) else ""
         if term.startswith(WORD_PREFIX):
             word = term.removeprefix(WORD_PREFIX)
             words.append(word)
+            if max((len(w) for w in word.split()), default=0) < SHORTEST_SHOWN:
+                continue
             spans += [
                 (start + a, start + b, f'weighs for the code: "{word}"')
                 for a, b in find_term(word, text)

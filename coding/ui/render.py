@@ -105,16 +105,18 @@ def _mark_style(covering: Sequence[Span]) -> str:
     return style
 
 
-def legend(codes: Sequence[tuple[str, str]], *, evidence: bool = True) -> str:
-    """What the highlight colours and lines mean: ``[(code name, colour), ...]``, escaped."""
+def legend(codes: Sequence[tuple[str, str]], *, overlap: bool, evidence: bool) -> str:
+    """What the highlights mean: each code's fill ``[(code name, colour), ...]`` (escaped),
+    the line under overlapping coders' spans, and the dashed line under NLP evidence."""
     sample = "padding:0 0.3em;margin-right:0.8em"
     keys = [
         f'<mark style="background:{colour};{sample}">{html.escape(name)}</mark>'
         for name, colour in codes
     ]
-    keys.append(
-        f'<mark style="background:#eee;{OVERLAP_LINE};{sample}">several coders\' spans</mark>'
-    )
+    if overlap:
+        keys.append(
+            f'<mark style="background:#eee;{OVERLAP_LINE};{sample}">several coders\' spans</mark>'
+        )
     if evidence:
         keys.append(
             f'<mark style="background:transparent;{EVIDENCE_LINE};{sample}">NLP evidence</mark>'

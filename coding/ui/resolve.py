@@ -7,6 +7,7 @@ NLP suggestion with its evidence, the codebook entry, and a decision with a rati
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import combinations
 
 import pandas as pd
 import streamlit as st
@@ -154,10 +155,11 @@ def _unit(item: queue_service.QueueItem, colours: dict[str, str], codes: dict[st
         for r in item.spans.itertuples()
     ]
     names = {c: code.name for c, code in codes.items()}
+    hints = []
     for row in item.suggestions.itertuples():
         found = evidence.read_evidence(str(row.evidence), segment.text, segment.start, names)
         label = f"NLP ({row.engine}) for {_name(codes, row.code_id)}"
-        spans += [
+        hints += [
             html.Span(a, b, colours.get(row.code_id, "#eee"), f"{label}: {why}", evidence=True)
             for a, b, why in found.spans
         ]
@@ -167,18 +169,16 @@ def _unit(item: queue_service.QueueItem, colours: dict[str, str], codes: dict[st
     st.html(
         html.unit_in_context(
             item.context.before,
-            html.highlight(segment.text, spans, segment.start),
+            html.highlight(segment.text, spans + hints, segment.start),
             item.context.after,
             caption,
         )
     )
-    shown = dict.fromkeys([*item.spans.get("code_id", []), *item.disputed])
-    st.html(
-        html.legend(
-            [(_name(codes, c), colours.get(c, "#eee")) for c in shown],
-            evidence=not item.suggestions.empty,
-        )
-    )
+    if spans or hints:
+        filled = dict.fromkeys(str(c) for c in item.spans["code_id"])
+        key = [(_name(codes, c), colours.get(c, "#eee")) for c in filled]
+        overlap = any(a.start < b.end and b.start < a.end for a, b in combinations(spans, 2))
+        st.html(html.legend(key, overlap=overlap, evidence=bool(hints)))
 
 
 def _coders(item: queue_service.QueueItem, codes: dict[str, Code], colours: dict[str, str]) -> None:
