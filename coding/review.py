@@ -303,7 +303,9 @@ def final_codes(
     rows["final"] = pd.array(
         [None if o else bool(f) for o, f in zip(is_open, final, strict=True)], dtype=object
     )
-    rows["rationale"] = rows["rationale"].fillna("").astype(str)
-    rows["reviewer"] = rows["reviewer"].fillna("").astype(str)
+    for text in ("rationale", "reviewer"):  # "" where no decision stands
+        rows[text] = pd.Series(
+            [v if isinstance(v, str) else "" for v in rows[text]], index=rows.index, dtype=str
+        )
     columns = ["segment_id", "code_id", "applied_by", "status", "final", "rationale", "reviewer"]
     return rows[columns].reset_index(drop=True)

@@ -123,3 +123,4 @@ def test_suggestions_appear_only_after_submit_by_default(team_db: Path) -> None:
 def test_an_admin_without_units_is_told_so(team_db: Path) -> None:
     at = open_page(team_db, "admin", "code")  # admins may code; they have no units here
     assert "No units are assigned to admin" in at.info[0].value
+    assert "`coding " not in at.info[0].value  # the app never hands out command lines

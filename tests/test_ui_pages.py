@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from coding.errors import CodingError
-from coding.model import OnProgress, ProgressEvent
+from coding.model import OnProgress, ProgressEvent, Suggestion
 from coding.service import access
+from coding.service import coder as coder_service
 from coding.service import export as export_service
 from coding.store import Store
-from tests.ui_helpers import open_page, plain
+from coding.ui import agreement
+from tests.ui_helpers import errors_in_form, open_page, plain
 
 pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
@@ -19,11 +26,113 @@ pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 def test_agreement_page_shows_table_and_chart(team_db: Path) -> None:
     at = open_page(team_db, "rosa", "agreement")
     table = at.dataframe[0].value
-    assert {"calm", "cues"} <= set(table["code_id"])
-    assert "krippendorff_alpha" in table.columns
+    assert {"Calm", "Cues"} <= set(table["Code"])
+    assert agreement.A_CI in table.columns
     assert len(at.get("vega_lite_chart")) == 1
     subheaders = [s.value for s in at.subheader]
     assert "Coder x coder" in subheaders and "Before and after consensus" in subheaders
+
+
+def test_agreement_tables_have_names_and_few_short_columns(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    per_code = at.dataframe[0].value
+    assert list(per_code["Code"]) == ["Calm", "Cues", agreement.ALL_CODES]
+    assert len(per_code.columns) <= 9
+    assert all(len(c) <= 12 and "_" not in c for c in per_code.columns)
+    for frame in at.dataframe:
+        assert "calm" not in set(frame.value["Code"])  # names, never ids
+
+
+def test_intervals_are_computed_by_default_and_never_none(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    assert at.select_slider(key="agr-bootstrap").value == agreement.DEFAULT_RESAMPLES == 1000
+    calm = at.dataframe[0].value.set_index("Code").loc["Calm"]
+    assert re.fullmatch(
+        r"-?\d\.\d{3} \((-?\d\.\d{3}\u2013-?\d\.\d{3}|\u2013)\)", calm[agreement.A_CI]
+    )
+    for frame in at.dataframe:
+        cells = frame.value.astype(str).to_numpy().ravel().tolist()
+        assert not {"None", "nan", "NaN", "<NA>"} & set(cells)
+        assert not any("None" in c for c in cells)
+
+
+def test_without_intervals_a_caption_says_so(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    at.select_slider(key="agr-bootstrap").set_value(0).run()
+    assert not at.exception
+    calm = at.dataframe[0].value.set_index("Code").loc["Calm"]
+    assert re.fullmatch(r"-?\d\.\d{3}", calm[agreement.A_CI])
+    assert "Intervals are off" in " ".join(c.value for c in at.caption)
+
+
+def chart_cells(at: AppTest) -> set[str]:
+    """Every value in the data the page's chart draws."""
+    proto = at.get("vega_lite_chart")[0].proto
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets]
+    return {str(v) for frame in frames for v in frame.to_numpy().ravel()}
+
+
+def test_the_chart_has_code_names_and_labelled_cut_offs(team_db: Path) -> None:
+    at = open_page(team_db, "rosa", "agreement")
+    cells = chart_cells(at)
+    assert {"Calm", "Cues", "tentative \u2265 .667", "reliable \u2265 .800"} <= cells
+    assert {"0.667", "0.8"} <= cells and "calm" not in cells
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert "Coefficient" in json.dumps(spec)  # the x axis says what it shows
+
+
+def _all_submitted_by_chloe(db: Path) -> None:
+    with Store.open(db) as store:
+        for segment in store.segments():
+            coder_service.save_unit(store, "chloe", segment.id, ["cues"], "", submit=True)
+
+
+def test_three_coders_show_the_multi_coder_kappas(team_db: Path) -> None:
+    _all_submitted_by_chloe(team_db)
+    at = open_page(team_db, "rosa", "agreement")
+    per_code = at.dataframe[0].value
+    assert {agreement.FLEISS, agreement.CONGER} <= set(per_code.columns)
+    assert agreement.K_CI not in per_code.columns  # Cohen's kappa is for two coders only
+    calm = per_code.set_index("Code").loc["Calm"]
+    assert re.fullmatch(r"-?\d\.\d{3}", calm[agreement.FLEISS])
+    pairs = at.dataframe[1].value  # pairs of coders keep Cohen's kappa
+    assert agreement.K_CI in pairs.columns
+
+
+def test_an_undefined_value_gets_no_band() -> None:
+    row = {
+        "scope": "code",
+        "code_id": "calm",
+        "n_units": 3,
+        "n_coders": 3,
+        "krippendorff_alpha": None,
+        "alpha_band": "reliable",
+        "fleiss_kappa": float("nan"),
+        "kappa_band": "almost perfect",
+        "percent_agreement": 1.0,
+        "prevalence": None,
+    }
+    shown = agreement.per_code(pd.DataFrame([row]), {"calm": "Calm"}, 1000, multi=True)
+    assert shown.loc[0, agreement.A_READING] == agreement.DASH
+    assert shown.loc[0, agreement.A_CI] == shown.loc[0, agreement.FLEISS] == agreement.DASH
+    assert shown.loc[0, "Prevalence"] == agreement.DASH
+
+
+def test_pairwise_tables_lead_with_nlp_and_consensus(team_db: Path) -> None:
+    with Store.open(team_db) as store:
+        units = [s.id for s in store.segments()]
+        documents = sorted({s.document_id for s in store.segments()})
+        found = [Suggestion(units[1], "calm", 0.9, "rules", "[]")]
+        params = {"scored_documents": documents}
+        store.add_suggestion_run("rules", "rules:1", 1, params, found, "tester")
+    at = open_page(team_db, "rosa", "agreement")
+    subheaders = [s.value for s in at.subheader]
+    tables = dict(zip(subheaders[1:], [f.value for f in at.dataframe[1:]], strict=True))
+    nlp, consensus = tables["Coder x NLP"], tables["Before and after consensus"]
+    assert nlp["Pair"].iloc[0] == "amira \u00d7 NLP"
+    assert list(nlp["Pair"].iloc[-3:]) == ["amira \u00d7 ben"] * 3
+    assert consensus["Pair"].iloc[0] == "amira \u00d7 consensus"
+    assert list(consensus["Pair"].iloc[-3:]) == ["amira \u00d7 ben"] * 3
 
 
 def test_export_page_builds_a_csv_on_click(team_db: Path) -> None:
@@ -106,13 +215,87 @@ def test_admin_adds_a_user(team_db: Path) -> None:
     assert not at.exception
     with Store.open(team_db) as store:
         assert access.sign_in(store, "dora", "pw-dora-long").role == "reviewer"
+    assert at.text_input(key="new-name").value == ""  # ready for the next user
+
+
+def save_mode(at: AppTest, mode: str, *, confirm: bool = False) -> AppTest:
+    at.radio(key="suggestions-mode").set_value(mode)
+    if confirm:
+        at.checkbox(key="suggestions-confirm").check()
+    return at.button(key="FormSubmitter:suggestions-Save").click().run()
 
 
 def test_admin_sets_when_suggestions_show(team_db: Path) -> None:
     at = open_page(team_db, "admin", "users")
-    at.radio(key="suggestions-mode").set_value("never").run()
+    save_mode(at, "never")
+    assert not at.exception
     with Store.open(team_db) as store:
         assert store.settings()["suggestions_visible"] == "never"
+
+
+def test_showing_suggestions_always_needs_a_confirmation(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    save_mode(at, "always")
+    assert not at.exception
+    (error,) = errors_in_form(at, "suggestions")
+    assert "ends blind coding" in error
+    with Store.open(team_db) as store:
+        assert store.settings()["suggestions_visible"] == "after_submit"
+
+
+def test_showing_suggestions_always_is_recorded_in_the_audit_trail(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    save_mode(at, "always", confirm=True)
+    assert not at.exception and not at.error
+    with Store.open(team_db) as store:
+        assert store.settings()["suggestions_visible"] == "always"
+        last = store.events().iloc[-1]
+    assert (last["actor"], last["action"], last["subject"]) == (
+        "admin",
+        "set_setting",
+        "suggestions_visible",
+    )
+    assert json.loads(last["detail"]) == {"value": "always"}
+
+
+def test_assigning_with_no_document_chosen_assigns_nothing(team_db: Path) -> None:
+    with Store.open(team_db) as store:
+        before = len(store.assignments_frame())
+    at = open_page(team_db, "admin", "users")
+    at.selectbox(key="assign-coder").set_value("amira")
+    at.button(key="FormSubmitter:assign-Assign").click().run()
+    assert not at.exception
+    (error,) = errors_in_form(at, "assign")
+    assert "All documents" in error
+    with Store.open(team_db) as store:
+        assert len(store.assignments_frame()) == before
+
+
+def test_assigning_all_documents_is_an_explicit_choice(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    at.selectbox(key="assign-coder").set_value("amira")
+    at.checkbox(key="assign-all").check()
+    at.button(key="FormSubmitter:assign-Assign").click().run()
+    assert not at.exception and not at.error
+    with Store.open(team_db) as store:
+        assignments = store.assignments_frame()
+        units = len(store.segments())
+    assert (assignments["coder"] == "amira").sum() == units
+
+
+def test_a_failed_add_user_keeps_the_form(team_db: Path) -> None:
+    at = open_page(team_db, "admin", "users")
+    at.text_input(key="new-name").input("dora")
+    at.selectbox(key="new-role").set_value("reviewer")
+    at.text_input(key="new-password").input("short")
+    at.button(key="FormSubmitter:add-user-Add user").click().run()
+    assert not at.exception
+    assert errors_in_form(at, "add-user")  # why, beside the form
+    assert at.text_input(key="new-name").value == "dora"
+    assert at.selectbox(key="new-role").value == "reviewer"
+    assert at.text_input(key="new-password").value == "short"
+    with Store.open(team_db) as store:
+        assert access.get_user(store, "dora") is None
 
 
 def test_assign_form_is_disabled_without_coders(study: Path) -> None:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from coding import service
-from coding.model import Decision
+from coding.model import Decision, Suggestion
 from coding.review import Choice
 from coding.service import coder as coder_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
 from coding.store import Store
 from tests.conftest import DATA
-from tests.ui_helpers import html_bodies, open_page, plain
+from tests.ui_helpers import errors_in_form, html_bodies, open_page, plain
 
 pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
 
@@ -112,7 +113,7 @@ def test_queue_filter_by_code(team_db: Path) -> None:
     assert (
         "0 of 1 disagreements resolved; 1 units in this queue" in at.get("progress")[0].proto.text
     )
-    assert "disputed: cues" in html_bodies(at)
+    assert "disputed: Cues" in html_bodies(at)
 
 
 def test_codebook_note_is_recorded(team_db: Path) -> None:
@@ -145,3 +146,150 @@ def test_a_code_removed_from_the_codebook_does_not_break_the_page(
     assert not at.exception
     with Store.open(team_db) as store:
         assert {(r.segment_id, r.code_id) for r in store.resolutions()} == {(unit, "calm")}
+
+
+def record(at: AppTest, sid: str) -> AppTest:
+    return at.button(key=f"FormSubmitter:decide-{sid}-Record decision").click().run()
+
+
+def test_no_decision_is_preselected(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    assert at.radio(key=f"choice-{sid}").value is None
+
+
+def test_recording_with_nothing_chosen_asks_for_a_choice_beside_the_form(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    at.text_area(key=f"why-{sid}").input("The parent calms herself down.")
+    record(at, sid)
+    assert not at.exception
+    assert errors_in_form(at, f"decide-{sid}") == ["Choose a decision first."]
+    with Store.open(team_db) as store:
+        assert store.resolutions() == []
+
+
+def test_the_rationale_error_is_shown_beside_the_rationale(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    decide(at, sid, Choice.merge(), "ok")
+    (error,) = errors_in_form(at, f"decide-{sid}")
+    assert "rationale" in error
+    assert len(at.error) == 1  # beside the field only, not again at the top of the page
+
+
+def _three_coders_on_unit_2(db: Path) -> str:
+    """chloe submits unit 2 with calm and cues: amira and ben applied only cues."""
+    with Store.open(db) as store:
+        unit = [s.id for s in store.segments()][2]
+        coder_service.save_unit(store, "chloe", unit, ["calm", "cues"], "", submit=True)
+    return unit
+
+
+def test_choice_labels_say_what_each_coder_applied_and_the_result(team_db: Path) -> None:
+    unit = _three_coders_on_unit_2(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    at.button(key="queue-next").click().run()
+    options = [plain(o) for o in at.radio(key=f"choice-{unit}").options]
+    assert options == [
+        "Accept amira: Cues (agreed)",
+        "Accept ben: Cues (agreed)",
+        "Accept chloe: Calm + Cues (agreed)",
+        "Merge (every code a coder applied): Calm + Cues (agreed)",
+        "Neither (drop the disputed codes): Cues (agreed)",
+        "Other: the codes you choose below",
+    ]
+
+
+def _unit_1(db: Path) -> tuple[str, int, str]:
+    with Store.open(db) as store:
+        segment = store.segments()[1]
+    return segment.id, segment.start, segment.text
+
+
+def _suggest(db: Path, engine: str, sid: str, evidence: object) -> None:
+    with Store.open(db) as store:
+        suggestion = Suggestion(sid, "calm", 0.8, engine, json.dumps(evidence))
+        store.add_suggestion_run(engine, f"{engine}:1", 1, {}, [suggestion], "tester")
+
+
+def test_rules_evidence_is_highlighted_in_the_unit_not_shown_as_json(team_db: Path) -> None:
+    sid, start, text = _unit_1(team_db)
+    at_ = text.index("calm down")
+    evidence = [{"start": start + at_, "end": start + at_ + 4, "text": "calm", "pattern": "calm"}]
+    _suggest(team_db, "rules", sid, evidence)
+    at = open_page(team_db, "rosa", "resolve")
+    bodies = html_bodies(at)
+    assert 'dashed #b45309" title="NLP (rules) for Calm: matched &quot;calm&quot;">calm</mark>' in (
+        bodies
+    )
+    shown = " ".join(plain(c.value) for c in at.caption)
+    assert 'Matched: "calm".' in shown
+    assert '"start"' not in shown and '"start"' not in bodies
+
+
+def test_supervised_evidence_is_highlighted_and_explained(team_db: Path) -> None:
+    sid, _, _ = _unit_1(team_db)
+    evidence = {
+        "calibrated": True,
+        "threshold": 0.42,
+        "terms": [{"term": "word:soothe themselves", "weight": 0.3}, {"term": "rule:calm"}],
+        "neighbours": [{"segment_id": "abc", "similarity": 0.61, "codes": ["calm"]}],
+    }
+    _suggest(team_db, "supervised", sid, evidence)
+    at = open_page(team_db, "rosa", "resolve")
+    assert '">soothe themselves</mark>' in html_bodies(at)
+    shown = " ".join(plain(c.value) for c in at.caption)
+    assert "Words that raised the score: soothe themselves." in shown
+    assert "Most similar coded units: similarity 0.61 (Calm)." in shown
+    assert "{" not in shown
+
+
+def test_a_legend_says_what_the_highlights_mean(team_db: Path) -> None:
+    sid, start, text = _unit_1(team_db)
+    at_ = text.index("calm")
+    evidence = [{"start": start + at_, "end": start + at_ + 4, "text": "calm", "pattern": "calm"}]
+    _suggest(team_db, "rules", sid, evidence)
+    at = open_page(team_db, "rosa", "resolve")
+    bodies = html_bodies(at)
+    assert "Highlights:" in bodies and ">NLP evidence</mark>" in bodies
+    assert "several coders" not in bodies  # no coder marked a part of this unit
+
+
+def test_undo_errors_are_shown_beside_the_undo_form(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    at.radio(key="q_state").set_value("All").run()
+    decide(at, sid, Choice.neither(), "Staff calm, not the parent.")
+    at.button(key="queue-prev").click().run()
+    at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
+    assert not at.exception
+    (error,) = errors_in_form(at, f"undo-{sid}")
+    assert "needs a rationale" in error
+
+
+def test_after_an_undo_the_page_stays_on_the_unit(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    at.radio(key="q_state").set_value("All").run()
+    decide(at, sid, Choice.neither(), "Staff calm, not the parent.")
+    at.button(key="queue-prev").click().run()
+    at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
+    at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
+    assert not at.exception
+    assert at.session_state["queue_pos"] == 0
+    assert at.radio(key=f"choice-{sid}")  # this unit's form is still the one shown
+
+
+def test_an_undo_that_takes_the_unit_out_of_the_queue_keeps_it_in_view(team_db: Path) -> None:
+    sid = current_segment(team_db)
+    at = open_page(team_db, "rosa", "resolve")
+    decide(at, sid, Choice.neither(), "Staff calm, not the parent.")
+    at.radio(key="q_state").set_value("Resolved").run()
+    at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
+    at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click().run()
+    assert not at.exception
+    assert "Staff help them calm down" in html_bodies(at)
+    assert "out of the queue" in at.info[0].value
+    with Store.open(team_db) as store:
+        assert [r.decision for r in store.resolutions()] == [Decision.REJECT, Decision.WITHDRAW]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from coding import service
+from coding.service import access
 from coding.service import coder as coder_service
 from coding.store import Store
 from tests.ui_helpers import app, open_page, plain, tree_text
@@ -89,3 +90,44 @@ def test_document_titles_are_not_rendered_as_markdown(team_db: Path, tmp_path: P
         for label in titled:
             assert "![t](" not in label and "**bold**" not in label
             assert BEACON in plain(label)
+
+
+COMMAND_LINE = re.compile(r"\bcoding (init|import|users|assign|codebook|suggest|app|demo)\b")
+
+
+@pytest.mark.parametrize("coder", ["amira", "chloe", "dora"])
+def test_coders_are_never_shown_command_lines(team_db: Path, coder: str) -> None:
+    with Store.open(team_db) as store:  # dora: a coder with no units yet
+        access.add_user(store, "dora", "coder", "pw-dora-long", "tester")
+    at = open_page(team_db, coder, "study")
+    assert not COMMAND_LINE.search(tree_text(at))
+    assert "`" not in " ".join(m.value for m in at.markdown)
+
+
+def test_the_sign_in_page_shows_no_command_line(team_db: Path) -> None:
+    at = app(team_db).run()
+    assert not at.exception
+    assert not COMMAND_LINE.search(tree_text(at))
+    assert "Ask an admin" in " ".join(c.value for c in at.caption)
+
+
+@pytest.fixture
+def no_coders_db(corpus_db: Path) -> Path:
+    """Documents and a codebook, a reviewer and an admin, no coders yet."""
+    with Store.open(corpus_db) as store:
+        access.add_user(store, "rosa", "reviewer", "pw-rosa-long", "tester")
+        access.add_user(store, "admin", "admin", "pw-admin-long", "tester")
+    return corpus_db
+
+
+def test_a_reviewer_reads_next_steps_in_words(no_coders_db: Path) -> None:
+    at = open_page(no_coders_db, "rosa", "study")
+    steps = plain(" ".join(m.value for m in at.markdown))
+    assert "Add coders (an admin's task)." in steps
+    assert not COMMAND_LINE.search(tree_text(at))
+
+
+def test_an_admin_gets_the_command_line_of_a_next_step(no_coders_db: Path) -> None:
+    at = open_page(no_coders_db, "admin", "study")
+    steps = " ".join(m.value for m in at.markdown)
+    assert "`coding users add STUDY NAME --role coder`" in steps

@@ -81,6 +81,23 @@ def tree_text(at: AppTest) -> str:
     return "\n".join(found)
 
 
+def errors_in_form(at: AppTest, form_id: str) -> list[str]:
+    """The texts of the errors drawn inside the form ``form_id`` (shown beside its fields)."""
+    found: list[str] = []
+
+    def walk(node: Any, inside: bool) -> None:
+        proto = getattr(node, "proto", None)
+        form = getattr(getattr(proto, "form", None), "form_id", "")
+        inside = inside or form == form_id
+        if inside and getattr(node, "type", None) == "error":
+            found.append(plain(str(node.value)))
+        for child in getattr(node, "children", {}).values():
+            walk(child, inside)
+
+    walk(at._tree, False)
+    return found
+
+
 def plain(markdown: str) -> str:
     """Markdown as the reader sees it, for text escaped with render.md (backslashes dropped)."""
     return re.sub(r"\\(.)", r"\1", markdown)

@@ -34,10 +34,7 @@ def render() -> None:
         return
     if first.assigned == 0:
         st.info(
-            html.md_keep_code(
-                f"No units are assigned to {first.coder} yet. An admin assigns them with "
-                f"`coding assign STUDY --coder {first.coder}`."
-            )
+            html.md(f"No units are assigned to {first.coder} yet: ask an admin to assign some.")
         )
         return
     docs = first.documents

@@ -18,16 +18,21 @@ from coding.model import Code
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A highlight: document offsets, a colour and a label (shown on hover)."""
+    """A highlight: document offsets, a colour and a label (shown on hover). A coder's span
+    fills the text with its code's colour; an NLP suggestion's evidence (``evidence=True``)
+    is underlined with a dashed line instead, so the two never hide each other."""
 
     start: int
     end: int
     colour: str
     label: str
+    evidence: bool = False
 
 
 PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#fed7aa")
 UNIT_BACKGROUND = "#fff7d6"
+EVIDENCE_LINE = "border-bottom:2px dashed #b45309"  # NLP evidence
+OVERLAP_LINE = "box-shadow:inset 0 -2px 0 #555"  # two or more coders' spans
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^])")
 _CODE_SPAN = re.compile(r"(`[^`\n]*`)")
 
@@ -71,6 +76,9 @@ def highlight(text: str, spans: Sequence[Span], offset: int = 0) -> str:
 
     >>> highlight("a <b> c", [Span(2, 5, "#ff0", "x")])
     'a <mark style="background:#ff0;padding:0" title="x">&lt;b&gt;</mark> c'
+    >>> highlight("calm", [Span(0, 4, "#ff0", "NLP", evidence=True)])
+    '<mark style="background:transparent;padding:0;border-bottom:2px dashed #b45309" \
+title="NLP">calm</mark>'
     """
     local = [(max(s.start - offset, 0), min(s.end - offset, len(text)), s) for s in spans]
     local = [(a, b, s) for a, b, s in local if a < b]
@@ -83,12 +91,40 @@ def highlight(text: str, spans: Sequence[Span], offset: int = 0) -> str:
             parts.append(piece)
             continue
         title = html.escape(", ".join(dict.fromkeys(s.label for s in covering)), quote=True)
-        underline = ";border-bottom:2px solid #555" if len(covering) > 1 else ""
-        parts.append(
-            f'<mark style="background:{covering[0].colour};padding:0{underline}" '
-            f'title="{title}">{piece}</mark>'
-        )
+        parts.append(f'<mark style="{_mark_style(covering)}" title="{title}">{piece}</mark>')
     return "".join(parts)
+
+
+def _mark_style(covering: Sequence[Span]) -> str:
+    coded = [s for s in covering if not s.evidence]
+    style = f"background:{coded[0].colour if coded else 'transparent'};padding:0"
+    if len(coded) > 1:
+        style += f";{OVERLAP_LINE}"
+    if len(coded) < len(covering):
+        style += f";{EVIDENCE_LINE}"
+    return style
+
+
+def legend(codes: Sequence[tuple[str, str]], *, overlap: bool, evidence: bool) -> str:
+    """What the highlights mean: each code's fill ``[(code name, colour), ...]`` (escaped),
+    the line under overlapping coders' spans, and the dashed line under NLP evidence."""
+    sample = "padding:0 0.3em;margin-right:0.8em"
+    keys = [
+        f'<mark style="background:{colour};{sample}">{html.escape(name)}</mark>'
+        for name, colour in codes
+    ]
+    if overlap:
+        keys.append(
+            f'<mark style="background:#eee;{OVERLAP_LINE};{sample}">several coders\' spans</mark>'
+        )
+    if evidence:
+        keys.append(
+            f'<mark style="background:transparent;{EVIDENCE_LINE};{sample}">NLP evidence</mark>'
+        )
+    return (
+        '<div style="font-size:0.8em;color:#374151;margin:0.2em 0">'
+        f"<span style='margin-right:0.6em'>Highlights:</span>{''.join(keys)}</div>"
+    )
 
 
 def unit_in_context(before: str | None, unit_html: str, after: str | None, caption: str) -> str:

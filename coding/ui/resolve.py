@@ -6,25 +6,25 @@ NLP suggestion with its evidence, the codebook entry, and a decision with a rati
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from itertools import combinations
 
 import pandas as pd
 import streamlit as st
 
 from coding.errors import CodingError
-from coding.model import Code, Decision
+from coding.model import Code
 from coding.service import assignment as assignment_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
-from coding.service.queue import Choice, ChoiceKind, QueueCounts, QueueState, choices
+from coding.service.queue import QueueCounts, QueueState
 from coding.store import Store
+from coding.ui import decision, evidence, state, widgets
 from coding.ui import render as html
-from coding.ui import state, widgets
-from coding.ui.coder import evidence_spans
 
 PAGE_SIZE = 25
 STATES = {"Open": QueueState.OPEN, "Resolved": QueueState.RESOLVED, "All": QueueState.ALL}
+PIN = "queue-pin"  # (segment_id, queue position): a unit kept in view after it left the queue
 
 
 def render() -> None:
@@ -62,10 +62,13 @@ def _or(everything: str) -> Callable[[str], str]:
 
 def _reset() -> None:
     st.session_state[state.QUEUE_POS] = 0
+    st.session_state.pop(PIN, None)
 
 
-def _queue(store: Store, user: str, offset: int) -> tuple[pd.DataFrame, QueueCounts]:
-    """The page of the queue at ``offset`` under the current filters."""
+def _queue(
+    store: Store, user: str, offset: int, limit: int | None = PAGE_SIZE
+) -> tuple[pd.DataFrame, QueueCounts]:
+    """The page of the queue at ``offset`` under the current filters (None: to the end)."""
     return queue_service.review_queue(
         store,
         user,
@@ -73,7 +76,7 @@ def _queue(store: Store, user: str, offset: int) -> tuple[pd.DataFrame, QueueCou
         document_id=st.session_state.get(state.QUEUE_DOC) or None,
         coder=st.session_state.get(state.QUEUE_CODER) or None,
         state=STATES[st.session_state.get(state.QUEUE_STATE, "Open")],
-        limit=PAGE_SIZE,
+        limit=limit if limit is not None else 2**62,
         offset=offset,
     )
 
@@ -83,6 +86,10 @@ def panel(codes: tuple[Code, ...]) -> None:
     state.show_flash()
     user = state.user_name() or ""
     pos = int(st.session_state.get(state.QUEUE_POS, 0))
+    pin = st.session_state.get(PIN)
+    if pin is not None and pin[1] != pos:  # the reviewer moved on: back to the queue
+        del st.session_state[PIN]
+        pin = None
     offset = pos - pos % PAGE_SIZE
     with state.study() as store:
         page, counts = _queue(store, user, offset)
@@ -96,54 +103,82 @@ def panel(codes: tuple[Code, ...]) -> None:
             text=f"{counts.resolved} of {counts.pairs} disagreements resolved; "
             f"{counts.items} units in this queue",
         )
-        if page.empty:
+        if page.empty and pin is None:
             st.success("The queue is empty: nothing to resolve with these filters.")
             return
-        item = queue_service.review_item(store, user, str(page["segment_id"].iloc[pos - offset]))
+        sid = pin[0] if pin is not None else str(page["segment_id"].iloc[pos - offset])
+        item = queue_service.review_item(store, user, sid)
     colours = {c.id: html.code_colour(c, i) for i, c in enumerate(codes)}
     by_id = {c.id: c for c in codes}
-    widgets.pager(
-        pos, counts.items, position_key=state.QUEUE_POS, key="queue", where="in the queue"
-    )
-    _unit(item, colours)
+    if counts.items:
+        widgets.pager(
+            pos, counts.items, position_key=state.QUEUE_POS, key="queue", where="in the queue"
+        )
+    if pin is not None:
+        st.info(
+            "Your undo took this unit out of the queue shown; it stays here until you move "
+            "on (Previous, Next or a row of the table)."
+        )
+    _unit(item, colours, by_id)
     _coders(item, by_id, colours)
     left, right = st.columns([3, 2], gap="large")
     with left:
         if not item.standing.empty:
-            _standing(item)
-        _decision_form(item, by_id)
+            _standing(item, by_id)
+        decision.form(item, by_id)
     with right:
         _suggestions(item, by_id)
         st.markdown("**Codebook**")
         for code_id in item.disputed:
-            with st.expander(html.md(by_id[code_id].name if code_id in by_id else code_id)):
+            with st.expander(html.md(_name(by_id, code_id))):
                 if code_id in by_id:
                     st.html(html.codebook_entry(by_id[code_id]))
         _notes(item, by_id)
-    _queue_table(page, offset)
+    if not page.empty:
+        _queue_table(page, offset)
 
 
-def _unit(item: queue_service.QueueItem, colours: dict[str, str]) -> None:
+def _name(codes: dict[str, Code], code_id: str) -> str:
+    return codes[code_id].name if code_id in codes else code_id
+
+
+def _unit(item: queue_service.QueueItem, colours: dict[str, str], codes: dict[str, Code]) -> None:
+    """The unit in its context, with the coders' spans and the NLP evidence highlighted."""
     segment = item.context.segment
     spans = [
         html.Span(
-            int(r.start), int(r.end), colours.get(r.code_id, "#eee"), f"{r.coder}: {r.code_id}"
+            int(r.start),
+            int(r.end),
+            colours.get(r.code_id, "#eee"),
+            f"{r.coder}: {_name(codes, r.code_id)}",
         )
         for r in item.spans.itertuples()
     ]
+    names = {c: code.name for c, code in codes.items()}
+    hints = []
     for row in item.suggestions.itertuples():
-        spans += evidence_spans(str(row.evidence), row.code_id, colours.get(row.code_id, "#eee"))
-    caption = (
-        f"{item.context.title} · unit {segment.position + 1} · disputed: {', '.join(item.disputed)}"
+        found = evidence.read_evidence(str(row.evidence), segment.text, segment.start, names)
+        label = f"NLP ({row.engine}) for {_name(codes, row.code_id)}"
+        hints += [
+            html.Span(a, b, colours.get(row.code_id, "#eee"), f"{label}: {why}", evidence=True)
+            for a, b, why in found.spans
+        ]
+    caption = f"{item.context.title} · unit {segment.position + 1} · disputed: " + ", ".join(
+        _name(codes, c) for c in item.disputed
     )
     st.html(
         html.unit_in_context(
             item.context.before,
-            html.highlight(segment.text, spans, segment.start),
+            html.highlight(segment.text, spans + hints, segment.start),
             item.context.after,
             caption,
         )
     )
+    if spans or hints:
+        filled = dict.fromkeys(str(c) for c in item.spans["code_id"])
+        key = [(_name(codes, c), colours.get(c, "#eee")) for c in filled]
+        overlap = any(a.start < b.end and b.start < a.end for a, b in combinations(spans, 2))
+        st.html(html.legend(key, overlap=overlap, evidence=bool(hints)))
 
 
 def _coders(item: queue_service.QueueItem, codes: dict[str, Code], colours: dict[str, str]) -> None:
@@ -152,10 +187,7 @@ def _coders(item: queue_service.QueueItem, codes: dict[str, Code], colours: dict
         with col:
             st.markdown(f"**{html.md(coder)}**")
             labels = [
-                (
-                    ("⚠ " if c in item.disputed else "") + (codes[c].name if c in codes else c),
-                    colours.get(c, "#eee"),
-                )
+                (("⚠ " if c in item.disputed else "") + _name(codes, c), colours.get(c, "#eee"))
                 for c in item.codes_of(coder)
             ]
             st.html(html.chips(labels))
@@ -163,98 +195,51 @@ def _coders(item: queue_service.QueueItem, codes: dict[str, Code], colours: dict
                 st.text(f"Memo: {item.memos_by_coder[coder]}")
 
 
-def _standing(item: queue_service.QueueItem) -> None:
-    st.markdown("**Standing decisions**")
-    st.dataframe(
-        item.standing[["code_id", "decision", "reviewer", "rationale", "at"]],
-        hide_index=True,
-        width="stretch",
-    )
-    with st.form(f"undo-{item.segment_id}"):
-        st.text_input("Why undo?", key=f"undo-why-{item.segment_id}")
-        st.form_submit_button("Undo decision", on_click=_undo, args=(item.segment_id,))
+def _standing(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:
+    """The standing decisions, with the form that undoes them beside them."""
+    sid = item.segment_id
+    table, undo = st.columns([3, 2], vertical_alignment="bottom")
+    with table:
+        st.markdown("**Standing decisions**")
+        shown = item.standing.assign(
+            code=[_name(codes, c) for c in item.standing["code_id"]],
+            when=[str(at)[:16].replace("T", " ") for at in item.standing["at"]],  # ISO, UTC
+        )
+        st.dataframe(
+            shown[["code", "decision", "reviewer", "rationale", "when"]],
+            hide_index=True,
+            width="stretch",
+        )
+    with undo, st.form(f"undo-{sid}"):
+        st.text_input("Why undo?", key=f"undo-why-{sid}")
+        widgets.field_error(f"undo-error-{sid}")
+        st.form_submit_button("Undo decision", on_click=_undo, args=(sid,))
 
 
 def _undo(segment_id: str) -> None:
     why = str(st.session_state.get(f"undo-why-{segment_id}", ""))
+    user = state.user_name() or ""
     try:
         with state.study() as store:
             seen = dict(st.session_state.get(f"seen-{segment_id}", {}))
-            ids = review_service.undo(store, state.user_name() or "", segment_id, why, seen=seen)
+            ids = review_service.undo(store, user, segment_id, why, seen=seen)
+            _keep_in_view(store, user, segment_id)
     except CodingError as err:
-        state.flash_error(err)
+        st.session_state[f"undo-error-{segment_id}"] = state.error_text(err)
         return
+    st.session_state[f"undo-why-{segment_id}"] = ""
     state.flash("success", f"Undone: {len(ids)} decision(s) withdrawn (kept in the history).")
 
 
-def _choice_label(item: queue_service.QueueItem, codes: dict[str, Code]) -> dict[Choice, str]:
-    labels = {}
-    for choice in choices(item.unit):
-        if choice.kind is ChoiceKind.OTHER:
-            labels[choice] = "Other: choose the codes below"
-            continue
-        decided = item.decisions(choice)
-        applied = [
-            codes[c].name if c in codes else c for c, d in decided.items() if d is Decision.APPLY
-        ]
-        name = (
-            f"Accept {choice.coder}"
-            if choice.kind is ChoiceKind.ACCEPT
-            else choice.kind.value.capitalize()
-        )
-        labels[choice] = html.md(f"{name}: {', '.join(applied) or 'none of the codes'}")
-    return labels
-
-
-def _decision_form(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:
-    labels = _choice_label(item, codes)
-    sid = item.segment_id
-    # The decisions this reviewer is looking at: a decision made by someone else meanwhile
-    # makes theirs fail instead of silently overriding it.
-    st.session_state[f"seen-{sid}"] = {
-        str(r.code_id): int(r.id) for r in item.standing.itertuples(index=False)
-    }
-    with st.form(f"decide-{sid}"):
-        st.markdown("**Decision**")
-        st.radio("Final codes", list(labels), format_func=labels.__getitem__, key=f"choice-{sid}")
-        agreed = item.unit.agreed()
-        st.multiselect(
-            "Codes for 'Other'",
-            list(codes),
-            default=sorted(agreed),
-            format_func=lambda c: codes[c].name,
-            key=f"other-{sid}",
-        )
-        st.text_area(
-            "Rationale (required)",
-            key=f"why-{sid}",
-            height=80,
-            placeholder="Why this is the consensus coding, for the record",
-        )
-        st.form_submit_button("Record decision", type="primary", on_click=_decide, args=(sid,))
-    st.caption("Ctrl+Enter in the rationale records the decision.")
-
-
-def _decide(segment_id: str) -> None:
-    choice = st.session_state.get(f"choice-{segment_id}")
-    why = str(st.session_state.get(f"why-{segment_id}", ""))
-    if not isinstance(choice, Choice):
-        state.flash_error(CodingError("choose a decision first"))
-        return
-    if choice.kind is ChoiceKind.OTHER:
-        choice = Choice.other(list(st.session_state.get(f"other-{segment_id}", [])))
-    try:
-        with state.study() as store:
-            seen = dict(st.session_state.get(f"seen-{segment_id}", {}))
-            ids = review_service.decide(
-                store, state.user_name() or "", segment_id, choice, why, seen=seen
-            )
-    except CodingError as err:
-        state.flash_error(err)
-        return
-    state.flash("success", f"Recorded {len(ids)} decision(s).")
-    if STATES[st.session_state.get(state.QUEUE_STATE, "Open")] is not QueueState.OPEN:
-        st.session_state[state.QUEUE_POS] = int(st.session_state.get(state.QUEUE_POS, 0)) + 1
+def _keep_in_view(store: Store, user: str, segment_id: str) -> None:
+    """Stay on ``segment_id``: at its place in the queue, or pinned when it left the queue."""
+    everything, _ = _queue(store, user, 0, limit=None)
+    where = everything.index[everything["segment_id"] == segment_id]
+    if len(where):
+        st.session_state[state.QUEUE_POS] = int(where[0])
+        st.session_state.pop(PIN, None)
+    else:
+        st.session_state[PIN] = (segment_id, int(st.session_state.get(state.QUEUE_POS, 0)))
 
 
 def _suggestions(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:
@@ -262,30 +247,16 @@ def _suggestions(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:
     if item.suggestions.empty:
         st.caption("No suggestion for the disputed codes.")
         return
+    segment = item.context.segment
+    names = {c: code.name for c, code in codes.items()}
     for row in item.suggestions.itertuples():
-        name = codes[row.code_id].name if row.code_id in codes else row.code_id
-        st.markdown(f"{html.md(name)}: score **{row.score:.2f}** ({html.md(row.engine)})")
-        st.caption(html.md(describe_evidence(str(row.evidence))))
-
-
-def describe_evidence(evidence: str) -> str:
-    """One line of plain text from a suggestion's evidence JSON."""
-    try:
-        data = json.loads(evidence) if evidence else None
-    except json.JSONDecodeError:
-        return evidence[:200]
-    if isinstance(data, list):
-        return (
-            "Matched: " + "; ".join(str(s.get("text", "")) for s in data if isinstance(s, dict))
-            if data
-            else "No evidence."
+        st.markdown(
+            f"{html.md(_name(codes, row.code_id))}: score **{row.score:.2f}** "
+            f"({html.md(row.engine)})"
         )
-    if isinstance(data, dict):
-        terms = ", ".join(
-            str(t.get("term", "")) for t in data.get("terms", []) if isinstance(t, dict)
-        )
-        return f"Top terms: {terms}" if terms else json.dumps(data)[:200]
-    return "No evidence."
+        found = evidence.read_evidence(str(row.evidence), segment.text, segment.start, names)
+        for line in found.lines:
+            st.caption(html.md(line))
 
 
 def _notes(item: queue_service.QueueItem, codes: dict[str, Code]) -> None:

@@ -47,7 +47,7 @@ def render() -> None:
         st.text_input("Name", key="signin-name")
         st.text_input("Password", type="password", key="signin-password")
         st.form_submit_button("Sign in", type="primary", on_click=_sign_in)
-    st.caption("Users are added with `coding users add STUDY NAME --role coder`.")
+    st.caption("No account yet? Ask an admin of this study to add you.")
 
 
 def _demo_hint() -> None:

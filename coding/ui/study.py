@@ -6,6 +6,8 @@ their own progress (the counts would let them work out other coders' codes as th
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from coding.errors import CodingError
@@ -27,6 +29,7 @@ coding app study.db
 
 or build and open the demo study: `coding demo` (the same as `make demo`).
 """
+COMMAND = re.compile(r":\s*`coding [^`]*`")  # a step's command line, for admins only
 
 
 def render() -> None:
@@ -49,7 +52,7 @@ def render() -> None:
     if user is not None and user.role == Role.ADMIN:
         st.caption(f"Study: {html.md(access.shown_target(target))}")
     if user is not None and user.can(Role.REVIEWER):
-        _full(overview)
+        _full(overview, admin=user.role == Role.ADMIN)
     else:
         _own(mine)
 
@@ -73,13 +76,23 @@ def _own(mine: overview_service.CoderOverview) -> None:
         )
 
 
-def _steps(steps: list[str]) -> None:
+def _steps(steps: list[str], *, admin: bool = False) -> None:
+    """The next steps; command lines only for admins, who run them."""
     st.subheader("What to do next")
     for step in steps:
-        st.markdown(f"- {html.md_keep_code(step)}")
+        st.markdown(f"- {html.md_keep_code(step if admin else for_non_admins(step))}")
 
 
-def _full(overview: overview_service.Overview) -> None:
+def for_non_admins(step: str) -> str:
+    """A next step without its command line: an admin's task, said in words.
+
+    >>> for_non_admins("Add coders: `coding users add STUDY NAME --role coder`.")
+    "Add coders (an admin's task)."
+    """
+    return COMMAND.sub(" (an admin's task)", step)
+
+
+def _full(overview: overview_service.Overview, *, admin: bool) -> None:
     cols = st.columns(5)
     cols[0].metric("Documents", len(overview.documents))
     cols[1].metric(
@@ -90,7 +103,7 @@ def _full(overview: overview_service.Overview) -> None:
         "Codebook", f"v{overview.codebook_version}" if overview.codebook_version else "none"
     )
     cols[4].metric("Codes", overview.codes)
-    _steps(overview.next_steps)
+    _steps(overview.next_steps, admin=admin)
 
     counts = overview.disagreements
     st.subheader("Disagreements")

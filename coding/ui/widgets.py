@@ -5,6 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from coding.ui import render as html
+
+
+def field_error(key: str) -> None:
+    """The error a form's last submit left in ``key`` for this place, shown once."""
+    message = st.session_state.pop(key, None)
+    if message:
+        st.error(html.md(message))
+
 
 def pager(pos: int, total: int, *, position_key: str, key: str, where: str) -> None:
     """Previous/Next buttons (Alt+Up/Alt+Down) over ``total`` items, kept in ``position_key``.
