@@ -35,7 +35,7 @@ from coding.model import Annotation, Document, Segment, SegmentKind, segment_id_
 from coding.store import Store
 from coding.store import schema as tables
 from coding.store.base import timestamp
-from coding.store.coding import insert_annotations
+from coding.store.coding import annotation_frame, insert_annotations
 
 CODERS = ("ana", "ben")
 UNITS_PER_DOCUMENT = 1000
@@ -284,7 +284,7 @@ def _store_coder(
     detail = {"annotations": len(annotations), "completed": len(units)}
     subject = f"{len(annotations)} annotations"
     with store.transaction(actor, "add_annotations", subject, detail) as conn:
-        insert_annotations(conn, annotations)
+        insert_annotations(conn, annotation_frame(annotations))
         now = timestamp()
         conn.execute(
             insert(tables.assignments),
