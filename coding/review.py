@@ -49,7 +49,8 @@ def code_counts(
     it (``applied``) and how many submitted the segment (``submitted``).
 
     Only submitted work counts: a coder who has not submitted a segment has no opinion on it
-    yet. The store computes the same frame in SQL for large studies.
+    yet. For large studies the store computes the rows of this frame that can be
+    disagreements (those not every submitter applied) in SQL.
     """
     applied, submitted = _submitted_work(annotations, assignments, code_ids, coders)
     counts = applied.groupby(["segment_id", "code_id"]).size().rename("applied").reset_index()

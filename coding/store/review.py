@@ -29,9 +29,9 @@ def coding_fingerprint(store: Store) -> tuple[Any, ...]:
 def code_counts(
     store: Store, code_ids: Sequence[str], coders: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Per (segment, code) that a coder who submitted the segment applied: how many such
-    coders applied it (``applied``) and how many submitted the segment (``submitted``), in
-    one grouped query; ``coders`` limits both to those coders.
+    """Per (segment, code) that some but not all of the coders who submitted the segment
+    applied: how many of them applied it (``applied``) and how many submitted the segment
+    (``submitted``), in one grouped query; ``coders`` limits both to those coders.
     :func:`coding.review.disputed` picks the disagreements from it."""
     a, asg = t.annotations, t.assignments
     submitted_by = [asg.c.completed_at.is_not(None)]
@@ -50,7 +50,12 @@ def code_counts(
     if coders is not None:
         submitted_by_d.append(d.c.coder.in_(list(coders)))
     n = select(func.count()).select_from(d).where(*submitted_by_d).scalar_subquery()
-    query = select(yes.c.segment_id, yes.c.code_id, yes.c.applied, n.label("submitted"))
+    counted = select(yes.c.segment_id, yes.c.code_id, yes.c.applied, n.label("submitted")).subquery(
+        "counted"
+    )
+    # Pairs every submitter applied are never disagreements: left out here, so the rows
+    # that travel are few; the rule itself (coding.review) decides on the rest.
+    query = select(counted).where(counted.c.applied < counted.c.submitted)
     return store.frame(query)
 
 
