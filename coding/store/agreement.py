@@ -28,7 +28,7 @@ def submitted_codings(store: Store) -> pd.DataFrame:
             ),
         ).join(s, s.c.id == a.c.segment_id)
     )
-    return store.frame(query)
+    return store.plain_frame(query)
 
 
 def unit_states(store: Store) -> pd.DataFrame:
@@ -44,7 +44,7 @@ def unit_states(store: Store) -> pd.DataFrame:
         .join(s, s.c.id == asg.c.segment_id)
         .order_by(s.c.document_id, s.c.position, asg.c.coder)
     )
-    frame = store.frame(query)
+    frame = store.plain_frame(query)
     frame["completed"] = frame["completed"].astype(bool)
     return frame
 
@@ -55,7 +55,7 @@ def segment_places(store: Store) -> pd.DataFrame:
     query = select(s.c.id.label("segment_id"), s.c.document_id, s.c.start, s.c.end).order_by(
         s.c.document_id, s.c.kind, s.c.position
     )
-    return store.frame(query)
+    return store.plain_frame(query)
 
 
 def standing_decisions(store: Store) -> pd.DataFrame:

@@ -349,6 +349,29 @@ class StoreBase:
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(keys)
         return pd.DataFrame({k: list(c) for k, c in zip(keys, columns, strict=True)}, columns=keys)
 
+    def plain_frame(self, query: Any) -> pd.DataFrame:
+        """:meth:`frame` for large reads of plain text and integer columns: the database
+        driver's cursor fills the columns directly, without SQLAlchemy's row objects (about
+        three times faster). No result types are converted and no IN lists are expanded, so
+        only for such columns and queries."""
+        with self.engine.connect() as conn:
+            compiled = query.compile(dialect=conn.dialect)
+            params = compiled.construct_params()
+            bound: Any = (
+                tuple(params[name] for name in compiled.positiontup or ())
+                if compiled.positional
+                else params
+            )
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(str(compiled), bound)
+                keys = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(keys)
+        return pd.DataFrame({k: list(c) for k, c in zip(keys, columns, strict=True)}, columns=keys)
+
     # -- settings --------------------------------------------------------------------------
     def settings(self) -> dict[str, str]:
         with self.engine.connect() as conn:
