@@ -202,3 +202,19 @@ def test_final_codes_of_a_study_with_nothing_coded_is_empty() -> None:
     none = pd.DataFrame(columns=["segment_id", "code_id", "decision", "rationale", "reviewer"])
     finals = review.final_codes(nothing, assignments, none, ["x"])
     assert finals.empty and list(finals.columns)[:3] == ["segment_id", "code_id", "applied_by"]
+
+
+def test_the_agreement_page_reads_once_and_says_why_a_table_is_missing(
+    random_study: Store,
+) -> None:
+    views = list(agreement_service.AgreementView)
+    with pytest.raises(PermissionDenied):
+        agreement_service.agreement_views(random_study, "amira", views)
+    tables = agreement_service.agreement_views(random_study, "rosa", views)
+    assert "no suggestions" in str(tables[agreement_service.AgreementView.NLP])
+    coders = tables[agreement_service.AgreementView.CODERS]
+    assert isinstance(coders, pd.DataFrame)
+    alone = agreement_service.agreement_view(
+        random_study, "rosa", agreement_service.AgreementView.CODERS
+    )
+    pd.testing.assert_frame_equal(coders, alone)

@@ -70,7 +70,7 @@ CALLS = sorted(_app_calls())
 
 
 def test_the_app_calls_the_service_layer() -> None:
-    assert {"queue.review_item", "review.decide", "agreement.agreement_view"} <= set(CALLS)
+    assert {"queue.review_item", "review.decide", "agreement.agreement_views"} <= set(CALLS)
 
 
 @pytest.mark.parametrize("call", CALLS)

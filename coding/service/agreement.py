@@ -36,6 +36,9 @@ class AgreementData:
     registered: set[str]
     _nlp: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, repr=False)
     _finals: pd.DataFrame | None = field(default=None, repr=False)
+    _consensus: dict[tuple[str, ...] | None, tuple[pd.DataFrame, pd.DataFrame]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def read(cls, store: Store) -> AgreementData:
@@ -60,6 +63,17 @@ class AgreementData:
                 self.annotations, self.assignments, decided, self.code_ids
             )
         return self._finals
+
+    def consensus(
+        self, settled_on: Sequence[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The consensus as a coder (:func:`_consensus`), kept for every table that asks."""
+        key = None if settled_on is None else tuple(settled_on)
+        if key not in self._consensus:
+            self._consensus[key] = _consensus(
+                self.finals(), self.assignments, self.segments, settled_on
+            )
+        return self._consensus[key]
 
     def default_coders(self) -> list[str]:
         return default_coders(self.assignments)
@@ -153,7 +167,7 @@ def agreement_report(
     finals = None
     if include_consensus or CONSENSUS in wanted:
         finals = data.finals()
-        ann, asg = _consensus(finals, data.assignments, data.segments)
+        ann, asg = data.consensus()
         extra_ann.append(ann)
         extra_asg.append(asg)
         wanted = wanted if CONSENSUS in wanted else [*wanted, CONSENSUS]
@@ -165,7 +179,7 @@ def agreement_report(
     # units with nothing open at all: recompute each code's row on its own settled units.
     rows = []
     for code_id in data.code_ids:
-        ann, asg = _consensus(finals, data.assignments, data.segments, [code_id])
+        ann, asg = data.consensus([code_id])
         ann_k, asg_k = [*extra_ann[:-1], ann], [*extra_asg[:-1], asg]
         part = _table(ann_k, asg_k, data, wanted, "code", bootstrap, seed, [code_id])
         rows.append(part[part["scope"] == "code"])
@@ -194,9 +208,12 @@ def _table(
     code_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The core's agreement table over the rows of the wanted coders only."""
-    ann = pd.concat([a[a["coder"].isin(coders)] for a in annotations], ignore_index=True)
-    asg = pd.concat([a[a["coder"].isin(coders)] for a in assignments], ignore_index=True)
     codes = data.code_ids if code_ids is None else list(code_ids)
+    ann = pd.concat(
+        [a[a["coder"].isin(coders) & a["code_id"].isin(codes)] for a in annotations],
+        ignore_index=True,
+    )
+    asg = pd.concat([a[a["coder"].isin(coders)] for a in assignments], ignore_index=True)
     return agreement_table(
         ann, asg, data.segments, codes, coders=coders, by=by, bootstrap=bootstrap, seed=seed
     )
@@ -260,6 +277,26 @@ def agreement_view(
         bootstrap=bootstrap,
         seed=seed,
     )
+
+
+def agreement_views(
+    store: Store,
+    user: str | Operator,
+    views: Sequence[AgreementView],
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> dict[AgreementView, pd.DataFrame | str]:
+    """The Agreement page's tables from one read of the study: each view's table, or why it
+    cannot be computed (say, no suggestions yet). For reviewers and admins."""
+    require_role(store, user, Role.REVIEWER)
+    data = AgreementData.read(store)
+    tables: dict[AgreementView, pd.DataFrame | str] = {}
+    for view in views:
+        try:
+            tables[view] = agreement_view(data, user, view, bootstrap=bootstrap, seed=seed)
+        except CodingError as err:
+            tables[view] = str(err)
+    return tables
 
 
 def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:

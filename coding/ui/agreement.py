@@ -46,12 +46,21 @@ HELP = {
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing agreement…")
-def _report(target: str, revision: int, kind: str, bootstrap: int, user: str) -> pd.DataFrame:
-    """Cached per study revision (any write changes it) and per user; the service checks
-    the user's role on every call that computes."""
+def _tables(target: str, revision: int, bootstrap: int, user: str) -> dict[str, pd.DataFrame | str]:
+    """Every table of the page from one read of the study, cached per study revision (any
+    write changes it) and per user; the service checks the user's role when it computes."""
+    views = list(agreement_service.AgreementView)
     with Store.open(target) as store:
-        view = agreement_service.AgreementView(kind)
-        return agreement_service.agreement_view(store, user, view, bootstrap=bootstrap, seed=0)
+        found = agreement_service.agreement_views(store, user, views, bootstrap=bootstrap)
+    return {str(view): table for view, table in found.items()}
+
+
+def _report(target: str, revision: int, kind: str, bootstrap: int, user: str) -> pd.DataFrame:
+    """One table of the page; CodingError with the reason when it cannot be computed."""
+    table = _tables(target, revision, bootstrap, user)[kind]
+    if isinstance(table, str):
+        raise CodingError(table)
+    return table
 
 
 def render() -> None:
