@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,11 +11,14 @@ from typing import ClassVar, Self
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from sklearn.metrics import cohen_kappa_score
 
 from coding.agreement import reliability
+from coding.cli import cli
 from coding.errors import InvalidInput
 from coding.model import Code, Codebook, Segment, Suggestion
+from coding.service.demo import build_demo
 from coding.suggest import (
     SUGGESTERS,
     binary_metrics,
@@ -23,7 +27,9 @@ from coding.suggest import (
     grouped_folds,
     gwet_ac1,
 )
+from coding.suggest.evaluate import human_agreement
 
+evaluate_module = importlib.import_module("coding.suggest.evaluate")  # not the function
 DATA = Path(__file__).parent / "data" / "suggest"
 AGREEMENT = Path(__file__).parent / "data" / "agreement"
 
@@ -205,3 +211,128 @@ def test_evaluation_is_reproducible() -> None:
     first = evaluate(TEXTS, LABELS, GROUPS, "rules", codebook=CODEBOOK, folds=3, seed=2)
     second = evaluate(TEXTS, LABELS, GROUPS, "rules", codebook=CODEBOOK, folds=3, seed=2)
     assert first == second
+
+
+def test_the_baseline_is_trained_and_scored_on_the_engines_folds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[list[tuple[np.ndarray, np.ndarray]]] = []
+    given: list[object] = []
+
+    def folds(*args: object, **kwargs: object) -> list[tuple[np.ndarray, np.ndarray]]:
+        made.append(grouped_folds(*args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    def baseline(texts: list[str], y: np.ndarray, splits: object) -> object:
+        given.append(splits)
+        return real(texts, y, splits)
+
+    real = evaluate_module.baseline_scores
+    monkeypatch.setitem(SUGGESTERS, "spy", Spy)
+    monkeypatch.setattr(Spy, "fits", [])
+    monkeypatch.setattr(Spy, "scored", [])
+    monkeypatch.setattr(evaluate_module, "grouped_folds", folds)
+    monkeypatch.setattr(evaluate_module, "baseline_scores", baseline)
+    ids = [f"row{i}" for i in range(len(TEXTS))]  # the spy keeps what comes before a "-"
+    tagged = [f"{s}-{t}" for s, t in zip(ids, TEXTS, strict=True)]
+    evaluate(tagged, LABELS, GROUPS, "spy", codebook=CODEBOOK, folds=4, seed=1)
+    assert len(made) == 1 and given == [made[0]] and given[0] is made[0]
+    held_out = [{ids[i] for i in test} for _, test in made[0]]
+    assert held_out == Spy.scored  # the engine scored exactly the baseline's held-out rows
+
+
+def test_report_has_the_baseline_with_every_metric(report: dict[str, object]) -> None:
+    baseline = report["baseline"]
+    assert isinstance(baseline, dict) and "logistic regression" in baseline["model"]
+    assert [c["code"] for c in baseline["codes"]] == list(CODEBOOK.code_ids)
+    assert all(
+        {"n", "n_scored", "f1", "cohen_kappa", "precision"} <= set(c) for c in baseline["codes"]
+    )
+    assert {"f1", "cohen_kappa"} <= set(baseline["macro"])
+    assert "character n-grams" in str(report["features"])
+
+
+def test_the_baseline_learns_codes_the_words_decide() -> None:
+    rng = np.random.default_rng(3)
+    filler = ["the", "a", "we", "then", "later", "again", "today", "session", "talked"]
+    cue = {"alpha": "garden", "beta": "storm"}
+    texts, groups, rows = [], [], []
+    for i in range(160):
+        applied = {c: bool(rng.random() < 0.35) for c in cue}
+        words = list(rng.choice(filler, 8)) + [w for c, w in cue.items() if applied[c]]
+        texts.append(" ".join(rng.permutation(words)))
+        groups.append(f"doc{i % 8}")
+        rows.append({c: float(v) for c, v in applied.items()})
+    labels = pd.DataFrame(rows, index=[f"s{i}" for i in range(160)])
+    codebook = Codebook(
+        "cb", "cb", tuple(Code(c, c, f"about {w}", indicators=(w,)) for c, w in cue.items())
+    )
+    result = evaluate(texts, labels, groups, "rules", codebook=codebook, folds=4, seed=0)
+    baseline = result["baseline"]
+    assert isinstance(baseline, dict)
+    for entry in baseline["codes"]:
+        assert entry["n_scored"] == 160 and entry["cohen_kappa"] > 0.6
+    assert baseline["macro"]["cohen_kappa"] > 0.6
+
+
+def _coded(rows: list[tuple[str, str, int | None, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(segment, coder, completion time or None, codes separated by ;) -> the two frames."""
+    assignments = pd.DataFrame(
+        [(s, c, t) for s, c, t, _ in rows], columns=["segment_id", "coder", "completed_at"]
+    )
+    annotations = pd.DataFrame(
+        [(s, c, k) for s, c, _, codes in rows for k in codes.split(";") if k],
+        columns=["segment_id", "coder", "code_id"],
+    )
+    return annotations, assignments
+
+
+def test_human_kappa_is_between_the_first_two_coders_of_each_unit() -> None:
+    first = [1, 1, 0, 0, 1, 0, 1, 0]
+    second = [1, 0, 0, 0, 1, 1, 1, 0]
+    rows: list[tuple[str, str, int | None, str]] = []
+    for i, (a, b) in enumerate(zip(first, second, strict=True)):
+        one, two = ("ann", "bob") if i % 2 else ("bob", "ann")  # who came first varies
+        rows += [(f"s{i}", one, 1, "x" * a), (f"s{i}", two, 2, "x" * b), (f"s{i}", "cy", 3, "")]
+    rows += [("s9", "ann", 1, "x"), ("s9", "bob", None, "")]  # single-coded: left out
+    annotations, assignments = _coded(rows)
+    result = human_agreement(annotations, assignments, ["x", "y"])
+    assert result["units"] == 8
+    codes = result["codes"]
+    assert isinstance(codes, list)
+    assert codes[0]["cohen_kappa"] == pytest.approx(cohen_kappa_score(first, second))
+    assert codes[1]["cohen_kappa"] is None  # nobody ever applied y
+    assert result["macro"] == {"cohen_kappa": pytest.approx(cohen_kappa_score(first, second))}
+
+
+def test_human_kappa_is_none_without_double_coded_units() -> None:
+    annotations, assignments = _coded([("s1", "ann", 1, "x"), ("s2", "bob", 1, "")])
+    result = human_agreement(annotations, assignments, ["x"])
+    assert result == {
+        "units": 0,
+        "codes": [{"code": "x", "cohen_kappa": None}],
+        "macro": {"cohen_kappa": None},
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    target = tmp_path_factory.mktemp("evaluate") / "demo.db"
+    build_demo(target, suggest=False)
+    args = ["suggest", "evaluate", str(target), "--engine", "rules", "--format", "json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    loaded: dict[str, object] = json.loads(result.stdout)
+    return loaded
+
+
+def test_json_keeps_its_keys_and_adds_baseline_and_human(demo_json: dict[str, object]) -> None:
+    old = {"engine", "folds", "seed", "codes", "macro", "folds_requested"}
+    assert old | {"baseline", "human", "features"} <= set(demo_json)
+    codes = demo_json["codes"]
+    assert isinstance(codes, list) and all("human_kappa" in c for c in codes)
+    baseline, human = demo_json["baseline"], demo_json["human"]
+    assert isinstance(baseline, dict) and isinstance(human, dict)
+    assert [c["code"] for c in baseline["codes"]] == [c["code"] for c in codes]
+    assert [c["code"] for c in human["codes"]] == [c["code"] for c in codes]
+    assert human["units"] > 0 and 0.5 < human["macro"]["cohen_kappa"] < 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import pandas as pd
 
@@ -85,7 +87,8 @@ def run(study: str, engine: str, seed: int) -> None:
 @FORMAT("table", "json")
 @friendly
 def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
-    """Cross-validate an engine, folds grouped by document, next to human-human kappa.
+    """Cross-validate an engine, folds grouped by document, next to a TF-IDF + logistic
+    regression baseline on the same folds and to human-human kappa.
 
     Example: coding suggest evaluate study.db --folds 4
     """
@@ -106,6 +109,34 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
         | {clip(c, 11): [_fmt(row.get(c)) for row in rows] for c in EVALUATED}
     )
     echo_frame(table, "table", left=["code"], widths={**dict.fromkeys(table, 11), "code": 24})
+    _echo_comparison(result)
+
+
+def _echo_comparison(result: dict[str, Any]) -> None:
+    """The engine next to the baseline on the same folds and to the first two human coders."""
+    baseline, human = result["baseline"], result["human"]
+    click.echo(f"features: {result['features'] or 'not described for this engine'}")
+    click.echo(f"baseline: {baseline['model']}, same folds")
+    units = human["units"]
+    click.echo(
+        f"human: first two coders of each of {units} double-coded units"
+        if units
+        else "human: n/a (no unit is double-coded)"
+    )
+    engine = [*result["codes"], result["macro"]]
+    base = [*baseline["codes"], baseline["macro"]]
+    people = [*human["codes"], human["macro"]]
+    table = pd.DataFrame(
+        {
+            "code": [*(row["code"] for row in baseline["codes"]), "macro"],
+            "engine_f1": [_fmt(row["f1"]) for row in engine],
+            "baseline_f1": [_fmt(row["f1"]) for row in base],
+            "engine_kappa": [_fmt(row["cohen_kappa"]) for row in engine],
+            "base_kappa": [_fmt(row["cohen_kappa"]) for row in base],
+            "human_kappa": [_fmt(row["cohen_kappa"]) if units else "n/a" for row in people],
+        }
+    )
+    echo_frame(table, "table", left=["code"], widths={**dict.fromkeys(table, 12), "code": 24})
 
 
 @suggest.command("next")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +216,11 @@ class _Models:
 def evaluate_suggestions(
     store: Store, engine: str = "auto", folds: int = 5, seed: int = 0
 ) -> dict[str, Any]:
-    """Grouped-by-document cross-validation over the reference coding, next to human kappa."""
+    """Grouped-by-document cross-validation over the reference coding, next to human kappa.
+
+    The result also holds a TF-IDF + logistic regression ``baseline`` on the same folds and
+    ``human``: kappa between the first two coders of each double-coded unit.
+    """
     from coding.suggest import evaluate
 
     _check_engine(engine)
@@ -246,7 +251,18 @@ def evaluate_suggestions(
         entry["human_kappa"] = human.get(entry["code"])
     kappas = [v for v in human.values() if v is not None]
     result["macro"]["human_kappa"] = sum(kappas) / len(kappas) if kappas else None
+    result["human"] = _first_two_coders(store, codebook.code_ids)
     return result
+
+
+def _first_two_coders(store: Store, code_ids: Sequence[str]) -> dict[str, Any]:
+    """Per-code kappa between the first two human coders to submit each double-coded unit."""
+    from coding.suggest.evaluate import human_agreement
+
+    humans = store.coders(kind="human")
+    return human_agreement(
+        store.annotations_frame(humans), store.assignments_frame(humans), code_ids
+    )
 
 
 def _fewer_folds(folds: int, referenced: set[str], every: set[str]) -> str:

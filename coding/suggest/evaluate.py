@@ -18,8 +18,16 @@ from coding.agreement.ratings import FloatArray, Ratings, from_contingency
 from coding.errors import InvalidInput, Problem
 from coding.model import Codebook
 from coding.suggest.base import SUGGESTERS, SharesTexts, check_training_input, label_matrix
+from coding.suggest.baseline import BASELINE, baseline_scores
 
 Metrics = dict[str, float | int | str | None]
+#: What each engine's models look at, as the evaluation reports it.
+FEATURES = {
+    "rules": "codebook indicator rules",
+    "supervised": "word and character n-grams (TF-IDF), codebook indicator rule scores",
+    "auto": "word and character n-grams (TF-IDF), codebook indicator rules "
+    "(rules alone for a code without a calibrated model)",
+}
 METRICS = ("precision", "recall", "f1", "cohen_kappa", "gwet_ac1", "pr_auc", "brier")
 
 
@@ -103,22 +111,59 @@ def evaluate(
 ) -> dict[str, object]:
     """Grouped cross-validation of one engine over reference labels, per code and macro.
 
-    Returns ``{"engine", "folds", "seed", "codes": [...], "macro": {...}}``. Each code entry
-    has n (reference segments), n_scored, prevalence, precision, recall, f1, cohen_kappa,
-    gwet_ac1, pr_auc (average precision), brier and ``human_kappa: None`` (filled in by the
-    caller from the agreement engine). A metric is None when it is undefined; a code the
-    engine could not score in any fold gets a ``reason``.
+    Returns ``{"engine", "features", "folds", "seed", "codes": [...], "macro": {...},
+    "baseline": {"model", "codes", "macro"}}``. Each code entry has n (reference segments),
+    n_scored, prevalence, precision, recall, f1, cohen_kappa, gwet_ac1, pr_auc (average
+    precision), brier and ``human_kappa: None`` (filled in by the caller from the agreement
+    engine). A metric is None when it is undefined; a code the engine could not score in any
+    fold gets a ``reason``. The baseline (:mod:`coding.suggest.baseline`) is trained and
+    scored on exactly the same folds, with the same metrics.
     """
     check_training_input(texts, labels, groups, codebook)
-    factory = SUGGESTERS[engine]
     code_ids = list(codebook.code_ids)
     y = label_matrix(labels, code_ids)
-    scores = np.full(y.shape, np.nan)
-    decided = np.full(y.shape, np.nan)
-    reasons: dict[str, set[str]] = {c: set() for c in code_ids}
     text_list = list(texts)
     group_list = [str(g) for g in groups]
     splits = grouped_folds(group_list, folds, seed)
+    scores, decided, reasons = _engine_scores(
+        engine, codebook, text_list, labels, group_list, splits, seed
+    )
+    n = int((~np.isnan(y)).any(axis=1).sum())
+    per_code = [
+        _code_report(code_id, y[:, j], scores[:, j], decided[:, j], reasons[code_id])
+        for j, code_id in enumerate(code_ids)
+    ]
+    base_scores, base_decided, base_reasons = baseline_scores(text_list, y, splits)
+    base_codes = [
+        _code_report(code_id, y[:, j], base_scores[:, j], base_decided[:, j], base_reasons.get(j))
+        for j, code_id in enumerate(code_ids)
+    ]
+    return {
+        "engine": engine,
+        "features": FEATURES.get(engine),
+        "folds": len(splits),
+        "seed": seed,
+        "codes": per_code,
+        "macro": _macro(per_code, n),
+        "baseline": {"model": BASELINE, "codes": base_codes, "macro": _macro(base_codes, n)},
+    }
+
+
+def _engine_scores(
+    engine: str,
+    codebook: Codebook,
+    text_list: list[str],
+    labels: pd.DataFrame,
+    group_list: list[str],
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, dict[str, set[str]]]:
+    """Held-out scores and 0/1 decisions (texts x codes) of the engine, and why codes lack one."""
+    factory = SUGGESTERS[engine]
+    code_ids = list(codebook.code_ids)
+    scores = np.full((len(text_list), len(code_ids)), np.nan)
+    decided = np.full(scores.shape, np.nan)
+    reasons: dict[str, set[str]] = {c: set() for c in code_ids}
     shared = None  # rule hits and n-gram counts of every text, made once for every fold
     for train, test in splits:
         model = factory(codebook, seed=seed)
@@ -139,21 +184,15 @@ def evaluate(
             scores[test, j] = column
             if code_id in thresholds:
                 decided[test, j] = np.where(np.isnan(column), np.nan, column >= thresholds[code_id])
-    per_code = [
-        _code_report(code_id, y[:, j], scores[:, j], decided[:, j], reasons[code_id])
-        for j, code_id in enumerate(code_ids)
-    ]
-    return {
-        "engine": engine,
-        "folds": len(splits),
-        "seed": seed,
-        "codes": per_code,
-        "macro": _macro(per_code, int((~np.isnan(y)).any(axis=1).sum())),
-    }
+    return scores, decided, reasons
 
 
 def _code_report(
-    code_id: str, y: np.ndarray, scores: np.ndarray, decided: np.ndarray, reasons: set[str]
+    code_id: str,
+    y: np.ndarray,
+    scores: np.ndarray,
+    decided: np.ndarray,
+    reasons: set[str] | None,
 ) -> Metrics:
     known = ~np.isnan(y)
     scored = known & ~np.isnan(scores) & ~np.isnan(decided)
@@ -181,3 +220,36 @@ def _macro(per_code: list[Metrics], n: int) -> Metrics:
         macro[metric] = float(np.mean(values)) if values else None
     macro["human_kappa"] = None
     return macro
+
+
+def human_agreement(
+    annotations: pd.DataFrame, assignments: pd.DataFrame, code_ids: Sequence[str]
+) -> dict[str, object]:
+    """Per-code Cohen's kappa between the first two coders to submit each double-coded unit.
+
+    ``assignments`` has segment_id, coder, completed_at (NaN/None when open); ``annotations``
+    segment_id, coder, code_id. Units with fewer than two submissions are left out. Returns
+    ``{"units": n, "codes": [{"code", "cohen_kappa"}], "macro": {"cohen_kappa"}}``; every
+    kappa is None with no double-coded unit (or when both coders never vary on a code).
+    """
+    done = assignments.dropna(subset=["completed_at"]).drop_duplicates(["segment_id", "coder"])
+    done = done.sort_values(["segment_id", "completed_at", "coder"], kind="stable")
+    done = done.assign(rank=done.groupby("segment_id").cumcount())
+    pairs = done[done["rank"] < 2]
+    double = pairs.groupby("segment_id")["coder"].transform("size") == 2
+    pairs = pairs[double]
+    applied = annotations[["segment_id", "coder", "code_id"]].drop_duplicates()
+    applied = applied.merge(pairs[["segment_id", "coder", "rank"]], on=["segment_id", "coder"])
+    units = sorted(set(pairs["segment_id"]))
+    codes: list[Metrics] = []
+    for code_id in code_ids:
+        rows = applied[applied["code_id"] == code_id]
+        first = set(rows.loc[rows["rank"] == 0, "segment_id"])
+        second = set(rows.loc[rows["rank"] == 1, "segment_id"])
+        both = len(first & second)
+        table = (both, len(first - second), len(second - first))
+        value = cohen_kappa(*table, len(units) - len(first | second)) if units else None
+        codes.append({"code": code_id, "cohen_kappa": value})
+    kappas = [float(v) for c in codes if isinstance(v := c["cohen_kappa"], float)]
+    macro = float(np.mean(kappas)) if kappas else None
+    return {"units": len(units), "codes": codes, "macro": {"cohen_kappa": macro}}
