@@ -249,6 +249,7 @@ def test_report_has_the_baseline_with_every_metric(report: dict[str, object]) ->
         {"n", "n_scored", "f1", "cohen_kappa", "precision"} <= set(c) for c in baseline["codes"]
     )
     assert {"f1", "cohen_kappa"} <= set(baseline["macro"])
+    assert "human_kappa" not in baseline["macro"]  # the human figures are the engine's column
     assert "character n-grams" in str(report["features"])
 
 
