@@ -337,3 +337,22 @@ def test_json_keeps_its_keys_and_adds_baseline_and_human(demo_json: dict[str, ob
     assert [c["code"] for c in baseline["codes"]] == [c["code"] for c in codes]
     assert [c["code"] for c in human["codes"]] == [c["code"] for c in codes]
     assert human["units"] > 0 and 0.5 < human["macro"]["cohen_kappa"] < 1
+
+
+def test_the_baseline_chooses_its_thresholds_from_the_training_rows_alone() -> None:
+    import numpy as np
+
+    from coding.suggest.baseline import baseline_fold
+
+    rng = np.random.default_rng(0)
+    words = ["calm", "soothe", "baby", "parent", "group", "visit", "home", "notice"]
+    texts = [" ".join(rng.choice(words, size=8)) for _ in range(60)]
+    y = np.array([[1.0 if "calm" in t else 0.0] for t in texts])
+    train, test = np.arange(40), np.arange(40, 60)
+    scores, decided, _ = baseline_fold(texts, y, train, test)
+    flipped = y.copy()
+    flipped[test] = 1 - flipped[test]  # what the held-out rows are labelled must not matter
+    scores_again, decided_again, _ = baseline_fold(texts, flipped, train, test)
+    assert np.array_equal(decided, decided_again) and np.allclose(scores, scores_again)
+    agreement = (decided[:, 0] == y[test, 0]).mean()
+    assert agreement > 0.8  # a word that decides the code is learnt
