@@ -86,7 +86,9 @@ def read_bytes(path: str | Path, kind: str, what: str = "the file") -> bytes:
         if size > limit:
             raise too_large(str(path), size, kind, what)
         with path.open("rb") as handle:
-            raw = handle.read(limit + 1)  # the file may have grown since stat
+            raw = handle.read(size + 1)  # a buffer the file's size, not the limit's
+            if len(raw) > size:  # it grew since stat: read on, up to just past the limit
+                raw += handle.read(limit + 1 - len(raw))
     except OSError as err:
         raise InvalidInput(str(path), [Problem("file", err.strerror or str(err))]) from err
     if len(raw) > limit:
