@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,11 +12,14 @@ from streamlit.testing.v1 import AppTest
 from coding import service
 from coding.model import Decision, Suggestion
 from coding.review import Choice
+from coding.service import assignment as assignment_service
 from coding.service import coder as coder_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
 from coding.store import Store
+from coding.ui import pages, resolve
 from tests.conftest import DATA
+from tests.ui_fragments import run_fragment
 from tests.ui_helpers import errors_in_form, html_bodies, open_page, plain
 
 pytestmark = pytest.mark.usefixtures("clear_streamlit_caches")
@@ -291,5 +295,71 @@ def test_an_undo_that_takes_the_unit_out_of_the_queue_keeps_it_in_view(team_db: 
     assert not at.exception
     assert "Staff help them calm down" in html_bodies(at)
     assert "out of the queue" in at.info[0].value
+    with Store.open(team_db) as store:
+        assert [r.decision for r in store.resolutions()] == [Decision.REJECT, Decision.WITHDRAW]
+
+
+# -- a decision reruns only the panel -----------------------------------------------------------
+class Runs:
+    """How often the app's body and the Resolve page's body ran (spies on calls only they make)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.app = self.page = 0
+        sidebar, document_ids = pages.sidebar, assignment_service.document_ids
+
+        def app_body(*args: Any) -> None:
+            self.app += 1
+            sidebar(*args)
+
+        def page_body(*args: Any, **options: Any) -> list[str]:
+            self.page += 1
+            return document_ids(*args, **options)
+
+        monkeypatch.setattr(pages, "sidebar", app_body)
+        monkeypatch.setattr(assignment_service, "document_ids", page_body)
+
+
+def test_recording_a_decision_reruns_the_panel_not_the_page(
+    team_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = current_segment(team_db)
+    runs = Runs(monkeypatch)
+    at = open_page(team_db, "rosa", "resolve")
+    before = (runs.app, runs.page)
+    at.radio(key=f"choice-{first}").set_value(Choice.accept("amira"))
+    at.text_area(key=f"why-{first}").input("The parent calms herself down.")
+    at.button(key=f"FormSubmitter:decide-{first}-Record decision").click()
+    run_fragment(at, resolve.PANEL)
+    assert not at.exception
+    assert (runs.app, runs.page) == before  # neither the app nor the page ran again
+    assert "1 of 2 disagreements resolved" in at.get("progress")[0].proto.text
+    second = current_segment(team_db)
+    assert second != first
+    assert at.radio(key=f"choice-{second}").value is None  # the panel drew the next unit
+    with Store.open(team_db) as store:
+        assert [(r.segment_id, r.code_id) for r in store.resolutions()] == [(first, "calm")]
+
+
+def test_undo_in_place_reruns_only_the_panel(
+    team_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = current_segment(team_db)
+    runs = Runs(monkeypatch)
+    at = open_page(team_db, "rosa", "resolve")
+    at.radio(key="q_state").set_value("All").run()
+    before = (runs.app, runs.page)
+    at.radio(key=f"choice-{sid}").set_value(Choice.neither())
+    at.text_area(key=f"why-{sid}").input("Staff calm, not the parent.")
+    at.button(key=f"FormSubmitter:decide-{sid}-Record decision").click()
+    run_fragment(at, resolve.PANEL)
+    at.button(key="queue-prev").click()
+    run_fragment(at, resolve.PANEL)
+    at.text_input(key=f"undo-why-{sid}").input("that was far too hasty")
+    at.button(key=f"FormSubmitter:undo-{sid}-Undo decision").click()
+    run_fragment(at, resolve.PANEL)
+    assert not at.exception
+    assert (runs.app, runs.page) == before
+    assert "Undone: 1 decision(s) withdrawn" in plain(at.success[0].value)
+    assert at.radio(key=f"choice-{sid}")  # still on the same unit
     with Store.open(team_db) as store:
         assert [r.decision for r in store.resolutions()] == [Decision.REJECT, Decision.WITHDRAW]

@@ -24,6 +24,7 @@ from coding.ui import render as html
 
 PAGE_SIZE = 25
 STATES = {"Open": QueueState.OPEN, "Resolved": QueueState.RESOLVED, "All": QueueState.ALL}
+PANEL = "resolve-panel"  # the fragment's key: a decision reruns only this panel
 PIN = "queue-pin"  # (segment_id, queue position): a unit kept in view after it left the queue
 
 
@@ -81,7 +82,7 @@ def _queue(
     )
 
 
-@st.fragment
+@st.fragment(key=PANEL)
 def panel(codes: tuple[Code, ...]) -> None:
     state.show_flash()
     user = state.user_name() or ""
