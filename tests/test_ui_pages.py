@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 from streamlit.testing.v1 import AppTest
 
 from coding.errors import CodingError
@@ -190,6 +193,57 @@ def test_export_page_builds_with_progress_and_the_chosen_cap(
     assert not at.get("progress")  # the bar gave way to the download
     (download,) = at.get("download_button")
     assert download.proto.label == "Download theme_report.md"
+
+
+class Sent:
+    """The elements a run has sent to the browser so far, by place on the page (delta path)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.messages: list[ForwardMsg] = []
+        enqueue = ScriptRunContext.enqueue
+
+        def spy(ctx: ScriptRunContext, msg: ForwardMsg) -> None:
+            self.messages.append(msg)
+            enqueue(ctx, msg)
+
+        monkeypatch.setattr(ScriptRunContext, "enqueue", spy)
+
+    def elements(self) -> dict[tuple[int, ...], Any]:
+        """The last element sent to each place."""
+        return {
+            tuple(m.metadata.delta_path): m.delta.new_element
+            for m in self.messages
+            if m.HasField("delta") and m.delta.WhichOneof("type") == "new_element"
+        }
+
+
+def test_while_a_file_builds_a_progress_bar_stands_where_the_last_download_was(
+    team_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = Sent(monkeypatch)
+    at = open_page(team_db, "rosa", "export")
+    sent.messages.clear()
+    at.button(key="build-segments-csv").click().run()
+    (old,) = [p for p, e in sent.elements().items() if e.WhichOneof("type") == "download_button"]
+    building: dict[tuple[int, ...], Any] = {}
+
+    def build(*_args: object, excerpts: int, on_progress: OnProgress) -> tuple[str, bytes]:
+        on_progress(ProgressEvent("reading", 3, 6, "annotations"))
+        building.update(sent.elements())  # what the browser shows while the file builds
+        return "matrix.csv", b"code,share\n"
+
+    monkeypatch.setattr(export_service, "export_download", build)
+    sent.messages.clear()
+    at.button(key="build-matrix-csv").click().run()
+    assert not at.exception
+    kinds = {p: e.WhichOneof("type") for p, e in building.items()}
+    assert "download_button" not in kinds.values()
+    # The browser keeps an element of the last run until this run sends one to its place:
+    # the bar has taken the old download button's place, so that button is gone at once.
+    assert kinds.get(old) == "progress"
+    assert building[old].progress.text == "Reading the study annotations"
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download matrix.csv"
 
 
 def test_progress_fills_the_bar_stage_by_stage() -> None:
