@@ -1,38 +1,53 @@
-"""Speed of the app in a real browser on a generated 20,000-segment study.
+"""Speed of the app's own work on a generated 20,000-unit study: the median of each action.
 
-Prints the first render of each page and the median time of coding and review actions, from
-the click to the updated page, measured in headless Chromium against ``streamlit run``.
+Each action is timed under AppTest (``streamlit.testing``) from the click to the end of the
+rerun it causes, rerunning what the browser would ask for: only the fragment the page draws
+its form in, when it draws one (see ``tests/ui_fragments.py``), else the whole page. A bare
+Streamlit script's rerun, timed in the same run, is the floor: Streamlit's own cost per rerun.
+Widgets are found by label or key only, so the figures follow the pages as they change.
 
-    python benchmarks/app.py                     # the benchmark (20,000 units)
-    python benchmarks/app.py --units 2000        # a smaller study
+    python benchmarks/app.py                        # 20,000 units, 5 of each action
+    python benchmarks/app.py --units 2000 --repeats 3
+    python benchmarks/app.py --browser              # click to drawn page in headless Chromium
     python benchmarks/app.py --screenshots docs/screenshots   # README screenshots (demo study)
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+import streamlit as st  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from coding import service  # noqa: E402
 from coding.model import Annotation, Document, Segment, segment_id_for, sha256_text  # noqa: E402
+from coding.review import Choice  # noqa: E402
 from coding.service import access  # noqa: E402
-from coding.service.demo import DEMO_PASSWORD, build_demo  # noqa: E402
+from coding.service import export as export_service  # noqa: E402
+from coding.service import queue as queue_service  # noqa: E402
+from coding.service import review as review_service  # noqa: E402
+from coding.store import Store  # noqa: E402
 from coding.store import schema as t  # noqa: E402
-from tests.ui_helpers import CHROMIUM_ARGS, start_app  # noqa: E402
+from tests.ui_fragments import fragment_ids, run_fragment  # noqa: E402
+from tests.ui_helpers import PAGES  # noqa: E402
 
 PASSWORD = "bench-password"
+BARE = "import streamlit as st\n\nst.title('Bare')\nst.write('One rerun of Streamlit itself.')\n"
+TIMEOUT = 600
+FLOOR = "bare Streamlit rerun (floor)"
 WORDS = (
     "parent",
     "infant",
@@ -59,7 +74,6 @@ WORDS = (
     "sense",
     "care",
 )
-WAIT = 30_000
 
 
 def generate(db: Path, units: int, per_document: int = 200, seed: int = 0) -> None:
@@ -135,198 +149,183 @@ def generate(db: Path, units: int, per_document: int = 200, seed: int = 0) -> No
     store.close()
 
 
-def demo(db: Path) -> None:
-    """The demo study as `make demo` builds it (users, chloe's manual, suggestions)."""
-    build_demo(db, "demo")
+Timings = dict[str, list[float]]
 
 
-def since(start: float) -> float:
+def timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
     return time.perf_counter() - start
 
 
-def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
-    page.get_by_role("textbox", name="Name").fill(name)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as {name}").wait_for(timeout=WAIT)
+def open_page(db: Path, user: str, page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["db_path"] = str(db)
+    at.session_state["user"] = user
+    at.user = {"email": f"{user}@example.org"}
+    at.run()
+    at.switch_page(PAGES[page]).run()
+    if at.exception:
+        raise RuntimeError(f"the {page} page failed: {at.exception}")
+    return at
 
 
-def go(page: Page, title: str, ready: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    page.get_by_text(ready).first.wait_for(timeout=WAIT)
+def click(at: AppTest) -> AppTest:
+    """Rerun after a click: the page's fragment when it has exactly one, else the page."""
+    return run_fragment(at) if len(fragment_ids(at)) == 1 else at.run()
 
 
-PROGRESS = '[data-testid="stProgress"]'
+def progress(at: AppTest) -> str:
+    bars = at.get("progress")
+    return str(bars[0].proto.text) if bars else ""
 
 
-def progress_text(page: Page) -> str:
-    return str(page.locator(PROGRESS).first.inner_text())
+def button(at: AppTest, label: str) -> object:
+    found = [b for b in at.button if b.label == label]
+    if not found:
+        raise RuntimeError(f"no button labelled {label!r} on the page")
+    return found[0]
 
 
-def wait_changed(page: Page, before: str, forms: int) -> None:
-    """Until the progress text differs from ``before`` (the action took effect) and the
-    previous unit's form is gone (the new unit is fully drawn)."""
-    page.wait_for_function(
-        "([sel, before, forms]) => { const e = document.querySelector(sel);"
-        " return e !== null && e.innerText !== before &&"
-        " document.querySelectorAll('[data-testid=stForm]').length === forms; }",
-        arg=[PROGRESS, before, forms],
-        timeout=WAIT,
-        polling="raf",
-    )
+def floor(timings: Timings, repeats: int) -> None:
+    at = AppTest.from_string(BARE, default_timeout=TIMEOUT).run()
+    timings[FLOOR] = [timed(at.run) for _ in range(repeats * 2)]
 
 
-def settle(page: Page, forms: int) -> None:
-    """Until the page shows exactly ``forms`` forms (no stale ones from the last render)."""
-    page.wait_for_function(
-        "(forms) => document.querySelectorAll('[data-testid=stForm]').length === forms"
-        " && document.querySelectorAll('[data-stale=true]').length === 0",
-        arg=forms,
-        timeout=WAIT,
-        polling="raf",
-    )
+def submit_and_next(db: Path, timings: Timings, repeats: int) -> None:
+    """chloe ticks the first code of her unit, then "Submit and next"."""
+    at = open_page(db, "chloe", "code")
+    times = []
+    for _ in range(repeats):
+        before = progress(at)
+        at.checkbox[0].check()
+        button(at, "Submit and next").click()  # type: ignore[attr-defined]
+        times.append(timed(lambda: click(at)))
+        if at.exception or progress(at) == before:
+            raise RuntimeError(f"submit and next did not take: {at.exception or before}")
+    timings["code: submit and next"] = times
 
 
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
+def record_decision(db: Path, timings: Timings, repeats: int) -> None:
+    """rosa records "Merge" with a rationale on the first unit of her queue."""
+    at = open_page(db, "rosa", "resolve")
+    times = []
+    for k in range(repeats):
+        before = progress(at)
+        (choice,) = [r for r in at.radio if r.label == "Final codes"]
+        choice.set_value(Choice.merge())
+        (why,) = [a for a in at.text_area if a.label == "Rationale (required)"]
+        why.input(f"benchmark decision {k}")
+        button(at, "Record decision").click()  # type: ignore[attr-defined]
+        times.append(timed(lambda: click(at)))
+        if at.exception or progress(at) == before:
+            raise RuntimeError(f"the decision did not take: {at.exception or before}")
+    timings["resolve: record decision"] = times
+    at.run()  # the whole page, as after a change of filter
+    timings["resolve: whole page rerun"] = [timed(at.run) for _ in range(repeats)]
 
 
-def benchmark(db: Path, actions: int) -> dict[str, float | list[float]]:
-    server, port = start_app(db)
-    results: dict[str, float | list[float]] = {}
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            try:
-                _measure(page, port, actions, results)
-            except Exception:
-                page.screenshot(path="/tmp/bench-fail.png", full_page=True)
-                raise
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    return results
+def decide_one(db: Path, k: int) -> None:
+    """One more decision, written straight to the study (an edit between two views)."""
+    with Store.open(db) as store:
+        page, _ = queue_service.review_queue(store, "rosa", limit=1)
+        sid = str(page["segment_id"].iloc[0])
+        review_service.decide(store, "rosa", sid, Choice.merge(), f"edit {k} between views")
 
 
-def _measure(page: Page, port: int, actions: int, results: dict[str, float | list[float]]) -> None:
-    """Sign in as chloe and code, then as rosa and review; each time from click to drawn page."""
-    t0 = time.perf_counter()
-    page.goto(f"http://127.0.0.1:{port}/")
-    page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
-    results["first render (sign-in page)"] = since(t0)
-    sign_in(page, "chloe")
-    t0 = time.perf_counter()
-    go(page, "Code", "units submitted")
-    settle(page, forms=1)
-    results["first render: Code page"] = since(t0)
-    coding: list[float] = []
-    for _ in range(actions):
-        settle(page, forms=1)
-        page.get_by_test_id("stForm").get_by_text("Caregiver attunement", exact=True).click()
-        before = progress_text(page)
-        t0 = time.perf_counter()
-        page.get_by_role("button", name="Submit and next").click()
-        wait_changed(page, before, forms=1)
-        coding.append(since(t0))
-    results["code: submit and next"] = coding
-    moves: list[float] = []
-    for k in range(2, 2 + actions):
-        settle(page, forms=1)
-        t0 = time.perf_counter()
-        page.get_by_role("button", name="Next ▶").click()
-        page.get_by_text(f"Unit {k} of").wait_for(timeout=WAIT)
-        settle(page, forms=1)
-        moves.append(since(t0))
-    results["code: next unit"] = moves
-    sign_out(page)
-    sign_in(page, "rosa")
-    t0 = time.perf_counter()
-    go(page, "Study", "What to do next")
-    results["first render: Study page (signed in)"] = since(t0)
-    t0 = time.perf_counter()
-    go(page, "Resolve", "disagreements resolved")
-    settle(page, forms=2)
-    results["first render: Resolve page"] = since(t0)
-    review: list[float] = []
-    for k in range(1, actions + 1):
-        settle(page, forms=2)
-        page.get_by_text("Merge:").click()
-        page.get_by_label("Rationale (required)").fill(f"benchmark decision {k}")
-        before = progress_text(page)
-        t0 = time.perf_counter()
-        page.get_by_role("button", name="Record decision").click()
-        wait_changed(page, before, forms=2)
-        review.append(since(t0))
-    results["review: record decision"] = review
+def agreement(db: Path, timings: Timings, repeats: int) -> None:
+    cold, edited = [], []
+    for k in range(repeats):
+        st.cache_data.clear()
+        quiet()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+        at.session_state["db_path"], at.session_state["user"] = str(db), "rosa"
+        at.run()
+        cold.append(timed(lambda: at.switch_page(PAGES["agreement"]).run()))  # noqa: B023
+        decide_one(db, k)
+        edited.append(timed(at.run))
+        if at.exception:
+            raise RuntimeError(f"the agreement page failed: {at.exception}")
+    timings["agreement: open cold"] = cold
+    timings["agreement: after one edit"] = edited
 
 
-def screenshots(db: Path, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    server, port = start_app(db)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
-            page.screenshot(path=str(out / "signin.png"))
-            sign_in(page, "chloe", DEMO_PASSWORD)
-            go(page, "Code", "units submitted")
-            page.get_by_test_id("stForm").get_by_text("Emotion regulation", exact=True).click()
-            page.get_by_label("Memo").fill("Grounding routine for cravings: regulation.")
-            page.screenshot(path=str(out / "code.png"), full_page=True)
-            sign_out(page)
-            sign_in(page, "rosa", DEMO_PASSWORD)
-            go(page, "Study", "What to do next")
-            page.screenshot(path=str(out / "study.png"), full_page=True)
-            go(page, "Resolve", "disagreements resolved")
-            page.screenshot(path=str(out / "resolve.png"), full_page=True)
-            go(page, "Agreement", "Per code")
-            page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=WAIT)
-            time.sleep(1.0)
-            page.screenshot(path=str(out / "agreement.png"), full_page=True)
-            go(page, "Export", "Click a format to build the file")
-            page.screenshot(path=str(out / "export.png"), full_page=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+def exports(db: Path, timings: Timings, repeats: int) -> None:
+    at = open_page(db, "rosa", "export")
+    for kind, fmt, name in export_service.available_exports():
+        times = []
+        for _ in range(repeats):
+            at.button(key=f"build-{kind}-{fmt}").click()
+            times.append(timed(at.run))
+            if at.exception or at.error or not at.get("download_button"):
+                raise RuntimeError(f"{name} was not built: {at.exception or at.error}")
+        timings[f"export: {name}"] = times
+
+
+def quiet() -> None:
+    """No warnings about Streamlit calls made outside a script run (cache clears here)."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("streamlit"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def measure(db: Path, repeats: int) -> Timings:
+    timings: Timings = {}
+    quiet()
+    floor(timings, repeats)
+    submit_and_next(db, timings, repeats)
+    record_decision(db, timings, repeats)
+    agreement(db, timings, repeats)
+    exports(db, timings, max(1, repeats // 2))
+    floor(timings, repeats)  # once more at the end: the machine may have got busier
+    return timings
+
+
+def table(timings: Timings) -> str:
+    base = statistics.median(timings[FLOOR]) if FLOOR in timings else None
+    lines = [
+        f"{'action':42} {'median':>9} {'min':>8} {'max':>8} {'n':>3} {'x floor':>8}",
+        "-" * 83,
+    ]
+    for name, values in timings.items():
+        median = statistics.median(values)
+        lines.append(
+            f"{name:42} {median * 1000:6.0f} ms {min(values) * 1000:5.0f} ms "
+            f"{max(values) * 1000:5.0f} ms {len(values):3} "
+            + (f"{median / base:8.1f}" if base else f"{'-':>8}")
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=20_000)
-    parser.add_argument("--actions", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5, help="Times each action is timed.")
+    parser.add_argument("--browser", action="store_true", help="Time in headless Chromium.")
     parser.add_argument("--screenshots", type=Path, help="Write README screenshots here.")
     args = parser.parse_args()
-    if shutil.which("chromium") is None:
+    if (args.browser or args.screenshots) and shutil.which("chromium") is None:
         sys.exit("chromium is not installed (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "study.db"
         if args.screenshots:
-            demo(db)
-            screenshots(db, args.screenshots)
+            import app_browser
+
+            app_browser.demo(db)
+            app_browser.screenshots(db, args.screenshots)
             print(f"screenshots in {args.screenshots}")
             return
         started = time.perf_counter()
         generate(db, args.units)
         print(f"generated {args.units} units in {time.perf_counter() - started:.1f} s")
-        for name, value in benchmark(db, args.actions).items():
-            if isinstance(value, list):
-                print(
-                    f"{name:40} median {statistics.median(value) * 1000:6.0f} ms "
-                    f"(min {min(value) * 1000:.0f}, max {max(value) * 1000:.0f}, "
-                    f"n={len(value)})"
-                )
-            else:
-                print(f"{name:40} {value:6.2f} s")
+        if args.browser:
+            import app_browser
+
+            found = app_browser.benchmark(db, args.repeats, PASSWORD)
+            timings = {k: v if isinstance(v, list) else [v] for k, v in found.items()}
+            print(table(timings))
+            return
+        print(table(measure(db, args.repeats)))
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from coding import service
 from coding.service import access
+from coding.service import coder as coder_service
 from coding.store import Store
 from tests.ui_helpers import CHROMIUM_ARGS, PASSWORD, start_app
 
@@ -58,14 +60,15 @@ def two_coder_db(corpus_db: Path, tmp_path: Path) -> Path:
     return corpus_db
 
 
-@pytest.fixture
-def page(two_coder_db: Path) -> Iterator[Page]:
-    server, port = start_app(two_coder_db)
+@contextmanager
+def browser_on(db: Path, height: int) -> Iterator[Page]:
+    """A tab on the app serving ``db``, 1280 px wide; no request may leave the machine."""
+    server, port = start_app(db)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(
-                viewport={"width": 1280, "height": 1000}, accept_downloads=True
+                viewport={"width": 1280, "height": height}, accept_downloads=True
             )
             outside: list[str] = []
             context.on(
@@ -84,6 +87,12 @@ def page(two_coder_db: Path) -> Iterator[Page]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def page(two_coder_db: Path) -> Iterator[Page]:
+    with browser_on(two_coder_db, height=1000) as tab:
+        yield tab
 
 
 def shoot(page: Page, name: str) -> None:
@@ -162,3 +171,121 @@ def test_code_resolve_and_export(page: Page, two_coder_db: Path, tmp_path: Path)
     shoot(page, "export")
     text = saved.read_text(encoding="utf-8")
     assert "calm" in text and "segment_id" in text
+
+
+# -- a coder's five units and a reviewer's five decisions, on one screen at 1280 x 800 ---------
+SCREEN = {"width": 1280, "height": 800}
+UNITS = [
+    "The parent takes a breath before answering the baby.",
+    "Staff show the parent how to notice when the baby looks away.",
+    "The parent names the feeling out loud and waits.",
+    "A home visit starts with the parent's own week.",
+    "The group shares what helped them stay calm at night.",
+    "The session ends with a plan for the next visit.",
+]
+
+
+@pytest.fixture
+def five_unit_db(study: Path, tmp_path: Path) -> Path:
+    """Six one-paragraph units; amira has submitted Calm on each; chloe has them all to do;
+    reviewer rosa."""
+    manual = tmp_path / "visits.md"
+    manual.write_text("# Home visits\n\n" + "\n\n".join(UNITS) + "\n", encoding="utf-8")
+    with Store.open(study) as store:
+        service.import_documents(store, [manual], "tester")
+        for name, role in (("amira", "coder"), ("chloe", "coder"), ("rosa", "reviewer")):
+            access.add_user(store, name, role, PASSWORD, "tester")
+            if role == "coder":
+                service.assign(store, name, "tester")
+        for segment in store.segments():
+            coder_service.save_unit(store, "amira", segment.id, ["calm"], "", submit=True)
+    return study
+
+
+def on_one_screen(page: Page, unit: str) -> None:
+    """The unit's text, every code's checkbox and Submit are inside the window unscrolled."""
+    scrolled = page.evaluate(
+        "() => [window.scrollY, ...[...document.querySelectorAll('*')]"
+        ".filter(e => e.scrollTop > 0).map(e => e.scrollTop)]"
+    )
+    assert scrolled == [0], f"the page is scrolled: {scrolled}"
+    form = page.get_by_test_id("stForm")
+    parts = {
+        "unit text": page.get_by_text(unit).first,
+        "Submit and next": page.get_by_role("button", name="Submit and next"),
+        **{f"{code} checkbox": form.get_by_role("checkbox", name=code) for code in CODES},
+    }
+    for name, part in parts.items():
+        box = part.bounding_box()
+        assert box is not None, f"{name} is not drawn"
+        inside = (
+            box["x"] >= 0
+            and box["y"] >= 0
+            and box["x"] + box["width"] <= SCREEN["width"]
+            and box["y"] + box["height"] <= SCREEN["height"]
+        )
+        assert inside, f"{name} is outside the {SCREEN} window: {box}"
+
+
+CODES = ("Calm", "Cues")
+
+
+def settled(page: Page, forms: int) -> None:
+    """Until the page shows ``forms`` forms and nothing left over from the last run."""
+    page.wait_for_function(
+        "(forms) => document.querySelectorAll('[data-testid=stForm]').length === forms"
+        " && document.querySelectorAll('[data-stale=true]').length === 0",
+        arg=forms,
+        timeout=WAIT,
+    )
+
+
+def test_a_coder_codes_five_units_on_one_screen(five_unit_db: Path) -> None:
+    with browser_on(five_unit_db, height=SCREEN["height"]) as page:
+        sign_in(page, "chloe")
+        go(page, "Code")
+        form = page.get_by_test_id("stForm")
+        for k in range(5):
+            expect(page.get_by_text(UNITS[k]).first).to_be_visible(timeout=WAIT)
+            settled(page, forms=1)
+            expect(form.get_by_role("checkbox", name="Cues")).not_to_be_checked(timeout=WAIT)
+            if k == 0:
+                on_one_screen(page, UNITS[0])
+            form.get_by_text("Cues", exact=True).click()
+            expect(form.get_by_role("checkbox", name="Cues")).to_be_checked(timeout=WAIT)
+            page.get_by_role("button", name="Submit and next").click()
+            expect(page.get_by_text(f"{k + 1} of 6 units submitted")).to_be_visible(timeout=WAIT)
+        shoot(page, "code-five")
+    with Store.open(five_unit_db) as store:
+        assert len(service.disagreements(store)) == 10  # Calm and Cues on five units
+
+
+def test_a_reviewer_decides_five_units_and_undoes_one(five_unit_db: Path) -> None:
+    with Store.open(five_unit_db) as store:
+        for segment in store.segments()[:5]:
+            coder_service.save_unit(store, "chloe", segment.id, ["cues"], "", submit=True)
+    with browser_on(five_unit_db, height=SCREEN["height"]) as page:
+        sign_in(page, "rosa")
+        go(page, "Resolve")
+        for k in range(5):
+            expect(page.get_by_text(f"{2 * k} of 10 disagreements resolved")).to_be_visible(
+                timeout=WAIT
+            )
+            expect(page.get_by_text(UNITS[k]).first).to_be_visible(timeout=WAIT)
+            settled(page, forms=2)  # the decision and the codebook note
+            page.get_by_text("Merge (every code a coder applied)").click()
+            page.get_by_label("Rationale (required)").fill(f"Both readings hold for unit {k}.")
+            page.get_by_role("button", name="Record decision").click()
+            expect(page.get_by_text("Recorded 2 decision(s).")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_text("The queue is empty")).to_be_visible(timeout=WAIT)
+        page.get_by_test_id("stRadio").get_by_text("Resolved", exact=True).click()
+        expect(page.get_by_text(UNITS[0]).first).to_be_visible(timeout=WAIT)
+        page.get_by_label("Why undo?").fill("Calm was the staff's, not the parent's.")
+        page.get_by_role("button", name="Undo decision").click()
+        expect(page.get_by_text("Undone: 2 decision(s) withdrawn")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_text("8 of 10 disagreements resolved")).to_be_visible(timeout=WAIT)
+        expect(page.get_by_text(UNITS[0]).first).to_be_visible(timeout=WAIT)  # stays in view
+        shoot(page, "resolve-five")
+    with Store.open(five_unit_db) as store:
+        decisions = [str(r.decision) for r in store.resolutions()]
+    assert len(decisions) == 12 and decisions[-2:] == ["withdraw", "withdraw"]

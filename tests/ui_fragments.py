@@ -16,10 +16,19 @@ from streamlit.runtime.scriptrunner import RerunData
 from streamlit.testing.v1 import AppTest, local_script_runner
 
 
-def fragment_id(at: AppTest, key: str) -> str:
-    """The id the last run gave the fragment declared with ``@st.fragment(key=key)``."""
-    # AppTest keeps its fragments between runs; it has no public way to name one.
-    (found,) = at._fragment_storage.resolve_target(key)
+def fragment_ids(at: AppTest) -> frozenset[str]:
+    """The fragments the page drew on its last full run."""
+    # AppTest keeps its fragments between runs; it has no public way to name them.
+    return at._fragment_storage.ids_registered_after(0)
+
+
+def fragment_id(at: AppTest, key: str | None = None) -> str:
+    """The id of the fragment declared with ``@st.fragment(key=key)``; without a key, of the
+    page's only fragment."""
+    if key is None:
+        (found,) = fragment_ids(at)
+    else:
+        (found,) = at._fragment_storage.resolve_target(key)
     return str(found)
 
 
@@ -37,7 +46,8 @@ def _scoped_to(fragment: str) -> Iterator[None]:
         setattr(local_script_runner, "RerunData", RerunData)  # noqa: B010
 
 
-def run_fragment(at: AppTest, key: str, timeout: float | None = None) -> AppTest:
-    """Rerun only the fragment ``key`` with the widgets' current values (clicks included)."""
+def run_fragment(at: AppTest, key: str | None = None, timeout: float | None = None) -> AppTest:
+    """Rerun only the fragment ``key`` (None: the page's only fragment) with the widgets'
+    current values, clicks included."""
     with _scoped_to(fragment_id(at, key)):
         return at.run(timeout=timeout)
