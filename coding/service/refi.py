@@ -21,7 +21,8 @@ from coding.refi.locate import Located, locate
 from coding.refi.qdpx_read import Project, Source, read_qdpx
 from coding.refi.qdpx_write import source_guid
 from coding.service.codings import annotation_keys
-from coding.service.study import slug, unit_kind
+from coding.service.manifest import slug
+from coding.service.study import unit_kind
 from coding.store import Store
 from coding.store.projects import ProjectWrite, import_project
 from coding.xmlzip import MAX_TOTAL_BYTES
