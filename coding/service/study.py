@@ -201,8 +201,7 @@ class _ImportPlan:
         titled = ManifestEntry(name, entry.programme, entry.title or source.title)
         document = _versioned(self.store, titled, source.text, str(path))
         if entry.attributes and self.manifest_columns:
-            stored = _stored_id(self.store, name, source.text)
-            subject = stored if document is None else document.id
+            subject = _stored_id(self.store, name, source.text) if document is None else document.id
             cells = dict(entry.attributes)
             self.attribute_plan().add("document", subject, self.manifest_columns, cells)
         if document is None:
