@@ -16,7 +16,7 @@ from coding.errors import CodingError
 from coding.model import Role
 from coding.service.access import Operator, require_role
 from coding.service.agreement import AgreementData, agreement_report
-from coding.service.attributes import find_attribute, sort_key, unit_values
+from coding.service.attributes import find_attribute, sort_key, study_attributes, unit_values
 from coding.store import Store
 
 BUILT_IN = ("code", "document", "code-document")  # what ``--by`` means without an attribute
@@ -51,7 +51,11 @@ def agreement_by_attribute(
     try:
         _scope, kind = find_attribute(data.store, name)
     except CodingError as err:
-        raise CodingError(f"{err} (or one of {', '.join(BUILT_IN)})") from err
+        known = ", ".join(a.name for a in study_attributes(data.store)) or "none yet"
+        raise CodingError(
+            f"cannot group agreement by {name!r}: give {', '.join(BUILT_IN)} or an attribute "
+            f"(the study has: {known})"
+        ) from err
     column = name.strip().lower()
     values = unit_values(data.store, column)
     if values.empty:
