@@ -225,6 +225,8 @@ def _qdpx(data: StudyData, _fmt: str, _options: Options) -> list[File]:
             documents=data.documents,
             coders=data.coders,
             annotations=tables.revealed(data.annotations, data.assignments),
+            attributes=data.attributes,
+            units=data.segments,
         )
         out.write(write_qdpx(content))
 

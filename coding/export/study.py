@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
 
 from coding.export import figures, report, tables
 from coding.model import CodebookVersion, Document
+from coding.refi.cases import StudyAttributes
 
 FIGURE_TITLE = "Share of segments with each final code"
 
@@ -29,6 +30,7 @@ class StudyData:
     events: pd.DataFrame  # the exportable event trail (audit.audit_events)
     coders: list[str]
     reliability: report.Reliability
+    attributes: StudyAttributes = field(default_factory=StudyAttributes)
 
     @cached_property
     def coded(self) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from coding.errors import CodingError, InvalidInput, PermissionDenied, Problem
 from coding.model import Role
+from coding.refi.cases import StudyAttributes
 from coding.service.access import Operator, require_role
 from coding.store import Store
 from coding.store import attributes as attribute_store
@@ -217,6 +218,19 @@ def _changed(
         return []
     stored = attribute_store.stored_values(store, scope, sorted({s for s, _, _ in rows}))
     return [row for row in rows if row not in stored]
+
+
+def export_attributes(store: Store) -> StudyAttributes:
+    """The declared attributes and all their values, for exports (no role check: for
+    services that have checked one)."""
+    found = attribute_store.declared(store)
+    if not found:
+        return StudyAttributes()
+    return StudyAttributes(
+        declared=[(name, scope, kind) for name, (scope, kind) in found.items()],
+        documents=attribute_store.document_values(store, []),
+        units=attribute_store.all_unit_values(store),
+    )
 
 
 # -- reads for the faces ---------------------------------------------------------------------

@@ -32,6 +32,7 @@ from coding.export.study import StudyData
 from coding.model import OnProgress, ProgressEvent, Role, no_progress
 from coding.service import agreement as agreement_service
 from coding.service.access import require_role
+from coding.service.attributes import export_attributes
 from coding.service.folders import write_folder
 from coding.store import Store
 
@@ -144,6 +145,7 @@ def load(
         reliability=_reliability(store, coders, on_progress)
         if with_reliability
         else report.Reliability({}, "not computed"),
+        attributes=export_attributes(store),
     )
 
 

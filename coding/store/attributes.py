@@ -138,6 +138,12 @@ def units_where(store: Store, name: str, scope: str, values: Sequence[str]) -> l
         return [str(v) for v in conn.execute(query).scalars()]
 
 
+def all_unit_values(store: Store) -> pd.DataFrame:
+    """segment_id, name, value of every stored unit attribute value."""
+    u = t.unit_attributes
+    return store.plain_frame(select(u.c.segment_id, u.c.name, u.c.value).order_by(u.c.segment_id))
+
+
 def document_values(store: Store, document_ids: Sequence[str]) -> dict[str, dict[str, str]]:
     """Document id -> {name: value} of its declared attributes (programme not included)."""
     da = t.document_attributes
