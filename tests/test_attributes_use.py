@@ -123,3 +123,22 @@ def test_status_of_a_study_without_attributes_says_nothing_of_them(coded_db: Pat
     assert "attributes" not in text and text.splitlines()[-1].startswith("suggestions")
     info = json.loads(CliRunner().invoke(cli, ["status", str(coded_db), "--format", "json"]).stdout)
     assert "attributes" not in info
+
+
+def test_the_matrix_takes_its_rows_from_an_attribute(sited: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["export", str(sited), "--to", str(out), "--only", "matrix", "--format", "csv"]
+    result = CliRunner().invoke(cli, [*args, "--matrix-rows", "site"])
+    assert result.exit_code == 0, result.output
+    cells = pd.read_csv(out / "matrix.csv")
+    assert list(cells.columns[:2]) == ["site", "code_id"]
+    counts = {(r.site, r.code_id): (r.segments, r.site_segments) for r in cells.itertuples()}
+    assert counts == {
+        ("north", "calm"): (2, 4),  # agreed on units 0 and 3; unit 1's cues still open
+        ("north", "cues"): (0, 4),
+        ("south", "calm"): (0, 4),
+        ("south", "cues"): (2, 4),
+    }
+    by_speaker = CliRunner().invoke(cli, [*args, "--matrix-rows", "speaker"])
+    assert by_speaker.exit_code == 0, by_speaker.output
+    assert set(pd.read_csv(out / "matrix.csv")["speaker"]) == {"amira", "nurse"}

@@ -233,6 +233,12 @@ def export_attributes(store: Store) -> StudyAttributes:
     )
 
 
+def matrix_rows_by(store: Store, name: str) -> tuple[str, dict[str, str]]:
+    """The name of an attribute and each unit's value of it: the rows of a matrix export."""
+    frame = unit_values(store, name)
+    return name.strip().lower(), dict(zip(frame["segment_id"], frame["value"], strict=True))
+
+
 # -- reads for the faces ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Attribute:
