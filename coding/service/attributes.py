@@ -228,7 +228,7 @@ def export_attributes(store: Store) -> StudyAttributes:
         return StudyAttributes()
     return StudyAttributes(
         declared=[(name, scope, kind) for name, (scope, kind) in found.items()],
-        documents=attribute_store.document_values(store, []),
+        documents=attribute_store.document_values(store),
         units=attribute_store.all_unit_values(store),
     )
 

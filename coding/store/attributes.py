@@ -144,11 +144,14 @@ def all_unit_values(store: Store) -> pd.DataFrame:
     return store.plain_frame(select(u.c.segment_id, u.c.name, u.c.value).order_by(u.c.segment_id))
 
 
-def document_values(store: Store, document_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Document id -> {name: value} of its declared attributes (programme not included)."""
+def document_values(
+    store: Store, document_ids: Sequence[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """Document id -> {name: value} of its declared attributes (programme not included), for
+    these documents (None: every document)."""
     da = t.document_attributes
     query = select(da.c.document_id, da.c.name, da.c.value)
-    if document_ids:
+    if document_ids is not None:
         query = query.where(da.c.document_id.in_(list(document_ids)))
     found: dict[str, dict[str, str]] = {}
     with store.engine.connect() as conn:
