@@ -39,6 +39,8 @@ class PresegmentedRow:
     text: str
     programme: str
     title: str
+    where: str = ""  # the row of the file (``row N``), for messages
+    attributes: tuple[tuple[str, str], ...] = ()  # (column, cell) of each extra column
 
 
 def normalise_with_map(text: str) -> tuple[str, list[int]]:
@@ -196,12 +198,14 @@ def _pdf_text(raw: bytes, source: str) -> str:
 
 
 PRESEGMENTED_REQUIRED = ("document_id", "segment_id", "text")
+PRESEGMENTED_COLUMNS = (*PRESEGMENTED_REQUIRED, "programme", "title")
 
 
 def read_presegmented(path: str | Path) -> list[PresegmentedRow]:
     """Rows of a pre-segmented CSV (document_id, segment_id, text[, programme, title]).
 
-    Read with :func:`coding.csvfile.read_csv`; only ``text`` may hold line breaks.
+    Read with :func:`coding.csvfile.read_csv`; only ``text`` may hold line breaks. The cells
+    of any other column travel with each row (``attributes``: the unit's attributes).
     """
     table = read_csv(path, multiline={"text"})
     missing = [c for c in PRESEGMENTED_REQUIRED if c not in table.header]
@@ -212,6 +216,7 @@ def read_presegmented(path: str | Path) -> list[PresegmentedRow]:
     problems: list[Problem] = []
     rows: list[PresegmentedRow] = []
     seen: dict[tuple[str, str], str] = {}
+    extra = [c for c in table.header if c not in PRESEGMENTED_COLUMNS]
     for row in table.rows:
         doc_id = row.get("document_id").strip()
         seg_id = row.get("segment_id").strip()
@@ -230,7 +235,13 @@ def read_presegmented(path: str | Path) -> list[PresegmentedRow]:
         seen.setdefault((doc_id, seg_id), row.where)
         rows.append(
             PresegmentedRow(
-                doc_id, seg_id, body, row.get("programme").strip(), row.get("title").strip()
+                doc_id,
+                seg_id,
+                body,
+                row.get("programme").strip(),
+                row.get("title").strip(),
+                row.where,
+                tuple((column, row.get(column).strip()) for column in extra),
             )
         )
     if not rows and not problems:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import click
 import pandas as pd
@@ -13,7 +14,7 @@ from coding.cli.common import (
     FORMAT,
     SEED,
     STUDY,
-    choice,
+    actor,
     echo_disagreements,
     echo_frame,
     flag,
@@ -24,6 +25,8 @@ from coding.cli.common import (
 )
 from coding.cli.main import cli
 from coding.service import agreement as agreement_service
+from coding.service import agreement_by
+from coding.service.access import Operator
 
 SHOWN = (
     "pair",
@@ -71,7 +74,13 @@ AGREEING = {("--pairwise", "--by code")}  # what --pairwise does anyway
     help="Comma-separated coders (default: all with completed units). "
     "'nlp' and 'consensus' may be named too.",
 )
-@choice("--by", ["code", "document", "code-document"], "code", help="What each row is about.")
+@click.option(
+    "--by",
+    default="code",
+    show_default=True,
+    help="What each row is about: code, document, code-document, or an attribute of units "
+    "or documents (the per-code table for each of its values).",
+)
 @BOOTSTRAP
 @SEED
 @flag("--nlp", "Add NLP suggestions as coder 'nlp'.", "include_nlp")
@@ -104,8 +113,14 @@ def agreement(
     Example: coding agreement study.db --bootstrap 1000 --format csv
     """
     names = [c.strip() for c in coders.split(",") if c.strip()] if coders else None
+    keep: list[str] = []
     with open_study(study) as store:
-        if span_level:
+        if by not in agreement_by.BUILT_IN and not (span_level or list_disagreements or pairwise):
+            table = agreement_by.agreement_by_attribute(
+                store, Operator(actor()), by, names, bootstrap, seed, include_nlp, include_consensus
+            )
+            keep = [str(table.columns[0])]
+        elif span_level:
             table = agreement_service.span_report(store, names)
         elif list_disagreements:
             table = service.disagreements(store, names)
@@ -120,13 +135,19 @@ def agreement(
     if list_disagreements:
         echo_disagreements(table, fmt)
         return
-    echo_agreement(table, fmt)
+    echo_agreement(table, fmt, keep)
 
 
-def echo_agreement(table: pd.DataFrame, fmt: str) -> None:
+def echo_agreement(table: pd.DataFrame, fmt: str, keep: Sequence[str] = ()) -> None:
     """An agreement table as ``fmt``; as a table, notes become footnotes and, where rows pool
-    the codes, a note on stderr says what n_units counts there."""
-    echo_frame(table, fmt, view=_metrics_view, left=["note"], footnotes="note")
+    the codes, a note on stderr says what n_units counts there. ``keep`` names columns shown
+    first, before the metrics (an attribute's values)."""
+
+    def view(shown: pd.DataFrame) -> pd.DataFrame:
+        metrics = _metrics_view(shown)
+        return pd.concat([shown[list(keep)], metrics], axis=1) if keep else metrics
+
+    echo_frame(table, fmt, view=view, left=["note", *keep], footnotes="note")
     if fmt == "table" and _pooled(table):
         note(N_UNITS_NOTE)
 

@@ -84,6 +84,12 @@ def _excerpts(value: str) -> int | None:
     help="Comma-separated formats to write, e.g. csv,html (default: every format of each export).",
 )
 @click.option(
+    "--matrix-rows",
+    metavar="ATTRIBUTE",
+    help="The matrix's rows: the values of this attribute of units or documents "
+    "(default: programme).",
+)
+@click.option(
     "--excerpts",
     default=str(export_service.EXCERPTS),
     show_default=True,
@@ -92,7 +98,12 @@ def _excerpts(value: str) -> int | None:
 )
 @friendly
 def export(
-    study: str, directory: str, only: str | None, formats: str | None, excerpts: str
+    study: str,
+    directory: str,
+    only: str | None,
+    formats: str | None,
+    matrix_rows: str | None,
+    excerpts: str,
 ) -> None:
     """Export coded segments, theme report, matrix, agreement, audit log, .qdc and .qdpx.
 
@@ -121,6 +132,7 @@ def export(
                 _split(formats) or None,
                 excerpts=cap,
                 on_progress=bar,
+                matrix_rows=matrix_rows,
             )
     finally:
         bar.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from coding import service
@@ -54,6 +56,19 @@ def status(study: str, fmt: str) -> None:
         f"{info['disagreements_resolved']} resolved)"
     )
     click.echo(f"suggestions      {info['suggestions']}")
+    if info.get("attributes"):
+        echo_attributes(info["attributes"])
+
+
+def echo_attributes(attributes: list[dict[str, Any]], shown: int = 4) -> None:
+    """Each attribute's name, scope, type and distinct values (the first few of them)."""
+    click.echo(f"attributes       {len(attributes)}")
+    for a in attributes:
+        values = a["distinct"][:shown] + (["..."] if len(a["distinct"]) > shown else [])
+        click.echo(
+            f"  {a['name']:14} {a['scope']:9} {a['type']:7} {a['values']:5d} value(s): "
+            + ", ".join(values)
+        )
 
 
 @cli.command()

@@ -18,11 +18,12 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
     """Heatmap of ``matrix`` cells as PNG or SVG bytes; identical input gives identical bytes."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown figure format {fmt!r}")
-    programmes = list(dict.fromkeys(cells["programme"]))
+    rows = str(cells.columns[0])  # programme, or the attribute the rows are by
+    programmes = list(dict.fromkeys(cells[rows]))
     codes = list(dict.fromkeys(cells["code_name"]))
-    share = cells.pivot(index="programme", columns="code_name", values="share")
+    share = cells.pivot(index=rows, columns="code_name", values="share")
     share = share.loc[programmes, codes]
-    count = cells.pivot(index="programme", columns="code_name", values="segments")
+    count = cells.pivot(index=rows, columns="code_name", values="segments")
     count = count.loc[programmes, codes]
     values = share.to_numpy(dtype=float)
     # Imported here: matplotlib costs a quarter of a second, which every other command would
@@ -70,7 +71,8 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
                     fontsize=8,
                     color=colour,
                 )
-        fig.colorbar(image, ax=ax, label="share of the programme's segments", shrink=0.8)
+        label = "programme" if rows == "programme" else f"{rows} value"
+        fig.colorbar(image, ax=ax, label=f"share of the {label}'s segments", shrink=0.8)
         if title:
             ax.set_title(title, fontsize=10)
         return _save(fig, fmt)

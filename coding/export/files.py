@@ -146,21 +146,21 @@ def _themes(data: StudyData, fmt: str, options: Options) -> list[File]:
 def _matrix(data: StudyData, fmt: str, _options: Options) -> list[File]:
     name = BASENAME["matrix"]
     if fmt == "csv":
-        return [(f"{name}.csv", _csv(lambda: data.cells))]
+        return [(f"{name}.csv", _csv(lambda: data.matrix_cells))]
     if fmt == "xlsx":
         return [
             (
                 f"{name}.xlsx",
                 _xlsx(
                     lambda: {
-                        "counts": tables.matrix_wide(data.cells, "segments"),
-                        "share": tables.matrix_wide(data.cells, "share"),
-                        "cells": data.cells,
+                        "counts": tables.matrix_wide(data.matrix_cells, "segments"),
+                        "share": tables.matrix_wide(data.matrix_cells, "share"),
+                        "cells": data.matrix_cells,
                     }
                 ),
             )
         ]
-    return [(f"{name}.{fmt}", _bytes(lambda: _figure(data, fmt)))]
+    return [(f"{name}.{fmt}", _bytes(lambda: data.matrix_figure(fmt)))]
 
 
 def _agreement_notes(data: StudyData) -> pd.DataFrame:
@@ -225,6 +225,8 @@ def _qdpx(data: StudyData, _fmt: str, _options: Options) -> list[File]:
             documents=data.documents,
             coders=data.coders,
             annotations=tables.revealed(data.annotations, data.assignments),
+            attributes=data.attributes,
+            units=data.segments,
         )
         out.write(write_qdpx(content))
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
 
 from coding.export import figures, report, tables
 from coding.model import CodebookVersion, Document
+from coding.refi.cases import StudyAttributes
 
 FIGURE_TITLE = "Share of segments with each final code"
 
@@ -29,6 +30,9 @@ class StudyData:
     events: pd.DataFrame  # the exportable event trail (audit.audit_events)
     coders: list[str]
     reliability: report.Reliability
+    attributes: StudyAttributes = field(default_factory=StudyAttributes)
+    # the matrix export's rows: by programme, or by an attribute (segment id -> value)
+    matrix_rows: tuple[str, dict[str, str]] | None = None
 
     @cached_property
     def coded(self) -> pd.DataFrame:
@@ -45,6 +49,20 @@ class StudyData:
     @cached_property
     def cells(self) -> pd.DataFrame:
         return tables.matrix(self.coded, self.segments, self.codebook.codebook)
+
+    @cached_property
+    def matrix_cells(self) -> pd.DataFrame:
+        """The matrix export's cells: :attr:`cells`, or by the attribute of ``matrix_rows``."""
+        if self.matrix_rows is None:
+            return self.cells
+        name, values = self.matrix_rows
+        return tables.matrix_by(self.coded, self.segments, self.codebook.codebook, name, values)
+
+    def matrix_figure(self, fmt: str) -> bytes:
+        """The matrix export's heatmap (the theme report's, unless rows are by an attribute)."""
+        if self.matrix_rows is None:
+            return self.figure_png if fmt == "png" else self.figure_svg
+        return figures.heatmap(self.matrix_cells, fmt, title=FIGURE_TITLE)
 
     @cached_property
     def audit(self) -> pd.DataFrame:

@@ -243,14 +243,34 @@ def matrix(
     return pd.DataFrame(rows, columns=MATRIX_COLUMNS)
 
 
+NO_VALUE = "(no value)"
+
+
+def matrix_by(
+    coded: pd.DataFrame,
+    segments: pd.DataFrame,
+    codebook: Codebook,
+    name: str,
+    values: Mapping[str, str],
+) -> pd.DataFrame:
+    """:func:`matrix` with rows by the attribute ``name`` (``values``: segment id -> its
+    value) instead of programme; its first columns are ``name`` and ``{name}_segments``."""
+    value_of = pd.Series(values, dtype=object)
+    coded = coded.assign(programme=coded["segment_id"].map(value_of).fillna(NO_VALUE))
+    segments = segments.assign(programme=segments["segment_id"].map(value_of).fillna(NO_VALUE))
+    cells = matrix(coded, segments, codebook)
+    return cells.rename(columns={"programme": name, "programme_segments": f"{name}_segments"})
+
+
 def _short(text: str, width: int = 160) -> str:
     flat = " ".join(str(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
 
 
 def matrix_wide(cells: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Programmes as rows, codes as columns, in codebook order."""
-    wide = cells.pivot(index="programme", columns="code_id", values=value)
+    """Programmes (or the values of the cells' first column) as rows, codes as columns, in
+    codebook order."""
+    wide = cells.pivot(index=cells.columns[0], columns="code_id", values=value)
     wide = wide[list(dict.fromkeys(cells["code_id"]))]
     wide.columns.name = None
     return wide.reset_index()

@@ -45,14 +45,9 @@ def locate(
     problems: list[Problem] = []
     for src in project.sources:
         mine: Sequence[RawCoding] = [c for c in project.codings if c.source == src.guid]
-        if mode == "auto":
-            unit, reason = detect_unit(
-                src.raw, [(c.start, c.end) for c in mine if not c.whole], project.origin
-            )
-            if unit is PositionUnit.UTF16 or "both counts agree" not in reason:
-                notes.append(f"{src.name}: positions read as {unit.value} ({reason})")
-        else:
-            unit = PositionUnit(mode)
+        unit, reason = _unit(project, src.raw, mine, mode)
+        if mode == "auto" and (unit is PositionUnit.UTF16 or "both counts agree" not in reason):
+            notes.append(f"{src.name}: positions read as {unit.value} ({reason})")
         mapping = PositionMap(src.raw, unit)
         texts[src.guid] = mapping.text
         for c in mine:
@@ -68,3 +63,32 @@ def locate(
                 continue
             located.append(Located(src.guid, span[0], span[1], c.code_id, c.coder))
     return texts, located, notes, problems
+
+
+def _unit(
+    project: Project, raw: str, mine: Sequence[RawCoding], mode: str
+) -> tuple[PositionUnit, str]:
+    """How a source's positions count: as ``mode`` says, or as its codings suggest."""
+    if mode != "auto":
+        return PositionUnit(mode), ""
+    return detect_unit(raw, [(c.start, c.end) for c in mine if not c.whole], project.origin)
+
+
+def locate_selections(project: Project, mode: str = "auto") -> dict[str, tuple[str, int, int]]:
+    """Every selection a case refers to, as (source, start, end) in normalised text, counted
+    as its source's codings are; selections that do not fit their text are left out."""
+    wanted = {key for case in project.cases for key in case.selections}
+    raw = {g: src.raw for g, src in ((s.guid, s) for s in project.sources)}
+    maps: dict[str, PositionMap] = {}
+    found: dict[str, tuple[str, int, int]] = {}
+    for key in sorted(wanted & set(project.selections)):
+        source, start, end = project.selections[key]
+        if source not in raw:
+            continue
+        if source not in maps:
+            mine = [c for c in project.codings if c.source == source]
+            maps[source] = PositionMap(raw[source], _unit(project, raw[source], mine, mode)[0])
+        span = maps[source].span(start, end)
+        if span is not None:
+            found[key] = (source, *span)
+    return found

@@ -17,6 +17,7 @@ from lxml import etree
 
 from coding.errors import InvalidInput, Problem
 from coding.model import NAME_RE, Code
+from coding.refi.cases import Case, read_cases, read_values
 from coding.refi.qdc import read_codes, tolerate_empty_sets
 from coding.refi.qdpx_write import VERSION_VARIABLE
 from coding.refi.xml import child, children, grandchildren, local, norm_guid, parse_xml
@@ -34,6 +35,7 @@ class Source:
     title: str = ""
     programme: str = ""
     version: int | None = None  # Concord's ``document_version`` variable, when present
+    variables: tuple[tuple[str, str, str], ...] = ()  # other variables: name, type, value
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Project:
     sources: list[Source]
     codings: list[RawCoding]
     warnings: list[str] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    selections: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # guid -> span
 
 
 # Names the agreement engine gives its own pseudo-coders: a user called so would be mixed up
@@ -210,9 +214,16 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
     taken: set[str] = set()
     users = _read_users(root, taken, problems, warnings)
     codes, by_guid = _read_codebook(root, problems, warnings)
+    declared = grandchildren(root, "Variables", "Variable")
     variables = {
-        norm_guid(v.get("guid")) or "": (v.get("name") or "").strip().lower()
-        for v in grandchildren(root, "Variables", "Variable")
+        norm_guid(v.get("guid")) or "": (v.get("name") or "").strip().lower() for v in declared
+    }
+    typed = {
+        norm_guid(v.get("guid")) or "": (
+            (v.get("name") or "").strip(),
+            v.get("typeOfVariable") or "",
+        )
+        for v in declared
     }
     project = Project(
         name=root.get("name") or "",
@@ -223,8 +234,9 @@ def read_qdpx(data: bytes, source: str, max_total: int | None = None) -> Project
         codings=[],
         warnings=warnings,
     )
-    reader = _SourceReader(archive, users, taken, by_guid, variables, project, problems)
+    reader = _SourceReader(archive, users, taken, by_guid, variables, project, problems, typed)
     reader.read_all(child(root, "Sources"))
+    project.cases = read_cases(root, typed)
     if problems:
         raise InvalidInput(source, problems)
     project.coders = sorted({c.coder for c in project.codings} | set(users.values()))
@@ -243,6 +255,7 @@ class _SourceReader:
     variables: dict[str, str]  # variable GUID -> its name, lowercase
     project: Project
     problems: list[Problem]
+    typed: dict[str, tuple[str, str]]  # variable GUID -> its name and type
     picked: dict[str, int] = field(
         default_factory=lambda: {"Coding": 0, "PlainTextSelection": 0, "differ": 0}
     )
@@ -302,6 +315,9 @@ class _SourceReader:
                 title=(description.text or "").strip() if description is not None else "",
                 programme=_variable(element, self.variables, "programme", "TextValue"),
                 version=_version(element, self.variables),
+                variables=tuple(
+                    v for v in read_values(element, self.typed) if v[0].lower() not in _OURS
+                ),
             )
         )
         for j, selection in enumerate(children(element, "PlainTextSelection")):
@@ -323,6 +339,9 @@ class _SourceReader:
         except ValueError:
             self.problems.append(Problem(where, "startPosition/endPosition are not whole numbers"))
             return
+        key = norm_guid(selection.get("guid"))
+        if key is not None:
+            self.project.selections[key] = (source, start, end)
         span = (start, end, self.who(selection.get("creatingUser")))
         self.codings(children(selection, "Coding"), where, source, span, in_selection=True)
 
@@ -361,6 +380,7 @@ class _SourceReader:
             )
 
 
+_OURS = ("programme", VERSION_VARIABLE)  # variables a source's own fields hold
 _NO_CODER = "no creatingUser on the Coding or its selection: cannot tell who coded it"
 
 

@@ -13,12 +13,14 @@ unchanged, so positions stay exact.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from lxml import etree
 
 from coding.model import Codebook, Document
+from coding.refi import cases as attribute_cases
+from coding.refi.cases import StudyAttributes, UnitCase, unit_selection_guid
 from coding.refi.qdc import ORIGIN, add_codes, code_guid
 from coding.refi.xml import PROJECT_NS, guid, serialise
 from coding.xmlzip import write_archive, xml_text
@@ -45,6 +47,8 @@ class ProjectContent:
     documents: Sequence[Document]
     coders: Sequence[str]
     annotations: pd.DataFrame  # segment_id, document_id, coder, code_id, start, end, created_at
+    attributes: StudyAttributes = field(default_factory=StudyAttributes)
+    units: pd.DataFrame | None = None  # segment_id, document_id, start, end (cases' units)
 
 
 def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
@@ -83,19 +87,79 @@ def project_xml(content: ProjectContent) -> bytes:
             name=VERSION_VARIABLE,
             typeOfVariable="Integer",
         )
-    if programmes:
+        attribute_cases.add_variables(variables, _el, content.attributes)
+    types = {n: content.attributes.refi_type(n, k) for n, _, k in content.attributes.declared}
+    unit_cases = attribute_cases.unit_cases(content.attributes) if content.units is not None else []
+    if programmes or unit_cases:
         cases = _el(root, "Cases")
         for programme in programmes:
             case = _el(cases, "Case", guid=guid("programme", programme), name=programme)
             for document in content.documents:
                 if document.programme == programme:
                     _el(case, "SourceRef", targetGUID=source_guid(document.id))
+        attribute_cases.add_cases(cases, _el, unit_cases, types)
     if content.documents:
-        sources = _el(root, "Sources")
-        selections = _selections(content.annotations)
-        for document in content.documents:
-            _add_source(sources, document, selections.get(document.id, []), variable)
+        _add_sources(_el(root, "Sources"), content, variable, types, unit_cases)
     return serialise(root)
+
+
+def _add_sources(
+    sources: etree._Element,
+    content: ProjectContent,
+    variable: str,
+    types: dict[str, str],
+    unit_cases: Sequence[UnitCase],
+) -> None:
+    """Each document as a TextSource: its codings' selections, its units in cases, the
+    programme, version and document attribute values."""
+    selections = _selections(content.annotations)
+    spans = _case_units(unit_cases, content.units)
+    for document in content.documents:
+        _add_source(sources, document, selections.get(document.id, []), variable)
+        source = sources[-1]
+        _add_unit_selections(source, document, spans.get(document.id, []))
+        values = content.attributes.documents.get(document.id, {})
+        for name, value in sorted(values.items()):
+            attribute_cases.add_value(source, _el, name, types[name], value)
+
+
+def _case_units(
+    unit_cases: Sequence[UnitCase], units: pd.DataFrame | None
+) -> dict[str, list[tuple[str, int, int]]]:
+    """Per document, (segment_id, start, end) of each unit in a case, in document order."""
+    if units is None or not unit_cases:
+        return {}
+    wanted = {s for case in unit_cases for s in case.units}
+    found = units[units["segment_id"].isin(wanted)].sort_values(["document_id", "start", "end"])
+    spans: dict[str, list[tuple[str, int, int]]] = {}
+    for segment_id, document_id, start, end in zip(
+        found["segment_id"], found["document_id"], found["start"], found["end"], strict=True
+    ):
+        spans.setdefault(str(document_id), []).append((str(segment_id), int(start), int(end)))
+    return spans
+
+
+def _add_unit_selections(
+    source: etree._Element, document: Document, spans: list[tuple[str, int, int]]
+) -> None:
+    """A selection with no coding over each unit a case refers to, before the source's
+    variable values (the XSD's order)."""
+    first_value = next((i for i, e in enumerate(source) if e.tag == P + "VariableValue"), None)
+    for segment_id, start, end in spans:
+        selection = etree.Element(
+            P + "PlainTextSelection",
+            {
+                "guid": unit_selection_guid(segment_id),
+                "name": xml_text(_excerpt(document.text[start:end])),
+                "startPosition": str(start),
+                "endPosition": str(end),
+            },
+        )
+        if first_value is None:
+            source.append(selection)
+        else:
+            source.insert(first_value, selection)
+            first_value += 1
 
 
 Coding = tuple[str, str]  # code_id, created_at

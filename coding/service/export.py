@@ -32,6 +32,7 @@ from coding.export.study import StudyData
 from coding.model import OnProgress, ProgressEvent, Role, no_progress
 from coding.service import agreement as agreement_service
 from coding.service.access import require_role
+from coding.service.attributes import export_attributes, matrix_rows_by
 from coding.service.folders import write_folder
 from coding.store import Store
 
@@ -144,6 +145,7 @@ def load(
         reliability=_reliability(store, coders, on_progress)
         if with_reliability
         else report.Reliability({}, "not computed"),
+        attributes=export_attributes(store),
     )
 
 
@@ -194,6 +196,7 @@ def export_study(
     *,
     excerpts: int | None = EXCERPTS,
     on_progress: OnProgress = no_progress,
+    matrix_rows: str | None = None,
 ) -> list[Path]:
     """Write the chosen exports (default: all kinds in all their formats) into ``directory``.
 
@@ -201,7 +204,8 @@ def export_study(
     at a time, into a folder beside ``directory`` and swapped in as one step
     (:mod:`coding.service.folders`). Files of an earlier export that this one does not write
     stay; a folder holding other files is refused. ``excerpts`` caps the theme report's
-    excerpts per code and programme (None: all of them).
+    excerpts per code and programme (None: all of them). ``matrix_rows`` names an attribute
+    of units or documents whose values are the matrix's rows (default: programme).
     """
     chosen = list(kinds) if kinds else list(KINDS)
     for kind in chosen:
@@ -210,7 +214,9 @@ def export_study(
     if formats and not any(wanted.values()):
         raise CodingError(f"no chosen export comes in {', '.join(formats)}")
     options = _options(excerpts)
+    rows = matrix_rows_by(store, matrix_rows) if matrix_rows else None
     data = load(store, bool({"themes", "agreement"} & set(chosen)), on_progress)
+    data.matrix_rows = rows
     files = [
         file
         for kind, fmts in wanted.items()

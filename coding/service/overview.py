@@ -3,7 +3,7 @@ page), a coder's own overview, and the next-step prose."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -11,9 +11,11 @@ import pandas as pd
 from coding.model import Role
 from coding.service import queue
 from coding.service.access import Operator, require_role
+from coding.service.attributes import Attribute, study_attributes
 from coding.service.coder import UnitCounts, units_in
 from coding.service.queue import QueueCounts
 from coding.store import Store
+from coding.store import attributes as attribute_store
 from coding.store import coder as coder_store
 from coding.store import overview as overview_store
 
@@ -37,6 +39,8 @@ class Overview:
     suggestions: int
     events: int
     next_steps: list[str]
+    # the study's attributes when it declares any (programme alone lists none)
+    attributes: list[Attribute] = field(default_factory=list)
 
     def coder_progress(self) -> dict[str, dict[str, int]]:
         """Per registered coder: assigned and completed units, annotations, documents with
@@ -75,7 +79,9 @@ class Overview:
             "resolutions": self.resolutions,
             "suggestions": self.suggestions,
             "events": self.events,
-        }
+        } | (
+            {"attributes": [_attribute_dict(a) for a in self.attributes]} if self.attributes else {}
+        )
 
 
 def study_overview(store: Store, user: str | Operator) -> Overview:
@@ -107,7 +113,19 @@ def study_overview(store: Store, user: str | Operator) -> Overview:
         suggestions=store.count("suggestions"),
         events=store.revision(),
         next_steps=steps,
+        attributes=_declared_attributes(store),
     )
+
+
+def _declared_attributes(store: Store) -> list[Attribute]:
+    """The study's attributes (programme too) when it declares any; else none."""
+    return study_attributes(store) if attribute_store.declared(store) else []
+
+
+def _attribute_dict(attribute: Attribute) -> dict[str, Any]:
+    """An attribute for JSON: name, scope, type, the number of values and the values."""
+    fields = asdict(attribute)
+    return fields | {"values": len(attribute.values), "distinct": list(attribute.values)}
 
 
 @dataclass(frozen=True)

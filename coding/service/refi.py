@@ -20,8 +20,10 @@ from coding.refi import qdc
 from coding.refi.locate import Located, locate
 from coding.refi.qdpx_read import Project, Source, read_qdpx
 from coding.refi.qdpx_write import source_guid
+from coding.service.attributes_refi import refi_attributes
 from coding.service.codings import annotation_keys
-from coding.service.study import slug, unit_kind
+from coding.service.manifest import slug
+from coding.service.study import unit_kind
 from coding.store import Store
 from coding.store.projects import ProjectWrite, import_project
 from coding.xmlzip import MAX_TOTAL_BYTES
@@ -193,6 +195,11 @@ def _new_documents(
     return new
 
 
+def _units_of(plan: _DocumentPlan) -> dict[str, tuple[Document, list[Segment]]]:
+    """Per source GUID: the study's document for it and its units."""
+    return {g: (d, plan.segments[g]) for g, d in plan.documents.items()}
+
+
 def _annotations(
     located: Sequence[Located], plan: _DocumentPlan, version: int, min_overlap: float
 ) -> tuple[list[Annotation], int]:
@@ -251,6 +258,8 @@ def import_qdpx(
     )
     problems += _unknown_code(book or store.codebook().codebook, located)
     plan = _plan_documents(store, project, texts, source, problems)
+    attributes = refi_attributes(store, project, _units_of(plan), positions, min_overlap)
+    problems += [p for err in attributes.problems for p in err.problems]
     if problems:
         raise InvalidInput(source, problems)
     annotations, unmatched = _annotations(located, plan, version, min_overlap)
@@ -271,6 +280,7 @@ def import_qdpx(
         annotations=fresh,
         complete=complete,
         detail={"codes_added": len(codes_added), "held_units": len(held)},
+        attributes=attributes.write(store),
     )
     import_project(store, write, actor)
     notes += _import_notes(unmatched, min_overlap, held, len(annotations) - len(kept))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coding import codebook as codebook_io
-from coding import corpus, csvfile, segment
+from coding import corpus, segment
 from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import (
     Document,
@@ -20,7 +20,10 @@ from coding.model import (
     segment_id_for,
     sha256_text,
 )
+from coding.service.attributes import AttributePlan, Column
+from coding.service.manifest import MANIFEST_COLUMNS, ManifestEntry, read_manifest, slug
 from coding.store import Store
+from coding.store.attributes import add_documents_with_attributes
 
 UNIT_KINDS = (SegmentKind.PARAGRAPH, SegmentKind.SENTENCE, SegmentKind.SECTION)
 SETTING_UNIT = "unit"
@@ -100,13 +103,6 @@ class ImportedDocument:
     segments: int
 
 
-@dataclass(frozen=True)
-class ManifestEntry:
-    document_id: str
-    programme: str
-    title: str
-
-
 DOCUMENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -137,41 +133,6 @@ def pick_document(ref: str, documents: Sequence[Document]) -> Document | str:
     return versions[0]
 
 
-def slug(text: str) -> str:
-    """A document name from a file name.
-
-    >>> slug("Family Circle Manual (v2).docx")
-    'family-circle-manual-v2'
-    """
-    stem = Path(text).stem.lower()
-    return re.sub(r"[^a-z0-9]+", "-", stem).strip("-") or "document"
-
-
-def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
-    """file,document_id,programme,title rows keyed by file name (no value may span lines)."""
-    path = Path(path)
-    table = csvfile.read_csv(path)
-    if "file" not in table.header:
-        raise InvalidInput(str(path), [Problem("header", "missing column 'file'")])
-    entries: dict[str, ManifestEntry] = {}
-    problems = []
-    for row in table.rows:
-        name = row.get("file").strip()
-        if not name:
-            problems.append(Problem(row.where, "'file' is empty"))
-            continue
-        if name in entries:
-            problems.append(Problem(row.where, f"duplicate file {name!r}"))
-        entries[name] = ManifestEntry(
-            row.get("document_id").strip() or slug(name),
-            row.get("programme").strip(),
-            row.get("title").strip(),
-        )
-    if problems:
-        raise InvalidInput(str(path), problems)
-    return entries
-
-
 @dataclass
 class _ImportPlan:
     """Documents to store, what to report, and every problem found, before any write."""
@@ -183,13 +144,28 @@ class _ImportPlan:
     results: list[ImportedDocument] = field(default_factory=list)
     problems: list[InvalidInput] = field(default_factory=list)
     taken: dict[str, str] = field(default_factory=dict)
+    attributes: AttributePlan | None = None  # read from the store on first use
+    manifest_columns: list[Column] = field(default_factory=list)
+
+    def attribute_plan(self) -> AttributePlan:
+        if self.attributes is None:
+            self.attributes = AttributePlan.read(self.store)
+        return self.attributes
+
+    def read_manifest_attributes(self, manifest: Path, entries: dict[str, ManifestEntry]) -> None:
+        """Check the manifest's extra columns (document attributes) before any file."""
+        rows = [(e.where, e.attributes) for e in entries.values() if e.attributes]
+        if rows:
+            plan = self.attribute_plan()
+            found = plan.columns(str(manifest), "document", rows, MANIFEST_COLUMNS)
+            self.manifest_columns = found or []
 
     def refuse(self, path: Path, message: str) -> None:
         self.problems.append(InvalidInput(str(path), [Problem("file", message)]))
 
     def add_presegmented(self, path: Path) -> None:
         try:
-            planned_csv = _plan_presegmented(self.store, path, self.actor)
+            planned_csv, units = _plan_presegmented(self.store, path, self.actor)
         except InvalidInput as err:
             self.problems.append(err)
             return
@@ -200,6 +176,7 @@ class _ImportPlan:
             )
             return
         self.taken.update({d.name: str(path) for d, _ in planned_csv})
+        self._unit_attributes(path, units)
         self.planned += [p for p in planned_csv if p[1]]
         self.results += [
             ImportedDocument(d.id, str(path), _status(d), len(segs)) for d, segs in planned_csv
@@ -223,6 +200,10 @@ class _ImportPlan:
         self.taken[name] = str(path)
         titled = ManifestEntry(name, entry.programme, entry.title or source.title)
         document = _versioned(self.store, titled, source.text, str(path))
+        if entry.attributes and self.manifest_columns:
+            subject = _stored_id(self.store, name, source.text) if document is None else document.id
+            cells = dict(entry.attributes)
+            self.attribute_plan().add("document", subject, self.manifest_columns, cells)
         if document is None:
             self.results.append(ImportedDocument(name, str(path), "unchanged", 0))
             return
@@ -234,6 +215,16 @@ class _ImportPlan:
         self.results.append(
             ImportedDocument(document.id, str(path), _status(document), len(segments))
         )
+
+    def _unit_attributes(self, path: Path, units: list[tuple[str, corpus.PresegmentedRow]]) -> None:
+        """Check and keep the unit attributes of a pre-segmented file's rows."""
+        if not units or not units[0][1].attributes:
+            return
+        plan = self.attribute_plan()
+        rows = [(r.where, r.attributes) for _, r in units]
+        columns = plan.columns(str(path), "unit", rows, corpus.PRESEGMENTED_COLUMNS)
+        for segment_id, row in units if columns else ():
+            plan.add("unit", segment_id, columns or [], dict(row.attributes))
 
 
 def import_documents(
@@ -256,6 +247,8 @@ def import_documents(
     """
     entries = read_manifest(manifest) if manifest else {}
     plan = _ImportPlan(store, actor, unit_kind(store))
+    if manifest:
+        plan.read_manifest_attributes(Path(manifest), entries)
     total = len(paths)
     for done, path in enumerate(map(Path, paths)):
         reading = ProgressEvent("reading", done, total, str(path))
@@ -271,22 +264,35 @@ def import_documents(
         entry = entries.get(path.name, default)
         plan.add_source(
             path,
-            ManifestEntry(entry.document_id, entry.programme or programme, entry.title or title),
+            replace(entry, programme=entry.programme or programme, title=entry.title or title),
         )
     on_progress(ProgressEvent("reading", total, total))
-    if plan.problems:
+    problems = plan.problems + (plan.attributes.problems if plan.attributes else [])
+    if problems:
+        files = total + any(err.source == str(manifest) for err in problems)
         raise InvalidInput(
-            f"{len(plan.problems)} of {total} file(s) could not be imported; nothing was imported",
-            [Problem(err.source, str(p)) for err in plan.problems for p in err.problems],
+            f"{len(problems)} of {files} file(s) could not be imported; nothing was imported",
+            [Problem(err.source, str(p)) for err in problems for p in err.problems],
         )
     unused = sorted(set(entries) - {Path(p).name for p in paths})
     if unused:
         note = f"manifest rows for files not imported here: {', '.join(unused)}"
         on_progress(ProgressEvent("reading", total, total, str(manifest), note))
-    if plan.planned:
+    write = plan.attributes.write(store) if plan.attributes else None
+    if write is not None and not write.empty:
+        stored = f"{len(plan.planned)} document(s) and " if plan.planned else ""
+        on_progress(ProgressEvent("storing", item=f"{stored}attributes"))
+        add_documents_with_attributes(store, plan.planned, write, actor)
+    elif plan.planned:
         on_progress(ProgressEvent("storing", item=f"{len(plan.planned)} document(s)"))
         store.add_documents(plan.planned, actor)
     return plan.results
+
+
+def _stored_id(store: Store, name: str, text: str) -> str:
+    """The id of the stored version of document ``name`` that holds this text."""
+    sha = sha256_text(text)
+    return next(v.id for v in store.document_versions(name) if v.sha256 == sha)
 
 
 def _status(document: Document) -> str:
@@ -315,7 +321,9 @@ def _versioned(store: Store, entry: ManifestEntry, text: str, source: str) -> Do
 
 def _plan_presegmented(
     store: Store, path: Path, actor: str
-) -> list[tuple[Document, list[Segment]]]:
+) -> tuple[list[tuple[Document, list[Segment]]], list[tuple[str, corpus.PresegmentedRow]]]:
+    """The documents of a pre-segmented file to store (with their units), and every row
+    with the id of its unit (stored already, or to be)."""
     rows = corpus.read_presegmented(path)
     bad = sorted({r.document_id for r in rows if not DOCUMENT_ID_RE.match(r.document_id)})
     if bad:
@@ -330,12 +338,18 @@ def _plan_presegmented(
     for row in rows:
         by_document.setdefault(row.document_id, []).append(row)
     planned: list[tuple[Document, list[Segment]]] = []
+    units: list[tuple[str, corpus.PresegmentedRow]] = []
     for name, doc_rows in by_document.items():
         text = "\n\n".join(r.text for r in doc_rows)
         first = doc_rows[0]
         entry = ManifestEntry(name, first.programme, first.title or name)
         document = _versioned(store, entry, text, str(path))
         if document is None:
+            if first.attributes:
+                stored, pos = _stored_id(store, name, text), 0
+                for row in doc_rows:
+                    units.append((segment_id_for(stored, pos, pos + len(row.text)), row))
+                    pos += len(row.text) + 2
             continue
         segments, pos = [], 0
         for i, row in enumerate(doc_rows):
@@ -352,6 +366,7 @@ def _plan_presegmented(
                     label=row.segment_id,
                 )
             )
+            units.append((segments[-1].id, row))
             pos = end + 2
         planned.append((document, segments))
-    return planned
+    return planned, units

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from coding.errors import Conflict
 from coding.model import Annotation, Codebook, Document, Segment
 from coding.store import schema as t
+from coding.store.attributes import AttributeWrite, write_attributes
 from coding.store.base import timestamp
 from coding.store.coding import (
     annotation_frame,
@@ -37,11 +38,17 @@ class ProjectWrite:
     annotations: Sequence[Annotation] = ()
     complete: Sequence[tuple[str, str]] = ()  # (segment_id, coder) pairs new to the study
     detail: dict[str, object] = field(default_factory=dict)
+    attributes: AttributeWrite = field(default_factory=AttributeWrite)
 
     @property
     def empty(self) -> bool:
         return not (
-            self.codebook or self.documents or self.coders or self.annotations or self.complete
+            self.codebook
+            or self.documents
+            or self.coders
+            or self.annotations
+            or self.complete
+            or not self.attributes.empty
         )
 
 
@@ -79,6 +86,11 @@ def import_project(store: Store, write: ProjectWrite, actor: str) -> int | None:
         insert_coders(conn, write.coders)
         insert_annotations(conn, annotation_frame(write.annotations))
         mark_complete(conn, write.complete, timestamp(), submit_open=False)
+        if not write.attributes.empty:
+            write_attributes(conn, write.attributes)
+            store.append_event(
+                conn, actor, "set_attributes", write.source, write.attributes.detail()
+            )
     return version
 
 

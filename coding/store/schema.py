@@ -10,6 +10,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     String,
@@ -326,6 +327,43 @@ def _index_events_by_action(conn: Connection) -> None:
         conn.execute(text(ddl))
 
 
+# Version 7: attributes of units (speaker, site, wave) and of documents (setting, year), each
+# name declared once with its scope and type; values are stored as text in a canonical form
+# (numbers as written by ``float`` without a needless ".0", dates as YYYY-MM-DD).
+attributes = Table(
+    "attributes",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("scope", String(10), nullable=False),
+    Column("type", String(10), nullable=False),
+    Column("declared_at", String(40), nullable=False),
+    CheckConstraint("scope IN ('unit', 'document')", name="attribute_scope"),
+    CheckConstraint("type IN ('text', 'number', 'date')", name="attribute_type"),
+)
+
+unit_attributes = Table(
+    "unit_attributes",
+    metadata,
+    Column("segment_id", String(64), ForeignKey("segments.id"), primary_key=True),
+    Column("name", String(100), ForeignKey("attributes.name"), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_unit_attributes_name_value", "name", "value"),
+)
+
+document_attributes = Table(
+    "document_attributes",
+    metadata,
+    Column("document_id", String(200), ForeignKey("documents.id"), primary_key=True),
+    Column("name", String(100), ForeignKey("attributes.name"), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_document_attributes_name_value", "name", "value"),
+)
+
+
+def _add_attributes(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[attributes, unit_attributes, document_attributes])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
@@ -333,4 +371,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _add_unit_memos,
     _add_history,
     _index_events_by_action,
+    _add_attributes,
 )

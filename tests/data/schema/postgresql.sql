@@ -239,6 +239,38 @@ CREATE TABLE unit_memo_history (
 
 CREATE INDEX ix_unit_memo_history_segment_id ON unit_memo_history (segment_id);
 
+CREATE TABLE attributes (
+	name VARCHAR(100) NOT NULL, 
+	scope VARCHAR(10) NOT NULL, 
+	type VARCHAR(10) NOT NULL, 
+	declared_at VARCHAR(40) NOT NULL, 
+	PRIMARY KEY (name), 
+	CONSTRAINT attribute_scope CHECK (scope IN ('unit', 'document')), 
+	CONSTRAINT attribute_type CHECK (type IN ('text', 'number', 'date'))
+);
+
+CREATE TABLE unit_attributes (
+	segment_id VARCHAR(64) NOT NULL, 
+	name VARCHAR(100) NOT NULL, 
+	value TEXT NOT NULL, 
+	PRIMARY KEY (segment_id, name), 
+	FOREIGN KEY(segment_id) REFERENCES segments (id), 
+	FOREIGN KEY(name) REFERENCES attributes (name)
+);
+
+CREATE INDEX ix_unit_attributes_name_value ON unit_attributes (name, value);
+
+CREATE TABLE document_attributes (
+	document_id VARCHAR(200) NOT NULL, 
+	name VARCHAR(100) NOT NULL, 
+	value TEXT NOT NULL, 
+	PRIMARY KEY (document_id, name), 
+	FOREIGN KEY(document_id) REFERENCES documents (id), 
+	FOREIGN KEY(name) REFERENCES attributes (name)
+);
+
+CREATE INDEX ix_document_attributes_name_value ON document_attributes (name, value);
+
 CREATE INDEX ix_assignments_coder ON assignments (coder);
 
 CREATE INDEX ix_annotations_coder_segment ON annotations (coder, segment_id);
