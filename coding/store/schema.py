@@ -326,6 +326,24 @@ def _index_events_by_action(conn: Connection) -> None:
         conn.execute(text(ddl))
 
 
+# Version 7: answers of a language model (engine "llm"), so that a unit is asked once per
+# model and prompt (the codebook); the endpoint says where the unit's text was sent.
+llm_answers = Table(
+    "llm_answers",
+    metadata,
+    Column("model", String(300), primary_key=True),
+    Column("prompt_hash", String(64), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("content", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+
+def _add_llm_answers(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[llm_answers])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
@@ -333,4 +351,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _add_unit_memos,
     _add_history,
     _index_events_by_action,
+    _add_llm_answers,
 )
