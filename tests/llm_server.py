@@ -10,11 +10,12 @@ Run it by hand to try the engine: ``python -m tests.llm_server --port 8080``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -71,14 +72,16 @@ class FakeChat:
     """The server: ``url``, the ``requests`` it received (parsed JSON) and the most it ever
     had in flight at once. ``reply`` may be replaced between runs."""
 
-    def __init__(self, reply: Callable[[dict[str, Any], int], Reply] = indicator_model) -> None:
+    def __init__(
+        self, reply: Callable[[dict[str, Any], int], Reply] = indicator_model, port: int = 0
+    ) -> None:
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.in_flight = self.most_in_flight = 0
         self.lock = threading.Lock()
         self.release = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
 
     @property
@@ -111,7 +114,8 @@ class FakeChat:
                 data = reply.body.encode("utf-8")
                 try:
                     self.send_response(reply.status)
-                    for name, value in {"Content-Type": "application/json", **reply.headers}.items():
+                    headers = {"Content-Type": "application/json", **reply.headers}
+                    for name, value in headers.items():
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -126,7 +130,8 @@ class FakeChat:
 
     @contextmanager
     def running(self) -> Iterator[FakeChat]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        serve = functools.partial(self.server.serve_forever, poll_interval=0.05)
+        thread = threading.Thread(target=serve, daemon=True)
         thread.start()
         try:
             yield self
@@ -140,15 +145,10 @@ class FakeChat:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080)
-    port = parser.parse_args().port
-    chat = FakeChat()
-    chat.server.server_close()
-    chat.server = ThreadingHTTPServer(("127.0.0.1", port), chat._handler())
+    chat = FakeChat(port=parser.parse_args().port)
     print(f"fake chat server on {chat.url} (indicator model); Ctrl-C stops it", flush=True)
-    try:
+    with suppress(KeyboardInterrupt):
         chat.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

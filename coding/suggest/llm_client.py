@@ -257,7 +257,11 @@ def ask_all(
     def one(user: str) -> str:
         if stop.is_set():
             raise UnitFailed("not sent: the run stopped")
-        return client.ask(user, check)
+        try:
+            return client.ask(user, check)
+        except EndpointError:
+            stop.set()  # before this worker takes the next question
+            raise
 
     with ThreadPoolExecutor(max_workers=client.settings.concurrency) as pool:
         pending: dict[Future[str], str] = {pool.submit(one, user): key for key, user in questions}
