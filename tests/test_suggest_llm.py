@@ -237,7 +237,7 @@ def test_a_server_without_json_mode_is_asked_without_it(corpus_db: Path, chat: F
         return indicator_model(request, number)
 
     chat.reply = reply
-    result = run(corpus_db, settings(chat, concurrency=1))
+    result = run(corpus_db, settings(chat, concurrency=1, retries=0))
     assert (result.failed, result.suggestions, len(chat.requests)) == ({}, 2, 5)
 
 

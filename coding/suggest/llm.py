@@ -28,6 +28,7 @@ from coding.suggest.base import suggestions_from_scores
 from coding.suggest.llm_client import ChatClient, LLMSettings, ask_all, shown_url
 from coding.suggest.llm_prompt import (
     APPLIED_FLOOR,
+    AnswerError,
     Reading,
     parse_answer,
     prompt_hash,
@@ -112,7 +113,12 @@ class LLMSession:
             if content is None:
                 out.append(None)
                 continue
-            reading = read_answer(content, code_ids, text)
+            try:
+                reading = read_answer(content, code_ids, text)
+            except AnswerError as err:  # a kept answer that an older reading accepted
+                self.tally.failed[h] = str(err)
+                out.append(None)
+                continue
             self.tally.dropped_quotes += reading.dropped_quotes
             self.tally.unknown_codes.update(reading.unknown_codes)
             out.append(reading)

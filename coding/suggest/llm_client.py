@@ -61,12 +61,16 @@ class UnitFailed(Exception):
 
 
 class _Retry(Exception):
-    """One attempt failed in a way worth trying again; ``wait`` overrides the backoff."""
+    """One attempt failed in a way worth trying again; ``wait`` overrides the backoff. A
+    ``free`` one (the server refused JSON mode, now off) is not counted as an attempt."""
 
-    def __init__(self, reason: str, wait: float | None = None, refused: bool = False) -> None:
+    def __init__(
+        self, reason: str, wait: float | None = None, refused: bool = False, free: bool = False
+    ) -> None:
         super().__init__(reason)
         self.wait = wait
         self.refused = refused
+        self.free = free
 
 
 def chat_url(endpoint: str) -> str:
@@ -196,7 +200,7 @@ class ChatClient:
                 raise _Retry(f"HTTP {err.code}: {body!r}", _retry_after(err)) from err
             if err.code in (400, 422) and json_mode:
                 self.json_mode = False  # a server without JSON mode: ask without it
-                raise _Retry(f"HTTP {err.code} with JSON mode: {body!r}", 0.0) from err
+                raise _Retry(f"HTTP {err.code} with JSON mode: {body!r}", free=True) from err
             raise EndpointError(
                 f"{shown_url(self.url)} refused the request: HTTP {err.code} {body!r} "
                 f"(is the model {self.settings.model!r} served there?)"
@@ -215,12 +219,13 @@ class ChatClient:
 
         UnitFailed after the retries; EndpointError when the server cannot be used at all.
         """
-        wait = self.settings.retry_wait
         reasons: list[_Retry] = []
-        for attempt in range(self.settings.retries + 1):
-            if reasons:
+        attempts = 0
+        while attempts <= self.settings.retries:
+            if reasons and not reasons[-1].free:
                 pause = reasons[-1].wait
-                time.sleep(wait * 2 ** (attempt - 1) if pause is None else pause)
+                backoff = self.settings.retry_wait * 2 ** (attempts - 1)
+                time.sleep(backoff if pause is None else pause)
             try:
                 content = self._post(user)
                 check(content)
@@ -229,9 +234,10 @@ class ChatClient:
                 reasons.append(err)
             except ValueError as err:
                 reasons.append(_Retry(f"unreadable answer: {err}"))
+            attempts += 0 if reasons[-1].free else 1
         if all(r.refused for r in reasons):
             raise EndpointError(f"cannot reach {shown_url(self.url)}: {reasons[-1]}")
-        raise UnitFailed(f"{len(reasons)} attempts: {reasons[-1]}")
+        raise UnitFailed(f"{attempts} attempts: {reasons[-1]}")
 
 
 Answered = Callable[[str, str], None]  # key, content
