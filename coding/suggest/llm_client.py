@@ -30,7 +30,7 @@ API_KEY_VARIABLE = "CONCORD_LLM_API_KEY"  # sent as a bearer token when set (vLL
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured
 FAIL_FAST = 10  # units failed in a row, before any answer, that stop the run
-RETRIED_STATUS = frozenset({408, 409, 425, 429})  # and every 5xx
+RETRIED_STATUS = frozenset({408, 429})  # and every 5xx
 
 
 @dataclass(frozen=True)
