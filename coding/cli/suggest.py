@@ -7,6 +7,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from coding.cli import suggest_llm
 from coding.cli.common import (
     FORMAT,
     SEED,
@@ -20,11 +21,18 @@ from coding.cli.common import (
     note,
     open_study,
     progress_shown,
+    refusing,
 )
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
 
 ENGINE = choice("--engine", suggest_service.ENGINES, "auto", help="The suggestion engine.")
+ENGINE_OR_LLM = choice(  # run and evaluate also take the llm engine, with its options
+    "--engine",
+    (*suggest_service.ENGINES, suggest_llm.NAME),
+    "auto",
+    help="The suggestion engine (llm: a language model on your own server, see --endpoint).",
+)
 EVALUATED = (  # the columns of suggest evaluate's table, after the code
     "n",
     "prevalence",
@@ -58,14 +66,20 @@ def suggest() -> None:
 
 @suggest.command("run")
 @STUDY
-@ENGINE
+@ENGINE_OR_LLM
 @SEED
+@suggest_llm.llm_options
 @friendly
-def run(study: str, engine: str, seed: int) -> None:
+@refusing(suggest_llm.ignored_by(suggest_service.ENGINES))
+def run(study: str, engine: str, seed: int, **llm: Any) -> None:
     """Store NLP code suggestions for every unit (they never become codes by themselves).
 
     Example: coding suggest study.db --engine rules
     """
+    if engine == suggest_llm.NAME:
+        with open_study(study) as store:
+            suggest_llm.run(store, llm)
+        return
     with open_study(study) as store, progress_shown() as on_progress:
         result = suggest_service.run_suggestions(
             store, actor(), engine, seed, on_progress=on_progress
@@ -81,19 +95,24 @@ def run(study: str, engine: str, seed: int) -> None:
 
 @suggest.command("evaluate")
 @STUDY
-@ENGINE
+@ENGINE_OR_LLM
 @SEED
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @FORMAT("table", "json")
+@suggest_llm.llm_options
 @friendly
-def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
+@refusing(suggest_llm.ignored_by(suggest_service.ENGINES))
+def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str, **llm: Any) -> None:
     """Cross-validate an engine, folds grouped by document, next to a TF-IDF + logistic
     regression baseline on the same folds and to human-human kappa.
 
     Example: coding suggest evaluate study.db --folds 4
     """
     with open_study(study) as store:
-        result = suggest_service.evaluate_suggestions(store, engine, folds, seed)
+        if engine == suggest_llm.NAME:
+            result = suggest_llm.evaluate(store, folds, seed, llm)
+        else:
+            result = suggest_service.evaluate_suggestions(store, engine, folds, seed)
     if "folds_note" in result:
         note(f"note: {result['folds_note']}")
     if fmt == "json":
@@ -110,6 +129,8 @@ def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str) -> None:
     )
     echo_frame(table, "table", left=["code"], widths={**dict.fromkeys(table, 11), "code": 24})
     _echo_comparison(result)
+    if "llm" in result:
+        suggest_llm.echo_tally(result["llm"])
 
 
 def _echo_comparison(result: dict[str, Any]) -> None:

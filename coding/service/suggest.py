@@ -16,7 +16,7 @@ from coding.service.agreement import agreement_report
 from coding.store import Store
 
 if TYPE_CHECKING:
-    from coding.suggest.base import Suggester
+    from coding.suggest.base import Suggester, SuggesterFactory
 
 ENGINES = ("rules", "supervised", "auto")
 
@@ -214,16 +214,22 @@ class _Models:
 
 
 def evaluate_suggestions(
-    store: Store, engine: str = "auto", folds: int = 5, seed: int = 0
+    store: Store,
+    engine: str = "auto",
+    folds: int = 5,
+    seed: int = 0,
+    factory: SuggesterFactory | None = None,
 ) -> dict[str, Any]:
     """Grouped-by-document cross-validation over the reference coding, next to human kappa.
 
     The result also holds a TF-IDF + logistic regression ``baseline`` on the same folds and
-    ``human``: kappa between the first two coders of each double-coded unit.
+    ``human``: kappa between the first two coders of each double-coded unit. ``factory``
+    builds an engine that is not one of ENGINES (``suggest_llm.evaluate_llm`` passes its own).
     """
     from coding.suggest import evaluate
 
-    _check_engine(engine)
+    if factory is None:
+        _check_engine(engine)
     codebook = store.codebook().codebook
     segments, labels = _reference(store)
     by_id = {s.id: s for s in segments}
@@ -242,6 +248,7 @@ def evaluate_suggestions(
         codebook=codebook,
         folds=min(folds, len(documents)),
         seed=seed,
+        factory=factory,
     )
     result["folds_requested"] = folds
     if folds > len(documents):

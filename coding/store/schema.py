@@ -364,6 +364,24 @@ def _add_attributes(conn: Connection) -> None:
     metadata.create_all(conn, tables=[attributes, unit_attributes, document_attributes])
 
 
+# Version 8: answers of a language model (engine "llm"), so that a unit is asked once per
+# model and prompt (the codebook); the endpoint says where the unit's text was sent.
+llm_answers = Table(
+    "llm_answers",
+    metadata,
+    Column("model", String(300), primary_key=True),
+    Column("prompt_hash", String(64), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("content", Text, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+
+def _add_llm_answers(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[llm_answers])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
@@ -372,4 +390,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _add_history,
     _index_events_by_action,
     _add_attributes,
+    _add_llm_answers,
 )

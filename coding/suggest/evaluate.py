@@ -17,7 +17,13 @@ from coding.agreement import kappa
 from coding.agreement.ratings import FloatArray, Ratings, from_contingency
 from coding.errors import InvalidInput, Problem
 from coding.model import Codebook
-from coding.suggest.base import SUGGESTERS, SharesTexts, check_training_input, label_matrix
+from coding.suggest.base import (
+    SUGGESTERS,
+    SharesTexts,
+    SuggesterFactory,
+    check_training_input,
+    label_matrix,
+)
 from coding.suggest.baseline import BASELINE, baseline_scores
 
 Metrics = dict[str, float | int | str | None]
@@ -108,8 +114,12 @@ def evaluate(
     codebook: Codebook,
     folds: int = 5,
     seed: int = 0,
+    factory: SuggesterFactory | None = None,
 ) -> dict[str, object]:
     """Grouped cross-validation of one engine over reference labels, per code and macro.
+
+    ``factory`` builds the engine when it is not in ``SUGGESTERS`` (the "llm" engine needs
+    its server); ``engine`` then only names it.
 
     Returns ``{"engine", "features", "folds", "seed", "codes": [...], "macro": {...},
     "baseline": {"model", "codes", "macro"}}``. Each code entry has n (reference segments),
@@ -126,7 +136,7 @@ def evaluate(
     group_list = [str(g) for g in groups]
     splits = grouped_folds(group_list, folds, seed)
     scores, decided, reasons = _engine_scores(
-        engine, codebook, text_list, labels, group_list, splits, seed
+        factory or SUGGESTERS[engine], codebook, text_list, labels, group_list, splits, seed
     )
     n = int((~np.isnan(y)).any(axis=1).sum())
     per_code = [
@@ -158,7 +168,7 @@ def _without_human(metrics: Metrics) -> Metrics:
 
 
 def _engine_scores(
-    engine: str,
+    factory: SuggesterFactory,
     codebook: Codebook,
     text_list: list[str],
     labels: pd.DataFrame,
@@ -167,7 +177,6 @@ def _engine_scores(
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, set[str]]]:
     """Held-out scores and 0/1 decisions (texts x codes) of the engine, and why codes lack one."""
-    factory = SUGGESTERS[engine]
     code_ids = list(codebook.code_ids)
     scores = np.full((len(text_list), len(code_ids)), np.nan)
     decided = np.full(scores.shape, np.nan)

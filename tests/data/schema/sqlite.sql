@@ -271,6 +271,16 @@ CREATE TABLE document_attributes (
 
 CREATE INDEX ix_document_attributes_name_value ON document_attributes (name, value);
 
+CREATE TABLE llm_answers (
+	model VARCHAR(300) NOT NULL, 
+	prompt_hash VARCHAR(64) NOT NULL, 
+	text_hash VARCHAR(64) NOT NULL, 
+	content TEXT NOT NULL, 
+	endpoint TEXT NOT NULL, 
+	created_at VARCHAR(40) NOT NULL, 
+	PRIMARY KEY (model, prompt_hash, text_hash)
+);
+
 CREATE INDEX ix_assignments_coder ON assignments (coder);
 
 CREATE INDEX ix_annotations_coder_segment ON annotations (coder, segment_id);
