@@ -326,6 +326,20 @@ def _index_events_by_action(conn: Connection) -> None:
         conn.execute(text(ddl))
 
 
+# Version 7: the review's counts join every annotation to its coder's submission of the unit;
+# with completed_at in the index that join (and the count of a unit's submitters) reads the
+# index alone.
+V7_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_assignments_submitted "
+    "ON assignments (segment_id, coder, completed_at)",
+)
+
+
+def _index_submissions(conn: Connection) -> None:
+    for ddl in V7_INDEXES:
+        conn.execute(text(ddl))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
@@ -333,4 +347,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _add_unit_memos,
     _add_history,
     _index_events_by_action,
+    _index_submissions,
 )
