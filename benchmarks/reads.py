@@ -34,8 +34,9 @@ COMMANDS = {
 }
 
 
-def run(args: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of ``python -m coding ARGS`` run in ``cwd``."""
+def run(args: list[str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user and system) and peak RSS (MB) of ``python -m coding
+    ARGS`` run in ``cwd``. On a busy machine the CPU time is the steadier figure."""
     env = {**os.environ, "CONCORD_USER": "bench"}
     began = time.perf_counter()
     proc = subprocess.Popen(
@@ -50,7 +51,7 @@ def run(args: list[str], cwd: Path) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         message = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         raise SystemExit(f"coding {' '.join(args)} failed in {cwd}: {message}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def import_ms(args: list[str], cwd: Path) -> float:
@@ -100,21 +101,23 @@ def bench_size(size: int, seed: int, runs: int, trees: dict[str, Path], work: Pa
         targets[name] = work / f"{name}-{size}.db"
         shutil.copy(built, targets[name])
         run(["migrate", str(targets[name])], tree)
-    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    times: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     for _ in range(runs):
         for command, template in COMMANDS.items():
             for name, tree in trees.items():
                 command_args = [a.replace("{study}", str(targets[name])) for a in template]
                 times.setdefault((command, name), []).append(run(command_args, tree))
-    header = "".join(f"{f'{name} s  RSS MB':>20}" for name in trees)
+    header = "".join(f"{f'{name} s  CPU s  RSS MB':>27}" for name in trees)
     print(f"{'command':28}{header}" + (f"{'this/baseline':>15}" if len(trees) > 1 else ""))
     for command in COMMANDS:
         line = f"{command:28}"
         medians = {}
         for name in trees:
             cells = times[(command, name)]
-            medians[name] = statistics.median(s for s, _ in cells)
-            line += f"{medians[name]:12.2f}{statistics.median(r for _, r in cells):8.0f}"
+            medians[name] = statistics.median(s for s, _, _ in cells)
+            cpu = statistics.median(c for _, c, _ in cells)
+            rss = statistics.median(r for _, _, r in cells)
+            line += f"{medians[name]:12.2f}{cpu:7.2f}{rss:8.0f}"
         if "baseline" in medians:
             line += f"{medians['this'] / medians['baseline']:14.2f}x"
         print(line, flush=True)
