@@ -14,8 +14,9 @@ from click.testing import CliRunner
 
 from coding.cli import cli
 from coding.cli.agreement import IGNORED_BY
-from coding.cli.common import echo_frame, echo_json, progress_shown
+from coding.cli.common import DISAGREEMENT_COLUMNS, echo_frame, echo_json, progress_shown
 from coding.model import ProgressEvent
+from coding.service import review as review_service
 from tests.conftest import DATA, ROOT
 
 # How to give each flag in a test (a value other than its default).
@@ -208,3 +209,8 @@ def test_import_codings_refuses_yes_where_it_completes_no_drafts(tmp_path: Path,
     view = f"--complete {mode}"
     assert f"{view} and --yes cannot be used together ({view} ignores --yes)" in result.output
     assert not (tmp_path / "s.db").exists()
+
+
+def test_the_disagreements_table_shows_the_columns_the_service_names() -> None:
+    assert DISAGREEMENT_COLUMNS[:5] == tuple(review_service.DISAGREEMENT_COLUMNS[:5])
+    assert set(DISAGREEMENT_COLUMNS) <= set(review_service.DISAGREEMENT_COLUMNS)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import case, literal, select
 
 from coding import review, service
 from coding.errors import PermissionDenied
@@ -19,6 +20,7 @@ from coding.service import agreement as agreement_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
 from coding.store import Store
+from coding.store import review as review_store
 from tests.conftest import DATA
 
 CODERS = ("amira", "ben", "chloe")
@@ -118,6 +120,57 @@ def test_every_reader_finds_the_disagreements_the_rule_names(random_study: Store
     for sid in page["segment_id"]:
         item = queue_service.review_item(store, "rosa", sid)
         assert {(sid, c) for c in item.disputed} == {p for p in expected if p[0] == sid}
+
+
+def test_the_sql_form_of_the_rule_is_the_rule(random_study: Store) -> None:
+    """The store applies the rule in SQL; on every pair of counts it says what
+    :func:`coding.review.is_disagreement` says."""
+    grid = [(applied, submitted) for submitted in range(6) for applied in range(submitted + 1)]
+    query = select(
+        *(
+            case((review_store.is_disagreement_sql(literal(a), literal(s)), 1), else_=0)
+            for a, s in grid
+        )
+    )
+    with random_study.engine.connect() as conn:
+        in_sql = [bool(v) for v in conn.execute(query).one()]
+    assert in_sql == [bool(review.is_disagreement(a, s)) for a, s in grid]
+
+
+def test_the_counts_and_the_queue_count_what_the_list_lists(random_study: Store) -> None:
+    store = random_study
+    listed = service.disagreements(store)
+    first = listed.iloc[0]
+    review_service.decide(
+        store, "rosa", first["segment_id"], Choice.neither(), "None of these apply here"
+    )
+    listed = service.disagreements(store)
+    resolved = int((listed["decision"] != "").sum())
+    counts = queue_service.disagreement_counts(store, "rosa")
+    assert (counts.items, counts.pairs, counts.resolved) == (
+        listed["segment_id"].nunique(),
+        len(listed),
+        resolved,
+    )
+    _, queued = queue_service.review_queue(store, "rosa", state="all", limit=1)
+    assert queued == counts
+    pairs = queue_service.disagreement_pairs(store, store.codebook().codebook.code_ids)
+    assert set(zip(pairs["segment_id"], pairs["code_id"], strict=True)) == _expected_pairs(store)
+
+
+def test_a_coder_filter_and_a_code_filter_keep_to_the_rule(random_study: Store) -> None:
+    store = random_study
+    both = ["amira", "ben"]
+    listed = service.disagreements(store, both, code_id="calm")
+    core = review.find_disagreements(
+        store.annotations_frame(), store.assignments_frame(), ["calm"], both
+    )
+
+    def rows(found: pd.DataFrame) -> set[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
+        columns = ["segment_id", "code_id", "applied_by", "not_applied_by"]
+        return {(s, c, tuple(y), tuple(n)) for s, c, y, n in found[columns].itertuples(False)}
+
+    assert rows(listed) == rows(core) and len(listed) == len(core) > 0
 
 
 def test_the_list_names_who_applied_the_code_and_who_did_not(random_study: Store) -> None:

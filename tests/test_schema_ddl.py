@@ -31,7 +31,7 @@ def schema_ddl(dialect: Dialect) -> str:
             str(CreateIndex(index).compile(dialect=dialect))
             for index in sorted(table.indexes, key=lambda index: str(index.name))
         ]
-    statements += [*t.V3_INDEXES, *t.V6_INDEXES]
+    statements += [*t.V3_INDEXES, *t.V6_INDEXES, *t.V9_INDEXES]
     return ";\n\n".join(statements) + ";\n"
 
 

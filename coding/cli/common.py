@@ -5,6 +5,9 @@ Every command prints a table of rows through :func:`echo_frame` and other data t
 :func:`echo_json`, so a CSV from any command has its formula cells neutralised and a table
 cuts long text the same way; a long action shows its progress through :func:`progress_shown`.
 Options that a command's view would ignore are refused (:func:`refusing`).
+
+pandas is imported by the functions that print frames, not here: a command that prints no
+frame (``coding status``) starts without it.
 """
 
 from __future__ import annotations
@@ -20,16 +23,14 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
-import pandas as pd
 from click.core import ParameterSource
 
 from coding.errors import CodingError
 from coding.model import OnProgress, ProgressEvent
-from coding.service import review as review_service
-from coding.service.standalone import csv_text
 from coding.store import Store
 
 if TYPE_CHECKING:
+    import pandas as pd
     from click._termui_impl import ProgressBar
 
 P = ParamSpec("P")
@@ -204,6 +205,8 @@ def echo_frame(
     it).
     """
     if fmt == "csv":
+        from coding.service.standalone import csv_text
+
         flat = frame.copy()
         for column in joined:
             if column in flat:
@@ -339,15 +342,14 @@ def table_text(
     unless ``header`` is false. Values print with ``str``, so round floats first; a missing
     value prints as nothing.
 
+    >>> import pandas as pd
     >>> print(table_text(pd.DataFrame({"code": ["calm", "cues"], "n": [12, 3],
     ...                                "note": ["", "rare"]}), left=["note"]))
     code  n note
     calm 12
     cues  3 rare
     """
-    cells = {
-        str(c): ["" if _missing(v) else str(v) for v in frame[c].tolist()] for c in frame.columns
-    }
+    cells = {str(c): _texts(frame[c].tolist()) for c in frame.columns}
     least = widths or {}
     width = {c: max([len(c), least.get(c, 0), *map(len, values)]) for c, values in cells.items()}
 
@@ -359,12 +361,30 @@ def table_text(
     return "\n".join([line({c: c for c in cells}), *rows] if header else rows)
 
 
+def _texts(values: list[Any]) -> list[str]:
+    """Values as printed in a table: ``str``, and "" where missing (a column of text, the
+    usual case, is passed through)."""
+    if all(type(v) is str for v in values):
+        return values
+    return ["" if _missing(v) else str(v) for v in values]
+
+
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or type(value).__name__ == "NAType"  # pandas.NA, without importing pandas to ask
+    )
 
 
 DISAGREEMENT_COLUMNS = (
-    *review_service.DISAGREEMENT_COLUMNS[:5],  # the unit, the code, who applied it, who not
+    # the unit, the code, who applied it, who not: the first five of
+    # coding.service.review.DISAGREEMENT_COLUMNS (tests/test_cli_output.py checks)
+    "segment_id",
+    "document_id",
+    "code_id",
+    "applied_by",
+    "not_applied_by",
     "decision",
     "decision_id",
     "text",

@@ -22,14 +22,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from coding.errors import CodingError, PermissionDenied
 from coding.model import NAME_RE, Role, utcnow
 from coding.store import Store
 from coding.store import users as user_store
 from coding.store.engine import display_target
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROLES = tuple(Role)
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32

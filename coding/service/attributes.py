@@ -15,16 +15,19 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from coding.errors import CodingError, InvalidInput, PermissionDenied, Problem
 from coding.model import Role
-from coding.refi.cases import StudyAttributes
 from coding.service.access import Operator, require_role
 from coding.store import Store
 from coding.store import attributes as attribute_store
 from coding.store.attributes import PROGRAMME, TYPES, AttributeWrite
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from coding.refi.cases import StudyAttributes
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -223,6 +226,8 @@ def _changed(
 def export_attributes(store: Store) -> StudyAttributes:
     """The declared attributes and all their values, for exports (no role check: for
     services that have checked one)."""
+    from coding.refi.cases import StudyAttributes
+
     found = attribute_store.declared(store)
     if not found:
         return StudyAttributes()
@@ -251,12 +256,9 @@ class Attribute:
 def study_attributes(store: Store) -> list[Attribute]:
     """Every attribute of the study (``programme`` first when documents have one) with its
     distinct values. No role check: for services that have checked one."""
-    frame = attribute_store.summary(store)
     return [
-        Attribute(name, scope, kind, _ordered(kind, values))
-        for name, scope, kind, values in zip(
-            frame["name"], frame["scope"], frame["type"], frame["distinct"], strict=True
-        )
+        Attribute(row.name, row.scope, row.type, _ordered(row.type, row.distinct))
+        for row in attribute_store.summary(store)
     ]
 
 

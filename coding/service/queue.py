@@ -15,6 +15,7 @@ from coding import review
 from coding.model import Decision, Role
 from coding.review import Choice, ChoiceKind, choices
 from coding.service.access import Operator, require_role
+from coding.service.overview import QueueCounts
 from coding.store import Store
 from coding.store import coder as coder_store
 from coding.store import review as review_store
@@ -44,13 +45,6 @@ class QueueState(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
     ALL = "all"
-
-
-@dataclass(frozen=True, slots=True)
-class QueueCounts:
-    items: int  # segments in the queue (all filters, including open/resolved)
-    pairs: int  # (segment, code) disagreements under the code/document/coder filters
-    resolved: int  # of those pairs, how many have a standing decision
 
 
 @dataclass(frozen=True)
@@ -87,6 +81,10 @@ class QueueItem:
         return review.decisions_for(self.unit, choice, list(self.standing.get("code_id", ())))
 
 
+PAIR_COLUMNS = ["segment_id", "code_id", "applied", "submitted"]
+PLACE_COLUMNS = ["document_id", "kind", "position"]
+
+
 def disagreement_pairs(
     store: Store,
     code_ids: Sequence[str],
@@ -94,38 +92,37 @@ def disagreement_pairs(
     *,
     places: bool = True,
 ) -> pd.DataFrame:
-    """Every disagreement (:func:`coding.review.is_disagreement`) and whether a decision
-    stands on it: segment_id, code_id, applied, submitted, resolved, and with ``places``
-    the segment's document_id, kind and position.
+    """Every disagreement (:func:`coding.review.is_disagreement`, in SQL) and whether a
+    decision stands on it: segment_id, code_id, applied, submitted, resolved, and with
+    ``places`` the segment's document_id, kind and position.
 
-    The pairs are kept in memory per study until an annotation or a submission changes them,
-    so a reviewer's decision costs two small queries, not a pass over the whole study.
+    One query (``store/review.disputed_places``) reads the pairs with their places; they are
+    kept in memory per study until an annotation or a submission changes them, so a
+    reviewer's decision costs two small queries, not a pass over the whole study.
     """
-    key = (store.target, tuple(code_ids), coders and tuple(coders), places)
+    key = (store.target, tuple(code_ids), coders and tuple(coders))
     fingerprint = review_store.coding_fingerprint(store)
     pairs = _PAIRS.get((*key, fingerprint))
     if pairs is None:
-        pairs = review.disputed(review_store.code_counts(store, code_ids, coders))
-        if places:
-            ids = pairs["segment_id"].unique().tolist()
-            pairs = pairs.merge(review_store.segment_places(store, ids), on="segment_id")
-        for stale in [k for k in _PAIRS if k[:4] == key]:
+        rows = review_store.disputed_places(store, code_ids, coders)
+        pairs = pd.DataFrame(rows, columns=PAIR_COLUMNS + PLACE_COLUMNS)
+        for stale in [k for k in _PAIRS if k[:3] == key]:
             del _PAIRS[stale]
         if len(_PAIRS) >= _PAIRS_MAX:
             del _PAIRS[next(iter(_PAIRS))]
         _PAIRS[(*key, fingerprint)] = pairs
     standing = review_store.standing_pairs(store)
     keys = zip(pairs["segment_id"], pairs["code_id"], strict=True)
-    return pairs.assign(resolved=[k in standing for k in keys])
+    found = pairs.assign(resolved=[k in standing for k in keys])
+    return found if places else found.drop(columns=PLACE_COLUMNS)
 
 
 def disagreement_counts(store: Store, user: str | Operator) -> QueueCounts:
     """How many segments and (segment, code) pairs are disputed, and how many pairs have a
-    standing decision."""
+    standing decision (SQL counts, as the overview's)."""
     require_role(store, user, Role.REVIEWER)
     code_ids = store.codebook().codebook.code_ids if store.codebook_versions() else ()
-    pairs = disagreement_pairs(store, code_ids, places=False)
-    return QueueCounts(int(pairs["segment_id"].nunique()), len(pairs), int(pairs["resolved"].sum()))
+    return QueueCounts(*review_store.disagreement_totals(store, code_ids))
 
 
 def review_queue(

@@ -102,50 +102,21 @@ def disagreements(
     """Disagreements (:func:`coding.review.is_disagreement`) in document order, with who
     applied the code and who did not, the segment's text and the standing decision.
 
-    ``limit`` and ``offset`` page the list; the names and texts are read for the page only.
+    One query (``store/review.disagreement_list``): the rule, the order and the page
+    (``limit``, ``offset``) are SQL's, and names and texts are read for the page only.
     """
     code_ids = store.codebook().codebook.code_ids
-    pairs = queue.disagreement_pairs(store, code_ids, coders)
-    if code_id is not None:
-        pairs = pairs[pairs["code_id"] == code_id]
-    if open_only:
-        pairs = pairs[~pairs["resolved"]]
-    order = {c: i for i, c in enumerate(code_ids)}
-    pairs = pairs.assign(order=pairs["code_id"].map(order))
-    pairs = pairs.sort_values(["document_id", "kind", "position", "order"], kind="stable")
-    page = pairs.iloc[offset : None if limit is None else offset + limit]
-    return _described(store, page, coders)
-
-
-def _described(store: Store, pairs: pd.DataFrame, coders: Sequence[str] | None) -> pd.DataFrame:
-    """Disagreement pairs with applied_by, not_applied_by, text, start, end and decision."""
-    ids = list(dict.fromkeys(pairs["segment_id"]))
-    applied = review_store.applied_by(store, ids, coders)
-    texts = review_store.segment_texts(store, ids)
-    decided = review_store.standing_decisions(store, ids)
-    rows = []
-    for segment_id, code_id, document_id in zip(
-        pairs["segment_id"], pairs["code_id"], pairs["document_id"], strict=True
-    ):
-        who = applied.get(segment_id, {})
-        submitted = sorted(who)
-        yes = [c for c in submitted if code_id in who[c]]
-        standing = decided.get((segment_id, code_id))
-        rows.append(
-            {
-                "segment_id": segment_id,
-                "document_id": document_id,
-                "code_id": code_id,
-                "applied_by": yes,
-                "not_applied_by": [c for c in submitted if c not in yes],
-                "text": texts[segment_id][0],
-                "start": texts[segment_id][1],
-                "end": texts[segment_id][2],
-                "decision": standing[1] if standing else "",
-                "decision_id": standing[0] if standing else None,
-            }
-        )
-    found = pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
+    codes = code_ids if code_id is None else [c for c in code_ids if c == code_id]
+    rows = review_store.disagreement_list(
+        store, codes, coders, open_only=open_only, limit=limit, offset=offset
+    )
+    found = pd.DataFrame(
+        [
+            (sid, doc, code, yes, no, text, start, end, decision or "", decision_id)
+            for sid, doc, code, text, start, end, decision_id, decision, yes, no in rows
+        ],
+        columns=DISAGREEMENT_COLUMNS,
+    )
     found["decision_id"] = pd.array(found["decision_id"], dtype="Int64")
     return found
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
-import pandas as pd
 from sqlalchemy import Connection, Select, Table, delete, func, insert, select, tuple_
 
 from coding.model import Document, Segment
@@ -18,6 +18,9 @@ from coding.store import schema as t
 from coding.store.base import timestamp
 from coding.store.store import Store
 from coding.store.texts import insert_document
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROGRAMME = "programme"
 SCOPES = ("unit", "document")
@@ -53,22 +56,25 @@ class AttributeWrite:
 def declared(store: Store) -> dict[str, tuple[str, str]]:
     """Each declared attribute's name -> (scope, type)."""
     a = t.attributes
-    frame = store.frame(select(a.c.name, a.c.scope, a.c.type).order_by(a.c.name))
-    return {
-        str(n): (str(s), str(k))
-        for n, s, k in zip(frame["name"], frame["scope"], frame["type"], strict=True)
-    }
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(a.c.name, a.c.scope, a.c.type).order_by(a.c.name)).all()
+    return {str(n): (str(s), str(k)) for n, s, k in rows}
 
 
-def summary(store: Store) -> pd.DataFrame:
-    """name, scope, type, values (distinct count) and each attribute's distinct values (a
-    sorted list), ``programme`` first when a document has one, then by name."""
-    rows = []
-    for name, (scope, kind) in attributes(store).items():
-        values = sorted(set(_values_query(store, name, scope)))
-        rows.append({"name": name, "scope": scope, "type": kind, "values": len(values)})
-        rows[-1]["distinct"] = values
-    return pd.DataFrame(rows, columns=["name", "scope", "type", "values", "distinct"])
+class AttributeSummary(NamedTuple):
+    name: str
+    scope: str
+    type: str
+    distinct: list[str]  # sorted
+
+
+def summary(store: Store) -> list[AttributeSummary]:
+    """Each attribute's name, scope, type and sorted distinct values, ``programme`` first when
+    a document has one, then by name. Plain rows: ``coding status`` reads them without pandas."""
+    return [
+        AttributeSummary(name, scope, kind, sorted(set(_values_query(store, name, scope))))
+        for name, (scope, kind) in attributes(store).items()
+    ]
 
 
 def attributes(store: Store) -> dict[str, tuple[str, str]]:

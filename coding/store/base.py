@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, Label, Table, func, insert, inspect, select, text, update
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 
@@ -24,6 +23,9 @@ from coding.model import (
 )
 from coding.store import schema as t
 from coding.store.engine import BUSY_TIMEOUT_MS, display_target, is_url, make_engine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CRASH_ENV = "CONCORD_TEST_CRASH_AT"
 
@@ -342,6 +344,8 @@ class StoreBase:
 
     def frame(self, query: Any) -> pd.DataFrame:
         """The rows of a SELECT as a DataFrame with the query's column names."""
+        import pandas as pd  # here, not at the top: commands without frames start faster
+
         with self.engine.connect() as conn:
             result = conn.execute(query)
             keys, rows = list(result.keys()), result.fetchall()
@@ -354,6 +358,8 @@ class StoreBase:
         driver's cursor fills the columns directly, without SQLAlchemy's row objects (about
         three times faster). No result types are converted and no IN lists are expanded, so
         only for such columns and queries."""
+        import pandas as pd
+
         with self.engine.connect() as conn:
             compiled = query.compile(dialect=conn.dialect)
             params = compiled.construct_params()

@@ -11,15 +11,17 @@ app role may not create.)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
 from sqlalchemy import Connection, Table, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coding.model import OnProgress, ProgressEvent, no_progress
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
 
 BATCH = 50_000  # rows a statement
 OnConflict = Callable[[Any], Any]  # adds an ON CONFLICT clause to a dialect's insert
@@ -47,6 +49,8 @@ def insert_many(
     """Insert the rows of a frame whose columns are columns of ``table`` (in ``order``, row
     positions, when given); return how many rows the database wrote (inserted, or updated by
     an ``ON CONFLICT DO UPDATE``)."""
+    import numpy as np  # here, not at the top: commands that write nothing start faster
+
     names = [str(c) for c in rows.columns]
     if conn.dialect.name == "postgresql":
         write = _unnest_writer(conn, table, names, on_conflict)
@@ -67,6 +71,8 @@ class _Values:
     a slice at a time (a categorical column is expanded slice by slice)."""
 
     def __init__(self, column: pd.Series) -> None:
+        import pandas as pd
+
         self.categories: np.ndarray | None = None
         if isinstance(column.dtype, pd.CategoricalDtype):
             self.categories = column.cat.categories.to_numpy(dtype=object)

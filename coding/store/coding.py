@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, Table, insert, select
 
 from coding.errors import NotFound
@@ -14,6 +12,9 @@ from coding.model import Annotation, OnProgress, no_progress
 from coding.store import schema as t
 from coding.store.base import StoreBase, crash_point, serialise, timestamp
 from coding.store.bulk import OnConflict, insert_many, no_conflict_clause, skip_stored
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class CodingMixin(StoreBase):
@@ -174,6 +175,9 @@ class CodingMixin(StoreBase):
 def _columns(conn: Connection, queries: Sequence[Any]) -> pd.DataFrame:
     """The rows of some SELECTs with the same columns as one frame, built column by column
     (quicker than a frame of row objects when there are many); text stays Python strings."""
+    import numpy as np
+    import pandas as pd
+
     results = [conn.execute(query) for query in queries]
     names = list(results[0].keys()) if results else []
     rows = [tuple(row) for result in results for row in result]
@@ -232,6 +236,8 @@ ANNOTATION_FIELDS = ("segment_id", "code_id", "coder", "start", "end", "memo", "
 def annotation_frame(annotations: Sequence[Annotation]) -> pd.DataFrame:
     """Annotations as the rows :func:`insert_annotations` takes: ANNOTATION_FIELDS (start and
     end missing for a whole segment) and created_at (missing: the time of writing)."""
+    import pandas as pd
+
     frame = pd.DataFrame(
         [
             (a.segment_id, a.code_id, a.coder, a.start, a.end, a.memo, a.codebook_version)
@@ -257,6 +263,9 @@ def insert_annotations(
     transaction back). A row whose segment, code, coder and span are stored already fails,
     or is skipped with ``on_conflict=skip_stored``. Rows go in by segment id, which keeps
     the writes to each index of the table close together."""
+    import numpy as np
+    import pandas as pd
+
     if annotations.empty:
         return 0
     annotations = annotations.reset_index(drop=True)
@@ -295,6 +304,8 @@ def insert_annotations(
 
 def _segment_spans(conn: Connection, segment_ids: Iterable[str]) -> pd.DataFrame:
     """start and end of some segments (all of them when they are many), by segment id."""
+    import numpy as np
+
     s = t.segments
     ids = sorted(segment_ids)
     query = select(s.c.id, s.c.start, s.c.end)
@@ -315,6 +326,8 @@ def mark_complete(
     """Mark (segment_id, coder) units complete inside an open transaction: a unit not yet
     assigned is added as submitted; one assigned and open is submitted too, unless
     ``submit_open`` is False (then an assignment the study has is never changed)."""
+    import pandas as pd
+
     if not pairs:
         return
     rows = pd.DataFrame(list(pairs), columns=["segment_id", "coder"])

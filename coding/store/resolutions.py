@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, func, insert, select
 
 from coding.errors import Conflict
 from coding.model import Decision, Resolution, Suggestion
 from coding.store import schema as t
 from coding.store.base import StoreBase, serialise, timestamp
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ResolutionMixin(StoreBase):

@@ -1,20 +1,20 @@
-"""SQL for the review: per (segment, code) counts of who applied it (from which
-:mod:`coding.review` tells the disagreements), standing decisions, and one segment's
-annotations, submitters and standing decisions. Every function takes a Store."""
+"""SQL for the review: the disagreements (the rule of :mod:`coding.review` in SQL, counted,
+listed a page at a time, or with their places for the queue), standing decisions, and one
+segment's annotations, submitters and standing decisions. Every function takes a Store."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
 
 from coding.model import Decision
 from coding.store import schema as t
 from coding.store.store import Store
 
-COUNT_COLUMNS = ["segment_id", "code_id", "applied", "submitted"]
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def coding_fingerprint(store: Store) -> tuple[Any, ...]:
@@ -26,47 +26,176 @@ def coding_fingerprint(store: Store) -> tuple[Any, ...]:
     return (top, n, done)
 
 
-def code_counts(
-    store: Store, code_ids: Sequence[str], coders: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """Per (segment, code) that some but not all of the coders who submitted the segment
-    applied: how many of them applied it (``applied``) and how many submitted the segment
-    (``submitted``), in one grouped query; ``coders`` limits both to those coders.
-    :func:`coding.review.disputed` picks the disagreements from it."""
-    a, asg = t.annotations, t.assignments
-    submitted_by = [asg.c.completed_at.is_not(None)]
+def is_disagreement_sql(applied: ColumnElement[Any], submitted: ColumnElement[Any]) -> Any:
+    """The rule of :func:`coding.review.is_disagreement` as a SQL condition on two counts:
+    ``submitted`` coders (two or more) submitted the unit and ``applied`` of them applied the
+    code, some but not all. ``tests/test_review_path.py`` checks the two agree.
+
+    "Two or more" follows from "some but not all", so ``submitted`` appears once in the
+    condition: SQLite evaluates a correlated count once for each place it appears."""
+    return and_(applied > 0, applied < submitted)
+
+
+def _submitted(asg: Any, coders: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    """The rows of an assignments table (or alias) that count as submitted work."""
+    where = [asg.c.completed_at.is_not(None)]
     if coders is not None:
-        submitted_by.append(asg.c.coder.in_(list(coders)))
-    yes = (
-        select(a.c.segment_id, a.c.code_id, func.count(a.c.coder.distinct()).label("applied"))
-        .select_from(
-            a.join(asg, and_(asg.c.segment_id == a.c.segment_id, asg.c.coder == a.c.coder))
-        )
-        .where(*submitted_by, a.c.code_id.in_(list(code_ids)))
-        .group_by(a.c.segment_id, a.c.code_id)
-    ).subquery("yes")
-    d = asg.alias("d")
-    submitted_by_d = [d.c.completed_at.is_not(None), d.c.segment_id == yes.c.segment_id]
-    if coders is not None:
-        submitted_by_d.append(d.c.coder.in_(list(coders)))
-    n = select(func.count()).select_from(d).where(*submitted_by_d).scalar_subquery()
-    counted = select(yes.c.segment_id, yes.c.code_id, yes.c.applied, n.label("submitted")).subquery(
-        "counted"
+        where.append(asg.c.coder.in_(list(coders)))
+    return where
+
+
+def only_codes(store: Store, code_ids: Sequence[str]) -> list[str] | None:
+    """``code_ids`` as a filter on annotations, or None when it would keep them all (every
+    code of every codebook version is among them): no filter is quicker than one."""
+    c = t.codes
+    query = select(c.c.code_id).where(c.c.code_id.not_in(list(code_ids))).limit(1)
+    with store.engine.connect() as conn:
+        return list(code_ids) if conn.execute(query).first() else None
+
+
+def disputed(codes: Sequence[str] | None, coders: Sequence[str] | None = None) -> Subquery:
+    """Every disagreement on the ``codes`` (None: on every code) as a subquery: segment_id,
+    code_id, how many of the coders who submitted the segment applied the code
+    (``applied``) and how many submitted it (``submitted``); ``coders`` limits both to
+    those coders.
+
+    One pass over the annotations in the order of their unique index, each joined to its
+    coder's submission through ``ix_assignments_submitted`` (the index alone), with the rule
+    applied in SQL (:func:`is_disagreement_sql`)."""
+    a, mine, done = t.annotations, t.assignments.alias("mine"), t.assignments.alias("done")
+    submitted = (
+        select(func.count())
+        .select_from(done)
+        .where(done.c.segment_id == a.c.segment_id, *_submitted(done, coders))
+        .scalar_subquery()
     )
-    # Pairs every submitter applied are never disagreements: left out here, so the rows
-    # that travel are few; the rule itself (coding.review) decides on the rest.
-    query = select(counted).where(counted.c.applied < counted.c.submitted)
-    return store.frame(query)
+    counted = (
+        select(
+            a.c.segment_id,
+            a.c.code_id,
+            func.count(a.c.coder.distinct()).label("applied"),
+            submitted.label("submitted"),
+        )
+        .select_from(
+            a.join(mine, and_(mine.c.segment_id == a.c.segment_id, mine.c.coder == a.c.coder))
+        )
+        .where(*_submitted(mine, coders), *([] if codes is None else [a.c.code_id.in_(codes)]))
+        .group_by(a.c.segment_id, a.c.code_id)
+    ).subquery("counted")
+    rule = is_disagreement_sql(counted.c.applied, counted.c.submitted)
+    return select(counted).where(rule).subquery("disputed")
 
 
-def segment_places(store: Store, segment_ids: Sequence[str]) -> pd.DataFrame:
-    """segment_id, document_id, kind, position of some segments."""
-    s = t.segments
-    columns = [s.c.id.label("segment_id"), s.c.document_id, s.c.kind, s.c.position]
-    parts = [store.frame(select(*columns).where(s.c.id.in_(ids))) for ids in _chunks(segment_ids)]
-    if not parts:
-        return pd.DataFrame(columns=["segment_id", "document_id", "kind", "position"])
-    return pd.concat(parts, ignore_index=True)
+def standing() -> Subquery:
+    """The decision standing on each (segment, code) that has one: segment_id, code_id,
+    id, decision (the newest decision, unless it is a withdrawal)."""
+    r = t.resolutions
+    latest = select(func.max(r.c.id)).group_by(r.c.segment_id, r.c.code_id)
+    return (
+        select(r.c.segment_id, r.c.code_id, r.c.id, r.c.decision)
+        .where(r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))
+        .subquery("standing")
+    )
+
+
+def disputed_places(
+    store: Store, code_ids: Sequence[str], coders: Sequence[str] | None = None
+) -> list[tuple[Any, ...]]:
+    """Every disagreement with its segment's place: (segment_id, code_id, applied,
+    submitted, document_id, kind, position), one query."""
+    d, s = disputed(only_codes(store, code_ids), coders), t.segments
+    query = select(d, s.c.document_id, s.c.kind, s.c.position).join(s, s.c.id == d.c.segment_id)
+    with store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def disagreement_totals(store: Store, code_ids: Sequence[str]) -> tuple[int, int, int]:
+    """(segments, pairs, resolved): how many segments hold a disagreement, how many
+    (segment, code) disagreements there are and how many of them have a standing decision,
+    counted in SQL."""
+    d, st = disputed(only_codes(store, code_ids)), standing()
+    decided = func.count(st.c.id)  # counts the pairs the outer join found a decision for
+    query = select(
+        func.count(d.c.segment_id.distinct()), func.count(), func.coalesce(decided, 0)
+    ).select_from(
+        d.outerjoin(st, and_(st.c.segment_id == d.c.segment_id, st.c.code_id == d.c.code_id))
+    )
+    with store.engine.connect() as conn:
+        segments, pairs, resolved = conn.execute(query).one()
+    return int(segments), int(pairs), int(resolved)
+
+
+DisagreementRow = tuple[str, str, str, str, int, int, int | None, str | None, list[str], list[str]]
+
+
+def disagreement_list(
+    store: Store,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None = None,
+    *,
+    open_only: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[DisagreementRow]:
+    """A page of the disagreements in document order (document, kind, position, then the
+    codes in the order of ``code_ids``): (segment_id, document_id, code_id, text, start, end,
+    decision_id, decision, applied_by, not_applied_by), the coders sorted by name.
+
+    One query: the page is cut in SQL, then joined to the coders who submitted each of its
+    segments, each with whether they applied the code."""
+    d, st, s = disputed(only_codes(store, code_ids), coders), standing(), t.segments
+    order = case({c: i for i, c in enumerate(code_ids)}, value=d.c.code_id, else_=len(code_ids))
+    page = (
+        select(
+            d.c.segment_id,
+            d.c.code_id,
+            s.c.document_id,
+            s.c.kind,
+            s.c.position,
+            order.label("code_order"),
+            st.c.id.label("decision_id"),
+            st.c.decision,
+        )
+        .join(s, s.c.id == d.c.segment_id)
+        .outerjoin(st, and_(st.c.segment_id == d.c.segment_id, st.c.code_id == d.c.code_id))
+        .where(*([st.c.id.is_(None)] if open_only else []))
+        .order_by(s.c.document_id, s.c.kind, s.c.position, "code_order", d.c.segment_id)
+        .limit(limit)
+        .offset(offset)
+    ).subquery("page")
+    return _with_coders(store, page, coders)
+
+
+def _with_coders(
+    store: Store, page: Subquery, coders: Sequence[str] | None
+) -> list[DisagreementRow]:
+    """The rows of a page of disagreements with who applied the code and who did not."""
+    a, s, done = t.annotations, t.segments, t.assignments.alias("done")
+    applied = (
+        select(a.c.id)
+        .where(
+            a.c.segment_id == page.c.segment_id,
+            a.c.code_id == page.c.code_id,
+            a.c.coder == done.c.coder,
+        )
+        .exists()
+    )
+    p = page.c
+    query = (
+        select(p.segment_id, p.document_id, p.code_id, s.c.text, s.c.start, s.c.end)
+        .add_columns(p.decision_id, p.decision, done.c.coder, applied)
+        .join(s, s.c.id == p.segment_id)  # the texts of the page only
+        .join(done, and_(done.c.segment_id == p.segment_id, *_submitted(done, coders)))
+        .order_by(p.document_id, p.kind, p.position, p.code_order, p.segment_id, done.c.coder)
+    )
+    rows: list[DisagreementRow] = []
+    with store.engine.connect() as conn:
+        for *pair, coder, yes in conn.execute(query):
+            if not rows or rows[-1][:3] != tuple(pair[:3]):
+                rows.append((*pair, [], []))
+            applied_by, not_applied_by = rows[-1][8:]
+            (applied_by if yes else not_applied_by).append(coder)
+    return rows
 
 
 def standing_pairs(store: Store) -> set[tuple[str, str]]:
@@ -140,33 +269,6 @@ def _chunks(ids: Sequence[str]) -> list[list[str]]:
     return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
 
 
-def applied_by(
-    store: Store, segment_ids: Sequence[str], coders: Sequence[str] | None = None
-) -> dict[str, dict[str, set[str]]]:
-    """segment -> coder -> codes, for the coders who submitted each segment (every one of
-    them is a key, with no codes when they applied none)."""
-    a, asg = t.annotations, t.assignments
-    found: dict[str, dict[str, set[str]]] = {}
-    with store.engine.connect() as conn:
-        for ids in _chunks(segment_ids):
-            query = (
-                select(asg.c.segment_id, asg.c.coder, a.c.code_id)
-                .select_from(
-                    asg.outerjoin(
-                        a, and_(a.c.segment_id == asg.c.segment_id, a.c.coder == asg.c.coder)
-                    )
-                )
-                .where(asg.c.segment_id.in_(ids), asg.c.completed_at.is_not(None))
-            )
-            if coders is not None:
-                query = query.where(asg.c.coder.in_(list(coders)))
-            for segment_id, coder, code_id in conn.execute(query):
-                codes = found.setdefault(segment_id, {}).setdefault(coder, set())
-                if code_id is not None:
-                    codes.add(code_id)
-    return found
-
-
 def standing_decisions(
     store: Store, segment_ids: Sequence[str]
 ) -> dict[tuple[str, str], tuple[int, str]]:
@@ -185,16 +287,4 @@ def standing_decisions(
             )
             for segment_id, code_id, rid, decision in conn.execute(query):
                 found[(segment_id, code_id)] = (int(rid), str(decision))
-    return found
-
-
-def segment_texts(store: Store, segment_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
-    """segment -> (text, start, end)."""
-    s = t.segments
-    found: dict[str, tuple[str, int, int]] = {}
-    with store.engine.connect() as conn:
-        for ids in _chunks(segment_ids):
-            query = select(s.c.id, s.c.text, s.c.start, s.c.end).where(s.c.id.in_(ids))
-            for sid, text, start, end in conn.execute(query):
-                found[sid] = (text, int(start), int(end))
     return found

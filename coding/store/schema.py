@@ -382,6 +382,20 @@ def _add_llm_answers(conn: Connection) -> None:
     metadata.create_all(conn, tables=[llm_answers])
 
 
+# Version 9: the review's counts join every annotation to its coder's submission of the unit;
+# with completed_at in the index that join (and the count of a unit's submitters) reads the
+# index alone.
+V9_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_assignments_submitted "
+    "ON assignments (segment_id, coder, completed_at)",
+)
+
+
+def _index_submissions(conn: Connection) -> None:
+    for ddl in V9_INDEXES:
+        conn.execute(text(ddl))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _create_core_tables,
     _add_users_and_code_notes,
@@ -391,4 +405,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _index_events_by_action,
     _add_attributes,
     _add_llm_answers,
+    _index_submissions,
 )

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, func, insert, select
 
 from coding.errors import NotFound
@@ -21,6 +20,9 @@ from coding.model import (
 )
 from coding.store import schema as t
 from coding.store.base import StoreBase, from_timestamp, timestamp
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class TextsMixin(StoreBase):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import insert, or_, select, update
 
 from coding.errors import Conflict, NotFound
@@ -15,6 +15,9 @@ from coding.model import utcnow
 from coding.store import schema as t
 from coding.store.base import insert_row, timestamp
 from coding.store.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIGN_IN_FAILED = "sign_in_failed"  # subject: the name typed; detail: the client address
 # A lockout's action says what is locked, so no typed name can stand for a client address.

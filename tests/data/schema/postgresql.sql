@@ -286,3 +286,5 @@ CREATE INDEX ix_assignments_coder ON assignments (coder);
 CREATE INDEX ix_annotations_coder_segment ON annotations (coder, segment_id);
 
 CREATE INDEX IF NOT EXISTS ix_events_action_at ON events (action, at);
+
+CREATE INDEX IF NOT EXISTS ix_assignments_submitted ON assignments (segment_id, coder, completed_at);
