@@ -127,12 +127,15 @@ def legend(codes: Sequence[tuple[str, str]], *, overlap: bool, evidence: bool) -
     )
 
 
-def unit_in_context(before: str | None, unit_html: str, after: str | None, caption: str) -> str:
-    """The unit (already-safe HTML) framed and highlighted between its escaped neighbours."""
+def unit_in_context(
+    before: str | None, unit_html: str, after: str | None, caption: str, context: int = 400
+) -> str:
+    """The unit (already-safe HTML) framed and highlighted between its escaped neighbours,
+    of which the last and first ``context`` characters are shown."""
     dim = "color:#6b7280;font-size:0.92em;margin:0.4em 0"
     blocks = []
     if before is not None:
-        blocks.append(f'<div style="{dim}">{escape_text(_tail(before))}</div>')
+        blocks.append(f'<div style="{dim}">{escape_text(_tail(before, context))}</div>')
     blocks.append(
         f'<div style="background:{UNIT_BACKGROUND};border-left:4px solid #d97706;'
         f'padding:0.6em 0.8em;margin:0.4em 0;line-height:1.55">'
@@ -140,7 +143,7 @@ def unit_in_context(before: str | None, unit_html: str, after: str | None, capti
         f"{html.escape(caption)}</div>{unit_html}</div>"
     )
     if after is not None:
-        blocks.append(f'<div style="{dim}">{escape_text(_head(after))}</div>')
+        blocks.append(f'<div style="{dim}">{escape_text(_head(after, context))}</div>')
     return "".join(blocks)
 
 
@@ -184,3 +187,27 @@ def codebook_entry(code: Code) -> str:
         + items("Borderline examples", code.examples.borderline)
         + "</div>"
     )
+
+
+def codebook_help(code: Code) -> str:
+    r"""A code's codebook entry as a tooltip: Markdown with what the codebook says escaped.
+
+    >>> from coding.model import Examples
+    >>> entry = Code("c", "C", "Notice *calm*.", inclusion=("soothing",), exclusion=(),
+    ...              examples=Examples(typical=("She breathes.",)))
+    >>> print(codebook_help(entry))
+    Notice \*calm\*\.
+    <BLANKLINE>
+    **Include:** soothing
+    <BLANKLINE>
+    **Typical example:** She breathes\.
+    """
+    parts = [md(code.definition)]
+    for title, values in (
+        ("Include", code.inclusion),
+        ("Exclude", code.exclusion),
+        ("Typical example", code.examples.typical),
+        ("Borderline example", code.examples.borderline),
+    ):
+        parts += [f"**{title}:** {md(value)}" for value in values]
+    return "\n\n".join(part for part in parts if part)
