@@ -57,12 +57,13 @@ def _fields(segment_id: str, codes: tuple[Code, ...], loaded: tuple[str, ...], m
     """Ticks and memo: checkboxes in codebook order (one Tab each), then the memo."""
     opened = st.session_state.get(state.CODE_OPEN)
     unsaved = bool(opened and opened["segment_id"] == segment_id and _changed(opened))
+    st.html(html.CODES_STYLE)
     with st.container(key="code-codes", gap="small"):
         # One line either way: a line that appears would move Submit under the pointer.
         st.markdown(
             "**Codes** · :orange[not saved yet]"
             if unsaved
-            else "**Codes** · hover **?** for the entry",
+            else "**Codes** · point at a code for its entry",
             help="Changes not saved are kept as a draft when you move to another unit."
             if unsaved
             else None,

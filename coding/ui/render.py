@@ -33,6 +33,15 @@ PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#f
 UNIT_BACKGROUND = "#fff7d6"
 EVIDENCE_LINE = "border-bottom:2px dashed #b45309"  # NLP evidence
 OVERLAP_LINE = "box-shadow:inset 0 -2px 0 #555"  # two or more coders' spans
+# The Code page's codes: each code's help icon (its codebook entry) shows while the pointer is
+# on that code's row. Hidden, it is out of the Tab order: one Tab per code, Space to tick.
+CODES_STYLE = (
+    "<style>"
+    ".st-key-code-codes [data-testid='stTooltipHoverTarget']{visibility:hidden}"
+    ".st-key-code-codes [data-testid='stCheckbox']:hover "
+    "[data-testid='stTooltipHoverTarget']{visibility:visible}"
+    "</style>"
+)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^])")
 _CODE_SPAN = re.compile(r"(`[^`\n]*`)")
 
