@@ -164,6 +164,10 @@ def browser(db: Path, actions: int) -> dict[str, float]:
 
 
 PROGRESS = '[data-testid="stProgress"]'
+CODES = (  # the code checkboxes: in the page's form before, in its codes container now
+    '.st-key-code-codes [data-testid="stCheckbox"], '
+    '[data-testid="stForm"] [data-testid="stCheckbox"]'
+)
 IDLE = (
     "([sel, before]) => { const e = document.querySelector(sel); return e !== null &&"
     " e.innerText !== before && document.querySelectorAll('[data-stale=true]').length === 0;}"
@@ -181,8 +185,9 @@ def _clicks(page: Any, port: int, actions: int) -> dict[str, float]:
     submits, moves = [], []
     for _ in range(actions):
         page.wait_for_function(IDLE, arg=[PROGRESS, ""], timeout=wait, polling="raf")
-        boxes = page.locator('[data-testid="stCheckbox"]')
-        boxes.first.locator("label").click()
+        page.locator(CODES).first.locator("label").click()
+        time.sleep(0.3)  # a tick reruns the page's fragment (not inside a form): let it end
+        page.wait_for_function(IDLE, arg=[PROGRESS, ""], timeout=wait, polling="raf")
         before = page.locator(PROGRESS).first.inner_text()
         started = time.perf_counter()
         page.get_by_role("button", name=SUBMIT).click()

@@ -202,7 +202,6 @@ def _feedback(last: coder_service.SuggestedUnit | None, codes: tuple[Code, ...])
     """After a submit: the suggestions on the unit just submitted, beside the coder's codes."""
     if last is None:
         return
-    name = f"{last.title} · unit {last.position + 1}"
     with st.container(border=True, key="code-feedback"):
         coder_suggestions.show(
             last.text,
@@ -210,7 +209,7 @@ def _feedback(last: coder_service.SuggestedUnit | None, codes: tuple[Code, ...])
             last.codes,
             last.suggestions,
             codes,
-            heading=f"NLP suggestions on the unit you just submitted: {name}",
+            heading=f"NLP suggestions on the unit you just submitted (unit {last.position + 1})",
         )
 
 

@@ -79,5 +79,5 @@ def show(
             f"{escape(', '.join(missed))}; the engine did not suggest it.</div>"
         )
     st.html("".join(parts))
-    engine = f"Engine: {rows[0].engine} ({rows[0].model_version}). " if rows else ""
-    st.caption(html.md(engine + SCORE_NOTE))
+    if rows:
+        st.caption(html.md(f"Engine: {rows[0].engine} ({rows[0].model_version}). {SCORE_NOTE}"))
