@@ -34,8 +34,8 @@ def render() -> None:
     except CodingError as err:
         state.show_error(err)
         return
+    st.title("Code")
     if documents.empty:
-        st.title("Code")
         st.info(html.md(f"No units are assigned to {name} yet: ask an admin to assign some."))
         return
     panel(codes, documents)
