@@ -105,6 +105,8 @@ def _toolbar(documents: pd.DataFrame) -> None:
     labels = {"": "All documents"} | {
         r.document_id: f"{r.title} ({r.assigned} units)" for r in documents.itertuples()
     }
+    chosen = str(st.session_state.get(state.CODE_DOC) or "")
+    labels.setdefault(chosen, chosen)  # a document assigned since the page opened
     row = st.container(horizontal=True, vertical_alignment="center", key="code-toolbar")
     row.selectbox(
         "Document",
