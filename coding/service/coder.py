@@ -16,7 +16,7 @@ from coding.errors import CodingError, NotFound
 from coding.model import Role
 from coding.service.access import require_role
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
-from coding.store import Store
+from coding.store import Store, coder_search
 from coding.store import coder as coder_store
 from coding.store import units as unit_store
 from coding.store.units import UnitContext
@@ -99,46 +99,85 @@ def coder_page(
 ) -> CoderPage:
     """A page of the signed-in coder's units with their own codes (never anyone else's)."""
     coder = require_role(store, user, Role.CODER).name
+    units, total, mode = _units(store, coder, document_id, state, limit, offset)
+    documents = coder_store.coder_documents(store, coder)
+    return CoderPage(coder, units, total, offset, documents, mode)
+
+
+@dataclass(frozen=True)
+class CoderView:
+    """A page of a coder's units with their progress: the Code page's per-action read (the
+    documents are read once, with :func:`coder_documents`)."""
+
+    coder: str
+    units: list[CoderUnit]
+    total: int  # units matching the filter
+    offset: int
+    assigned: int
+    completed: int
+    suggestions_mode: str
+
+
+def coder_view(
+    store: Store,
+    user: str,
+    *,
+    document_id: str | None = None,
+    state: str = "all",
+    limit: int = 25,
+    offset: int = 0,
+) -> CoderView:
+    """Like :func:`coder_page`, with the coder's overall progress instead of per document."""
+    coder = require_role(store, user, Role.CODER).name
+    units, total, mode = _units(store, coder, document_id, state, limit, offset)
+    assigned, completed = coder_store.coder_progress(store, coder)
+    return CoderView(coder, units, total, offset, assigned, completed, mode)
+
+
+def coder_documents(store: Store, user: str) -> pd.DataFrame:
+    """document_id, title, assigned, completed: the coder's units per document."""
+    coder = require_role(store, user, Role.CODER).name
+    return coder_store.coder_documents(store, coder)
+
+
+def _units(
+    store: Store, coder: str, document_id: str | None, state: str, limit: int, offset: int
+) -> tuple[list[CoderUnit], int, str]:
+    """A page of the coder's units with their own codes and memos, the suggestions where
+    the study shows them, the number of units in the view, and the suggestions mode."""
     view = coder_store.UnitView(document_id, state, limit, offset)
     page, total = coder_store.coder_units(store, coder, view)
     ids = list(page["segment_id"])
     mine = coder_store.own_annotations(store, coder, ids)
+    codes_of = {sid: tuple(dict.fromkeys(g["code_id"])) for sid, g in mine.groupby("segment_id")}
     memos = coder_store.unit_memos(store, ids, [coder])
     memo_of = dict(zip(memos["segment_id"], memos["memo"], strict=True))
     mode = suggestions_mode(store)
-    visible = (
-        ids
-        if mode == "always"
-        else (
-            list(page.loc[page["completed_at"].notna(), "segment_id"])
-            if mode == "after_submit"
-            else []
+    done = page["completed_at"].notna()
+    visible = {"always": ids, "after_submit": list(page.loc[done, "segment_id"])}.get(mode, [])
+    shown_of: dict[str, pd.DataFrame] = {}
+    if visible and coder_search.newest_suggestion_run(store) is not None:
+        suggested = unit_store.suggestions_for(store, visible)
+        parts = dict(list(suggested.groupby("segment_id")))
+        empty = suggested.iloc[0:0]
+        shown_of = {sid: parts.get(sid, empty).reset_index(drop=True) for sid in visible}
+    units = [
+        CoderUnit(
+            segment_id=row.segment_id,
+            document_id=row.document_id,
+            title=row.title,
+            position=int(row.position),
+            label=row.label,
+            text=row.text,
+            start=int(row.start),
+            completed=bool(is_done),
+            codes=codes_of.get(row.segment_id, ()),
+            memo=str(memo_of.get(row.segment_id, "")),
+            suggestions=shown_of.get(row.segment_id),
         )
-    )
-    suggested = unit_store.suggestions_for(store, visible) if visible else None
-    units = []
-    for row in page.itertuples(index=False):
-        own = mine[mine["segment_id"] == row.segment_id]
-        shown = None
-        if suggested is not None and row.segment_id in visible:
-            shown = suggested[suggested["segment_id"] == row.segment_id].reset_index(drop=True)
-        units.append(
-            CoderUnit(
-                segment_id=row.segment_id,
-                document_id=row.document_id,
-                title=row.title,
-                position=int(row.position),
-                label=row.label,
-                text=row.text,
-                start=int(row.start),
-                completed=row.completed_at is not None and not pd.isna(row.completed_at),
-                codes=tuple(dict.fromkeys(own["code_id"])),
-                memo=str(memo_of.get(row.segment_id, "")),
-                suggestions=shown,
-            )
-        )
-    documents = coder_store.coder_documents(store, coder)
-    return CoderPage(coder, units, total, offset, documents, mode)
+        for row, is_done in zip(page.itertuples(index=False), done, strict=True)
+    ]
+    return units, total, mode
 
 
 def unit_context(store: Store, user: str, segment_id: str) -> UnitContext:
@@ -177,3 +216,107 @@ def save_unit(
         offered=current.codebook.code_ids,
         complete=submit,
     )
+
+
+# -- after submit: the suggestions on a unit, to calibrate against -------------------------
+@dataclass(frozen=True)
+class SuggestedUnit:
+    """One of a coder's units with their own codes and the newest suggestions on it."""
+
+    segment_id: str
+    title: str
+    position: int
+    label: str
+    text: str
+    start: int
+    codes: tuple[str, ...]
+    suggestions: pd.DataFrame  # code_id, score, evidence, engine, model_version
+
+
+def unit_suggestions(store: Store, user: str, segment_id: str) -> SuggestedUnit | None:
+    """The suggestions on one of the coder's units beside the coder's own codes, or None
+    when the study's setting hides them: always under "never", and under "after_submit"
+    (the default) until the coder has submitted the unit. Coding stays blind."""
+    coder = require_role(store, user, Role.CODER).name
+    unit = coder_search.assigned_unit(store, coder, segment_id)
+    if unit.empty:
+        raise NotFound(f"unit {segment_id} is not assigned to {coder}")
+    row = unit.iloc[0]
+    mode = suggestions_mode(store)
+    submitted = row["completed_at"] is not None and not pd.isna(row["completed_at"])
+    if mode == "never" or (mode == "after_submit" and not submitted):
+        return None
+    if coder_search.newest_suggestion_run(store) is None:
+        return None
+    own = coder_store.own_annotations(store, coder, [segment_id])
+    found = unit_store.suggestions_for(store, [segment_id])
+    return SuggestedUnit(
+        segment_id=segment_id,
+        title=str(row["title"]),
+        position=int(row["position"]),
+        label=str(row["label"]),
+        text=str(row["text"]),
+        start=int(row["start"]),
+        codes=tuple(dict.fromkeys(own["code_id"])),
+        suggestions=found.drop(columns=["segment_id"]).reset_index(drop=True),
+    )
+
+
+# -- finding a unit --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FoundUnits:
+    """The first of a coder's units holding some words, and how many hold them."""
+
+    units: pd.DataFrame  # segment_id, document_id, title, position, label, snippet, completed
+    total: int
+
+
+def find_units(store: Store, user: str, words: str, *, limit: int = 10) -> FoundUnits:
+    """The coder's own units whose text holds ``words`` (case ignored), in document order."""
+    coder = require_role(store, user, Role.CODER).name
+    needle = " ".join(words.split())
+    if not needle:
+        return FoundUnits(pd.DataFrame(columns=[*FOUND_COLUMNS]), 0)
+    frame, total = coder_search.find_units(store, coder, needle, limit)
+    frame["snippet"] = [snippet(text, needle) for text in frame["text"]]
+    frame["completed"] = frame["completed_at"].notna()
+    return FoundUnits(frame[list(FOUND_COLUMNS)].reset_index(drop=True), total)
+
+
+FOUND_COLUMNS = ("segment_id", "document_id", "title", "position", "label", "snippet", "completed")
+
+
+def snippet(text: str, needle: str, width: int = 60) -> str:
+    """The words around the first place ``needle`` occurs in ``text`` (case ignored).
+
+    >>> snippet("Parents learn to stay calm when the baby cries at night.", "calm", 12)
+    '…stay calm when…'
+    >>> snippet("short", "x")
+    'short'
+    """
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    at = max(flat.lower().find(needle.lower()), 0)
+    end = min(max(at - (width - len(needle)) // 2, 0) + width, len(flat))
+    start = max(end - width, 0)
+    while start > 0 and flat[start - 1] != " ":  # whole words only
+        start -= 1
+    while end < len(flat) and flat[end] != " ":
+        end += 1
+    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
+def unit_index(
+    store: Store,
+    user: str,
+    segment_id: str,
+    *,
+    document_id: str | None = None,
+    state: str = "all",
+) -> int | None:
+    """Where one of the coder's units stands in a view of their units (0 is the first),
+    None when the view does not hold it."""
+    coder = require_role(store, user, Role.CODER).name
+    view = coder_store.UnitView(document_id, state)
+    return coder_search.unit_index(store, coder, segment_id, view)

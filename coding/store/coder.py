@@ -45,13 +45,7 @@ def coder_units(store: Store, coder: str, view: UnitView) -> tuple[pd.DataFrame,
     completed_at.
     """
     a, s, d = t.assignments, t.segments, t.documents
-    conditions = [a.c.coder == coder]
-    if view.document_id is not None:
-        conditions.append(s.c.document_id == view.document_id)
-    if view.state == "todo":
-        conditions.append(a.c.completed_at.is_(None))
-    elif view.state == "done":
-        conditions.append(a.c.completed_at.is_not(None))
+    conditions = view_conditions(coder, view)
     joined = a.join(s, s.c.id == a.c.segment_id).join(d, d.c.id == s.c.document_id)
     query = (
         select(
@@ -66,10 +60,34 @@ def coder_units(store: Store, coder: str, view: UnitView) -> tuple[pd.DataFrame,
         .limit(view.limit)
         .offset(view.offset)
     )
-    count = select(func.count()).select_from(joined).where(*conditions)
+    # Without a document the count needs no segment: a scan of the coder's assignments.
+    counted = joined if view.document_id is not None else a
+    count = select(func.count()).select_from(counted).where(*conditions)
     with store.engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
     return store.frame(query), total
+
+
+def coder_progress(store: Store, coder: str) -> tuple[int, int]:
+    """How many units are assigned to ``coder``, and how many of them are submitted."""
+    a = t.assignments
+    query = select(func.count(), func.count(a.c.completed_at)).where(a.c.coder == coder)
+    with store.engine.connect() as conn:
+        assigned, completed = conn.execute(query).one()
+    return int(assigned), int(completed)
+
+
+def view_conditions(coder: str, view: UnitView) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a coder's view over assignments joined to segments."""
+    a, s = t.assignments, t.segments
+    conditions = [a.c.coder == coder]
+    if view.document_id is not None:
+        conditions.append(s.c.document_id == view.document_id)
+    if view.state == "todo":
+        conditions.append(a.c.completed_at.is_(None))
+    elif view.state == "done":
+        conditions.append(a.c.completed_at.is_not(None))
+    return conditions
 
 
 def own_annotations(store: Store, coder: str, segment_ids: Sequence[str]) -> pd.DataFrame:
@@ -105,6 +123,8 @@ def unit_memos(store: Store, segment_ids: Sequence[str], coders: Sequence[str]) 
         .where(a.c.segment_id.in_(ids), a.c.coder.in_(names), a.c.memo != "")
         .order_by(a.c.segment_id, a.c.coder, a.c.code_id, a.c.span_start, a.c.span_end),
     )
+    if on_codes.empty:
+        return stored if len(stored) else pd.DataFrame(columns=["segment_id", "coder", "memo"])
     have = set(zip(stored["segment_id"], stored["coder"], strict=True))
     keys = zip(on_codes["segment_id"], on_codes["coder"], strict=True)
     older = on_codes[pd.Series([k not in have for k in keys], index=on_codes.index, dtype=bool)]

@@ -33,6 +33,15 @@ PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fbcfe8", "#f
 UNIT_BACKGROUND = "#fff7d6"
 EVIDENCE_LINE = "border-bottom:2px dashed #b45309"  # NLP evidence
 OVERLAP_LINE = "box-shadow:inset 0 -2px 0 #555"  # two or more coders' spans
+# The Code page's codes: each code's help icon (its codebook entry) shows while the pointer is
+# on that code's row. Hidden, it is out of the Tab order: one Tab per code, Space to tick.
+CODES_STYLE = (
+    "<style>"
+    ".st-key-code-codes [data-testid='stTooltipHoverTarget']{visibility:hidden}"
+    ".st-key-code-codes [data-testid='stCheckbox']:hover "
+    "[data-testid='stTooltipHoverTarget']{visibility:visible}"
+    "</style>"
+)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^])")
 _CODE_SPAN = re.compile(r"(`[^`\n]*`)")
 
@@ -127,12 +136,15 @@ def legend(codes: Sequence[tuple[str, str]], *, overlap: bool, evidence: bool) -
     )
 
 
-def unit_in_context(before: str | None, unit_html: str, after: str | None, caption: str) -> str:
-    """The unit (already-safe HTML) framed and highlighted between its escaped neighbours."""
+def unit_in_context(
+    before: str | None, unit_html: str, after: str | None, caption: str, context: int = 400
+) -> str:
+    """The unit (already-safe HTML) framed and highlighted between its escaped neighbours,
+    of which the last and first ``context`` characters are shown."""
     dim = "color:#6b7280;font-size:0.92em;margin:0.4em 0"
     blocks = []
     if before is not None:
-        blocks.append(f'<div style="{dim}">{escape_text(_tail(before))}</div>')
+        blocks.append(f'<div style="{dim}">{escape_text(_tail(before, context))}</div>')
     blocks.append(
         f'<div style="background:{UNIT_BACKGROUND};border-left:4px solid #d97706;'
         f'padding:0.6em 0.8em;margin:0.4em 0;line-height:1.55">'
@@ -140,7 +152,7 @@ def unit_in_context(before: str | None, unit_html: str, after: str | None, capti
         f"{html.escape(caption)}</div>{unit_html}</div>"
     )
     if after is not None:
-        blocks.append(f'<div style="{dim}">{escape_text(_head(after))}</div>')
+        blocks.append(f'<div style="{dim}">{escape_text(_head(after, context))}</div>')
     return "".join(blocks)
 
 
@@ -184,3 +196,27 @@ def codebook_entry(code: Code) -> str:
         + items("Borderline examples", code.examples.borderline)
         + "</div>"
     )
+
+
+def codebook_help(code: Code) -> str:
+    r"""A code's codebook entry as a tooltip: Markdown with what the codebook says escaped.
+
+    >>> from coding.model import Examples
+    >>> entry = Code("c", "C", "Notice *calm*.", inclusion=("soothing",), exclusion=(),
+    ...              examples=Examples(typical=("She breathes.",)))
+    >>> print(codebook_help(entry))
+    Notice \*calm\*\.
+    <BLANKLINE>
+    **Include:** soothing
+    <BLANKLINE>
+    **Typical example:** She breathes\.
+    """
+    parts = [md(code.definition)]
+    for title, values in (
+        ("Include", code.inclusion),
+        ("Exclude", code.exclusion),
+        ("Typical example", code.examples.typical),
+        ("Borderline example", code.examples.borderline),
+    ):
+        parts += [f"**{title}:** {md(value)}" for value in values]
+    return "\n\n".join(part for part in parts if part)

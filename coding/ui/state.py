@@ -22,6 +22,10 @@ DB_PATH = "db_path"  # the study (tests set it; else $CONCORD_STUDY from 'coding
 USER = "user"  # the signed-in user's name (password sign-in)
 FLASH = "flash"  # a message from the last action, shown once: (kind, text)
 CODE_POS, CODE_DOC, CODE_STATE = "code_pos", "code_doc", "code_state"
+CODE_OPEN = "code_open"  # the open unit as loaded: (segment_id, code ids, memo)
+CODE_LAST = "code_last"  # the unit the coder submitted last (its suggestions show after)
+CODE_FIND = "code_find"  # the Code page's box: a unit number to open, or words to find
+CODE_BOOK = "code_book"  # the codebook panel beside the codes is open
 QUEUE_POS = "queue_pos"
 QUEUE_CODE, QUEUE_DOC, QUEUE_CODER, QUEUE_STATE = "q_code", "q_doc", "q_coder", "q_state"
 
@@ -128,3 +132,16 @@ def show_flash() -> None:
     kind, text = message
     show = {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)
     show(html.md(text))
+
+
+def show_flash_as_toast() -> None:
+    """Like :func:`show_flash`, but a success or a note pops up as a toast, so the page's
+    layout does not move; errors and warnings stay on the page."""
+    message = st.session_state.pop(FLASH, None)
+    if message is None:
+        return
+    kind, text = message
+    if kind in ("error", "warning"):
+        (st.error if kind == "error" else st.warning)(html.md(text))
+    else:
+        st.toast(html.md(text))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -15,14 +17,25 @@ def field_error(key: str) -> None:
         st.error(html.md(message))
 
 
-def pager(pos: int, total: int, *, position_key: str, key: str, where: str) -> None:
-    """Previous/Next buttons (Alt+Up/Alt+Down) over ``total`` items, kept in ``position_key``.
+def pager(
+    pos: int,
+    total: int,
+    *,
+    position_key: str,
+    key: str,
+    where: str,
+    on_move: Callable[[], None] | None = None,
+) -> None:
+    """Previous/Next buttons (Alt+Up/Alt+Down) over ``total`` items, kept in ``position_key``;
+    ``on_move`` runs first (say, to keep what was typed on the item being left).
 
     A row sized to its content (wrapping when narrow): fixed columns cut the buttons and
     their shortcut badges off at 1280 px.
     """
 
     def move(to: int) -> None:
+        if on_move is not None:
+            on_move()
         st.session_state[position_key] = max(to, 0)
 
     row = st.container(horizontal=True, vertical_alignment="center")
@@ -46,16 +59,24 @@ def pager(pos: int, total: int, *, position_key: str, key: str, where: str) -> N
 
 
 def unit_table(
-    rows: pd.DataFrame, *, offset: int, position_key: str, key: str, height: int
+    rows: pd.DataFrame,
+    *,
+    offset: int,
+    position_key: str,
+    key: str,
+    height: int,
+    on_move: Callable[[], None] | None = None,
 ) -> None:
     """A page of units as a table whose first row is unit ``offset``; clicking a row opens
-    that unit (its position goes into ``position_key``)."""
+    that unit (its position goes into ``position_key``, after ``on_move`` has run)."""
     table_key = f"{key}-table-{offset}"
 
     def jump() -> None:
         selection = st.session_state.get(table_key)
         picked = selection["selection"]["rows"] if selection else []
         if picked:
+            if on_move is not None:
+                on_move()
             st.session_state[position_key] = offset + int(picked[0])
 
     st.dataframe(
