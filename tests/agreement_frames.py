@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -339,14 +338,18 @@ def random_study(folder: Path, seed: int, units: int = 30, n_codes: int = 4) -> 
     pairs; two suggestion runs, the newer one scoring one document (and a code the codebook
     does not have)."""
     rng = random.Random(seed)
-    store = service.init_study(folder / "study.db", "tests", codebook_file(folder / "cb.yaml", n_codes))
+    store = service.init_study(
+        folder / "study.db", "tests", codebook_file(folder / "cb.yaml", n_codes)
+    )
     codes = list(store.codebook().codebook.code_ids)
     documents = []
     for d in range(2):
         paragraphs = [f"Paragraph {d}-{i} about parents and babies." for i in range(units // 2)]
         text = "\n\n".join(paragraphs)
         doc_id = f"doc-{d}"
-        document = Document(id=doc_id, name=doc_id, title=doc_id, text=text, sha256=sha256_text(text))
+        document = Document(
+            id=doc_id, name=doc_id, title=doc_id, text=text, sha256=sha256_text(text)
+        )
         segments, pos = [], 0
         for i, para in enumerate(paragraphs):
             end = pos + len(para)
@@ -370,7 +373,9 @@ def random_study(folder: Path, seed: int, units: int = 30, n_codes: int = 4) -> 
                     annotations.append(Annotation(sid, code, coder, codebook_version=1))
                     if rng.random() < 0.2:
                         at = starts[sid]
-                        annotations.append(Annotation(sid, code, coder, at, at + 5, codebook_version=1))
+                        annotations.append(
+                            Annotation(sid, code, coder, at, at + 5, codebook_version=1)
+                        )
             if rng.random() < 0.85:
                 submitted.append((sid, coder))
     store.add_annotations(annotations, "tests")

@@ -29,9 +29,9 @@ from coding.agreement.coincidence import (
     alpha_from_coincidences,
     coincidences,
 )
+from coding.agreement.memo import RowMemo, fingerprint
 from coding.agreement.ratings import Ratings, from_codes
 from coding.agreement.sets import set_alpha
-from coding.agreement.memo import RowMemo, fingerprint
 from coding.agreement.study import BoolArray, Int8Array, Study, build_study
 
 BY = ("code", "document", "code-document")

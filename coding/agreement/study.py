@@ -133,16 +133,17 @@ def unit_order(
     >>> unit_order(["b", "a", "c"], ["d2", "d1", "d1"], [0, 5, 5]).tolist()
     [1, 2, 0]
     """
-    documents, doc_rank = np.unique(np.asarray(document_ids, dtype=object), return_inverse=True)
     start = np.asarray(starts, dtype=np.int64)
     if not len(start):
         return np.zeros(0, dtype=np.int64)
-    first = np.lexsort((start, doc_rank.reshape(-1)))
-    same = (np.diff(start[first]) == 0) & (np.diff(doc_rank.reshape(-1)[first]) == 0)
+    _, inverse = np.unique(np.asarray(document_ids, dtype=object), return_inverse=True)
+    rank = inverse.reshape(-1)  # documents by id
+    first = np.lexsort((start, rank))
+    same = (np.diff(start[first]) == 0) & (np.diff(rank[first]) == 0)
     if not same.any():  # no two segments of a document start together: ids never decide
         return np.asarray(first, dtype=np.int64)
     names = np.asarray(segment_ids, dtype=object)
-    return np.asarray(np.lexsort((names, start, doc_rank.reshape(-1))), dtype=np.int64)
+    return np.asarray(np.lexsort((names, start, rank)), dtype=np.int64)
 
 
 def applied_from_masks(

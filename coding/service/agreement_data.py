@@ -175,8 +175,8 @@ class AgreementData:
 
     def default_coders(self) -> list[str]:
         """Coders who have completed at least one unit, in name order."""
-        done = self.work.completed.any(axis=1)
-        return [c for c, d in zip(self.coders, done.tolist(), strict=True) if d]
+        done = np.flatnonzero(self.work.completed.any(axis=1))
+        return [self.coders[g] for g in done.tolist()]
 
     def decisions(self) -> Int8Array:
         """Codes x units: 1 where a decision to apply stands, -1 to reject, else 0."""
@@ -282,7 +282,9 @@ class AgreementData:
         if self._consensus is not None:
             work, found = self.work, self._consensus
             part = consensus(
-                work.applied[:, :, columns], work.completed[:, columns], self.decisions()[:, columns]
+                work.applied[:, :, columns],
+                work.completed[:, columns],
+                self.decisions()[:, columns],
             )
             found.final[:, columns] = part.final
             found.settled_by_code[:, columns] = part.settled_by_code

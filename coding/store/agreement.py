@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import gc
 import json
-from contextlib import contextmanager
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import BigInteger, and_, case, cast, distinct, func, literal_column, select
+from sqlalchemy import BigInteger, and_, case, cast, distinct, func, literal_column, null, select
 
 from coding.model import Decision
 from coding.store import schema as t
@@ -89,9 +89,9 @@ def _ints(values: Sequence[Any]) -> IntArray:
 
 def _position(column: Any, names: Sequence[str], other: int | None = None) -> Any:
     """``column``'s position in ``names`` as SQL (``other`` when it is not there)."""
-    positions = {name: literal_column(str(i)) for i, name in enumerate(names)}
-    fallback = None if other is None else literal_column(str(other))
-    return case(positions, value=column, else_=fallback)
+    positions: dict[str, Any] = {name: literal_column(str(i)) for i, name in enumerate(names)}
+    fallback = null() if other is None else literal_column(str(other))
+    return case(positions, value=column, else_=fallback) if positions else fallback
 
 
 def units(store: Store) -> tuple[list[str], list[str], IntArray]:
