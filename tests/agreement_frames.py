@@ -331,16 +331,17 @@ def codebook_file(path: Path, n_codes: int) -> Path:
     return path
 
 
-def random_study(folder: Path, seed: int, units: int = 30, n_codes: int = 4) -> Store:
+def random_study(
+    folder: Path, seed: int, units: int = 30, n_codes: int = 4, target: str | None = None
+) -> Store:
     """Three coders code the units of two documents at random: most units submitted, some
     left as drafts, some unassigned, some codes applied twice with different spans; a fourth
     coder has no work. Standing, superseded and withdrawn decisions on random (unit, code)
     pairs; two suggestion runs, the newer one scoring one document (and a code the codebook
-    does not have)."""
+    does not have). The study is ``target`` (default: a SQLite file in ``folder``)."""
     rng = random.Random(seed)
-    store = service.init_study(
-        folder / "study.db", "tests", codebook_file(folder / "cb.yaml", n_codes)
-    )
+    codebook = codebook_file(folder / "cb.yaml", n_codes)
+    store = service.init_study(target or folder / "study.db", "tests", codebook)
     codes = list(store.codebook().codebook.code_ids)
     documents = []
     for d in range(2):

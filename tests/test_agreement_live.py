@@ -156,3 +156,21 @@ def test_the_consensus_of_edited_units_is_the_consensus_of_a_fresh_read(study: S
     for name in ("final", "settled_by_code", "settled"):
         assert np.array_equal(getattr(updated.consensus(), name), getattr(fresh.consensus(), name))
     assert np.array_equal(updated.decisions(), fresh.decisions())
+
+
+def test_kept_tables_equal_fresh_ones_on_each_engine(target: str, tmp_path: Path) -> None:
+    with frames.random_study(tmp_path, seed=5, units=16, target=target) as store:
+        for coder in frames.CODERS:
+            access.add_user(store, coder, "coder", f"{coder}-password", "tests")
+        fresh = agreement_service.agreement_views(store, OPERATOR, VIEWS, 20, 4)
+        expected = frames.agreement_views(store, OPERATOR, list(frames.AgreementView), 20, 4)
+        _assert_same(
+            fresh, {agreement_service.AgreementView(str(k)): v for k, v in expected.items()}
+        )
+        live = agreement_service.LiveAgreement()
+        agreement_service.agreement_views(store, OPERATOR, VIEWS, 20, 4, live=live)
+        rng = random.Random(5)
+        for _ in range(4):
+            _edit(store, rng)
+            found = agreement_service.agreement_views(store, OPERATOR, VIEWS, 20, 4, live=live)
+            _assert_same(found, agreement_service.agreement_views(store, OPERATOR, VIEWS, 20, 4))
