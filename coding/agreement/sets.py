@@ -30,7 +30,7 @@ SET_DISTANCES = ("masi", "jaccard")
 _BLOCK_CELLS = 250_000  # category pairs held in memory at once for De (~2 MB per array)
 _BINCOUNT_LIMIT = 1 << 22  # largest key space counted with np.bincount instead of np.unique
 _MAX_BITS = 62  # codebooks up to this size key each set by an int64 bit mask
-_TABLE_LIMIT = 1 << 20  # most (|A & B|, |A|, |B|) triples whose distances are tabulated
+_TABLE_LIMIT = 1 << 20  # most (|A & B|, |A|, |B|) triples tabulated (exact in float32)
 
 
 def set_distances(
@@ -179,18 +179,25 @@ def _expected_sums(
     as_float = members.astype(np.float64)
     q, n_codes = members.shape
     table = _distance_table(n_codes, tuple(names)) if tabulate else None
-    whole = sizes.astype(np.int64)
+    side = n_codes + 1
+    # the table's cell of each pair, (inter * side + a) * side + b, in exact small floats:
+    # the rows scaled by side^2 before the product, the sizes added after it
+    scaled = (members * float(side * side)).astype(np.float32)
+    codes = members.astype(np.float32)
+    first, second = (sizes * side).astype(np.float32), sizes.astype(np.float32)
     block = max(1, _BLOCK_CELLS // max(1, q))
     totals = dict.fromkeys(names, 0.0)
     for start in range(0, q, block):
         rows = slice(start, min(q, start + block))
-        inter = as_float[rows] @ as_float.T
         if table is None:
+            inter = as_float[rows] @ as_float.T
             deltas = set_distances(inter, sizes[rows, None], sizes[None, :], names)
         else:
-            side = n_codes + 1
-            cell = (inter.astype(np.int64) * side + whole[rows, None]) * side + whole[None, :]
-            deltas = {name: table[name][cell] for name in names}
+            cell = scaled[rows] @ codes.T
+            cell += first[rows, None]
+            cell += second[None, :]
+            index = cell.astype(np.int32)
+            deltas = {name: table[name].take(index) for name in names}
         for name, delta in deltas.items():
             totals[name] += float(marginals[rows] @ delta @ marginals)
     return totals
