@@ -23,13 +23,14 @@ from coding.service.access import Operator
 from coding.store import Store
 from coding.store import agreement as agreement_store
 from tests import agreement_frames as frames
+from tests import agreement_studies as studies
 
 OPERATOR = Operator("tests")
 
 
 @pytest.fixture(params=[0, 1, 2])
 def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    store = frames.random_study(tmp_path, seed=request.param)
+    store = studies.random_study(tmp_path, seed=request.param)
     yield store
     store.close()
 
@@ -103,7 +104,7 @@ def test_a_study_without_suggestions_says_so(tmp_path: Path) -> None:
     from coding import service
 
     with service.init_study(
-        tmp_path / "s.db", "t", frames.codebook_file(tmp_path / "c.yaml", 2)
+        tmp_path / "s.db", "t", studies.codebook_file(tmp_path / "c.yaml", 2)
     ) as store:
         data = agreement_service.AgreementData.read(store)
         with pytest.raises(CodingError, match="no suggestions"):
@@ -111,7 +112,7 @@ def test_a_study_without_suggestions_says_so(tmp_path: Path) -> None:
 
 
 def test_codebooks_of_more_than_one_mask_of_codes_read_every_code(tmp_path: Path) -> None:
-    store = frames.random_study(tmp_path, seed=4, units=12, n_codes=70)
+    store = studies.random_study(tmp_path, seed=4, units=12, n_codes=70)
     with store:
         data = agreement_service.AgreementData.read(store)
         reference = frames.AgreementData.read(store)

@@ -24,6 +24,7 @@ from coding.service.agreement_data import touched_units
 from coding.store import Store
 from coding.store import agreement as agreement_store
 from tests import agreement_frames as frames
+from tests import agreement_studies as studies
 
 VIEWS = list(agreement_service.AgreementView)
 OPERATOR = access.Operator("tests")
@@ -31,8 +32,8 @@ OPERATOR = access.Operator("tests")
 
 @pytest.fixture(params=[0, 1, 2])
 def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    store = frames.random_study(tmp_path, seed=request.param)
-    for coder in frames.CODERS:
+    store = studies.random_study(tmp_path, seed=request.param)
+    for coder in studies.CODERS:
         access.add_user(store, coder, "coder", f"{coder}-password", "tests")
     yield store
     store.close()
@@ -159,8 +160,8 @@ def test_the_consensus_of_edited_units_is_the_consensus_of_a_fresh_read(study: S
 
 
 def test_kept_tables_equal_fresh_ones_on_each_engine(target: str, tmp_path: Path) -> None:
-    with frames.random_study(tmp_path, seed=5, units=16, target=target) as store:
-        for coder in frames.CODERS:
+    with studies.random_study(tmp_path, seed=5, units=16, target=target) as store:
+        for coder in studies.CODERS:
             access.add_user(store, coder, "coder", f"{coder}-password", "tests")
         fresh = agreement_service.agreement_views(store, OPERATOR, VIEWS, 20, 4)
         expected = frames.agreement_views(store, OPERATOR, list(frames.AgreementView), 20, 4)
