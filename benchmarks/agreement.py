@@ -7,7 +7,9 @@ Prints medians over repeats for a study of 100,000 segments x 10 codes x 2 coder
    default) and Krippendorff's algorithm;
 2. per-code nominal alpha against ``krippendorff.alpha`` (same data, same run), with the
    largest difference between the two;
-3. peak memory (tracemalloc) of the report at three sizes, per unit x code x coder.
+3. peak memory (tracemalloc) of the report at three sizes, per unit x code x coder;
+4. with ``--study-sizes``, the study path (``agreement_study.py``): read + arrays + report from
+   a stored study, cold and after one edit, with the engine in memory as the floor.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 import krippendorff
 import numpy as np
 import pandas as pd
+from agreement_study import bench_study_path
 
 from coding.agreement import agreement_table, code_matrices, krippendorff_alpha
 
@@ -95,8 +98,16 @@ def peak_bytes(func: Callable[[], object]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument(
+        "--study-sizes", default="", help="e.g. 20000,100000: also bench the study path"
+    )
+    parser.add_argument("--study-only", action="store_true", help="only the study path")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
+    sizes = [int(s) for s in args.study_sizes.split(",") if s.strip()]
+    if args.study_only:
+        bench_study_path(sizes, repeats)
+        return
     n_segments, n_codes = 100_000, 10
     annotations, assignments, segments, code_ids = make_study(n_segments, n_codes)
     print(
@@ -189,6 +200,8 @@ def main() -> None:
             f"   {size:>7,} segments: {peak / 2**20:7.1f} MiB peak, "
             f"{peak / cells:5.1f} bytes per segment x code x coder"
         )
+    if sizes:
+        bench_study_path(sizes, repeats)
 
 
 if __name__ == "__main__":

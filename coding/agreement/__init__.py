@@ -39,7 +39,7 @@ from coding.agreement.kappa import (
 from coding.agreement.layouts import LAYOUTS, read_layout
 from coding.agreement.ratings import Ratings, from_codes, from_contingency, from_unit_counts
 from coding.agreement.reliability_report import ByCategory, Coefficient, ReliabilityReport
-from coding.agreement.report import agreement_table, alpha_band, kappa_band
+from coding.agreement.report import agreement_table, alpha_band, kappa_band, study_table
 from coding.agreement.sets import set_alpha
 from coding.agreement.study import code_matrices
 from coding.agreement.unitizing import Span, UnitizingResult, character_kappa, u_alpha
@@ -86,6 +86,7 @@ __all__ = [
     "reliability",
     "scott_pi",
     "set_alpha",
+    "study_table",
     "u_alpha",
     "unit_bootstrap",
     "weight_matrix",

@@ -29,9 +29,10 @@ from coding.agreement.coincidence import (
     alpha_from_coincidences,
     coincidences,
 )
+from coding.agreement.memo import RowMemo, fingerprint
 from coding.agreement.ratings import Ratings, from_codes
 from coding.agreement.sets import set_alpha
-from coding.agreement.study import BoolArray, Int8Array, build_study
+from coding.agreement.study import BoolArray, Int8Array, Study, build_study
 
 BY = ("code", "document", "code-document")
 ALL_CODES = "*"
@@ -234,27 +235,56 @@ def agreement_table(
     Krippendorff's algorithm (``"krippendorff"``), named in ``alpha_ci_method``; Cohen's
     kappa's by resampling segments.
     """
+    _check_options(by, alpha_ci)
+    study = build_study(annotations, assignments, code_ids, coders, segments)
+    return study_table(study, by, bootstrap, seed, alpha_ci)
+
+
+def _check_options(by: str, alpha_ci: str) -> None:
     if by not in BY:
         raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(BY)}")
     if alpha_ci not in ALPHA_CI_METHODS:
         raise ValueError(f"unknown alpha_ci {alpha_ci!r}; use one of {', '.join(ALPHA_CI_METHODS)}")
-    study = build_study(annotations, assignments, code_ids, coders, segments)
+
+
+def study_table(
+    study: Study,
+    by: str = "code",
+    bootstrap: int = 0,
+    seed: int = 0,
+    alpha_ci: str = "units",
+    memo: RowMemo | None = None,
+) -> pd.DataFrame:
+    """:func:`agreement_table` of a :class:`~coding.agreement.study.Study`; rows already in
+    ``memo`` (computed from the same unit types, or for pooled rows the same flags, with the
+    same settings) are taken from it, the others computed and kept there."""
+    _check_options(by, alpha_ci)
+    memo = RowMemo() if memo is None else memo
     cube = study.cube
     with_document = by != "code"
     rows: list[dict[str, Any]] = []
+    settings = (seed, bootstrap, alpha_ci)
 
     def add(scope: str, code_id: str, document_id: str | None, codes: Int8Array) -> None:
         key = f"{scope}\x1f{code_id}\x1f{document_id}"
-        row: dict[str, Any] = {"scope": scope, "code_id": code_id}
-        if with_document:
-            row["document_id"] = document_id
-        row.update(_row(_ratings(codes, study.coders), bootstrap, _rng(seed, key), alpha_ci))
-        rows.append(row)
+        ratings = _ratings(codes, study.coders)
+        seen = (key, settings, fingerprint(ratings.freq, _types(ratings)))
+        stats = memo.row(seen, lambda: _row(ratings, bootstrap, _rng(seed, key), alpha_ci))
+        rows.append(_labelled(scope, code_id, document_id, with_document, stats))
 
     def add_pooled(scope: str, document_id: str | None, part: slice) -> None:
         code_id = OVERALL if scope == OVERALL else ALL_CODES
-        add(scope, code_id, document_id, _pool(cube[:, :, part]))
-        _add_set_alpha(rows[-1], cube[:, :, part] == 1, study.completed[:, part])
+        key = f"{scope}\x1f{code_id}\x1f{document_id}"
+        flags = (cube[:, :, part], study.completed[:, part])
+
+        def compute() -> dict[str, Any]:
+            ratings = _ratings(_pool(flags[0]), study.coders)
+            stats = _row(ratings, bootstrap, _rng(seed, key), alpha_ci)
+            _add_set_alpha(stats, flags[0] == 1, flags[1])
+            return stats
+
+        stats = memo.row((key, settings, fingerprint(*flags)), compute)
+        rows.append(_labelled(scope, code_id, document_id, with_document, stats))
 
     if by == "code":
         for k, code_id in enumerate(study.code_ids):
@@ -268,6 +298,22 @@ def agreement_table(
                 add("code-document", code_id, document_id, cube[k, :, part])
     add_pooled(OVERALL, OVERALL if with_document else None, slice(None))
     return pd.DataFrame(rows)
+
+
+def _types(ratings: Ratings) -> npt.NDArray[np.int64]:
+    if ratings.codes is None:
+        raise ValueError("study ratings always know their coders")
+    return ratings.codes
+
+
+def _labelled(
+    scope: str, code_id: str, document_id: str | None, with_document: bool, stats: dict[str, Any]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"scope": scope, "code_id": code_id}
+    if with_document:
+        row["document_id"] = document_id
+    row.update(stats)
+    return row
 
 
 def _pool(cube: Int8Array) -> Int8Array:

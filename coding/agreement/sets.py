@@ -15,6 +15,7 @@ Python object, so 100,000 segments x a codebook take milliseconds:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +30,7 @@ SET_DISTANCES = ("masi", "jaccard")
 _BLOCK_CELLS = 250_000  # category pairs held in memory at once for De (~2 MB per array)
 _BINCOUNT_LIMIT = 1 << 22  # largest key space counted with np.bincount instead of np.unique
 _MAX_BITS = 62  # codebooks up to this size key each set by an int64 bit mask
+_TABLE_LIMIT = 1 << 20  # most (|A & B|, |A|, |B|) triples tabulated (exact in float32)
 
 
 def set_distances(
@@ -162,16 +164,53 @@ def _unique(keys: IntArray, space: int) -> tuple[IntArray, IntArray]:
 
 
 def _expected_sums(
-    members: BoolArray, sizes: FloatArray, marginals: FloatArray, names: Sequence[str]
+    members: BoolArray,
+    sizes: FloatArray,
+    marginals: FloatArray,
+    names: Sequence[str],
+    tabulate: bool = True,
 ) -> dict[str, float]:
-    """``sum_ck n_c n_k delta_ck`` over every pair of observed sets, in blocks of rows."""
+    """``sum_ck n_c n_k delta_ck`` over every pair of observed sets, in blocks of rows.
+
+    A distance depends only on ``|A & B|``, ``|A|`` and ``|B|``; for codebooks up to about a
+    hundred codes each is looked up in a table of every such triple (``tabulate``), which
+    gives the very numbers :func:`set_distances` computes pair by pair, in a fraction of the
+    time."""
     as_float = members.astype(np.float64)
-    q = members.shape[0]
+    q, n_codes = members.shape
+    table = _distance_table(n_codes, tuple(names)) if tabulate else None
+    side = n_codes + 1
+    # the table's cell of each pair, (inter * side + a) * side + b, in exact small floats:
+    # the rows scaled by side^2 before the product, the sizes added after it
+    scaled = (members * float(side * side)).astype(np.float32)
+    codes = members.astype(np.float32)
+    first, second = (sizes * side).astype(np.float32), sizes.astype(np.float32)
     block = max(1, _BLOCK_CELLS // max(1, q))
     totals = dict.fromkeys(names, 0.0)
     for start in range(0, q, block):
         rows = slice(start, min(q, start + block))
-        inter = as_float[rows] @ as_float.T
-        for name, delta in set_distances(inter, sizes[rows, None], sizes[None, :], names).items():
+        if table is None:
+            inter = as_float[rows] @ as_float.T
+            deltas = set_distances(inter, sizes[rows, None], sizes[None, :], names)
+        else:
+            cell = scaled[rows] @ codes.T
+            cell += first[rows, None]
+            cell += second[None, :]
+            index = cell.astype(np.int32)
+            deltas = {name: table[name].take(index) for name in names}
+        for name, delta in deltas.items():
             totals[name] += float(marginals[rows] @ delta @ marginals)
     return totals
+
+
+@functools.lru_cache(maxsize=8)
+def _distance_table(n_codes: int, names: tuple[str, ...]) -> dict[str, FloatArray] | None:
+    """Each set distance for every ``(|A & B|, |A|, |B|)`` of sets of up to ``n_codes``
+    codes, at ``(inter * (n + 1) + a) * (n + 1) + b``; None when the table would be large."""
+    side = n_codes + 1
+    if side**3 > _TABLE_LIMIT:
+        return None
+    inter, size_a, size_b = (
+        g.ravel().astype(np.float64) for g in np.indices((side, side, side), dtype=np.int64)
+    )
+    return set_distances(inter, size_a, size_b, names)

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from coding.review import is_disagreement
+
 Int8Array = npt.NDArray[np.int8]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -121,3 +123,104 @@ def code_matrices(
         frame.index.name, frame.columns.name = "coder", "segment_id"
         matrices[code_id] = frame
     return matrices
+
+
+def unit_order(
+    segment_ids: Sequence[str], document_ids: Sequence[str], starts: npt.ArrayLike
+) -> npt.NDArray[np.int64]:
+    """The order of :func:`build_study`'s segments: by document id, then start, then id.
+
+    >>> unit_order(["b", "a", "c"], ["d2", "d1", "d1"], [0, 5, 5]).tolist()
+    [1, 2, 0]
+    """
+    start = np.asarray(starts, dtype=np.int64)
+    if not len(start):
+        return np.zeros(0, dtype=np.int64)
+    _, inverse = np.unique(np.asarray(document_ids, dtype=object), return_inverse=True)
+    rank = inverse.reshape(-1)  # documents by id
+    first = np.lexsort((start, rank))
+    same = (np.diff(start[first]) == 0) & (np.diff(rank[first]) == 0)
+    if not same.any():  # no two segments of a document start together: ids never decide
+        return np.asarray(first, dtype=np.int64)
+    names = np.asarray(segment_ids, dtype=object)
+    return np.asarray(np.lexsort((names, start, rank)), dtype=np.int64)
+
+
+def applied_from_masks(
+    units: npt.NDArray[np.int64],
+    masks: npt.NDArray[np.int64],
+    n_codes: int,
+    n_units: int,
+    bits: int = 62,
+) -> BoolArray:
+    """Codes x coders x units flags from per-unit bit masks: ``masks`` is units x coders x
+    blocks, bit j of block b standing for code ``b * bits + j``; ``units`` the positions.
+
+    >>> applied_from_masks(np.array([1]), np.array([[[0b101], [0]]]), 3, 2)[:, 0].tolist()
+    [[False, True], [False, False], [False, True]]
+    """
+    n_coders = masks.shape[1]
+    applied = np.zeros((n_codes, n_coders, n_units), dtype=bool)
+    for first in range(0, n_codes, bits):
+        block = masks[:, :, first // bits]
+        width = min(bits, n_codes - first)
+        flags = (block[:, :, None] >> np.arange(width, dtype=np.int64)) & 1  # units x coders
+        applied[first : first + width, :, units] = flags.transpose(2, 1, 0).astype(bool)
+    return applied
+
+
+def study_of(
+    applied: BoolArray,
+    completed: BoolArray,
+    assigned: BoolArray,
+    code_ids: Sequence[str],
+    coders: Sequence[str],
+    segment_ids: npt.NDArray[np.object_],
+    document_ids: npt.NDArray[np.object_],
+) -> Study:
+    """A :class:`Study` from flags already in :func:`unit_order`: codes x coders x units
+    ``applied`` (submitted codings), coders x units ``completed`` and ``assigned`` (a coder
+    has the unit, submitted or not). Its segments are those some coder has or applied a code
+    to, as in :func:`build_study` from the same coders' rows."""
+    used = assigned.any(axis=0) | completed.any(axis=0) | applied.any(axis=(0, 1))
+    done = completed[:, used]
+    cube = np.where(applied[:, :, used], np.int8(1), (done.astype(np.int8) - 1)[None, :, :])
+    return Study(
+        cube.astype(np.int8, copy=False),
+        done,
+        tuple(code_ids),
+        tuple(coders),
+        segment_ids[used],
+        document_ids[used],
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Consensus:
+    """The consensus of the coders as arrays (codes x units): the final code where it is
+    settled, and where it is settled for that code alone or for every code at once."""
+
+    final: BoolArray  # the code stands: decided to apply, or (undecided) applied by someone
+    settled_by_code: BoolArray  # two or more coders submitted, and the code is not open
+    settled: BoolArray  # units: two or more coders submitted, and no code is open
+
+
+def consensus(applied: BoolArray, completed: BoolArray, decisions: Int8Array) -> Consensus:
+    """The consensus from every coder's submitted codings (codes x coders x units), their
+    submissions (coders x units) and the standing decisions (codes x units: 1 apply, -1
+    reject, 0 none), unit by unit as :func:`coding.review.final_codes` says: a code is open
+    where the coders disagree on it (:func:`coding.review.is_disagreement`) and no decision
+    stands; a decision, where one stands, says whether the code is final.
+
+    >>> applied = np.array([[[1, 1], [1, 0]]], dtype=bool)  # one code, two coders, two units
+    >>> c = consensus(applied, np.ones((2, 2), dtype=bool), np.zeros((1, 2), dtype=np.int8))
+    >>> c.final.tolist(), c.settled_by_code.tolist(), c.settled.tolist()
+    ([[True, True]], [[True, False]], [True, False])
+    """
+    submitted = completed.sum(axis=0)
+    yes = applied.sum(axis=1)
+    decided = decisions != 0
+    is_open = ~decided & is_disagreement(yes, submitted[None, :])
+    final = np.where(decided, decisions > 0, yes > 0)
+    several = submitted >= 2
+    return Consensus(final, several[None, :] & ~is_open, several & ~is_open.any(axis=0))

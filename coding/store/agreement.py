@@ -1,71 +1,213 @@
-"""SQL for agreement: the submitted codings, the units' states and places, and the standing
-decisions, each as one lean query (no texts, no timestamps) for the agreement tables."""
+"""SQL for agreement: lean reads streamed into arrays (no texts, no timestamps).
+
+Coders and codes come back as integer positions in lists the caller gives (SQL ``CASE``), so
+the large reads carry one text column, the segment id. A coder's codes on a segment come
+back as bit masks, one grouped row per segment over the covering index of ``annotations``
+(``annotation_once``: segment, code, coder), instead of one row per annotation.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
-from sqlalchemy import and_, func, select
+import gc
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import BigInteger, and_, case, cast, distinct, func, literal_column, null, select
 
 from coding.model import Decision
 from coding.store import schema as t
-from coding.store.base import read_columns
 from coding.store.store import Store
 
-
-def submitted_codings(store: Store) -> pd.DataFrame:
-    """segment_id, document_id, coder, code_id, start, end of every annotation on a unit its
-    coder has submitted (a code saved on an unsubmitted unit is a draft, seen by no one), in
-    no particular order (the agreement tables order units themselves)."""
-    a, asg, s = t.annotations, t.assignments, t.segments
-    columns = [s.c.document_id, *read_columns(a, "coder", "code_id", "start", "end")]
-    query = select(a.c.segment_id, *columns).select_from(
-        a.join(
-            asg,
-            and_(
-                asg.c.segment_id == a.c.segment_id,
-                asg.c.coder == a.c.coder,
-                asg.c.completed_at.is_not(None),
-            ),
-        ).join(s, s.c.id == a.c.segment_id)
-    )
-    return store.plain_frame(query)
+IntArray = npt.NDArray[np.int64]
+MASK_BITS = 62  # codes per mask column: sums of distinct powers of two stay inside int64
+_CHUNK = 50_000  # rows fetched from the cursor at a time
 
 
-def unit_states(store: Store) -> pd.DataFrame:
-    """segment_id, document_id, coder, completed (bool): one row per assignment."""
-    asg, s = t.assignments, t.segments
-    query = (
-        select(
-            asg.c.segment_id,
-            s.c.document_id,
-            asg.c.coder,
-            asg.c.completed_at.is_not(None).label("completed"),
+@dataclass(frozen=True)
+class Changes:
+    """The audit events after a mark: (action, subject, detail) each, and the new mark."""
+
+    events: list[tuple[str, str, dict[str, Any]]]
+    mark: tuple[int, int, str]  # as :func:`event_mark` gives it
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a read builds many small tuples (they hold no
+    cycles; the collector would walk them again and again as they pile up)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _fetch(store: Store, query: Any, width: int) -> list[tuple[Any, ...]]:
+    """The columns of ``query``'s rows, read through the driver's cursor without
+    SQLAlchemy's row objects.
+
+    Bound values are sent as they are (no result types are converted), so only for plain
+    text and integer columns; IN lists are expanded when the query is compiled."""
+    with _collector_paused():
+        return _columns(_rows(store, query), width)
+
+
+def _rows(store: Store, query: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    with store.engine.connect() as conn:
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        bound: Any = (
+            tuple(params[name] for name in compiled.positiontup or ())
+            if compiled.positional
+            else params
         )
-        .join(s, s.c.id == asg.c.segment_id)
-        .order_by(s.c.document_id, s.c.position, asg.c.coder)
-    )
-    frame = store.plain_frame(query)
-    frame["completed"] = frame["completed"].astype(bool)
-    return frame
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(str(compiled), bound)
+            while chunk := cursor.fetchmany(_CHUNK):
+                rows += chunk
+        finally:
+            cursor.close()
+    return rows
 
 
-def segment_places(store: Store) -> pd.DataFrame:
-    """segment_id, document_id, start, end of every segment (no text)."""
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+def _ints(values: Sequence[Any]) -> IntArray:
+    return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def _position(column: Any, names: Sequence[str], other: int | None = None) -> Any:
+    """``column``'s position in ``names`` as SQL (``other`` when it is not there)."""
+    positions: dict[str, Any] = {name: literal_column(str(i)) for i, name in enumerate(names)}
+    fallback = null() if other is None else literal_column(str(other))
+    return case(positions, value=column, else_=fallback) if positions else fallback
+
+
+def units(store: Store) -> tuple[list[str], list[str], IntArray]:
+    """Every segment: ids, document ids and start offsets, in no particular order."""
     s = t.segments
-    query = select(s.c.id.label("segment_id"), s.c.document_id, s.c.start, s.c.end).order_by(
-        s.c.document_id, s.c.kind, s.c.position
-    )
-    return store.plain_frame(query)
+    ids, documents, starts = _fetch(store, select(s.c.id, s.c.document_id, s.c.start), 3)
+    return list(ids), list(documents), _ints(starts)
 
 
-def standing_decisions(store: Store) -> pd.DataFrame:
-    """The standing decision per (segment, code): segment_id, code_id, decision, rationale,
-    reviewer (the newest row unless it is a withdrawal)."""
+def assignments(
+    store: Store, coders: Sequence[str], segment_ids: Sequence[str] | None = None
+) -> tuple[list[str], IntArray, IntArray]:
+    """Every assignment (of the given segments): segment id, the coder's position in
+    ``coders`` (-1 for another coder) and 1 when the coder has submitted the unit, else 0."""
+    asg = t.assignments
+    done = asg.c.completed_at.is_not(None)
+    query = select(asg.c.segment_id, _position(asg.c.coder, coders, -1), done)
+    if segment_ids is not None:
+        query = query.where(asg.c.segment_id.in_(list(segment_ids)))
+    ids, positions, completed = _fetch(store, query, 3)
+    return list(ids), _ints(positions), _ints(completed)
+
+
+def code_masks(
+    store: Store,
+    coders: Sequence[str],
+    code_ids: Sequence[str],
+    segment_ids: Sequence[str] | None = None,
+) -> tuple[list[str], IntArray]:
+    """Per segment anyone annotated: segment ids, and a segments x coders x blocks array of
+    bit masks, bit ``j`` of block ``b`` set when the coder applied code ``b * 62 + j`` of
+    ``code_ids`` (saved or submitted: the caller keeps what was submitted). Codes outside
+    ``code_ids`` are left out."""
+    a = t.annotations
+    code = _position(a.c.code_id, code_ids)
+    one = cast(literal_column("1"), BigInteger)
+    blocks = range(0, max(len(code_ids), 1), MASK_BITS)
+    masks = []
+    for coder in coders:
+        for first in blocks:
+            if len(code_ids) <= MASK_BITS:
+                mine, bit = a.c.coder == coder, one.op("<<")(code)
+            else:
+                mine = and_(a.c.coder == coder, code >= first, code < first + MASK_BITS)
+                bit = one.op("<<")(code - first)
+            total = func.sum(distinct(case((mine, bit), else_=None)))
+            masks.append(func.coalesce(cast(total, BigInteger), 0))
+    query = select(a.c.segment_id, *masks).group_by(a.c.segment_id)
+    if segment_ids is not None:
+        query = query.where(a.c.segment_id.in_(list(segment_ids)))
+    ids, *columns = _fetch(store, query, 1 + len(masks))
+    values = np.stack([_ints(c) for c in columns], axis=1) if masks else np.zeros((len(ids), 0))
+    return list(ids), values.astype(np.int64).reshape(len(ids), len(coders), len(blocks))
+
+
+def decisions(
+    store: Store, code_ids: Sequence[str], segment_ids: Sequence[str] | None = None
+) -> tuple[list[str], IntArray, IntArray]:
+    """The standing decision per (segment, code) of ``code_ids`` (the newest row unless it
+    is a withdrawal): segment ids, code positions, and 1 to apply or -1 to reject."""
     r = t.resolutions
     latest = select(func.max(r.c.id)).group_by(r.c.segment_id, r.c.code_id)
-    query = (
-        select(r.c.segment_id, r.c.code_id, r.c.decision, r.c.rationale, r.c.reviewer)
-        .where(r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW))
-        .order_by(r.c.id)
+    if segment_ids is not None:
+        latest = latest.where(r.c.segment_id.in_(list(segment_ids)))
+    code = _position(r.c.code_id, code_ids)
+    applies = case((r.c.decision == str(Decision.APPLY), literal_column("1")), else_=-1)
+    query = select(r.c.segment_id, code, applies).where(
+        r.c.id.in_(latest), r.c.decision != str(Decision.WITHDRAW), code.is_not(None)
     )
-    return store.frame(query)
+    ids, codes, values = _fetch(store, query, 3)
+    return list(ids), _ints(codes), _ints(values)
+
+
+def newest_suggestions(
+    store: Store, code_ids: Sequence[str]
+) -> tuple[list[str], list[str], IntArray] | None:
+    """The newest suggestion run (None when there is none): the documents it scored, and the
+    segment ids and code positions of its suggestions on ``code_ids``."""
+    runs = t.suggestion_runs
+    newest = store.frame(select(runs.c.id, runs.c.params).order_by(runs.c.id.desc()).limit(1))
+    if newest.empty:
+        return None
+    run_id = int(newest["id"].iloc[0])
+    scored = [str(d) for d in json.loads(newest["params"].iloc[0]).get("scored_documents", [])]
+    sg = t.suggestions
+    code = _position(sg.c.code_id, code_ids)
+    query = select(sg.c.segment_id, code).where(sg.c.run_id == run_id, code.is_not(None))
+    ids, codes = _fetch(store, query, 2)
+    return scored, list(ids), _ints(codes)
+
+
+def event_mark(store: Store) -> tuple[int, int, str]:
+    """(number of audit events, highest event id, when the first was written): where
+    :func:`changes_since` starts; the first event's time tells studies at one path apart."""
+    e = t.events
+    first = select(e.c.at).order_by(e.c.id).limit(1).scalar_subquery()
+    with store.engine.connect() as conn:
+        count, top, began = conn.execute(select(func.count(), func.max(e.c.id), first)).one()
+    return int(count), int(top or 0), str(began or "")
+
+
+def changes_since(store: Store, mark: tuple[int, int, str]) -> Changes | None:
+    """The events written after ``mark``; None when they cannot be told apart from earlier
+    ones (an event with a lower id committed late, on PostgreSQL; one written meanwhile; or
+    another study now at the same place)."""
+    count, top, began = mark
+    e = t.events
+    query = select(e.c.id, e.c.action, e.c.subject, e.c.detail).where(e.c.id > top)
+    rows = store.frame(query.order_by(e.c.id))
+    now = event_mark(store)
+    if now[0] != count + len(rows) or now[2] != began:
+        return None
+    events = [
+        (str(action), str(subject), json.loads(detail) if detail else {})
+        for action, subject, detail in zip(
+            rows["action"], rows["subject"], rows["detail"], strict=True
+        )
+    ]
+    return Changes(events, now)

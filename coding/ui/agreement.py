@@ -45,13 +45,24 @@ HELP = {
 }
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _live(target: str) -> agreement_service.LiveAgreement:
+    """The study's agreement data, kept across reruns and sessions and brought up to date by
+    the service after each edit (only the edited units are read again)."""
+    return agreement_service.LiveAgreement()
+
+
 @st.cache_data(max_entries=32, show_spinner="Computing agreement…")
 def _tables(target: str, revision: int, bootstrap: int, user: str) -> dict[str, pd.DataFrame | str]:
-    """Every table of the page from one read of the study, cached per study revision (any
-    write changes it) and per user; the service checks the user's role when it computes."""
+    """Every table of the page, cached per study revision (any write changes it) and per
+    user; the service checks the user's role when it computes, from the study's data kept in
+    :func:`_live`: after a coder's save or a reviewer's decision only the rows those units
+    change are recomputed."""
     views = list(agreement_service.AgreementView)
     with Store.open(target) as store:
-        found = agreement_service.agreement_views(store, user, views, bootstrap=bootstrap)
+        found = agreement_service.agreement_views(
+            store, user, views, bootstrap=bootstrap, live=_live(target)
+        )
     return {str(view): table for view, table in found.items()}
 
 
