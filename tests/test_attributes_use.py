@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from coding import service
 from coding.cli import cli
 from coding.errors import CodingError
+from coding.service import access
 from coding.service.access import Operator
 from coding.service.agreement import agreement_report
 from coding.service.agreement_by import agreement_by_attribute
@@ -142,3 +143,23 @@ def test_the_matrix_takes_its_rows_from_an_attribute(sited: Path, tmp_path: Path
     by_speaker = CliRunner().invoke(cli, [*args, "--matrix-rows", "speaker"])
     assert by_speaker.exit_code == 0, by_speaker.output
     assert set(pd.read_csv(out / "matrix.csv")["speaker"]) == {"amira", "nurse"}
+
+
+def test_agreement_for_a_value_with_the_consensus_is_that_of_its_units_alone(
+    sited: Path, tmp_path: Path
+) -> None:
+    alone = build(tmp_path / "south.db", ["d2"], tmp_path)
+    tables = []
+    for path in (sited, alone):
+        with Store.open(path) as store:
+            unit = {(s.document_id, int(s.label)): s.id for s in store.segments()}[("d2", 1)]
+            access.add_user(store, "rosa", "reviewer", "pw-test-8", "t")
+            service.resolve(store, "rosa", unit, "calm", "apply", "the mother calms herself here")
+            if path == sited:
+                table = agreement_by_attribute(store, Operator("t"), "site", include_consensus=True)
+                table = table[table["site"] == "south"].drop(columns="site")
+            else:
+                table = agreement_report(store, include_consensus=True)
+            tables.append(table.reset_index(drop=True))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    assert len(tables[0]) > 1

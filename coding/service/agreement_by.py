@@ -8,7 +8,6 @@ of its documents its value), with the same coders in every table.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import pandas as pd
 
@@ -20,16 +19,6 @@ from coding.service.attributes import find_attribute, sort_key, study_attributes
 from coding.store import Store
 
 BUILT_IN = ("code", "document", "code-document")  # what ``--by`` means without an attribute
-
-
-def subset(data: AgreementData, segment_ids: set[str]) -> AgreementData:
-    """The study's agreement data restricted to these units."""
-    return replace(
-        data,
-        annotations=data.annotations[data.annotations["segment_id"].isin(segment_ids)],
-        assignments=data.assignments[data.assignments["segment_id"].isin(segment_ids)],
-        segments=data.segments[data.segments["segment_id"].isin(segment_ids)],
-    )
 
 
 def agreement_by_attribute(
@@ -61,10 +50,12 @@ def agreement_by_attribute(
     if values.empty:
         raise CodingError(f"no unit has a value of attribute {column!r}")
     wanted = list(coders) if coders else data.default_coders()
+    if include_nlp:
+        data.nlp()  # read once, for every value's table
     groups = values.groupby("value")["segment_id"]
     tables = []
     for value in sorted(groups.groups, key=lambda v: sort_key(kind, str(v))):
-        part = subset(data, set(groups.get_group(value)))
+        part = data.subset(list(groups.get_group(value)))
         try:
             table = agreement_report(
                 part, wanted, "code", bootstrap, seed, include_nlp, include_consensus

@@ -255,6 +255,27 @@ class AgreementData:
             self.document_ids,
         )
 
+    def subset(self, segment_ids: Sequence[str]) -> AgreementData:
+        """The same study restricted to some units (their columns of every array, the
+        decisions and, when already read, the suggestions), with rows memoised apart."""
+        keep = np.asarray(self.index.isin(list(segment_ids)), dtype=bool)
+        work = self.work
+        part = AgreementData(
+            self.store,
+            self.code_ids,
+            self.coders,
+            self.segment_ids[keep],
+            self.document_ids[keep],
+            pd.Index(self.segment_ids[keep]),
+            Work(work.applied[:, :, keep], work.completed[:, keep], work.assigned[:, keep]),
+            self.mark,
+        )
+        part._decisions = self.decisions()[:, keep]
+        if self._nlp is not None:
+            nlp = self._nlp
+            part._nlp = Coder(nlp.applied[:, keep], nlp.completed[keep], nlp.assigned[keep])
+        return part
+
     def refreshed(self, store: Store) -> AgreementData:
         """The study as it is now: these arrays with the units edited since read again, or a
         new read when the edits were more than units' codings and decisions."""
