@@ -92,7 +92,9 @@ class Neighbourhood:
         )
 
 
-def pooled(texts: Sequence[str], units: Sequence[UnitContext] | None) -> tuple[list[str], dict]:
+def pooled(
+    texts: Sequence[str], units: Sequence[UnitContext] | None
+) -> tuple[list[str], dict[str, int]]:
     """Every distinct text among the units and their neighbours, and text -> pool row."""
     pool: dict[str, int] = {}
     for text in texts:

@@ -214,11 +214,12 @@ def fit_group(
 
 def _class_coef(model: LogisticRegression, j: int) -> np.ndarray:
     at = np.flatnonzero(model.classes_ == j)
+    coef: np.ndarray = model.coef_
     if at.size == 0:
-        return np.zeros(model.coef_.shape[1])
-    if model.coef_.shape[0] == 1:  # two classes: one row, for the second class
-        return model.coef_[0] if at[0] == 1 else -model.coef_[0]
-    return model.coef_[at[0]]
+        return np.zeros(coef.shape[1])
+    row: np.ndarray = coef[0] if coef.shape[0] == 1 else coef[at[0]]
+    # Two classes give one row, for the second class.
+    return -row if coef.shape[0] == 1 and at[0] == 0 else row
 
 
 class Scorer:

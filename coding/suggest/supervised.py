@@ -318,8 +318,8 @@ class SupervisedSuggester:
                 parts.append(words)
                 extras.append(sp.hstack(extra, format="csr") if extra else None)
         words = sp.vstack(parts, format="csr")
-        extra = sp.vstack(extras, format="csr") if extras[0] is not None else None
-        return Prediction(pd.DataFrame(values, columns=code_ids), hits, words, rules, extra)
+        kept = sp.vstack(extras, format="csr") if extras[0] is not None else None
+        return Prediction(pd.DataFrame(values, columns=code_ids), hits, words, rules, kept)
 
     def scores(
         self, texts: Sequence[str], units: Sequence[UnitContext] | None = None
