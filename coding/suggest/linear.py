@@ -241,7 +241,7 @@ class Scorer:
         self.parts: list[list[tuple[int, np.float64, np.float64]]] = []
         for model in models:
             parts = []
-            if model.calibrated:
+            if model.calibrated and model.models:
                 (calibrated,) = model.models
                 assert isinstance(calibrated, CalibratedClassifierCV)
                 for pair in calibrated.calibrated_classifiers_:
