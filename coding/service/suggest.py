@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -210,10 +210,9 @@ class _Models:
         codebook = store.codebook().codebook
         params = _params(seed, context)
         factory = SUGGESTERS[engine]
+        self.make: Callable[[], Suggester] = functools.partial(factory, codebook, seed=seed)
         if isinstance(factory, type) and issubclass(factory, SupervisedSuggester):
             self.make = functools.partial(factory, codebook, seed=seed, params=params)
-        else:
-            self.make = functools.partial(factory, codebook, seed=seed)
         self.labels = labels
         self.by_id = {s.id: s for s in segments}
         self.row_of = {s.id: i for i, s in enumerate(segments)}

@@ -108,7 +108,10 @@ def pooled(
 class ContextFeatures:
     """Fits and builds the context blocks for rows of one :class:`Neighbourhood`."""
 
-    def __init__(self, window: int, heading: bool, attributes: bool, min_df: int = 2) -> None:
+    def __init__(
+        self, window: int, heading: bool, attributes: bool, min_df: int = 2, weight: float = 1.0
+    ) -> None:
+        self.weight = weight  # scales the neighbour and heading rows (their L2 norm)
         self.window = window
         self.heading = heading
         self.attributes = attributes
@@ -138,13 +141,13 @@ class ContextFeatures:
             for counts in self._sides(near, words, rows):
                 tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
                 self._tfidf.append(tfidf)
-                blocks.append(tfidf.transform(counts).astype(np.float32))
+                blocks.append(self.weight * tfidf.transform(counts).astype(np.float32))
         self._heading = self._attrs = None
         if self.heading:
             self._heading = CountVectorizer(binary=True, min_df=self.min_df, dtype=np.float32)
             texts = [near.headings[i] for i in rows]
             try:
-                blocks.append(normalize(self._heading.fit_transform(texts)))
+                blocks.append(self.weight * normalize(self._heading.fit_transform(texts)))
             except ValueError:  # no heading word in enough training units
                 self._heading = None
         if self.attributes:
@@ -164,9 +167,10 @@ class ContextFeatures:
         blocks: list[sp.csr_matrix] = []
         if self.window > 0 and words is not None:
             for tfidf, counts in zip(self._tfidf, self._sides(near, words, rows), strict=True):
-                blocks.append(tfidf.transform(counts).astype(np.float32))
+                blocks.append(self.weight * tfidf.transform(counts).astype(np.float32))
         if self._heading is not None:
-            blocks.append(normalize(self._heading.transform([near.headings[i] for i in rows])))
+            headings = [near.headings[i] for i in rows]
+            blocks.append(self.weight * normalize(self._heading.transform(headings)))
         if self._attrs is not None:
             blocks.append(self._attrs.transform([near.attributes[i] for i in rows]))
         return blocks

@@ -88,6 +88,7 @@ class SupervisedParams:
     terms: int = 5  # top contributing terms in the evidence
     chars: bool = True  # char_wb n-grams of the unit's own text
     context: int = DEFAULT_CONTEXT  # neighbouring units on each side whose words are features
+    context_weight: float = 0.5  # scale of the neighbour and heading features (own text: 1)
     heading: bool = True  # the words of the section heading path
     attributes: bool = True  # the unit's categorical attributes, one-hot
     structure: bool = True  # exclusive groups as one problem, parents rolled up
@@ -216,7 +217,9 @@ class SupervisedSuggester:
         self._words = WordTfidf(self.params.min_df, self.params.max_features)
         self._chars = CharWbTfidf(min_df=self.params.min_df)
         p = self.params
-        self._context = ContextFeatures(p.context, p.heading, p.attributes, p.min_df)
+        self._context = ContextFeatures(
+            p.context, p.heading, p.attributes, p.min_df, p.context_weight
+        )
         self.code_models, self.group_models = {}, []
         self._scorer: Scorer | None = None
         self.train_hits: list[list[Hit]] = [shared.hits[i] for i in rows]
