@@ -26,11 +26,26 @@ import pandas as pd
 from coding.model import Code, Codebook
 from coding.suggest.context import UnitContext, unit_contexts
 
-FILLER = (
+FILLER = (  # noqa: SIM905 - a word list reads better as text
     "the week was long and work kept me busy with family things at home and the kids needed"
     " help with school so there was little time to think about anything else really"
-).split()  # noqa: SIM905 - a word list reads better as text
-COUNSELLOR_WORDS = "let us look at this together today and see where you are with it".split()  # noqa: SIM905
+).split()
+COUNSELLOR_WORDS = [
+    "let",
+    "us",
+    "look",
+    "at",
+    "this",
+    "together",
+    "today",
+    "and",
+    "see",
+    "where",
+    "you",
+    "are",
+    "with",
+    "it",
+]
 CUES = {
     "open_question": ["what do you", "how do you feel about", "tell me more about"],
     "closed_question": ["did you", "is it", "have you"],
