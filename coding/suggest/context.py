@@ -136,12 +136,21 @@ class ContextFeatures:
     ) -> list[sp.csr_matrix]:
         """The blocks of the training ``rows``; ``words`` is pool x the unit's word columns."""
         blocks: list[sp.csr_matrix] = []
-        self._tfidf: list[TfidfTransformer] = []
+        self._tfidf: list[TfidfTransformer | None] = []
+        self._keep: list[np.ndarray] = []
         if self.window > 0:
             for counts in self._sides(near, words, rows):
-                tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+                # Only n-grams seen beside min_df training units: no empty columns to optimise.
+                df = np.bincount(counts.indices, minlength=counts.shape[1])
+                keep = np.flatnonzero(df >= max(self.min_df, 1))
+                self._keep.append(keep)
+                if keep.size == 0:  # no neighbours (or none with a known n-gram): no block
+                    self._tfidf.append(None)
+                    continue
+                kept = sp.csr_matrix(counts[:, keep])
+                tfidf = TfidfTransformer(sublinear_tf=True).fit(kept)
                 self._tfidf.append(tfidf)
-                blocks.append(self.weight * tfidf.transform(counts).astype(np.float32))
+                blocks.append(self.weight * tfidf.transform(kept).astype(np.float32))
         self._heading = self._attrs = None
         if self.heading:
             self._heading = CountVectorizer(binary=True, min_df=self.min_df, dtype=np.float32)
@@ -166,8 +175,12 @@ class ContextFeatures:
         """The blocks of ``rows``, with what :meth:`fit_rows` learnt."""
         blocks: list[sp.csr_matrix] = []
         if self.window > 0 and words is not None:
-            for tfidf, counts in zip(self._tfidf, self._sides(near, words, rows), strict=True):
-                blocks.append(self.weight * tfidf.transform(counts).astype(np.float32))
+            sides = zip(self._tfidf, self._keep, self._sides(near, words, rows), strict=True)
+            for tfidf, keep, counts in sides:
+                if tfidf is None:
+                    continue
+                kept = sp.csr_matrix(counts[:, keep])
+                blocks.append(self.weight * tfidf.transform(kept).astype(np.float32))
         if self._heading is not None:
             headings = [near.headings[i] for i in rows]
             blocks.append(self.weight * normalize(self._heading.transform(headings)))
@@ -179,7 +192,9 @@ class ContextFeatures:
         """Column names of the blocks, in the order :meth:`fit_rows` returns them."""
         out: list[str] = []
         if self.window > 0:
-            out += [f"before:{n}" for n in word_names] + [f"after:{n}" for n in word_names]
+            before, after = self._keep
+            out += [f"before:{n}" for n in word_names[before]]
+            out += [f"after:{n}" for n in word_names[after]]
         if self._heading is not None:
             out += [f"heading:{n}" for n in self._heading.get_feature_names_out()]
         if self._attrs is not None:
