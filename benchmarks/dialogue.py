@@ -148,3 +148,80 @@ def study(n_units: int, seed: int = 0, turns: int = 40, noise: float = 0.06) -> 
     units = unit_contexts(texts, groups, positions, headings, attributes)
     coders = tuple(np.abs(truth - (rng.random(truth.shape) < noise * (0.3 + truth))) for _ in "ab")
     return Study(texts, labels, groups, units, book, (coders[0], coders[1]))
+
+
+def _kappas(study_: Study) -> list[float | None]:
+    """Per-code Cohen's kappa of the two simulated coders."""
+    from coding.suggest import cohen_kappa
+
+    a, b = (c.astype(bool) for c in study_.coders)
+    return [
+        cohen_kappa(
+            int((a[:, j] & b[:, j]).sum()),
+            int((a[:, j] & ~b[:, j]).sum()),
+            int((~a[:, j] & b[:, j]).sum()),
+            int((~a[:, j] & ~b[:, j]).sum()),
+        )
+        for j in range(a.shape[1])
+    ]
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def print_report(report: dict[str, object], human: list[float | None]) -> None:
+    """Engine, baseline and human kappa per code, and the ablation, as a plain table."""
+    codes, base = report["codes"], report["baseline"]
+    steps = report.get("ablation") or []
+    assert isinstance(codes, list) and isinstance(base, dict) and isinstance(steps, list)
+    valid = [h for h in human if h is not None]
+    human_rows = [*human, sum(valid) / len(valid) if valid else None]
+    print(f"features: {report['features']}")
+    header = ["code", "engine", "baseline", *(s["step"] for s in steps), "human"]
+    print("  ".join(f"{h:>14s}" if i else f"{h:22s}" for i, h in enumerate(header)))
+    rows = [*codes, {"code": "macro", **report["macro"]}]  # type: ignore[dict-item]
+    bases = [*base["codes"], base["macro"]]
+    for i, row in enumerate(rows):
+        cells = [row["cohen_kappa"], bases[i]["cohen_kappa"]]
+        cells += [[*s["codes"], s["macro"]][i]["cohen_kappa"] for s in steps]
+        print(
+            f"{row['code']:22s}  " + "  ".join(f"{_cell(c):>14s}" for c in [*cells, human_rows[i]])
+        )
+
+
+def main() -> None:
+    import argparse
+    import time
+
+    from coding.suggest import evaluate
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument("--context", type=int, default=None)
+    args = parser.parse_args()
+    data = study(args.units)
+    start, cpu = time.perf_counter(), time.process_time()
+    from coding.suggest import SupervisedParams
+
+    params = None if args.context is None else SupervisedParams(context=args.context)
+    report = evaluate(
+        data.texts,
+        data.labels,
+        data.groups,
+        "supervised",
+        codebook=data.codebook,
+        units=data.units,
+        params=params,
+        ablation=True,
+    )
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(
+        f"{args.units:,} units, {len(data.codebook.codes)} codes, 5 grouped folds; "
+        f"evaluate with ablation {wall:.1f} s wall, {cpu:.1f} s CPU"
+    )
+    print_report(report, _kappas(data))
+
+
+if __name__ == "__main__":
+    main()
