@@ -156,7 +156,7 @@ def evaluate(
     ]
     result: dict[str, object] = {
         "engine": engine,
-        "features": settings.describe() if settings is not None else FEATURES.get(engine),
+        "features": _described(engine, settings),
         "folds": len(splits),
         "seed": seed,
         "codes": per_code,
@@ -170,6 +170,14 @@ def evaluate(
     if ablation:
         result["ablation"] = _ablation(run, settings or SupervisedParams(seed=seed), splits, y, n)
     return result
+
+
+def _described(engine: str, settings: SupervisedParams | None) -> str | None:
+    """What the engine's models look at, in words (None for an engine not described)."""
+    if settings is None:
+        return FEATURES.get(engine)
+    fallback = " (rules alone for a code without a calibrated model)" if engine == "auto" else ""
+    return settings.describe() + fallback
 
 
 def _settings(engine: str, params: SupervisedParams | None, seed: int) -> SupervisedParams | None:
