@@ -34,7 +34,7 @@ def _threshold(matrix: Any, labels: np.ndarray) -> float:
     if np.bincount(labels, minlength=2).min() < INNER_FOLDS:
         return THRESHOLD
     model = LogisticRegression(
-        class_weight="balanced", solver="liblinear", dual=True, max_iter=1000
+        class_weight="balanced", solver="liblinear", dual=True, max_iter=1000, random_state=0
     )
     folds = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=0)
     inner = cross_val_predict(model, matrix, labels, cv=folds, method="predict_proba")[:, 1]
@@ -67,7 +67,7 @@ def baseline_fold(
             continue
         labels = column[known].astype(int)
         model = LogisticRegression(
-            class_weight="balanced", solver="liblinear", dual=True, max_iter=1000
+            class_weight="balanced", solver="liblinear", dual=True, max_iter=1000, random_state=0
         )
         model.fit(train_matrix[known], labels)
         scores[:, j] = model.predict_proba(test_matrix)[:, 1]
