@@ -204,3 +204,13 @@ def test_the_service_window_is_the_engines_widest() -> None:
     from coding.suggest.context import MAX_WINDOW
 
     assert MAX_CONTEXT == MAX_WINDOW
+
+
+def test_predicting_without_contexts_is_predicting_with_empty_ones() -> None:
+    texts, labels, docs, units = _dialogue(240)
+    engine = SupervisedSuggester(_book()).fit(texts, labels, docs, units)
+    without = engine.predict(texts).scores
+    empty = engine.predict(texts, [UnitContext() for _ in texts]).scores
+    with_context = engine.predict(texts, units).scores
+    assert np.array_equal(without.to_numpy(), empty.to_numpy(), equal_nan=True)
+    assert not np.array_equal(without.to_numpy(), with_context.to_numpy(), equal_nan=True)

@@ -174,10 +174,14 @@ class ContextFeatures:
     ) -> list[sp.csr_matrix]:
         """The blocks of ``rows``, with what :meth:`fit_rows` learnt."""
         blocks: list[sp.csr_matrix] = []
-        if self.window > 0 and words is not None:
-            sides = zip(self._tfidf, self._keep, self._sides(near, words, rows), strict=True)
-            for tfidf, keep, counts in sides:
+        if self.window > 0:
+            # No pooled counts: no unit has a neighbour, and the blocks are empty.
+            sides = self._sides(near, words, rows) if words is not None else [None, None]
+            for tfidf, keep, counts in zip(self._tfidf, self._keep, sides, strict=True):
                 if tfidf is None:
+                    continue
+                if counts is None:
+                    blocks.append(sp.csr_matrix((len(rows), keep.size), dtype=np.float32))
                     continue
                 kept = sp.csr_matrix(counts[:, keep])
                 blocks.append(self.weight * tfidf.transform(kept).astype(np.float32))

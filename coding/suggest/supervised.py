@@ -269,7 +269,9 @@ class SupervisedSuggester:
         texts = list(texts)
         hits = self.rules.matcher.hits(texts)
         pool_texts, _own, near = _neighbourhood(texts, units, self.params)
-        pool_words = self._words.raw_counts(pool_texts) if fitted else None
+        # Neighbours' n-grams only where there are neighbours (never without unit contexts).
+        needed = fitted and self.params.context > 0 and units is not None
+        pool_words = self._words.raw_counts(pool_texts) if needed else None
         return self._predict(
             hits,
             self._rule_features(hits),
