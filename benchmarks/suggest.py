@@ -43,9 +43,11 @@ from coding.suggest import (
     RulesSuggester,
     SupervisedSuggester,
     evaluate,
+    grouped_folds,
     nlp,
     supervised,
 )
+from coding.suggest.baseline import baseline_scores
 from coding.suggest.features import CharWbTfidf, WordTfidf, word_tfidf
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -316,7 +318,14 @@ def evaluate_section(
     median = timer.line(
         f"supervised evaluate {len(data[0]):,} x {len(CODES)} codes",
         timer.runs(lambda: evaluated("supervised")),
-        "(target < 30 s; 5 grouped folds)",
+        "(target < 30 s; 5 grouped folds, baseline included)",
+    )
+    splits = grouped_folds(data[2], 5, 0)
+    y = data[1].to_numpy(dtype=float)
+    timer.line(
+        "  of which the TF-IDF + LR baseline",
+        timer.runs(lambda: baseline_scores(data[0], y, splits)),
+        "(same folds)",
     )
     if baseline_repeats == 0:
         return

@@ -56,6 +56,7 @@ class Code:
     indicators: tuple[str, ...] = ()
     examples: Examples = field(default_factory=Examples)
     colour: str | None = None
+    exclusive: bool = False  # its children are mutually exclusive: at most one per unit
 
     def __post_init__(self) -> None:
         if not CODE_ID_RE.match(self.id):

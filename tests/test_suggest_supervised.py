@@ -276,6 +276,7 @@ def test_one_product_scores_every_code_as_its_calibrated_model_does(
             engine._words.transform(texts),
             engine._chars.transform(texts),
             sp.csr_matrix(prediction.rules),
+            *([] if prediction.extra is None else [prediction.extra]),
         ],
         format="csr",
     )

@@ -33,6 +33,12 @@ ENGINE_OR_LLM = choice(  # run and evaluate also take the llm engine, with its o
     "auto",
     help="The suggestion engine (llm: a language model on your own server, see --endpoint).",
 )
+CONTEXT = click.option(
+    "--context",
+    type=click.IntRange(0, suggest_service.MAX_CONTEXT),
+    default=None,
+    help="Neighbouring units on each side the supervised engine reads (default: its own).",
+)
 EVALUATED = (  # the columns of suggest evaluate's table, after the code
     "n",
     "prevalence",
@@ -69,20 +75,22 @@ def suggest() -> None:
 @ENGINE_OR_LLM
 @SEED
 @suggest_llm.llm_options
+@CONTEXT
 @friendly
 @refusing(suggest_llm.ignored_by(suggest_service.ENGINES))
-def run(study: str, engine: str, seed: int, **llm: Any) -> None:
+def run(study: str, engine: str, seed: int, context: int | None, **llm: Any) -> None:
     """Store NLP code suggestions for every unit (they never become codes by themselves).
 
     Example: coding suggest study.db --engine rules
     """
     if engine == suggest_llm.NAME:
+        _no_context_for_llm(context)
         with open_study(study) as store:
             suggest_llm.run(store, llm)
         return
     with open_study(study) as store, progress_shown() as on_progress:
         result = suggest_service.run_suggestions(
-            store, actor(), engine, seed, on_progress=on_progress
+            store, actor(), engine, seed, on_progress=on_progress, context=context
         )
     click.echo(
         f"run #{result.run_id}: {result.engine} ({result.model_version}), codebook "
@@ -93,26 +101,51 @@ def run(study: str, engine: str, seed: int, **llm: Any) -> None:
         note(f"  {code_id}: {reason}")
 
 
+def _no_context_for_llm(context: int | None, ablation: bool = False) -> None:
+    """The llm engine reads each unit alone: --context and --ablation are refused with it."""
+    for given, flag in ((context is not None, "--context"), (ablation, "--ablation")):
+        if given:
+            raise click.UsageError(f"{flag} is for the supervised engines, not --engine llm")
+
+
 @suggest.command("evaluate")
 @STUDY
 @ENGINE_OR_LLM
 @SEED
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
+@CONTEXT
+@click.option(
+    "--ablation",
+    is_flag=True,
+    help="Also run the supervised engine with text only, + context, + attributes, + structure.",
+)
 @FORMAT("table", "json")
 @suggest_llm.llm_options
 @friendly
 @refusing(suggest_llm.ignored_by(suggest_service.ENGINES))
-def evaluate(study: str, engine: str, seed: int, folds: int, fmt: str, **llm: Any) -> None:
+def evaluate(
+    study: str,
+    engine: str,
+    seed: int,
+    folds: int,
+    context: int | None,
+    ablation: bool,
+    fmt: str,
+    **llm: Any,
+) -> None:
     """Cross-validate an engine, folds grouped by document, next to a TF-IDF + logistic
     regression baseline on the same folds and to human-human kappa.
 
-    Example: coding suggest evaluate study.db --folds 4
+    Example: coding suggest evaluate study.db --folds 4 --ablation
     """
     with open_study(study) as store:
         if engine == suggest_llm.NAME:
+            _no_context_for_llm(context, ablation)
             result = suggest_llm.evaluate(store, folds, seed, llm)
         else:
-            result = suggest_service.evaluate_suggestions(store, engine, folds, seed)
+            result = suggest_service.evaluate_suggestions(
+                store, engine, folds, seed, context=context, ablation=ablation
+            )
     if "folds_note" in result:
         note(f"note: {result['folds_note']}")
     if fmt == "json":
@@ -155,6 +188,32 @@ def _echo_comparison(result: dict[str, Any]) -> None:
             "engine_kappa": [_fmt(row["cohen_kappa"]) for row in engine],
             "base_kappa": [_fmt(row["cohen_kappa"]) for row in base],
             "human_kappa": [_fmt(row["cohen_kappa"]) if units else "n/a" for row in people],
+        }
+    )
+    echo_frame(table, "table", left=["code"], widths={**dict.fromkeys(table, 12), "code": 24})
+    if "ablation" in result:
+        _echo_ablation(result["ablation"], base, people if units else None)
+
+
+def _echo_ablation(
+    steps: list[dict[str, Any]], base: list[dict[str, Any]], people: list[dict[str, Any]] | None
+) -> None:
+    """Kappa of the supervised engine at each ablation step, beside baseline and humans."""
+    click.echo("ablation: supervised engine, cohen_kappa on the same folds")
+    for step in steps:
+        click.echo(f"  {step['step']}: {step['features']}")
+    rows = [*steps[0]["codes"], {"code": "macro"}]
+    table = pd.DataFrame(
+        {"code": [row["code"] for row in rows]}
+        | {
+            clip(step["step"], 12): [
+                _fmt(row.get("cohen_kappa")) for row in [*step["codes"], step["macro"]]
+            ]
+            for step in steps
+        }
+        | {
+            "base_kappa": [_fmt(row["cohen_kappa"]) for row in base],
+            "human_kappa": [_fmt(r["cohen_kappa"]) for r in people] if people else "n/a",
         }
     )
     echo_frame(table, "table", left=["code"], widths={**dict.fromkeys(table, 12), "code": 24})

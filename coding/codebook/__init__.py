@@ -13,9 +13,12 @@ YAML/JSON shape::
         exclusion: [...]
         indicators: [...]
         examples: {typical: [...], borderline: [...]}
+        exclusive: true        # format 2, optional: the code's children are mutually exclusive
 
 CSV columns: id,name,parent,colour,definition,inclusion,exclusion,indicators,typical_examples,
-borderline_examples; list cells join items with " | ".
+borderline_examples and, from format 2, an optional ``exclusive`` column (true/false, yes/no,
+1/0 or empty); list cells join items with " | ". Format 1 files (without ``exclusive``) read
+unchanged, and a codebook without an exclusive code is written as format 1.
 
 ``read`` parses a file into raw entries, ``validate`` checks them and builds the Codebook,
 ``write`` serialises one and lists the changes between two versions.
@@ -29,6 +32,7 @@ from coding.codebook.fields import (
     MAX_DEPTH,
     MULTILINE_CSV_COLUMNS,
 )
+from coding.codebook.hierarchy import exclusive_groups, parents_of, rollup, rollup_columns
 from coding.codebook.read import parse_codebook, read_codebook
 from coding.codebook.write import codebook_to_data, diff_codebooks, write_codebook
 
@@ -41,7 +45,11 @@ __all__ = [
     "MULTILINE_CSV_COLUMNS",
     "codebook_to_data",
     "diff_codebooks",
+    "exclusive_groups",
+    "parents_of",
     "parse_codebook",
     "read_codebook",
+    "rollup",
+    "rollup_columns",
     "write_codebook",
 ]

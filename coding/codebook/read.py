@@ -9,7 +9,13 @@ from typing import Any
 
 import yaml
 
-from coding.codebook.fields import CSV_COLUMNS, LIST_FIELDS, MAX_DEPTH, MULTILINE_CSV_COLUMNS
+from coding.codebook.fields import (
+    CSV_COLUMNS,
+    EXCLUSIVE_COLUMN,
+    LIST_FIELDS,
+    MAX_DEPTH,
+    MULTILINE_CSV_COLUMNS,
+)
 from coding.codebook.validate import build_codes, finish
 from coding.csvfile import parse_csv
 from coding.errors import InvalidInput, Problem
@@ -138,7 +144,7 @@ def _from_csv(text: str, source: str) -> Codebook:
     if missing:
         raise InvalidInput(source, [Problem("header", f"missing column(s): {', '.join(missing)}")])
     problems: list[Problem] = []
-    unknown = [c for c in header if c not in (*CSV_COLUMNS, "color")]
+    unknown = [c for c in header if c not in (*CSV_COLUMNS, "color", EXCLUSIVE_COLUMN)]
     if unknown:
         problems.append(
             Problem(
@@ -161,6 +167,7 @@ def _from_csv(text: str, source: str) -> Codebook:
                 "parent": row.get("parent") or None,
                 "colour": row.get("colour") or row.get("color") or None,
                 "definition": row.get("definition"),
+                "exclusive": row.get(EXCLUSIVE_COLUMN),
                 **{f: split(row.get(f)) for f in LIST_FIELDS},
                 "examples": {
                     "typical": split(row.get("typical_examples")),

@@ -7,10 +7,17 @@ field (line, row) for problems. Every problem is collected, sorted by place, and
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from coding.codebook.fields import CODE_FIELDS, EXAMPLE_KINDS, LIST_FIELDS
+from coding.codebook.fields import (
+    CODE_FIELDS,
+    EXAMPLE_KINDS,
+    FALSE_CELLS,
+    LIST_FIELDS,
+    TRUE_CELLS,
+)
 from coding.errors import InvalidInput, Problem
 from coding.model import CODE_ID_RE, COLOUR_RE, Code, Codebook, Examples
 
@@ -55,6 +62,16 @@ def _examples(value: Any, where: Where, problems: list[Problem]) -> Examples:
         )
     kinds = {k: _text_list(value.get(k), "examples", where, problems) for k in EXAMPLE_KINDS}
     return Examples(**kinds)
+
+
+def _flag(value: Any, field: str, where: Where, problems: list[Problem]) -> bool:
+    """A yes/no field: a YAML/JSON boolean, or a CSV cell true/false, yes/no, 1/0 (or empty)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_CELLS | FALSE_CELLS:
+        return value.strip().lower() in TRUE_CELLS
+    problems.append(Problem(where(field), f"'{field}' must be true or false, not {value!r}"))
+    return False
 
 
 def _id_problem(code_id: str, seen: Mapping[str, str]) -> str:
@@ -102,8 +119,10 @@ def build_codes(
         )
         lists = {f: _text_list(raw.get(f), f, where, problems) for f in LIST_FIELDS}
         examples = _examples(raw.get("examples"), where, problems)
+        exclusive = _flag(raw.get("exclusive"), "exclusive", where, problems)
         if not bad_id:
             described: dict[str, Any] = {"examples": examples, "colour": colour, **lists}
+            described["exclusive"] = exclusive
             code = Code(
                 text["id"], text["name"], text["definition"], text["parent"] or None, **described
             )
@@ -141,6 +160,16 @@ def _place_order(problem: Problem) -> tuple[int, str]:
 def _hierarchy_problems(placed: Sequence[tuple[Code, str]]) -> list[Problem]:
     problems: list[Problem] = []
     by_id = {c.id: c for c, _where in placed}
+    children = Counter(c.parent for c, _where in placed if c.parent)
+    problems.extend(
+        Problem(
+            where,
+            f"code {code.id!r} is exclusive but has {children[code.id]} child code(s): an "
+            "exclusive group needs two or more children",
+        )
+        for code, where in placed
+        if code.exclusive and children[code.id] < 2
+    )
     for code, where in placed:
         if code.parent is None:
             continue

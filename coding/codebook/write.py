@@ -9,13 +9,20 @@ from typing import Any
 
 import yaml
 
-from coding.codebook.fields import COMPARED_FIELDS, CSV_COLUMNS, EXAMPLE_KINDS, LIST_SEPARATOR
+from coding.codebook.fields import (
+    COMPARED_FIELDS,
+    CSV_COLUMNS,
+    EXAMPLE_KINDS,
+    EXCLUSIVE_COLUMN,
+    LIST_SEPARATOR,
+)
 from coding.model import Code, Codebook
 
 
 def _code_data(code: Code) -> dict[str, Any]:
-    """One code in the YAML/JSON shape."""
-    return {
+    """One code in the YAML/JSON shape (``exclusive`` only where true: format 1 files stay as
+    they were)."""
+    data: dict[str, Any] = {
         "id": code.id,
         "name": code.name,
         "parent": code.parent,
@@ -26,6 +33,9 @@ def _code_data(code: Code) -> dict[str, Any]:
         "indicators": list(code.indicators),
         "examples": {kind: list(getattr(code.examples, kind)) for kind in EXAMPLE_KINDS},
     }
+    if code.exclusive:
+        data["exclusive"] = True
+    return data
 
 
 def codebook_to_data(codebook: Codebook) -> dict[str, Any]:
@@ -36,12 +46,13 @@ def codebook_to_data(codebook: Codebook) -> dict[str, Any]:
     }
 
 
-def _csv_row(code: Code) -> list[str]:
+def _csv_row(code: Code, exclusive_column: bool) -> list[str]:
     """One code as a CSV row in CSV_COLUMNS order: list cells joined with LIST_SEPARATOR."""
     data = _code_data(code)
     examples = [data["examples"][kind] for kind in EXAMPLE_KINDS]
     cells = [data[column] for column in CSV_COLUMNS[: -len(EXAMPLE_KINDS)]] + examples
-    return [LIST_SEPARATOR.join(c) if isinstance(c, list) else c or "" for c in cells]
+    row = [LIST_SEPARATOR.join(c) if isinstance(c, list) else c or "" for c in cells]
+    return [*row, "true" if code.exclusive else ""] if exclusive_column else row
 
 
 def write_codebook(codebook: Codebook, fmt: str = "yaml") -> str:
@@ -54,8 +65,9 @@ def write_codebook(codebook: Codebook, fmt: str = "yaml") -> str:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(_csv_row(c) for c in codebook.codes)
+        exclusive = any(c.exclusive for c in codebook.codes)
+        writer.writerow([*CSV_COLUMNS, EXCLUSIVE_COLUMN] if exclusive else CSV_COLUMNS)
+        writer.writerows(_csv_row(c, exclusive) for c in codebook.codes)
         return out.getvalue()
     raise ValueError(f"unknown codebook format {fmt!r}")
 

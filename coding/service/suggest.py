@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -13,12 +13,14 @@ import pandas as pd
 from coding.errors import CodingError, NotFound
 from coding.model import OnProgress, ProgressEvent, Segment, Suggestion, no_progress
 from coding.service.agreement import agreement_report
+from coding.service.suggest_context import contexts
 from coding.store import Store
 
 if TYPE_CHECKING:
     from coding.suggest.base import Suggester, SuggesterFactory
 
 ENGINES = ("rules", "supervised", "auto")
+MAX_CONTEXT = 5  # the widest window of neighbouring units (coding.suggest.context.MAX_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def run_suggestions(
     seed: int = 0,
     folds: int = 5,
     on_progress: OnProgress = no_progress,
+    context: int | None = None,
 ) -> SuggestRun:
     """Fit ``engine`` on the study's reference coding and store its suggestions for every unit.
 
@@ -80,13 +83,15 @@ def run_suggestions(
     the engine, model version, codebook version, the study revision it was trained on, the
     per-code thresholds and why a code has no model. Suggestions never become annotations.
     Rule hits and n-gram counts of every unit are computed once and shared by every model.
+    ``context`` is the number of neighbouring units on each side the supervised engine reads
+    (None: its default).
     """
     from coding.suggest import grouped_folds
 
     segments, labels = _units(store, engine)
     units = f"{len(segments)} units"
     on_progress(ProgressEvent("preparing", 0, 1, item=units))  # rule hits and n-gram counts
-    models = _Models(store, engine, seed, segments, labels)
+    models = _Models(store, engine, seed, segments, labels, context)
     on_progress(ProgressEvent("preparing", 1, 1, item=units))
     # Folds go by document *name*: every version of a manual sits on the same side.
     name_of = {d.id: d.name or d.id for d in store.documents()}
@@ -175,17 +180,33 @@ class _Models:
     auto) count the n-grams and rule hits of every unit once, for all their models."""
 
     def __init__(
-        self, store: Store, engine: str, seed: int, segments: list[Segment], labels: pd.DataFrame
+        self,
+        store: Store,
+        engine: str,
+        seed: int,
+        segments: list[Segment],
+        labels: pd.DataFrame,
+        context: int | None = None,
     ) -> None:
-        from coding.suggest import SUGGESTERS, SharesTexts
+        from coding.suggest import SUGGESTERS, SharesTexts, SupervisedSuggester
 
-        self.make = functools.partial(SUGGESTERS[engine], store.codebook().codebook, seed=seed)
+        codebook = store.codebook().codebook
+        params = _params(seed, context)
+        factory = SUGGESTERS[engine]
+        self.make: Callable[[], Suggester] = functools.partial(factory, codebook, seed=seed)
+        if isinstance(factory, type) and issubclass(factory, SupervisedSuggester):
+            self.make = functools.partial(factory, codebook, seed=seed, params=params)
         self.labels = labels
         self.by_id = {s.id: s for s in segments}
         self.row_of = {s.id: i for i, s in enumerate(segments)}
         first = self.make()
         texts = [s.text for s in segments]
-        self.shared = first.share(texts) if isinstance(first, SharesTexts) else None
+        self.shared = None
+        if isinstance(first, SupervisedSuggester):
+            units = contexts(store, segments, MAX_CONTEXT)
+            self.shared = first.share(texts, units)
+        elif isinstance(first, SharesTexts):
+            self.shared = first.share(texts)
 
     def fit(self, documents: set[str] | None = None) -> Suggester:
         """An engine fitted on the reference units (of ``documents`` only, when given)."""
@@ -213,18 +234,30 @@ class _Models:
         return suggester.suggest(segments)
 
 
+def _params(seed: int, context: int | None) -> Any:
+    """The supervised engine's settings, with ``context`` neighbours when given."""
+    from coding.suggest import SupervisedParams
+
+    params = SupervisedParams(seed=seed)
+    return params if context is None else replace(params, context=context)
+
+
 def evaluate_suggestions(
     store: Store,
     engine: str = "auto",
     folds: int = 5,
     seed: int = 0,
+    context: int | None = None,
+    ablation: bool = False,
     factory: SuggesterFactory | None = None,
 ) -> dict[str, Any]:
     """Grouped-by-document cross-validation over the reference coding, next to human kappa.
 
     The result also holds a TF-IDF + logistic regression ``baseline`` on the same folds and
-    ``human``: kappa between the first two coders of each double-coded unit. ``factory``
-    builds an engine that is not one of ENGINES (``suggest_llm.evaluate_llm`` passes its own).
+    ``human``: kappa between the first two coders of each double-coded unit. ``context`` sets
+    the supervised engine's window of neighbouring units; ``ablation`` adds the engine's
+    figures with text only, then context, attributes and codebook structure, on the same folds;
+    ``factory`` builds an engine not in ENGINES (``suggest_llm.evaluate_llm`` passes its own).
     """
     from coding.suggest import evaluate
 
@@ -240,6 +273,9 @@ def evaluate_suggestions(
             f"evaluation needs reference codings in 2+ documents; have "
             f"{len(documents)} (folds are grouped by document)"
         )
+    params = _params(seed, context)
+    units = contexts(store, segments, MAX_CONTEXT)  # the engine reads its own window of it
+    row_of = {s.id: i for i, s in enumerate(segments)}
     result: dict[str, Any] = evaluate(
         [s.text for s in labelled],
         labels.loc[[s.id for s in labelled]],
@@ -249,6 +285,9 @@ def evaluate_suggestions(
         folds=min(folds, len(documents)),
         seed=seed,
         factory=factory,
+        units=[units[row_of[s.id]] for s in labelled],
+        params=params,
+        ablation=ablation,
     )
     result["folds_requested"] = folds
     if folds > len(documents):

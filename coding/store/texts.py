@@ -256,6 +256,8 @@ def _code_row(version: int, position: int, code: Code) -> dict[str, Any]:
         "indicators": json.dumps(list(code.indicators)),
         "examples": json.dumps(
             {"typical": list(code.examples.typical), "borderline": list(code.examples.borderline)}
+            # The exclusive flag rides in this JSON (only when set) rather than in a column.
+            | ({"exclusive": True} if code.exclusive else {})
         ),
         "colour": code.colour,
     }
@@ -273,6 +275,7 @@ def _code_from_row(row: Any) -> Code:
         indicators=tuple(json.loads(row.indicators)),
         examples=Examples(tuple(examples["typical"]), tuple(examples["borderline"])),
         colour=row.colour,
+        exclusive=bool(examples.get("exclusive", False)),
     )
 
 

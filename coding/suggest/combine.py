@@ -21,7 +21,7 @@ from coding.model import Segment, Suggestion
 from coding.suggest.base import SUGGESTERS, label_matrix, suggestions_from_scores, version_string
 from coding.suggest.explain import Explainer, Prediction
 from coding.suggest.rules import Hit, spans_evidence
-from coding.suggest.supervised import SharedTexts, SupervisedSuggester
+from coding.suggest.supervised import SharedTexts, SupervisedSuggester, UnitContext
 
 PRIOR_STRENGTH = 4.0  # pseudo-segments behind the rules' own score when rescaling it
 
@@ -102,10 +102,12 @@ class CombinedSuggester(SupervisedSuggester):
                 combined[code_id] = np.clip(rules[code_id] * factor, 0.0, 1.0)
         return combined, rules
 
-    def scores(self, texts: Sequence[str]) -> pd.DataFrame:
+    def scores(
+        self, texts: Sequence[str], units: Sequence[UnitContext] | None = None
+    ) -> pd.DataFrame:
         if self._calibration is None:
             return self._combine(None, self.rules.matcher.hits(texts))[0]
-        prediction = self.predict(texts)
+        prediction = self.predict(texts, units)
         return self._combine(prediction, prediction.hits)[0]
 
     def scores_rows(self, shared: SharedTexts, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
@@ -141,11 +143,13 @@ class CombinedSuggester(SupervisedSuggester):
             parts.append(repr(sorted(self._calibration.items())))
         return version_string(self.name, {"prior_strength": PRIOR_STRENGTH}, *parts)
 
-    def suggest(self, segments: Sequence[Segment]) -> list[Suggestion]:
+    def suggest(
+        self, segments: Sequence[Segment], units: Sequence[UnitContext] | None = None
+    ) -> list[Suggestion]:
         if self._calibration is None:
             hits = self.rules.matcher.hits([s.text for s in segments])
             return self._suggest_combined(None, hits, segments)
-        prediction = self.predict([s.text for s in segments])
+        prediction = self.predict([s.text for s in segments], units)
         return self._suggest_combined(prediction, prediction.hits, segments)
 
     def suggest_from(self, prediction: Prediction, segments: Sequence[Segment]) -> list[Suggestion]:

@@ -7,6 +7,7 @@ training documents only; the held-out documents are scored once and never tuned 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -15,16 +16,24 @@ from sklearn.model_selection import GroupKFold
 
 from coding.agreement import kappa
 from coding.agreement.ratings import FloatArray, Ratings, from_contingency
-from coding.errors import InvalidInput, Problem
+from coding.errors import CodingError, InvalidInput, Problem
 from coding.model import Codebook
 from coding.suggest.base import (
     SUGGESTERS,
-    SharesTexts,
+    Suggester,
     SuggesterFactory,
     check_training_input,
     label_matrix,
 )
 from coding.suggest.baseline import BASELINE, baseline_scores
+from coding.suggest.context import UnitContext
+from coding.suggest.structure import threshold_decisions
+from coding.suggest.supervised import (
+    DEFAULT_CONTEXT,
+    SharedTexts,
+    SupervisedParams,
+    SupervisedSuggester,
+)
 
 Metrics = dict[str, float | int | str | None]
 #: What each engine's models look at, as the evaluation reports it.
@@ -35,6 +44,8 @@ FEATURES = {
     "(rules alone for a code without a calibrated model)",
 }
 METRICS = ("precision", "recall", "f1", "cohen_kappa", "gwet_ac1", "pr_auc", "brier")
+ABLATION_METRICS = ("f1", "cohen_kappa", "pr_auc")
+Splits = list[tuple[np.ndarray, np.ndarray]]
 
 
 def _two_by_two(tp: int, fp: int, fn: int, tn: int) -> Ratings:
@@ -114,6 +125,9 @@ def evaluate(
     codebook: Codebook,
     folds: int = 5,
     seed: int = 0,
+    units: Sequence[UnitContext] | None = None,
+    params: SupervisedParams | None = None,
+    ablation: bool = False,
     factory: SuggesterFactory | None = None,
 ) -> dict[str, object]:
     """Grouped cross-validation of one engine over reference labels, per code and macro.
@@ -127,30 +141,32 @@ def evaluate(
     precision), brier and ``human_kappa: None`` (filled in by the caller from the agreement
     engine). A metric is None when it is undefined; a code the engine could not score in any
     fold gets a ``reason``. The baseline (:mod:`coding.suggest.baseline`) is trained and
-    scored on exactly the same folds, with the same metrics.
+    scored on exactly the same folds, with the same metrics. ``units`` gives each text's
+    context (neighbours, heading, attributes) to the engines that use it, and ``params`` the
+    supervised engine's settings. With ``ablation`` the supervised engine is also run, on the
+    same folds, with text features only and then adding context, attributes and structure
+    (``"ablation"``: one entry per step, per code and macro).
     """
     check_training_input(texts, labels, groups, codebook)
     code_ids = list(codebook.code_ids)
     y = label_matrix(labels, code_ids)
-    text_list = list(texts)
-    group_list = [str(g) for g in groups]
-    splits = grouped_folds(group_list, folds, seed)
-    scores, decided, reasons = _engine_scores(
-        factory or SUGGESTERS[engine], codebook, text_list, labels, group_list, splits, seed
-    )
+    run = _Run(codebook, list(texts), labels, [str(g) for g in groups], units, seed, factory)
+    splits = grouped_folds(run.groups, folds, seed)
+    settings = _settings(engine, params, seed)
+    scores, decided, reasons = run.scores(engine, settings, splits)
     n = int((~np.isnan(y)).any(axis=1).sum())
     per_code = [
         _code_report(code_id, y[:, j], scores[:, j], decided[:, j], reasons[code_id])
         for j, code_id in enumerate(code_ids)
     ]
-    base_scores, base_decided, base_reasons = baseline_scores(text_list, y, splits)
+    base_scores, base_decided, base_reasons = baseline_scores(run.texts, y, splits)
     base_codes = [
         _code_report(code_id, y[:, j], base_scores[:, j], base_decided[:, j], base_reasons.get(j))
         for j, code_id in enumerate(code_ids)
     ]
-    return {
+    result: dict[str, object] = {
         "engine": engine,
-        "features": FEATURES.get(engine),
+        "features": _described(engine, settings),
         "folds": len(splits),
         "seed": seed,
         "codes": per_code,
@@ -161,47 +177,125 @@ def evaluate(
             "macro": _without_human(_macro(base_codes, n)),
         },
     }
+    if ablation:
+        result["ablation"] = _ablation(run, settings or SupervisedParams(seed=seed), splits, y, n)
+    return result
+
+
+def _described(engine: str, settings: SupervisedParams | None) -> str | None:
+    """What the engine's models look at, in words (None for an engine not described)."""
+    if settings is None:
+        return FEATURES.get(engine)
+    fallback = " (rules alone for a code without a calibrated model)" if engine == "auto" else ""
+    return settings.describe() + fallback
+
+
+def _settings(engine: str, params: SupervisedParams | None, seed: int) -> SupervisedParams | None:
+    """The supervised settings of an engine built on the supervised one (None for others)."""
+    factory = SUGGESTERS.get(engine)
+    if isinstance(factory, type) and issubclass(factory, SupervisedSuggester):
+        return replace(params or SupervisedParams(), seed=seed)
+    return None
+
+
+#: Ablation steps: each adds one kind of feature to the one before, on the same folds.
+STEPS = ("text", "+ context", "+ attributes", "+ structure")
+
+
+def _step_params(full: SupervisedParams) -> list[SupervisedParams]:
+    context = full.context or DEFAULT_CONTEXT
+    text = replace(full, context=0, heading=False, attributes=False, structure=False)
+    with_context = replace(text, context=context, heading=True)
+    with_attributes = replace(with_context, attributes=True)
+    return [text, with_context, with_attributes, replace(with_attributes, structure=True)]
+
+
+def _ablation(
+    run: _Run, full: SupervisedParams, splits: Splits, y: np.ndarray, n: int
+) -> list[dict[str, object]]:
+    """The supervised engine with each step's features, per code (f1, kappa) and macro."""
+    out: list[dict[str, object]] = []
+    for step, params in zip(STEPS, _step_params(full), strict=True):
+        scores, decided, reasons = run.scores("supervised", params, splits)
+        codes = [
+            _code_report(c, y[:, j], scores[:, j], decided[:, j], reasons[c])
+            for j, c in enumerate(run.codebook.code_ids)
+        ]
+        macro = _macro(codes, n)
+        out.append(
+            {
+                "step": step,
+                "features": params.describe(),
+                "codes": [{k: r[k] for k in ("code", *ABLATION_METRICS)} for r in codes],
+                "macro": {k: macro[k] for k in ABLATION_METRICS},
+            }
+        )
+    return out
 
 
 def _without_human(metrics: Metrics) -> Metrics:
     return {k: v for k, v in metrics.items() if k != "human_kappa"}
 
 
-def _engine_scores(
-    factory: SuggesterFactory,
-    codebook: Codebook,
-    text_list: list[str],
-    labels: pd.DataFrame,
-    group_list: list[str],
-    splits: list[tuple[np.ndarray, np.ndarray]],
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, dict[str, set[str]]]:
-    """Held-out scores and 0/1 decisions (texts x codes) of the engine, and why codes lack one."""
-    code_ids = list(codebook.code_ids)
-    scores = np.full((len(text_list), len(code_ids)), np.nan)
-    decided = np.full(scores.shape, np.nan)
-    reasons: dict[str, set[str]] = {c: set() for c in code_ids}
-    shared = None  # rule hits and n-gram counts of every text, made once for every fold
-    for train, test in splits:
-        model = factory(codebook, seed=seed)
-        train_labels, train_groups = labels.iloc[train], [group_list[i] for i in train]
-        if isinstance(model, SharesTexts):
-            shared = model.share(text_list) if shared is None else shared
+@dataclass
+class _Run:
+    """The data of one evaluation; rule hits and n-gram counts are shared by every fold and
+    every ablation step (they do not depend on the training rows or the settings)."""
+
+    codebook: Codebook
+    texts: list[str]
+    labels: pd.DataFrame
+    groups: list[str]
+    units: Sequence[UnitContext] | None
+    seed: int
+    factory: SuggesterFactory | None = None  # an engine not in SUGGESTERS (llm)
+    _shared: dict[int, object] = field(default_factory=dict)  # context window -> shared texts
+
+    def scores(
+        self, engine: str, params: SupervisedParams | None, splits: Splits
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, set[str]]]:
+        """Held-out scores and 0/1 decisions (texts x codes), and why codes lack a model."""
+        code_ids = list(self.codebook.code_ids)
+        scores = np.full((len(self.texts), len(code_ids)), np.nan)
+        decided = np.full(scores.shape, np.nan)
+        reasons: dict[str, set[str]] = {c: set() for c in code_ids}
+        for train, test in splits:
+            fold_scores, fold_decided, model = self._fold(engine, params, train, test)
+            for code_id, reason in model.reasons().items():
+                reasons[code_id].add(reason)
+            scores[test] = fold_scores
+            decided[test] = fold_decided
+        return scores, decided, reasons
+
+    def _fold(
+        self, engine: str, params: SupervisedParams | None, train: np.ndarray, test: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, Suggester]:
+        factory = SUGGESTERS.get(engine) or self.factory
+        if factory is None:
+            raise CodingError(f"unknown suggestion engine {engine!r}")
+        model: Suggester
+        if params is not None:
+            model = factory(self.codebook, seed=self.seed, params=params)  # type: ignore[call-arg]
+        else:
+            model = factory(self.codebook, seed=self.seed)
+        train_labels, train_groups = self.labels.iloc[train], [self.groups[i] for i in train]
+        code_ids = list(self.codebook.code_ids)
+        if isinstance(model, SupervisedSuggester):
+            window = model.params.context
+            if window not in self._shared:
+                self._shared[window] = model.share(self.texts, self.units)
+            shared = self._shared[window]
+            assert isinstance(shared, SharedTexts)
             model.fit_rows(shared, train, train_labels, train_groups)
+            if model.name == SupervisedSuggester.name:
+                values, decisions = model.decide(model.predict_rows(shared, test).scores)
+                return values.to_numpy(float), decisions.to_numpy(float), model
             fold_scores = model.scores_rows(shared, test)
         else:
-            model.fit([text_list[i] for i in train], train_labels, train_groups)
-            fold_scores = model.scores([text_list[i] for i in test])
-        fold_scores = fold_scores.reindex(columns=code_ids)
-        thresholds = model.thresholds()
-        for code_id, reason in model.reasons().items():
-            reasons[code_id].add(reason)
-        for j, code_id in enumerate(code_ids):
-            column = fold_scores[code_id].to_numpy(dtype=float)
-            scores[test, j] = column
-            if code_id in thresholds:
-                decided[test, j] = np.where(np.isnan(column), np.nan, column >= thresholds[code_id])
-    return scores, decided, reasons
+            model.fit([self.texts[i] for i in train], train_labels, train_groups)
+            fold_scores = model.scores([self.texts[i] for i in test])
+        values = fold_scores.reindex(columns=code_ids).to_numpy(dtype=float)
+        return values, threshold_decisions(values, code_ids, model.thresholds()), model
 
 
 def _code_report(

@@ -1,9 +1,9 @@
 """Evidence for supervised suggestions: the terms that raised a score, the nearest references.
 
-Terms are the word n-grams and rule scores whose weight times value added most to a code's
-decision value (char n-grams have no readable name and are left out). Neighbours are the
-reference segments with the highest cosine of word TF-IDF, without the n-grams too common to
-tell segments apart (see :data:`NEAR_MAX_DF`).
+Terms are the word n-grams, rule scores and context features whose weight times value added
+most to a code's decision value (char n-grams have no readable name and are left out).
+Neighbours are the reference segments with the highest cosine of word TF-IDF, without the
+n-grams too common to tell segments apart (see :data:`NEAR_MAX_DF`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Prediction:
     hits: list[list[Hit]]
     words: sp.csr_matrix  # word TF-IDF of each text
     rules: np.ndarray  # rule score of each text and code, as features (float32, NaN as 0)
+    extra: sp.csr_matrix | None = None  # context, heading and attribute features (the last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +92,19 @@ class Explainer:
             self._names = self.engine.feature_names()
         words = self.prediction.words[row]
         rules = self.prediction.rules[row]
-        at = np.flatnonzero(rules) + model.coef.size - rules.size  # rule columns come last
-        indices = np.concatenate([words.indices, at])
-        weights = np.concatenate([words.data, rules[rules != 0]]) * model.coef[indices]
+        extra = self.prediction.extra
+        n_extra = 0 if extra is None else extra.shape[1]
+        rules_at = model.coef.size - rules.size - n_extra  # then rules, then the context blocks
+        at = np.flatnonzero(rules) + rules_at
+        indices = [words.indices, at]
+        values = [words.data, rules[rules != 0]]
+        if extra is not None:
+            indices.append(extra[row].indices + rules_at + rules.size)
+            values.append(extra[row].data)
+        index = np.concatenate(indices)
+        weights = np.concatenate(values) * model.coef[index]
         named = [
-            (float(w), str(self._names[i])) for w, i in zip(weights, indices, strict=True) if w > 0
+            (float(w), str(self._names[i])) for w, i in zip(weights, index, strict=True) if w > 0
         ]
         named.sort(key=lambda t: (-t[0], t[1]))
         limit = self.engine.params.terms

@@ -277,6 +277,16 @@ class WordTfidf:
     def get_feature_names_out(self) -> np.ndarray:
         return self._names
 
+    @property
+    def columns(self) -> np.ndarray:
+        """The columns of the :class:`NgramCounts` that :meth:`fit_rows` kept."""
+        return self._columns
+
+    def raw_counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Texts x the learnt n-grams, plain counts (the rows of the neighbours of new units)."""
+        counts: sp.csr_matrix = self._counts.transform(texts)
+        return counts
+
     def _index(
         self, vocabulary: dict[str, int]
     ) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:

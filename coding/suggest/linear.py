@@ -9,6 +9,7 @@ asking each code's calibrated model in turn (a test checks it), with one pass ov
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +116,112 @@ class CodeFitter:
         return CodeModel((calibrated,), best_threshold(y, out_of_fold), True, "", coef)
 
 
+@dataclass(frozen=True, slots=True)
+class GroupModel:
+    """One multinomial problem for an exclusive group: class 0 is "none", class k child k."""
+
+    children: tuple[str, ...]
+    models: tuple[LogisticRegression, ...]  # one per grouped fold (or one, uncalibrated)
+    child_models: tuple[CodeModel, ...]  # per child: its threshold, reason and weights
+    calibrated: bool
+
+
+def group_classes(y: np.ndarray) -> np.ndarray:
+    """Class per row of a units x children 0/1/NaN array: 0 none, k child k, -1 unknown.
+
+    A row is unknown where a child's label is unknown or several children apply.
+
+    >>> group_classes(np.array([[0, 1], [0, 0], [1, 1], [np.nan, 0]])).tolist()
+    [2, 0, -1, -1]
+    """
+    total = np.nansum(y, axis=1)
+    classes = np.where(total == 1, np.argmax(np.nan_to_num(y), axis=1) + 1, 0)
+    return np.where(np.isnan(y).any(axis=1) | (total > 1), -1, classes)
+
+
+def _probabilities(models: tuple[LogisticRegression, ...], x: sp.csr_matrix, k: int) -> np.ndarray:
+    """Mean class probabilities (rows x k classes) over the models, 0 for a class one lacks."""
+    out = np.zeros((x.shape[0], k))
+    for model in models:
+        out[:, model.classes_] += model.predict_proba(x)
+    return out / len(models)
+
+
+def _group_estimator(fitter: CodeFitter) -> LogisticRegression:
+    return LogisticRegression(C=fitter.c, max_iter=1000, random_state=fitter.seed)
+
+
+def fit_group(
+    fitter: CodeFitter,
+    features: sp.csr_matrix,
+    y: np.ndarray,
+    groups: np.ndarray,
+    children: tuple[str, ...],
+) -> GroupModel:
+    """The multinomial model of an exclusive group; ``y`` is units x children of 1/0/NaN.
+
+    Fold models are fitted on grouped folds of the training rows; each child's threshold is
+    the F1-best cut on its out-of-fold probabilities. A child with fewer than
+    ``min_positives`` units gets no threshold (its reason says why).
+    """
+    classes = group_classes(y)
+    known = classes >= 0
+    x, c, g = features[known], classes[known], groups[known]
+    k = y.shape[1] + 1
+    counts = np.bincount(c, minlength=k)
+    splits = grouped_splits((c > 0).astype(int), g, fitter.folds, fitter.seed)
+    if counts.min() == counts.sum() or np.count_nonzero(counts) < 2:
+        why = no_model("too few reference labels in the exclusive group")
+        return GroupModel(children, (), (why,) * (k - 1), False)
+    if splits is None:
+        models = (_group_estimator(fitter).fit(x, c),)
+        out_of_fold = None
+    else:
+        models = tuple(_group_estimator(fitter).fit(x[tr], c[tr]) for tr, _ in splits)
+        out_of_fold = np.empty((len(c), k))
+        for model, (_, test) in zip(models, splits, strict=True):
+            out_of_fold[test] = _probabilities((model,), x[test], k)
+    fitted = []
+    for j in range(1, k):
+        coef = np.mean([_class_coef(m, j) for m in models], axis=0)
+        if counts[j] < fitter.min_positives:
+            fitted.append(
+                CodeModel(
+                    (),
+                    None,
+                    False,
+                    f"too few reference labels: {counts[j]} positive"
+                    f" segments in the exclusive group (need {fitter.min_positives})",
+                    coef,
+                )
+            )
+        elif out_of_fold is None:
+            fitted.append(
+                CodeModel(
+                    (),
+                    0.5,
+                    False,
+                    "not calibrated: too few documents for "
+                    "grouped folds; threshold 0.5 is not cross-validated",
+                    coef,
+                )
+            )
+        else:
+            threshold = best_threshold((c == j).astype(int), out_of_fold[:, j])
+            fitted.append(CodeModel((), threshold, True, "", coef))
+    return GroupModel(children, models, tuple(fitted), out_of_fold is not None)
+
+
+def _class_coef(model: LogisticRegression, j: int) -> np.ndarray:
+    at = np.flatnonzero(model.classes_ == j)
+    coef: np.ndarray = model.coef_
+    if at.size == 0:
+        return np.zeros(coef.shape[1])
+    row: np.ndarray = coef[0] if coef.shape[0] == 1 else coef[at[0]]
+    # Two classes give one row, for the second class.
+    return -row if coef.shape[0] == 1 and at[0] == 0 else row
+
+
 class Scorer:
     """Scores of every code from one product of the features with every fold model's weights.
 
@@ -123,15 +230,18 @@ class Scorer:
     uncalibrated code's score is its regression's probability.
     """
 
-    def __init__(self, models: list[CodeModel]) -> None:
+    def __init__(
+        self, models: list[CodeModel], groups: Sequence[tuple[list[int], GroupModel]] = ()
+    ) -> None:
         self.models = models
+        self.groups = list(groups)  # (columns of the children, the group's model)
         weights: list[np.ndarray] = []
         intercepts: list[float] = []
         # Per code: (column, a, b); a and b stay numpy float64, as the calibrator computes.
         self.parts: list[list[tuple[int, np.float64, np.float64]]] = []
         for model in models:
             parts = []
-            if model.calibrated:
+            if model.calibrated and model.models:
                 (calibrated,) = model.models
                 assert isinstance(calibrated, CalibratedClassifierCV)
                 for pair in calibrated.calibrated_classifiers_:
@@ -157,4 +267,7 @@ class Scorer:
                 values[:, j] = total / len(parts)
             elif model.models:
                 values[:, j] = model.models[0].predict_proba(features)[:, 1]
+        for columns, group in self.groups:
+            if group.models:
+                values[:, columns] = _probabilities(group.models, features, len(columns) + 1)[:, 1:]
         return values
