@@ -133,6 +133,7 @@ def code_first_unit(page: Page, coder: str, code: str | None) -> None:
     if code:
         codes(page).get_by_text(code, exact=True).click()
         expect(codes(page).get_by_role("checkbox", name=code)).to_be_checked(timeout=WAIT)
+        expect(codes(page).get_by_text("not saved yet")).to_be_visible(timeout=WAIT)
         code_settled(page)
     shoot(page, f"code-{coder}")
     page.locator(".st-key-code-submit button").click()
@@ -273,6 +274,7 @@ def test_a_coder_codes_five_units_on_one_screen(five_unit_db: Path) -> None:
                 on_one_screen(page, UNITS[0])
             codes(page).get_by_text("Cues", exact=True).click()
             expect(cues).to_be_checked(timeout=WAIT)
+            expect(codes(page).get_by_text("not saved yet")).to_be_visible(timeout=WAIT)
             code_settled(page)
             page.locator(".st-key-code-submit button").click()
             expect(page.get_by_text("Submitted (cues).").first).to_be_visible(timeout=WAIT)
