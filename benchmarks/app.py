@@ -10,6 +10,8 @@ Widgets are found by label or key only, so the figures follow the pages as they 
     python benchmarks/app.py --units 2000 --repeats 3
     python benchmarks/app.py --browser              # click to drawn page in headless Chromium
     python benchmarks/app.py --screenshots docs/screenshots   # README screenshots (demo study)
+
+``benchmarks/app_browser.py`` takes the same options and times in the browser.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -180,7 +183,7 @@ def progress(at: AppTest) -> str:
     return str(bars[0].proto.text) if bars else ""
 
 
-def button(at: AppTest, label: str) -> object:
+def button(at: AppTest, label: str) -> Any:
     found = [b for b in at.button if b.label == label]
     if not found:
         raise RuntimeError(f"no button labelled {label!r} on the page")
@@ -192,17 +195,30 @@ def floor(timings: Timings, repeats: int) -> None:
     timings[FLOOR] = [timed(at.run) for _ in range(repeats * 2)]
 
 
+def first_code(at: AppTest) -> Any:
+    """The open unit's first code checkbox (keys ``c-<segment>-<code>``)."""
+    found = [c for c in at.checkbox if str(c.key).startswith("c-")]
+    if not found:
+        raise RuntimeError("no code checkbox on the Code page")
+    return found[0]
+
+
 def submit_and_next(db: Path, timings: Timings, repeats: int) -> None:
-    """chloe ticks the first code of her unit, then "Submit and next"."""
+    """chloe ticks the first code of her unit (a tick reruns the page's fragment), then
+    "Submit and next"."""
     at = open_page(db, "chloe", "code")
-    times = []
+    ticks, times = [], []
     for _ in range(repeats):
         before = progress(at)
-        at.checkbox[0].check()
-        button(at, "Submit and next").click()  # type: ignore[attr-defined]
+        first_code(at).check()
+        ticks.append(timed(lambda: click(at)))
+        if at.exception or not first_code(at).value:
+            raise RuntimeError(f"the tick did not take: {at.exception}")
+        button(at, "Submit and next").click()
         times.append(timed(lambda: click(at)))
         if at.exception or progress(at) == before:
             raise RuntimeError(f"submit and next did not take: {at.exception or before}")
+    timings["code: tick a code"] = ticks
     timings["code: submit and next"] = times
 
 
@@ -216,7 +232,7 @@ def record_decision(db: Path, timings: Timings, repeats: int) -> None:
         choice.set_value(Choice.merge())
         (why,) = [a for a in at.text_area if a.label == "Rationale (required)"]
         why.input(f"benchmark decision {k}")
-        button(at, "Record decision").click()  # type: ignore[attr-defined]
+        button(at, "Record decision").click()
         times.append(timed(lambda: click(at)))
         if at.exception or progress(at) == before:
             raise RuntimeError(f"the decision did not take: {at.exception or before}")
@@ -297,13 +313,13 @@ def table(timings: Timings) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5, help="Times each action is timed.")
     parser.add_argument("--browser", action="store_true", help="Time in headless Chromium.")
     parser.add_argument("--screenshots", type=Path, help="Write README screenshots here.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if (args.browser or args.screenshots) and shutil.which("chromium") is None:
         sys.exit("chromium is not installed (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,7 +34,7 @@ if CHROMIUM is None:
         allow_module_level=True,
     )
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
 
 WAIT = 20_000
 
@@ -129,10 +129,14 @@ def code_first_unit(page: Page, coder: str, code: str | None) -> None:
         assert button.evaluate("b => b.scrollWidth <= b.clientWidth + 1"), name
         for part in button.locator("*").all():
             assert part.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), name
+    code_settled(page)
     if code:
-        page.get_by_test_id("stForm").get_by_text(code, exact=True).click()
+        codes(page).get_by_text(code, exact=True).click()
+        expect(codes(page).get_by_role("checkbox", name=code)).to_be_checked(timeout=WAIT)
+        expect(codes(page).get_by_text("not saved yet")).to_be_visible(timeout=WAIT)
+        code_settled(page)
     shoot(page, f"code-{coder}")
-    page.get_by_role("button", name="Submit and next").click()
+    page.locator(".st-key-code-submit button").click()
     expect(page.get_by_text("Submitted (")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("1 of 4 units submitted")).to_be_visible(timeout=WAIT)
     sign_out(page)
@@ -209,11 +213,10 @@ def on_one_screen(page: Page, unit: str) -> None:
         ".filter(e => e.scrollTop > 0).map(e => e.scrollTop)]"
     )
     assert scrolled == [0], f"the page is scrolled: {scrolled}"
-    form = page.get_by_test_id("stForm")
     parts = {
-        "unit text": page.get_by_text(unit).first,
-        "Submit and next": page.get_by_role("button", name="Submit and next"),
-        **{f"{code} checkbox": form.get_by_role("checkbox", name=code) for code in CODES},
+        "unit text": page.locator(".st-key-code-unit").get_by_text(unit).first,
+        "Submit and next": page.locator(".st-key-code-submit button"),
+        **{f"{code} checkbox": codes(page).get_by_role("checkbox", name=code) for code in CODES},
     }
     for name, part in parts.items():
         box = part.bounding_box()
@@ -230,8 +233,25 @@ def on_one_screen(page: Page, unit: str) -> None:
 CODES = ("Calm", "Cues")
 
 
+def codes(page: Page) -> Locator:
+    """The Code page's checkboxes, one per code of the codebook."""
+    return page.locator(".st-key-code-codes")
+
+
+def code_settled(page: Page) -> None:
+    """Until the Code page shows its Submit button, nothing left over from the last run, and
+    the app has finished running (a tick reruns the page's fragment)."""
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-code-submit button') !== null"
+        " && document.querySelectorAll('[data-stale=true]').length === 0"
+        " && document.querySelector('[data-test-script-state=notRunning]') !== null",
+        timeout=WAIT,
+    )
+
+
 def settled(page: Page, forms: int) -> None:
-    """Until the page shows ``forms`` forms and nothing left over from the last run."""
+    """Until the page shows ``forms`` forms and nothing left over from the last run (the
+    Resolve page's decision and codebook note are forms)."""
     page.wait_for_function(
         "(forms) => document.querySelectorAll('[data-testid=stForm]').length === forms"
         " && document.querySelectorAll('[data-stale=true]').length === 0",
@@ -244,16 +264,20 @@ def test_a_coder_codes_five_units_on_one_screen(five_unit_db: Path) -> None:
     with browser_on(five_unit_db, height=SCREEN["height"]) as page:
         sign_in(page, "chloe")
         go(page, "Code")
-        form = page.get_by_test_id("stForm")
         for k in range(5):
-            expect(page.get_by_text(UNITS[k]).first).to_be_visible(timeout=WAIT)
-            settled(page, forms=1)
-            expect(form.get_by_role("checkbox", name="Cues")).not_to_be_checked(timeout=WAIT)
+            unit = page.locator(".st-key-code-unit").get_by_text(UNITS[k])
+            expect(unit.first).to_be_visible(timeout=WAIT)
+            code_settled(page)
+            cues = codes(page).get_by_role("checkbox", name="Cues")
+            expect(cues).not_to_be_checked(timeout=WAIT)
             if k == 0:
                 on_one_screen(page, UNITS[0])
-            form.get_by_text("Cues", exact=True).click()
-            expect(form.get_by_role("checkbox", name="Cues")).to_be_checked(timeout=WAIT)
-            page.get_by_role("button", name="Submit and next").click()
+            codes(page).get_by_text("Cues", exact=True).click()
+            expect(cues).to_be_checked(timeout=WAIT)
+            expect(codes(page).get_by_text("not saved yet")).to_be_visible(timeout=WAIT)
+            code_settled(page)
+            page.locator(".st-key-code-submit button").click()
+            expect(page.get_by_text("Submitted (cues).").first).to_be_visible(timeout=WAIT)
             expect(page.get_by_text(f"{k + 1} of 6 units submitted")).to_be_visible(timeout=WAIT)
         shoot(page, "code-five")
     with Store.open(five_unit_db) as store:
