@@ -180,3 +180,15 @@ def test_a_unit_number_opens_that_unit_of_the_view(team_db: Path) -> None:
     at.text_input(key="code_find").input("2").run()
     assert "Unit **2** of 4" in shown_unit(at)
     assert at.text_input(key="code_find").value == ""
+
+
+def test_a_panel_rerun_after_signing_out_draws_nothing_and_fails_nothing(team_db: Path) -> None:
+    # Typing a memo and then clicking Sign out sends two reruns: the panel's, then the page's.
+    # The sign-out has cleared the session by the time the panel reruns.
+    from coding.ui import state
+    from tests.ui_fragments import run_fragment
+
+    at = open_page(team_db, "chloe", "code")
+    del at.session_state[state.USER]
+    run_fragment(at)
+    assert not at.exception

@@ -363,3 +363,12 @@ def test_undo_in_place_reruns_only_the_panel(
     assert at.radio(key=f"choice-{sid}")  # still on the same unit
     with Store.open(team_db) as store:
         assert [r.decision for r in store.resolutions()] == [Decision.REJECT, Decision.WITHDRAW]
+
+
+def test_a_panel_rerun_after_signing_out_draws_nothing_and_fails_nothing(team_db: Path) -> None:
+    from coding.ui import state
+
+    at = open_page(team_db, "rosa", "resolve")
+    del at.session_state[state.USER]
+    run_fragment(at, resolve.PANEL)
+    assert not at.exception

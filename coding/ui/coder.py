@@ -52,8 +52,10 @@ def panel(codes: tuple[Code, ...], documents: pd.DataFrame) -> None:
 
     ``documents`` (the coder's documents, read when the page opens) name the filter's
     choices; every action reruns this fragment alone."""
+    user = state.user_name()
+    if not user:  # signed out while this panel's rerun was queued: the page draws sign-in
+        return
     state.show_flash_as_toast()
-    user = state.user_name() or ""
     pos = int(st.session_state.get(state.CODE_POS, 0))
     shown = STATES[st.session_state.get(state.CODE_STATE, "To do")]
     document = st.session_state.get(state.CODE_DOC) or None

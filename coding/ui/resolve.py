@@ -84,8 +84,10 @@ def _queue(
 
 @st.fragment(key=PANEL)
 def panel(codes: tuple[Code, ...]) -> None:
+    user = state.user_name()
+    if not user:  # signed out while this panel's rerun was queued: the page draws sign-in
+        return
     state.show_flash()
-    user = state.user_name() or ""
     pos = int(st.session_state.get(state.QUEUE_POS, 0))
     pin = st.session_state.get(PIN)
     if pin is not None and pin[1] != pos:  # the reviewer moved on: back to the queue
