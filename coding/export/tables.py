@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from coding import review
@@ -42,6 +43,17 @@ DECISION_COLUMNS = ["decision", "reviewer", "rationale", "decided_at", "codebook
 NO_PROGRAMME = "(no programme)"
 
 
+def _keys(*columns: object) -> pd.MultiIndex:
+    """Rows as tuples of their values in ``columns`` (arrays or Series of equal length)."""
+    return pd.MultiIndex.from_arrays([np.asarray(c, dtype=object) for c in columns])
+
+
+def _completed(assignments: pd.DataFrame) -> pd.MultiIndex:
+    """(segment_id, coder) of the units their coder has completed."""
+    done = assignments[assignments["completed"].to_numpy(dtype=bool)]
+    return _keys(done["segment_id"], done["coder"])
+
+
 def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
     """Annotations on segments their coder has completed; the rest is not the study's yet.
 
@@ -51,17 +63,8 @@ def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFra
     >>> revealed(ann, asg)["coder"].tolist()
     ['a']
     """
-    done = assignments[assignments["completed"]]
-    pairs = set(zip(done["segment_id"], done["coder"], strict=True))
-    keep = pd.Series(
-        [
-            (s, c) in pairs
-            for s, c in zip(annotations["segment_id"], annotations["coder"], strict=True)
-        ],
-        index=annotations.index,
-        dtype=bool,
-    )  # a Series, not a list: an empty list would select no columns
-    return annotations[keep].reset_index(drop=True)
+    keep = _keys(annotations["segment_id"], annotations["coder"]).isin(_completed(assignments))
+    return annotations.loc[keep].reset_index(drop=True)
 
 
 def final_table(
@@ -77,22 +80,13 @@ def final_table(
             columns=["segment_id", "code_id", "decision", "reviewer", "rationale", "at"]
         )
     finals = review.final_codes(shown, assignments, resolutions, code_ids)
-    when = {
-        (s, c): (str(at), str(decision))
-        for s, c, at, decision in zip(
-            resolutions["segment_id"].tolist(),
-            resolutions["code_id"].tolist(),
-            resolutions["at"].tolist(),
-            resolutions["decision"].tolist(),
-            strict=True,
-        )
-    }
-    found = [
-        when.get(key, ("", ""))
-        for key in zip(finals["segment_id"].tolist(), finals["code_id"].tolist(), strict=True)
-    ]
-    finals["decided_at"] = [at for at, _ in found]
-    finals["decision"] = [decision for _, decision in found]
+    standing = resolutions.drop_duplicates(["segment_id", "code_id"], keep="last")
+    at = _keys(standing["segment_id"], standing["code_id"]).get_indexer(
+        _keys(finals["segment_id"], finals["code_id"])
+    )
+    for column, source in (("decided_at", "at"), ("decision", "decision")):
+        texts = np.asarray([*map(str, standing[source].tolist()), ""], dtype=object)
+        finals[column] = texts[at].tolist()  # -1 (no decision) takes the last: ""
     return finals
 
 
@@ -100,31 +94,27 @@ def _coder_columns(
     finals: pd.DataFrame, shown: pd.DataFrame, assignments: pd.DataFrame, coders: Sequence[str]
 ) -> dict[str, list[str]]:
     """Per coder, on each final row: whether they applied the code, and all their codes."""
-    done = assignments[assignments["completed"]]
-    completed = set(zip(done["segment_id"].tolist(), done["coder"].tolist(), strict=True))
-    codes_of: dict[tuple[str, str], list[str]] = {}
+    completed = _completed(assignments)
+    applied_keys = _keys(shown["segment_id"], shown["coder"], shown["code_id"])
     ordered = shown.sort_values("code_id", kind="stable")
-    for segment_id, coder, code_id in zip(
-        ordered["segment_id"].tolist(),
-        ordered["coder"].tolist(),
-        ordered["code_id"].tolist(),
-        strict=True,
-    ):
-        codes_of.setdefault((segment_id, coder), []).append(code_id)
-    keys = list(zip(finals["segment_id"].tolist(), finals["code_id"].tolist(), strict=True))
+    codes_of = (
+        ordered.groupby([ordered["segment_id"], ordered["coder"]], sort=False)["code_id"].agg(
+            "; ".join
+        )
+        if not shown.empty
+        else pd.Series([], dtype=object)
+    )
+    segment, code = finals["segment_id"], finals["code_id"]
     columns: dict[str, list[str]] = {}
     for coder in coders:
-        applied, codes = [], []
-        for segment_id, code_id in keys:
-            if (segment_id, coder) not in completed:
-                applied.append("not completed")
-                codes.append("")
-            else:
-                mine = codes_of.get((segment_id, coder), [])
-                applied.append("applied" if code_id in mine else "not applied")
-                codes.append("; ".join(mine))
-        columns[f"coder_{coder}"] = applied
-        columns[f"codes_{coder}"] = codes
+        mine = np.full(len(finals), coder, dtype=object)
+        done = _keys(segment, mine).isin(completed)
+        applied = _keys(segment, mine, code).isin(applied_keys)
+        codes = codes_of.reindex(_keys(segment, mine)).fillna("") if len(codes_of) else ""
+        columns[f"coder_{coder}"] = np.where(
+            done, np.where(applied, "applied", "not applied"), "not completed"
+        ).tolist()
+        columns[f"codes_{coder}"] = np.where(done, codes, "").tolist()
     return columns
 
 

@@ -58,21 +58,24 @@ READ_STEPS = ("codebook", "events", "decisions", "annotations", "segments", "doc
 def _reliability(
     store: Store, coders: Sequence[str], on_progress: OnProgress
 ) -> report.Reliability:
+    """The agreement tables of the reports, all computed from one read of the study."""
     found: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
-    submitted = agreement_service.default_coders(store.assignments_frame(coders))
+    data = agreement_service.AgreementData.read(store)
+    humans = data.assignments[data.assignments["coder"].isin(list(coders))]
+    submitted = agreement_service.default_coders(humans)
     total = 2 + len(submitted)
     for done, (key, by) in enumerate((("by_code", "code"), ("by_document", "document"))):
         on_progress(ProgressEvent("agreement", done, total, key))
         try:
-            found[key] = agreement_service.agreement_report(store, by=by)
+            found[key] = agreement_service.agreement_report(data, by=by)
         except CodingError as err:
             missing.append(f"{key}: {err}")
     after = []
     for done, coder in enumerate(submitted, start=2):
         on_progress(ProgressEvent("agreement", done, total, f"{coder} vs consensus"))
         try:
-            table = agreement_service.agreement_report(store, [coder, agreement_service.CONSENSUS])
+            table = agreement_service.agreement_report(data, [coder, agreement_service.CONSENSUS])
         except CodingError as err:
             missing.append(f"{coder} vs consensus: {err}")
             continue
