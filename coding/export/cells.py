@@ -65,6 +65,23 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def by_value(column: pd.Series) -> bool:
+    """Whether a column's cells may be rendered once per distinct value: numbers, or text
+    only (an object column mixing, say, 1 and True must not have them taken for one value).
+
+    >>> by_value(pd.Series(["a", "b", None])), by_value(pd.Series([1, True, "1"]))
+    (True, False)
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return True
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+    return False
+
+
 CHUNK_ROWS = 20_000  # rows turned into text at a time by the streamed writers
 
 
