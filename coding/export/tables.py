@@ -14,6 +14,7 @@ import pandas as pd
 
 from coding import review
 from coding.export.audit import audit_events as audit_events  # the event trail, here too
+from coding.export.lookup import factorized, joined_by_group, tuple_keys
 from coding.model import Codebook
 
 BASIS = {
@@ -43,15 +44,9 @@ DECISION_COLUMNS = ["decision", "reviewer", "rationale", "decided_at", "codebook
 NO_PROGRAMME = "(no programme)"
 
 
-def _keys(*columns: object) -> pd.MultiIndex:
-    """Rows as tuples of their values in ``columns`` (arrays or Series of equal length)."""
-    return pd.MultiIndex.from_arrays([np.asarray(c, dtype=object) for c in columns])
-
-
-def _completed(assignments: pd.DataFrame) -> pd.MultiIndex:
-    """(segment_id, coder) of the units their coder has completed."""
-    done = assignments[assignments["completed"].to_numpy(dtype=bool)]
-    return _keys(done["segment_id"], done["coder"])
+def _done(assignments: pd.DataFrame) -> pd.DataFrame:
+    """The assignments their coder has completed."""
+    return assignments[assignments["completed"].to_numpy(dtype=bool)]
 
 
 def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
@@ -63,8 +58,11 @@ def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFra
     >>> revealed(ann, asg)["coder"].tolist()
     ['a']
     """
-    keep = _keys(annotations["segment_id"], annotations["coder"]).isin(_completed(assignments))
-    return annotations.loc[keep].reset_index(drop=True)
+    done = _done(assignments)
+    mine, completed = tuple_keys(
+        [annotations["segment_id"], annotations["coder"]], [done["segment_id"], done["coder"]]
+    )
+    return annotations.loc[np.isin(mine, completed)].reset_index(drop=True)
 
 
 def final_table(
@@ -81,9 +79,10 @@ def final_table(
         )
     finals = review.final_codes(shown, assignments, resolutions, code_ids)
     standing = resolutions.drop_duplicates(["segment_id", "code_id"], keep="last")
-    at = _keys(standing["segment_id"], standing["code_id"]).get_indexer(
-        _keys(finals["segment_id"], finals["code_id"])
+    decided, wanted = tuple_keys(
+        [standing["segment_id"], standing["code_id"]], [finals["segment_id"], finals["code_id"]]
     )
+    at = pd.Index(decided).get_indexer(wanted)
     for column, source in (("decided_at", "at"), ("decision", "decision")):
         texts = np.asarray([*map(str, standing[source].tolist()), ""], dtype=object)
         finals[column] = texts[at].tolist()  # -1 (no decision) takes the last: ""
@@ -93,28 +92,35 @@ def final_table(
 def _coder_columns(
     finals: pd.DataFrame, shown: pd.DataFrame, assignments: pd.DataFrame, coders: Sequence[str]
 ) -> dict[str, list[str]]:
-    """Per coder, on each final row: whether they applied the code, and all their codes."""
-    completed = _completed(assignments)
-    applied_keys = _keys(shown["segment_id"], shown["coder"], shown["code_id"])
-    ordered = shown.sort_values("code_id", kind="stable")
-    codes_of = (
-        ordered.groupby([ordered["segment_id"], ordered["coder"]], sort=False)["code_id"].agg(
-            "; ".join
-        )
-        if not shown.empty
-        else pd.Series([], dtype=object)
+    """Per coder, on each final row: whether they applied the code, and all their codes (in
+    code id order)."""
+    done = _done(assignments)
+    everyone = pd.Series(list(coders), dtype=object)
+    (final_seg, shown_seg, done_seg), _ = factorized(
+        finals["segment_id"], shown["segment_id"], done["segment_id"]
     )
-    segment, code = finals["segment_id"], finals["code_id"]
+    (shown_coder, done_coder, coder_codes), coder_values = factorized(
+        shown["coder"], done["coder"], everyone
+    )
+    (final_code, shown_code), code_values = factorized(finals["code_id"], shown["code_id"])
+    width_code, width_coder = len(code_values) + 1, len(coder_values) + 1
+    code_rank = np.argsort(np.argsort(np.asarray(code_values, dtype=object), kind="stable"))
+    groups, texts = joined_by_group(
+        shown_seg * width_coder + shown_coder,
+        shown["code_id"],
+        np.argsort(code_rank[shown_code], kind="stable"),
+    )
     columns: dict[str, list[str]] = {}
-    for coder in coders:
-        mine = np.full(len(finals), coder, dtype=object)
-        done = _keys(segment, mine).isin(completed)
-        applied = _keys(segment, mine, code).isin(applied_keys)
-        codes = codes_of.reindex(_keys(segment, mine)).fillna("") if len(codes_of) else ""
+    for coder, me in zip(coders, coder_codes.tolist(), strict=True):
+        completed = np.isin(final_seg, done_seg[done_coder == me])
+        mine = (shown_seg * width_code + shown_code)[shown_coder == me]
+        applied = np.isin(final_seg * width_code + final_code, mine)
+        found = pd.Index(groups).get_indexer(final_seg * width_coder + me)
+        codes = np.asarray([*texts, ""], dtype=object)[found]  # -1 (none): ""
         columns[f"coder_{coder}"] = np.where(
-            done, np.where(applied, "applied", "not applied"), "not completed"
+            completed, np.where(applied, "applied", "not applied"), "not completed"
         ).tolist()
-        columns[f"codes_{coder}"] = np.where(done, codes, "").tolist()
+        columns[f"codes_{coder}"] = np.where(completed, codes, "").tolist()
     return columns
 
 
