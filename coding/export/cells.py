@@ -54,7 +54,9 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame.iloc[:, number]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        if pd.api.types.is_string_dtype(values) and (
+            not pd.api.types.is_object_dtype(values) or by_value(values)
+        ):  # text only: one vectorised test, then the rule on the few that start that way
             risky = values.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool)
         else:
             risky = values.map(lambda v: isinstance(v, str) and formula_like(v)).to_numpy(bool)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from coding import review
@@ -136,47 +137,54 @@ def coded_segments(
     """One row per segment x code in play, with each coder's codes and the final decision."""
     finals = final_table(annotations, assignments, resolutions, codebook.code_ids)
     shown = revealed(annotations, assignments)
+    at = pd.Index(segments["segment_id"]).get_indexer(finals["segment_id"])
+    if (at < 0).any():
+        raise KeyError(finals["segment_id"].iloc[int(np.argmax(at < 0))])  # not in the study
+
+    def place(column: str) -> npt.NDArray[Any]:
+        return np.asarray(segments[column].to_numpy()[at])
+
+    # Rows by document, position and codebook order, taken once for every column.
+    rank = finals["code_id"].map({c: i for i, c in enumerate(codebook.code_ids)})
+    documents, _ = pd.factorize(place("document_id"), sort=True)
+    positions = place("position").astype(np.int64)
+    take = np.lexsort((rank.fillna(len(codebook.code_ids)).to_numpy(), positions, documents))
     names = {c.id: c.name for c in codebook.codes}
-    order = {c: i for i, c in enumerate(codebook.code_ids)}
-    seg = segments.set_index("segment_id").reindex(finals["segment_id"])
-    if seg["document_id"].isna().any():
-        missing = finals["segment_id"][seg["document_id"].isna().to_numpy()].iloc[0]
-        raise KeyError(missing)  # a final code on a segment the study does not hold
-    code_ids = finals["code_id"].tolist()
-    statuses = finals["status"].tolist()
     columns: dict[str, object] = {
-        "segment_id": finals["segment_id"].tolist(),
-        "document_id": seg["document_id"].tolist(),
-        "title": seg["title"].tolist(),
-        "programme": [p or NO_PROGRAMME for p in seg["programme"].tolist()],
-        "section": seg["label"].tolist(),
-        "position": seg["position"].astype(int).tolist(),
-        "start": seg["start"].astype(int).tolist(),
-        "end": seg["end"].astype(int).tolist(),
-        "text": seg["text"].tolist(),
-        "code_id": code_ids,
-        "code_name": [names[c] for c in code_ids],
+        "segment_id": finals["segment_id"],
+        "document_id": place("document_id"),
+        "title": place("title"),
+        "programme": [p or NO_PROGRAMME for p in place("programme").tolist()],
+        "section": place("label"),
+        "position": positions,
+        "start": place("start").astype(np.int64),
+        "end": place("end").astype(np.int64),
+        "text": place("text"),
+        "code_id": finals["code_id"],
+        "code_name": finals["code_id"].map(names),
         "final": [FINAL_LABEL[f] for f in finals["final"].tolist()],
-        "basis": [BASIS[s] for s in statuses],
-        "status": statuses,
+        "basis": finals["status"].map(BASIS),
+        "status": finals["status"],
         **_coder_columns(finals, shown, assignments, coders),
+        **{column: finals[column] for column in ("decision", "reviewer", "rationale")},
+        "decided_at": finals["decided_at"],
+        "codebook_version": np.full(len(finals), codebook_version, dtype=np.int64),
     }
-    for column in ("decision", "reviewer", "rationale", "decided_at"):
-        columns[column] = finals[column].tolist()
-    columns["codebook_version"] = [codebook_version] * len(finals)
-    frame = pd.DataFrame(columns)
-    frame = frame[
-        [
-            *SEGMENT_COLUMNS,
-            *(f"{kind}_{coder}" for coder in coders for kind in ("coder", "codes")),
-            *DECISION_COLUMNS,
-        ]
+    order = [
+        *SEGMENT_COLUMNS,
+        *(f"{kind}_{coder}" for coder in coders for kind in ("coder", "codes")),
+        *DECISION_COLUMNS,
     ]
-    if frame.empty:
-        return frame
-    frame["_order"] = frame["code_id"].map(order)
-    frame = frame.sort_values(["document_id", "position", "_order"], kind="stable")
-    return frame.drop(columns="_order").reset_index(drop=True)
+    return pd.DataFrame({name: _taken(columns[name], take) for name in order}, columns=order)
+
+
+def _taken(values: object, take: npt.NDArray[np.intp]) -> pd.Series:
+    """A column's values in the rows ``take`` picks: numbers as they are, anything else as
+    Python objects (text is copied by reference, not into a new string array)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iufb":
+        return pd.Series(values[take])
+    array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    return pd.Series(np.asarray(array, dtype=object)[take], dtype=object)
 
 
 def location(row: Mapping[str, Any]) -> str:
