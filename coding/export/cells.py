@@ -13,6 +13,7 @@ import io
 import re
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -95,10 +96,32 @@ def write_csv(frame: pd.DataFrame, stream: IO[bytes], chunk_rows: int = CHUNK_RO
     stream.write(header.getvalue().encode("utf-8"))
     for begin in range(0, len(frame), chunk_rows):
         chunk = neutralised(frame.iloc[begin : begin + chunk_rows])
-        rows = chunk.to_csv(
-            index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
-        )
+        rows = _rows_by_value(chunk)
+        if rows is None:
+            rows = chunk.to_csv(
+                index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
+            )
         stream.write(str(rows).encode("utf-8"))
+
+
+def _rows_by_value(chunk: pd.DataFrame) -> str | None:
+    """The rows as ``to_csv(quoting=QUOTE_NONNUMERIC)`` writes them (text quoted, quotes
+    doubled, a missing text as ``""``; whole numbers and booleans bare), each column's cells
+    made once per distinct value; None when a column holds anything else (floats, say)."""
+    cells = []
+    for number in range(chunk.shape[1]):
+        column = chunk.iloc[:, number]
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if column.dtype == np.int64 or column.dtype == np.bool_:
+            texts = [str(value) for value in uniques.tolist()]
+        elif not pd.api.types.is_numeric_dtype(column.dtype) and by_value(column):
+            texts = ['"' + str(value).replace('"', '""') + '"' for value in uniques.tolist()]
+        else:
+            return None
+        cells.append(np.asarray([*texts, '""'], dtype=object)[codes])  # -1 (missing): ""
+    if not cells:
+        return None
+    return "".join(",".join(row) + "\n" for row in zip(*cells, strict=True))
 
 
 def csv_text(frame: pd.DataFrame) -> str:

@@ -56,14 +56,14 @@ READ_STEPS = ("codebook", "events", "decisions", "annotations", "segments", "doc
 
 
 def _reliability(
-    store: Store, coders: Sequence[str], on_progress: OnProgress
+    store: Store, assignments: pd.DataFrame, on_progress: OnProgress
 ) -> report.Reliability:
-    """The agreement tables of the reports, all computed from one read of the study."""
+    """The agreement tables of the reports, all computed from one read of the study;
+    ``assignments`` are the human coders'."""
     found: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
     data = agreement_service.AgreementData.read(store)
-    humans = data.assignments[data.assignments["coder"].isin(list(coders))]
-    submitted = agreement_service.default_coders(humans)
+    submitted = agreement_service.default_coders(assignments)
     total = 2 + len(submitted)
     for done, (key, by) in enumerate((("by_code", "code"), ("by_document", "document"))):
         on_progress(ProgressEvent("agreement", done, total, key))
@@ -145,7 +145,7 @@ def load(
         history=history,
         events=events,
         coders=coders,
-        reliability=_reliability(store, coders, on_progress)
+        reliability=_reliability(store, assignments, on_progress)
         if with_reliability
         else report.Reliability({}, "not computed"),
     )
