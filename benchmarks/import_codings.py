@@ -10,9 +10,13 @@ the growth of both per 10x rows (a time ratio over 12 is flagged: worse than lin
     python benchmarks/import_codings.py --sizes 10000 100000  # smaller sizes only
     python benchmarks/import_codings.py --postgres            # also 1M rows on PostgreSQL
     python benchmarks/import_codings.py --code /tmp/other     # the `coding` of another checkout
+    python benchmarks/import_codings.py --sizes --postgres --baseline /tmp/main  # PG, vs main
 
 --postgres starts a throwaway server as the tests do (tests/pg.py), or uses the server of
-$CONCORD_TEST_POSTGRES_URL.
+$CONCORD_TEST_POSTGRES_URL. Its table adds the server's CPU seconds during each import (when
+the server runs on this machine): the client's CPU, the server's CPU and the wait for a busy
+machine make up the wall time. ``--baseline`` runs another checkout on a copy of the same
+study in the same run, for a ratio that the machine's load does not skew.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -133,20 +141,85 @@ def time_sqlite(rows: int, repeat: int, folder: Path, codebook: Path, code_root:
     return rows, statistics.median(walls), statistics.median(cpus), max(peaks)
 
 
-def time_postgres(rows: int, folder: Path, codebook: Path, code_root: Path) -> tuple:
+def time_postgres(
+    rows: int, folder: Path, codebook: Path, codes: list[Path]
+) -> list[tuple[Path, tuple, float | None]]:
+    """One import of ``rows`` rows per checkout in ``codes``, each into its own copy of the
+    same generated study on one server: (checkout, figures, server CPU seconds or None)."""
     from tests import pg
 
     reason = pg.why_unavailable()
     if reason:
         raise SystemExit(f"PostgreSQL: {reason}")
     codings = folder / f"codings-pg-{rows}.csv"
+    found = []
     with pg.server() as base:
         url = pg.fresh_database(base)
         ids = generate(url, rows // len(CODES), codebook)
         write_codings(codings, ids)
-        wall, cpu, peak, last = run_import(url, codings, code_root)
-        print(f"  {last}", file=sys.stderr)
-    return rows, wall, cpu, peak
+        copies = [url] + [_copy_database(base, url) for _ in codes[1:]]
+        postmaster = _postmaster(base)
+        for code, target in zip(codes, copies, strict=True):
+            before = _server_cpu(postmaster)
+            wall, cpu, peak, last = run_import(target, codings, code)
+            after = _server_cpu(postmaster)
+            print(f"  {code}: {last}", file=sys.stderr)
+            server = None if before is None or after is None else after - before
+            found.append((code, (rows, wall, cpu, peak), server))
+    return found
+
+
+def _admin(base: str) -> psycopg.Connection[Any]:
+    import psycopg
+
+    dsn = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    return psycopg.connect(dsn, autocommit=True)
+
+
+def _copy_database(base: str, url: str) -> str:
+    """A new database on the server holding a copy of the study at ``url``."""
+    source = url.rsplit("/", 1)[1]
+    name = f"{source}_copy_{os.urandom(3).hex()}"
+    with _admin(base) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return f"{base}/{name}"
+
+
+def _postmaster(base: str) -> int | None:
+    """The process id of the server's postmaster, when it runs on this machine."""
+    with _admin(base) as conn:
+        row = conn.execute("SHOW data_directory").fetchone()
+    try:
+        return int((Path(str(row[0])) / "postmaster.pid").read_text().split()[0]) if row else None
+    except OSError:
+        return None
+
+
+def _server_cpu(postmaster: int | None) -> float | None:
+    """CPU seconds the server has used so far: its postmaster, the backends it has reaped
+    and the ones still running."""
+    if postmaster is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: str) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    try:
+        own = fields(str(postmaster))
+    except OSError:
+        return None
+    total = sum(int(v) for v in own[11:15])  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = fields(entry.name)
+        except OSError:
+            continue
+        if stat[1] == str(postmaster):  # ppid
+            total += int(stat[11]) + int(stat[12])
+    return total / tick
 
 
 def report(title: str, results: list[tuple]) -> None:
@@ -165,12 +238,29 @@ def report(title: str, results: list[tuple]) -> None:
         previous = (rows, wall, cpu, peak)
 
 
+def report_postgres(found: list[tuple[Path, tuple, float | None]]) -> None:
+    load = os.getloadavg()[0]
+    print(f"\nPostgreSQL; load average {load:.1f} on {len(os.sched_getaffinity(0))} CPUs")
+    print(f"{'code':>28} {'rows':>10} {'wall s':>8} {'cpu s':>7} {'server s':>9} {'peak MB':>8}")
+    for code, (rows, wall, cpu, peak), server in found:
+        shown = f"{server:>9.2f}" if server is not None else f"{'-':>9}"
+        print(f"{str(code)[-28:]:>28} {rows:>10,} {wall:>8.2f} {cpu:>7.2f}{shown} {peak:>8.0f}")
+    if len(found) > 1:
+        first = found[0][1][1]
+        for code, figures, _ in found[1:]:
+            print(f"  {code}: {figures[1] / first:.2f}x the wall time of {found[0][0]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per size under 1M rows")
     parser.add_argument("--postgres", action="store_true", help="also 1M rows on PostgreSQL")
+    parser.add_argument("--postgres-rows", type=int, default=1_000_000)
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose coding runs")
+    parser.add_argument(
+        "--baseline", type=Path, help="PostgreSQL: another checkout, run on a copy of the study"
+    )
     args = parser.parse_args()
     codebook_dir = Path(tempfile.mkdtemp(prefix="bench-codings-"))
     try:
@@ -183,9 +273,9 @@ def main() -> None:
         if results:
             report(f"SQLite (median of {args.repeat} under 1M rows; code: {args.code})", results)
         if args.postgres:
-            print("PostgreSQL, 1,000,000 rows", file=sys.stderr)
-            pg_result = time_postgres(1_000_000, codebook_dir, codebook, args.code)
-            report("PostgreSQL", [pg_result])
+            print(f"PostgreSQL, {args.postgres_rows:,} rows", file=sys.stderr)
+            codes = [args.code, *([args.baseline] if args.baseline else [])]
+            report_postgres(time_postgres(args.postgres_rows, codebook_dir, codebook, codes))
     finally:
         shutil.rmtree(codebook_dir, ignore_errors=True)
 

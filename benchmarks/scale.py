@@ -11,7 +11,8 @@ disagreements (and --limit 50 where the command has it), export (everything) and
 command between consecutive sizes, flagged with "!" where it exceeds 1.2x the growth of the
 data (12x for 10x), and the agreement engine's own time on the same data in memory, the
 floor under ``coding agreement``. ``--build store`` builds each study through the Store in bulk
-instead of the CLI imports (also the fallback when an import fails or times out).
+instead of the CLI imports (also the fallback when an import fails or times out); the default,
+``--build auto``, does so from a million units, where the CLI imports alone take many minutes.
 ``--profile import,export`` runs those commands under cProfile and prints their top functions.
 """
 
@@ -37,6 +38,7 @@ import studygen
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPORTS = ("init", "import", "import-codings ana", "import-codings ben")
+AUTO_STORE = 1_000_000  # from this size --build auto builds the study through the Store
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,15 @@ def bench_size(ctx: Context, size: int, build: str, seed: int) -> dict[str, Resu
     rows: dict[str, Result] = {}
     began = time.perf_counter()
     study = studygen.generate(size, seed)
-    files = studygen.write_files(study, ctx.work / f"files-{size}")
+    if build == "auto":
+        build = "store" if size >= AUTO_STORE else "cli"
+    folder = ctx.work / f"files-{size}"
+    if build == "store":  # the codebook only: no command reads the other files
+        folder.mkdir(parents=True)
+        files = studygen.StudyFiles(folder / "codebook.yaml", [], {})
+        files.codebook.write_text(studygen.codebook_yaml(study), encoding="utf-8")
+    else:
+        files = studygen.write_files(study, folder)
     rows["(generate files)"] = Result(time.perf_counter() - began, None, "ok")
     print(f"{size:,} units: {study.annotation_count():,} annotations", flush=True)
     target = ctx.new_target(f"cli-{size}")
@@ -280,7 +290,12 @@ def main() -> None:
     )
     parser.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per command")
-    parser.add_argument("--build", choices=("cli", "store"), default="cli")
+    parser.add_argument(
+        "--build",
+        choices=("cli", "store", "auto"),
+        default="auto",
+        help=f"how to build each study (auto: the CLI under {AUTO_STORE:,} units, else store)",
+    )
     parser.add_argument("--profile", default="", help="commands to run under cProfile")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip", default="", help="commands not to run, e.g. export,suggest")

@@ -28,14 +28,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert
 
 from coding import service
-from coding.model import Annotation, Document, Segment, SegmentKind, segment_id_for, sha256_text
+from coding.model import Document, Segment, SegmentKind, segment_id_for, sha256_text
 from coding.store import Store
 from coding.store import schema as tables
 from coding.store.base import timestamp
-from coding.store.coding import annotation_frame, insert_annotations
+from coding.store.bulk import insert_many
+from coding.store.coding import insert_annotations
 
 CODERS = ("ana", "ben")
 UNITS_PER_DOCUMENT = 1000
@@ -274,25 +274,33 @@ def _store_coder(
     version: int,
     actor: str,
 ) -> None:
-    """One coder's annotations on ``units`` (unit index, segment id), all completed."""
-    mask = study.applied[coder]
-    annotations = [
-        Annotation(seg_id, study.code_ids[k], coder, codebook_version=version)
-        for u, seg_id in units
-        for k in np.flatnonzero(mask[u]).tolist()
-    ]
+    """One coder's annotations on ``units`` (unit index, segment id), all completed, written
+    as frames in bulk (no object per annotation)."""
+    unit_idx = np.asarray([u for u, _ in units], dtype=np.int64)
+    segment_ids = np.asarray([s for _, s in units], dtype=object)
+    rows, codes = np.nonzero(study.applied[coder][unit_idx])
+    whole = pd.array(np.zeros(len(rows), np.int64), dtype="Int64")
+    whole[:] = pd.NA
+    annotations = pd.DataFrame(
+        {
+            "segment_id": segment_ids[rows],
+            "code_id": np.asarray(study.code_ids, dtype=object)[codes],
+            "coder": coder,
+            "start": whole,
+            "end": whole.copy(),
+            "memo": "",
+            "codebook_version": version,
+        }
+    )
     detail = {"annotations": len(annotations), "completed": len(units)}
     subject = f"{len(annotations)} annotations"
     with store.transaction(actor, "add_annotations", subject, detail) as conn:
-        insert_annotations(conn, annotation_frame(annotations))
+        insert_annotations(conn, annotations)
         now = timestamp()
-        conn.execute(
-            insert(tables.assignments),
-            [
-                {"segment_id": seg_id, "coder": coder, "assigned_at": now, "completed_at": now}
-                for _, seg_id in units
-            ],
+        completed = pd.DataFrame(
+            {"segment_id": segment_ids, "coder": coder, "assigned_at": now, "completed_at": now}
         )
+        insert_many(conn, tables.assignments, completed)
 
 
 def frames(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:

@@ -13,6 +13,7 @@ import io
 import re
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -54,7 +55,9 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame.iloc[:, number]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        if pd.api.types.is_string_dtype(values) and (
+            not pd.api.types.is_object_dtype(values) or by_value(values)
+        ):  # text only: one vectorised test, then the rule on the few that start that way
             risky = values.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool)
         else:
             risky = values.map(lambda v: isinstance(v, str) and formula_like(v)).to_numpy(bool)
@@ -63,6 +66,23 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
             column_values[risky] = [neutralise(v) for v in values[risky]]
             out.isetitem(number, column_values)
     return out
+
+
+def by_value(column: pd.Series) -> bool:
+    """Whether a column's cells may be rendered once per distinct value: numbers, or text
+    only (an object column mixing, say, 1 and True must not have them taken for one value).
+
+    >>> by_value(pd.Series(["a", "b", None])), by_value(pd.Series([1, True, "1"]))
+    (True, False)
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return True
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+    return False
 
 
 CHUNK_ROWS = 20_000  # rows turned into text at a time by the streamed writers
@@ -76,10 +96,32 @@ def write_csv(frame: pd.DataFrame, stream: IO[bytes], chunk_rows: int = CHUNK_RO
     stream.write(header.getvalue().encode("utf-8"))
     for begin in range(0, len(frame), chunk_rows):
         chunk = neutralised(frame.iloc[begin : begin + chunk_rows])
-        rows = chunk.to_csv(
-            index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
-        )
+        rows = _rows_by_value(chunk)
+        if rows is None:
+            rows = chunk.to_csv(
+                index=False, header=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
+            )
         stream.write(str(rows).encode("utf-8"))
+
+
+def _rows_by_value(chunk: pd.DataFrame) -> str | None:
+    """The rows as ``to_csv(quoting=QUOTE_NONNUMERIC)`` writes them (text quoted, quotes
+    doubled, a missing text as ``""``; whole numbers and booleans bare), each column's cells
+    made once per distinct value; None when a column holds anything else (floats, say)."""
+    cells = []
+    for number in range(chunk.shape[1]):
+        column = chunk.iloc[:, number]
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if column.dtype == np.int64 or column.dtype == np.bool_:
+            texts = [str(value) for value in uniques.tolist()]
+        elif not pd.api.types.is_numeric_dtype(column.dtype) and by_value(column):
+            texts = ['"' + str(value).replace('"', '""') + '"' for value in uniques.tolist()]
+        else:
+            return None
+        cells.append(np.asarray([*texts, '""'], dtype=object)[codes])  # -1 (missing): ""
+    if not cells:
+        return None
+    return "".join(",".join(row) + "\n" for row in zip(*cells, strict=True))
 
 
 def csv_text(frame: pd.DataFrame) -> str:

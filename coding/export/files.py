@@ -131,7 +131,7 @@ def _themes(data: StudyData, fmt: str, options: Options) -> list[File]:
             target = f"data:image/png;base64,{base64.b64encode(png).decode()}"
         svg = _figure(data, "svg") if fmt == "html" else b""
         figure = doc.Figure(FIGURE_CAPTION, png=png, svg=svg, file=target)
-        return report.theme_blocks(data.theme, figure, options.excerpts)
+        return data.theme_blocks(figure, options.excerpts)
 
     if fmt == "md":
         files: list[File] = [(f"{name}.md", _bytes(lambda: doc.to_markdown(blocks()).encode()))]

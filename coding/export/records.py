@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring
 from typing import IO
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from coding.export.cells import CHUNK_ROWS
+from coding.export.cells import CHUNK_ROWS, by_value
 
 RECORD_INDENT = "    "  # a record is an item of a list that is a value of the top object
 FIELD_INDENT = RECORD_INDENT + "  "
@@ -52,15 +54,30 @@ def records(frame: pd.DataFrame) -> list[dict[str, object]]:
     return list(json.loads(frame.to_json(orient="records", force_ascii=False)))
 
 
+def _column_texts(column: pd.Series) -> npt.NDArray[np.object_]:
+    """Each value of a column as JSON text: what :func:`_scalar` writes for the value
+    :func:`records` gives. Text and numbers are converted once per distinct value."""
+    if by_value(column):
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        distinct = pd.Series(uniques, dtype=column.dtype)
+        loaded = json.loads(distinct.to_json(orient="values", force_ascii=False))
+        texts: npt.NDArray[np.object_] = np.asarray([*map(_scalar, loaded), "null"], dtype=object)
+        return np.asarray(texts[codes], dtype=object)  # -1 (missing) takes the last: null
+    values = json.loads(column.to_json(orient="values", force_ascii=False))
+    return np.asarray([_scalar(v) for v in values], dtype=object)
+
+
 def _write_rows(frame: pd.DataFrame, stream: IO[bytes], chunk_rows: int) -> None:
     if frame.empty:
         stream.write(b"[]")
         return
-    keys = {str(c): f"{FIELD_INDENT}{_scalar(str(c))}: " for c in frame.columns}
+    keys = [f"{FIELD_INDENT}{_scalar(str(c))}: " for c in frame.columns]
+    opening, closing = f"\n{RECORD_INDENT}{{\n", f"\n{RECORD_INDENT}}}"
     stream.write(b"[")
     for begin in range(0, len(frame), chunk_rows):
-        rows = records(frame.iloc[begin : begin + chunk_rows])
-        text = ",".join(f"\n{RECORD_INDENT}{_record(r, keys)}" for r in rows)
+        chunk = frame.iloc[begin : begin + chunk_rows]
+        fields = [key + _column_texts(chunk.iloc[:, n]) for n, key in enumerate(keys)]
+        text = ",".join(opening + ",\n".join(row) + closing for row in zip(*fields, strict=True))
         stream.write((("," if begin else "") + text).encode("utf-8"))
     stream.write(b"\n  ]")
 

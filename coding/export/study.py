@@ -7,11 +7,12 @@ from functools import cached_property
 
 import pandas as pd
 
-from coding.export import figures, report, tables
+from coding.export import document, figures, report, tables
 from coding.model import CodebookVersion, Document
 from coding.refi.cases import StudyAttributes
 
 FIGURE_TITLE = "Share of segments with each final code"
+_FIGURE = document.Figure("")  # where the theme report's figure goes
 
 
 @dataclass
@@ -88,3 +89,14 @@ class StudyData:
             reliability=self.reliability,
             coders=self.coders,
         )
+
+    def theme_blocks(self, figure: document.Figure, excerpts: int | None) -> list[document.Block]:
+        """The theme report's blocks with ``figure`` in its place: built once per excerpt
+        cap, shared by the Markdown, HTML and Word reports."""
+        if excerpts not in self._theme_blocks:
+            self._theme_blocks[excerpts] = report.theme_blocks(self.theme, _FIGURE, excerpts)
+        return [figure if block is _FIGURE else block for block in self._theme_blocks[excerpts]]
+
+    @cached_property
+    def _theme_blocks(self) -> dict[int | None, list[document.Block]]:
+        return {}

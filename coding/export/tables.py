@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from coding import review
 from coding.export.audit import audit_events as audit_events  # the event trail, here too
+from coding.export.lookup import factorized, joined_by_group, tuple_keys
 from coding.model import Codebook
 
 BASIS = {
@@ -42,6 +45,11 @@ DECISION_COLUMNS = ["decision", "reviewer", "rationale", "decided_at", "codebook
 NO_PROGRAMME = "(no programme)"
 
 
+def _done(assignments: pd.DataFrame) -> pd.DataFrame:
+    """The assignments their coder has completed."""
+    return assignments[assignments["completed"].to_numpy(dtype=bool)]
+
+
 def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
     """Annotations on segments their coder has completed; the rest is not the study's yet.
 
@@ -51,17 +59,11 @@ def revealed(annotations: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFra
     >>> revealed(ann, asg)["coder"].tolist()
     ['a']
     """
-    done = assignments[assignments["completed"]]
-    pairs = set(zip(done["segment_id"], done["coder"], strict=True))
-    keep = pd.Series(
-        [
-            (s, c) in pairs
-            for s, c in zip(annotations["segment_id"], annotations["coder"], strict=True)
-        ],
-        index=annotations.index,
-        dtype=bool,
-    )  # a Series, not a list: an empty list would select no columns
-    return annotations[keep].reset_index(drop=True)
+    done = _done(assignments)
+    mine, completed = tuple_keys(
+        [annotations["segment_id"], annotations["coder"]], [done["segment_id"], done["coder"]]
+    )
+    return annotations.loc[np.isin(mine, completed)].reset_index(drop=True)
 
 
 def final_table(
@@ -77,54 +79,49 @@ def final_table(
             columns=["segment_id", "code_id", "decision", "reviewer", "rationale", "at"]
         )
     finals = review.final_codes(shown, assignments, resolutions, code_ids)
-    when = {
-        (s, c): (str(at), str(decision))
-        for s, c, at, decision in zip(
-            resolutions["segment_id"].tolist(),
-            resolutions["code_id"].tolist(),
-            resolutions["at"].tolist(),
-            resolutions["decision"].tolist(),
-            strict=True,
-        )
-    }
-    found = [
-        when.get(key, ("", ""))
-        for key in zip(finals["segment_id"].tolist(), finals["code_id"].tolist(), strict=True)
-    ]
-    finals["decided_at"] = [at for at, _ in found]
-    finals["decision"] = [decision for _, decision in found]
+    standing = resolutions.drop_duplicates(["segment_id", "code_id"], keep="last")
+    decided, wanted = tuple_keys(
+        [standing["segment_id"], standing["code_id"]], [finals["segment_id"], finals["code_id"]]
+    )
+    at = pd.Index(decided).get_indexer(wanted)
+    for column, source in (("decided_at", "at"), ("decision", "decision")):
+        texts = np.asarray([*map(str, standing[source].tolist()), ""], dtype=object)
+        finals[column] = texts[at].tolist()  # -1 (no decision) takes the last: ""
     return finals
 
 
 def _coder_columns(
     finals: pd.DataFrame, shown: pd.DataFrame, assignments: pd.DataFrame, coders: Sequence[str]
 ) -> dict[str, list[str]]:
-    """Per coder, on each final row: whether they applied the code, and all their codes."""
-    done = assignments[assignments["completed"]]
-    completed = set(zip(done["segment_id"].tolist(), done["coder"].tolist(), strict=True))
-    codes_of: dict[tuple[str, str], list[str]] = {}
-    ordered = shown.sort_values("code_id", kind="stable")
-    for segment_id, coder, code_id in zip(
-        ordered["segment_id"].tolist(),
-        ordered["coder"].tolist(),
-        ordered["code_id"].tolist(),
-        strict=True,
-    ):
-        codes_of.setdefault((segment_id, coder), []).append(code_id)
-    keys = list(zip(finals["segment_id"].tolist(), finals["code_id"].tolist(), strict=True))
+    """Per coder, on each final row: whether they applied the code, and all their codes (in
+    code id order)."""
+    done = _done(assignments)
+    everyone = pd.Series(list(coders), dtype=object)
+    (final_seg, shown_seg, done_seg), _ = factorized(
+        finals["segment_id"], shown["segment_id"], done["segment_id"]
+    )
+    (shown_coder, done_coder, coder_codes), coder_values = factorized(
+        shown["coder"], done["coder"], everyone
+    )
+    (final_code, shown_code), code_values = factorized(finals["code_id"], shown["code_id"])
+    width_code, width_coder = len(code_values) + 1, len(coder_values) + 1
+    code_rank = np.argsort(np.argsort(np.asarray(code_values, dtype=object), kind="stable"))
+    groups, texts = joined_by_group(
+        shown_seg * width_coder + shown_coder,
+        shown["code_id"],
+        np.argsort(code_rank[shown_code], kind="stable"),
+    )
     columns: dict[str, list[str]] = {}
-    for coder in coders:
-        applied, codes = [], []
-        for segment_id, code_id in keys:
-            if (segment_id, coder) not in completed:
-                applied.append("not completed")
-                codes.append("")
-            else:
-                mine = codes_of.get((segment_id, coder), [])
-                applied.append("applied" if code_id in mine else "not applied")
-                codes.append("; ".join(mine))
-        columns[f"coder_{coder}"] = applied
-        columns[f"codes_{coder}"] = codes
+    for coder, me in zip(coders, coder_codes.tolist(), strict=True):
+        completed = np.isin(final_seg, done_seg[done_coder == me])
+        mine = (shown_seg * width_code + shown_code)[shown_coder == me]
+        applied = np.isin(final_seg * width_code + final_code, mine)
+        found = pd.Index(groups).get_indexer(final_seg * width_coder + me)
+        codes = np.asarray([*texts, ""], dtype=object)[found]  # -1 (none): ""
+        columns[f"coder_{coder}"] = np.where(
+            completed, np.where(applied, "applied", "not applied"), "not completed"
+        ).tolist()
+        columns[f"codes_{coder}"] = np.where(completed, codes, "").tolist()
     return columns
 
 
@@ -140,47 +137,54 @@ def coded_segments(
     """One row per segment x code in play, with each coder's codes and the final decision."""
     finals = final_table(annotations, assignments, resolutions, codebook.code_ids)
     shown = revealed(annotations, assignments)
+    at = pd.Index(segments["segment_id"]).get_indexer(finals["segment_id"])
+    if (at < 0).any():
+        raise KeyError(finals["segment_id"].iloc[int(np.argmax(at < 0))])  # not in the study
+
+    def place(column: str) -> npt.NDArray[Any]:
+        return np.asarray(segments[column].to_numpy()[at])
+
+    # Rows by document, position and codebook order, taken once for every column.
+    rank = finals["code_id"].map({c: i for i, c in enumerate(codebook.code_ids)})
+    documents, _ = pd.factorize(place("document_id"), sort=True)
+    positions = place("position").astype(np.int64)
+    take = np.lexsort((rank.fillna(len(codebook.code_ids)).to_numpy(), positions, documents))
     names = {c.id: c.name for c in codebook.codes}
-    order = {c: i for i, c in enumerate(codebook.code_ids)}
-    seg = segments.set_index("segment_id").reindex(finals["segment_id"])
-    if seg["document_id"].isna().any():
-        missing = finals["segment_id"][seg["document_id"].isna().to_numpy()].iloc[0]
-        raise KeyError(missing)  # a final code on a segment the study does not hold
-    code_ids = finals["code_id"].tolist()
-    statuses = finals["status"].tolist()
     columns: dict[str, object] = {
-        "segment_id": finals["segment_id"].tolist(),
-        "document_id": seg["document_id"].tolist(),
-        "title": seg["title"].tolist(),
-        "programme": [p or NO_PROGRAMME for p in seg["programme"].tolist()],
-        "section": seg["label"].tolist(),
-        "position": seg["position"].astype(int).tolist(),
-        "start": seg["start"].astype(int).tolist(),
-        "end": seg["end"].astype(int).tolist(),
-        "text": seg["text"].tolist(),
-        "code_id": code_ids,
-        "code_name": [names[c] for c in code_ids],
+        "segment_id": finals["segment_id"],
+        "document_id": place("document_id"),
+        "title": place("title"),
+        "programme": [p or NO_PROGRAMME for p in place("programme").tolist()],
+        "section": place("label"),
+        "position": positions,
+        "start": place("start").astype(np.int64),
+        "end": place("end").astype(np.int64),
+        "text": place("text"),
+        "code_id": finals["code_id"],
+        "code_name": finals["code_id"].map(names),
         "final": [FINAL_LABEL[f] for f in finals["final"].tolist()],
-        "basis": [BASIS[s] for s in statuses],
-        "status": statuses,
+        "basis": finals["status"].map(BASIS),
+        "status": finals["status"],
         **_coder_columns(finals, shown, assignments, coders),
+        **{column: finals[column] for column in ("decision", "reviewer", "rationale")},
+        "decided_at": finals["decided_at"],
+        "codebook_version": np.full(len(finals), codebook_version, dtype=np.int64),
     }
-    for column in ("decision", "reviewer", "rationale", "decided_at"):
-        columns[column] = finals[column].tolist()
-    columns["codebook_version"] = [codebook_version] * len(finals)
-    frame = pd.DataFrame(columns)
-    frame = frame[
-        [
-            *SEGMENT_COLUMNS,
-            *(f"{kind}_{coder}" for coder in coders for kind in ("coder", "codes")),
-            *DECISION_COLUMNS,
-        ]
+    order = [
+        *SEGMENT_COLUMNS,
+        *(f"{kind}_{coder}" for coder in coders for kind in ("coder", "codes")),
+        *DECISION_COLUMNS,
     ]
-    if frame.empty:
-        return frame
-    frame["_order"] = frame["code_id"].map(order)
-    frame = frame.sort_values(["document_id", "position", "_order"], kind="stable")
-    return frame.drop(columns="_order").reset_index(drop=True)
+    return pd.DataFrame({name: _taken(columns[name], take) for name in order}, columns=order)
+
+
+def _taken(values: object, take: npt.NDArray[np.intp]) -> pd.Series:
+    """A column's values in the rows ``take`` picks: numbers as they are, anything else as
+    Python objects (text is copied by reference, not into a new string array)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iufb":
+        return pd.Series(values[take])
+    array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    return pd.Series(np.asarray(array, dtype=object)[take], dtype=object)
 
 
 def location(row: Mapping[str, Any]) -> str:

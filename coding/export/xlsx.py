@@ -16,9 +16,10 @@ from collections.abc import Iterator, Mapping
 from typing import IO
 from xml.sax.saxutils import quoteattr
 
+import numpy as np
 import pandas as pd
 
-from coding.export.cells import CHUNK_ROWS, FORMULA_START, formula_like
+from coding.export.cells import CHUNK_ROWS, FORMULA_START, by_value, formula_like
 from coding.xmlzip import FIXED_TIME, xml_text
 
 MAX_WIDTH = 60
@@ -73,45 +74,45 @@ def _text(value: str) -> str:
     return value.replace("\r", "&#13;") if "\r" in value else value
 
 
-def _column(values: list[object], letter: str, first: int, wrap: bool) -> list[str]:
-    """The cells of one column of a chunk of rows, as XML; text (the usual value) is written
-    here, anything else by :func:`_cell_xml`."""
-    plain = f' s="{WRAPPED}"' if wrap else ""
-    quoted = f' s="{WRAPPED_QUOTED if wrap else QUOTED}"'
-    out = []
-    for number, value in enumerate(values, start=first):
-        if value.__class__ is not str:
-            out.append(_cell_xml(f"{letter}{number}", value, wrap))
-            continue
+def _column(values: pd.Series, letter: str, first: int, wrap: bool) -> list[str]:
+    """The cells of one column of a chunk of rows, as XML. A cell is ``<c r="REF"`` and a
+    tail that depends on the value alone; text and numbers get theirs once per distinct
+    value, missing values one by one (a missing value may be None, NaN or NA)."""
+    if by_value(values):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        distinct = [_tail(v, wrap) for v in uniques.tolist()]
+        tails = np.asarray([*distinct, ""], dtype=object)[codes]
+        for row in np.flatnonzero(codes < 0):
+            tails[row] = _tail(values.iloc[row], wrap)
+    else:
+        tails = [_tail(v, wrap) for v in values.tolist()]
+    return [
+        f'<c r="{letter}{number}"{tail}' if tail else ""
+        for number, tail in enumerate(tails, start=first)
+    ]
+
+
+def _tail(value: object, wrap: bool) -> str:
+    """What follows ``<c r="REF"`` in the XML of a cell holding ``value``; "" for an empty
+    cell (an empty text too, as openpyxl writes it)."""
+    if value.__class__ is not str:
+        value = _cell_value(value)
+        if value is None or value == "":
+            return ""
+    if isinstance(value, str):
         text = xml_text(value)
         if not text:
-            out.append("")
-            continue
-        style = quoted if text[0] in FORMULA_START and formula_like(text) else plain
-        space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
-        out.append(
-            f'<c r="{letter}{number}"{style} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>'
-        )
-    return out
-
-
-def _cell_xml(ref: str, value: object, wrap: bool) -> str:
-    value = _cell_value(value)
-    if value is None or value == "":  # an empty text is an empty cell, as openpyxl writes it
-        return ""
-    if isinstance(value, str):
-        if formula_like(value):
-            style = WRAPPED_QUOTED if wrap else QUOTED
-        else:
-            style = WRAPPED if wrap else PLAIN
+            return ""
+        quoted = text[0] in FORMULA_START and formula_like(text)
+        style = (WRAPPED_QUOTED if wrap else QUOTED) if quoted else (WRAPPED if wrap else PLAIN)
         styled = f' s="{style}"' if style else ""
-        space = ' xml:space="preserve"' if value != value.strip() else ""
-        return f'<c r="{ref}"{styled} t="inlineStr"><is><t{space}>{_text(value)}</t></is></c>'
+        space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+        return f'{styled} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>'
     styled = f' s="{WRAPPED}"' if wrap else ""
     if isinstance(value, bool):
-        return f'<c r="{ref}"{styled} t="b"><v>{int(value)}</v></c>'
+        return f'{styled} t="b"><v>{int(value)}</v></c>'
     number = f"{value:.16g}" if isinstance(value, float) else str(value)  # as openpyxl writes
-    return f'<c r="{ref}"{styled}><v>{number}</v></c>'
+    return f"{styled}><v>{number}</v></c>"
 
 
 def _letter(number: int) -> str:
@@ -161,8 +162,7 @@ def _sheet_parts(frame: pd.DataFrame, chunk_rows: int) -> Iterator[str]:
     for begin in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[begin : begin + chunk_rows]
         cells = [
-            _column(chunk.iloc[:, n].tolist(), letters[n], begin + 2, wrap[n])
-            for n in range(chunk.shape[1])
+            _column(chunk.iloc[:, n], letters[n], begin + 2, wrap[n]) for n in range(chunk.shape[1])
         ]
         yield "".join(
             f'<row r="{number}">{"".join(row)}</row>'

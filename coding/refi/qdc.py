@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from lxml import etree
 
@@ -56,6 +57,7 @@ _MARKER = re.compile(r"^\[concord code_id=([a-z0-9_.]+)\]$")
 ORIGIN = "Concord"
 
 
+@lru_cache(maxsize=4096)  # a project export asks once per coding
 def code_guid(code_id: str) -> str:
     return guid("code", code_id)
 

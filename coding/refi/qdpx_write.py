@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 from lxml import etree
@@ -30,6 +31,7 @@ PROGRAMME_VARIABLE = "programme"
 VERSION_VARIABLE = "document_version"
 
 
+@lru_cache(maxsize=4096)  # a project export asks once per selection
 def user_guid(coder: str) -> str:
     return guid("coder", coder)
 
@@ -214,13 +216,14 @@ def _add_source(
         )
         if first:
             selection.set("creationDateTime", first)
-        for code_id, created in codings:
-            coding = _el(
-                selection, "Coding", guid=guid("coding", sel_key, code_id), creatingUser=user
+        for code_id, created in codings:  # GUIDs need no xml_text: a million codings
+            coding = etree.SubElement(
+                selection, P + "Coding", {"guid": guid("coding", sel_key, code_id)}
             )
+            coding.set("creatingUser", user)
             if created:
                 coding.set("creationDateTime", str(created))
-            _el(coding, "CodeRef", targetGUID=code_guid(code_id))
+            etree.SubElement(coding, P + "CodeRef", {"targetGUID": code_guid(code_id)})
     if document.programme:
         value = _el(source, "VariableValue")
         _el(value, "VariableRef", targetGUID=variable)

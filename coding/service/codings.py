@@ -17,6 +17,7 @@ from coding.service.codings_rows import (
     Column,
     Problems,
     Units,
+    check_memos,
     check_people_and_codes,
     units_by_id,
     units_by_span,
@@ -122,6 +123,7 @@ def _read_rows(
         add_new,
         problems,
     )
+    check_memos(c["memo"], problems)
     by_span = c["segment_id"].empty()
     hits = pd.concat(
         [

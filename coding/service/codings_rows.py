@@ -19,7 +19,7 @@ from coding.store import Store
 Ints = npt.NDArray[np.int64]
 Codes = npt.NDArray[np.int32]
 
-RANK_CODER, RANK_CODE, RANK_UNIT, RANK_DUPLICATE = range(4)  # order of a row's problems
+RANK_CODER, RANK_CODE, RANK_UNIT, RANK_MEMO, RANK_DUPLICATE = range(5)  # a row's problems, in order
 
 
 @dataclass(frozen=True)
@@ -193,6 +193,21 @@ def check_people_and_codes(
         ],
     )
     return sorted(new)
+
+
+def check_memos(memo: Column, problems: Problems) -> None:
+    """Report memos holding a NUL character, which PostgreSQL cannot store in text (so a
+    study refuses it on either engine)."""
+    problems.by_value(
+        memo,
+        RANK_MEMO,
+        [
+            "'memo' holds a NUL character (U+0000), which a study cannot store"
+            if "\x00" in value
+            else None
+            for value in memo.values
+        ],
+    )
 
 
 def units_by_id(

@@ -57,23 +57,26 @@ READ_STEPS = ("codebook", "events", "decisions", "annotations", "segments", "doc
 
 
 def _reliability(
-    store: Store, coders: Sequence[str], on_progress: OnProgress
+    store: Store, assignments: pd.DataFrame, on_progress: OnProgress
 ) -> report.Reliability:
+    """The agreement tables of the reports, all computed from one read of the study;
+    ``assignments`` are the human coders'."""
     found: dict[str, pd.DataFrame] = {}
     missing: list[str] = []
-    submitted = agreement_service.default_coders(store.assignments_frame(coders))
+    data = agreement_service.AgreementData.read(store)
+    submitted = agreement_service.default_coders(assignments)
     total = 2 + len(submitted)
     for done, (key, by) in enumerate((("by_code", "code"), ("by_document", "document"))):
         on_progress(ProgressEvent("agreement", done, total, key))
         try:
-            found[key] = agreement_service.agreement_report(store, by=by)
+            found[key] = agreement_service.agreement_report(data, by=by)
         except CodingError as err:
             missing.append(f"{key}: {err}")
     after = []
     for done, coder in enumerate(submitted, start=2):
         on_progress(ProgressEvent("agreement", done, total, f"{coder} vs consensus"))
         try:
-            table = agreement_service.agreement_report(store, [coder, agreement_service.CONSENSUS])
+            table = agreement_service.agreement_report(data, [coder, agreement_service.CONSENSUS])
         except CodingError as err:
             missing.append(f"{coder} vs consensus: {err}")
             continue
@@ -118,13 +121,14 @@ def load(
     codebook = store.codebook()
     step(1)
     # Every coder's completed units (not only humans'): a draft stays out of the event trail.
-    events = audit_events(store.events(), store.assignments_frame())
+    every = store.assignments_frame()
+    events = audit_events(store.events(), every)
     step(2)
     history, resolutions = _decision_history(store), store.current_resolutions_frame()
     step(3)
     coders = store.coders(kind="human")
     annotations = store.annotations_frame(coders)
-    assignments = store.assignments_frame(coders)
+    assignments = every[every["coder"].isin(coders)].reset_index(drop=True)
     step(4)
     segments = store.segments_frame()
     step(5)
@@ -142,7 +146,7 @@ def load(
         history=history,
         events=events,
         coders=coders,
-        reliability=_reliability(store, coders, on_progress)
+        reliability=_reliability(store, assignments, on_progress)
         if with_reliability
         else report.Reliability({}, "not computed"),
         attributes=export_attributes(store),
