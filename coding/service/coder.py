@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from coding.codebook import exclusive_groups
 from coding.errors import CodingError, NotFound
-from coding.model import Role
+from coding.model import Codebook, Role
 from coding.service.access import require_role
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
 from coding.store import Store, coder_search
@@ -206,6 +207,8 @@ def save_unit(
     unknown = [c for c in code_ids if c not in current.codebook.code_ids]
     if unknown:
         raise NotFound(f"unknown code(s) {', '.join(unknown)} (codebook v{current.version})")
+    if submit:
+        _one_per_exclusive_group(current.codebook, code_ids)
     coder_store.save_codes(
         store,
         coder,
@@ -216,6 +219,20 @@ def save_unit(
         offered=current.codebook.code_ids,
         complete=submit,
     )
+
+
+def _one_per_exclusive_group(codebook: Codebook, code_ids: Sequence[str]) -> None:
+    """CodingError when a submit applies two codes of a group the codebook marks exclusive
+    (a draft may hold both while the coder decides)."""
+    chosen = set(code_ids)
+    names = {c.id: c.name for c in codebook.codes}
+    for parent, children in exclusive_groups(codebook).items():
+        both = [names[c] for c in children if c in chosen]
+        if len(both) > 1:
+            raise CodingError(
+                f"{' and '.join(both)} are alternatives under {names[parent]}: "
+                "the codebook allows one of them per unit"
+            )
 
 
 # -- after submit: the suggestions on a unit, to calibrate against -------------------------
