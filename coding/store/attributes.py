@@ -11,7 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import Connection, Select, Table, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 
 from coding.model import Document, Segment
 from coding.store import schema as t
@@ -142,6 +152,51 @@ def units_where(store: Store, name: str, scope: str, values: Sequence[str]) -> l
     )
     with store.engine.connect() as conn:
         return [str(v) for v in conn.execute(query).scalars()]
+
+
+@dataclass(frozen=True, slots=True)
+class ValueFilter:
+    """The units whose attribute ``name`` (of ``scope``) has one of ``values`` (stored forms);
+    a document attribute holds for every unit of its document. No values: no unit."""
+
+    name: str
+    scope: str
+    values: tuple[str, ...]
+
+    def holds(self, segment_id: ColumnElement[str]) -> ColumnElement[bool]:
+        """The condition that the unit ``segment_id`` (a column of the outer query) passes:
+        an EXISTS over the attribute's index, with tables of its own (aliases), so that it
+        never correlates with the outer query's segments or documents."""
+        values = [v for v in self.values if v]
+        if self.scope == "unit":
+            u = t.unit_attributes.alias("valued_unit")
+            return (
+                select(u.c.segment_id)
+                .where(u.c.segment_id == segment_id, u.c.name == self.name, u.c.value.in_(values))
+                .exists()
+            )
+        s = t.segments.alias("valued_segment")
+        if self.name == PROGRAMME:
+            d = t.documents.alias("valued_document")
+            inner = select(s.c.id).join(d, d.c.id == s.c.document_id)
+            inner = inner.where(d.c.programme.in_(values))
+        else:
+            da = t.document_attributes.alias("valued_document")
+            inner = select(s.c.id).join(da, da.c.document_id == s.c.document_id)
+            inner = inner.where(da.c.name == self.name, da.c.value.in_(values))
+        return inner.where(s.c.id == segment_id).exists()
+
+
+VALUE_WRITES = ("import_document", "set_attributes")  # the events that can change a value
+
+
+def values_revision(store: Store) -> int:
+    """The id of the newest event that wrote attribute values or documents (programmes): a
+    cache of filtered reads stays valid while it does not change."""
+    e = t.events
+    query = select(func.max(e.c.id)).where(e.c.action.in_(VALUE_WRITES))
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one() or 0)
 
 
 def all_unit_values(store: Store) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, se
 from coding.errors import Conflict, NotFound
 from coding.model import utcnow
 from coding.store import schema as t
+from coding.store.attributes import ValueFilter
 from coding.store.base import read_columns
 from coding.store.store import Store
 
@@ -26,12 +27,14 @@ UNIT_STATES = ("all", "todo", "done")
 @dataclass(frozen=True, slots=True)
 class UnitView:
     """Which of a coder's units a page shows: one document (None: all), a state (all, todo:
-    not yet submitted, done), and the page (``limit`` units from ``offset``)."""
+    not yet submitted, done), the page (``limit`` units from ``offset``), and the units with
+    some values of an attribute (None: any)."""
 
     document_id: str | None = None
     state: str = "all"
     limit: int = 25
     offset: int = 0
+    attribute: ValueFilter | None = None
 
     def __post_init__(self) -> None:
         if self.state not in UNIT_STATES:
@@ -87,6 +90,8 @@ def view_conditions(coder: str, view: UnitView) -> list[ColumnElement[bool]]:
         conditions.append(a.c.completed_at.is_(None))
     elif view.state == "done":
         conditions.append(a.c.completed_at.is_not(None))
+    if view.attribute is not None:
+        conditions.append(view.attribute.holds(a.c.segment_id))
     return conditions
 
 
