@@ -272,7 +272,7 @@ def test_picking_a_value_on_the_code_page_keeps_only_matching_units(study_db: Pa
     at = open_page(study_db, "chloe", "code")
     assert "Unit 1 of 8 in this view" in in_view(at)
     pick(at, "code", "speaker", ["nurse"])
-    assert "Unit 1 of 4 in this view" in in_view(at)
+    assert in_view(at) == "Unit 1 of 4 in this view · speaker = nurse"
     assert table_units(at) == {(d, i) for d in TEXTS for i in (1, 3)}
     assert "Staff notice cues." in "".join(str(e.proto.body) for e in at.get("html"))
     at.button(key="code-next").click().run()
@@ -303,6 +303,7 @@ def test_picking_a_value_on_the_resolve_page_keeps_only_matching_disagreements(
     assert "0 of 4 disagreements resolved; 4 units in this queue" in progress(at)
     pick(at, "queue", "speaker", ["mother"])
     assert "0 of 2 disagreements resolved; 2 units in this queue" in progress(at)
+    assert any("in the queue · speaker = mother" in plain(m.value) for m in at.markdown)
     rows = at.dataframe[-1].value
     queue = zip(rows["document_id"], rows["unit"], strict=True)
     assert {(str(d), int(u) - 1) for d, u in queue} == {("d1", 0), ("d2", 0)}

@@ -90,7 +90,7 @@ def panel(codes: tuple[Code, ...], documents: pd.DataFrame, attributes: list[Att
         page.total,
         position_key=state.CODE_POS,
         key="code",
-        where="in this view",
+        where="in this view" + widgets.filter_note(FILTER),
         on_move=coder_form.keep_draft,
     )
     left, right = st.columns([3, 2], gap="medium")

@@ -120,7 +120,11 @@ def panel(codes: tuple[Code, ...]) -> None:
     by_id = {c.id: c for c in codes}
     if counts.items:
         widgets.pager(
-            pos, counts.items, position_key=state.QUEUE_POS, key="queue", where="in the queue"
+            pos,
+            counts.items,
+            position_key=state.QUEUE_POS,
+            key="queue",
+            where="in the queue" + widgets.filter_note(FILTER),
         )
     if pin is not None:
         st.info(

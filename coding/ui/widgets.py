@@ -104,6 +104,12 @@ def chosen_filter(key: str) -> AttributeFilter | None:
     return AttributeFilter(str(name), values) if name and values else None
 
 
+def filter_note(key: str) -> str:
+    """ " · speaker = nurse" while the filter drawn under ``key`` is on, else "" (Markdown)."""
+    chosen = chosen_filter(key)
+    return f" · {html.md(str(chosen))}" if chosen else ""
+
+
 def clear_filter(key: str) -> None:
     """Drop the attribute filter drawn under ``key`` (in a callback, before it is drawn)."""
     name_key, values_key = _filter_keys(key)
@@ -134,9 +140,13 @@ def attribute_filter(
         clear_filter(key)
         on_change()
 
-    shown = f"Filter: {chosen}" if chosen else "Filter"
-    label = html.md(shown if len(shown) <= 40 else shown[:39] + "…")
-    with st.popover(label, key=f"{key}-filter", help="Only units with these values"):
+    # A label of one width either way, so the toolbar never wraps; the pager names the filter.
+    label, hint = ("Filter ✓", f"Only units with {chosen}") if chosen else ("Filter", None)
+    with st.popover(
+        label,
+        key=f"{key}-filter",
+        help=html.md(hint or "Only units with some values of an attribute"),
+    ):
         st.selectbox(
             "Attribute",
             ["", *by_name],
