@@ -285,6 +285,18 @@ def test_picking_a_value_on_the_code_page_keeps_only_matching_units(study_db: Pa
 
 
 @pytest.mark.sqlite_only("the app's pages, on a study file")
+def test_changing_the_filter_keeps_the_open_unit_s_ticks_as_a_draft(study_db: Path) -> None:
+    at = open_page(study_db, "chloe", "code")
+    with Store.open(study_db) as store:
+        first = unit_ids(store)["d1", 0]
+    at.checkbox(key=f"c-{first}-calm").check().run()
+    pick(at, "code", "speaker", ["nurse"])  # the open unit (a mother's) leaves the view
+    with Store.open(study_db) as store:
+        units = coder_service.coder_view(store, "chloe", limit=100).units
+    assert next(u.codes for u in units if u.segment_id == first) == ("calm",)
+
+
+@pytest.mark.sqlite_only("the app's pages, on a study file")
 def test_a_found_unit_outside_the_filter_opens_without_it(study_db: Path) -> None:
     at = open_page(study_db, "chloe", "code")
     pick(at, "code", "speaker", ["nurse"])
