@@ -22,7 +22,7 @@ from coding.store import coder as coder_store
 from coding.store import review as review_store
 from coding.store import units as unit_store
 from coding.store import users as user_store
-from coding.store.attributes import ValueFilter, values_revision
+from coding.store.attributes import ValueFilter, newest_event, values_written_since
 from coding.store.units import UnitContext
 
 __all__ = [
@@ -40,8 +40,8 @@ __all__ = [
     "review_queue",
 ]
 
-# (study, codes, coders, attribute filter, fingerprint) -> pairs
-_PAIRS: dict[tuple[Any, ...], pd.DataFrame] = {}
+# (study, codes, coders, attribute filter, fingerprint) -> (pairs, the newest event before)
+_PAIRS: dict[tuple[Any, ...], tuple[pd.DataFrame, int]] = {}
 _PAIRS_MAX = 8
 
 
@@ -107,23 +107,36 @@ def disagreement_pairs(
     attribute filter, an import that writes values), so a reviewer's decision costs two
     small queries, not a pass over the whole study.
     """
-    key = (store.target, tuple(code_ids), coders and tuple(coders), attribute)
-    fingerprint = review_store.coding_fingerprint(store)
-    if attribute is not None:
-        fingerprint = (*fingerprint, values_revision(store))
-    pairs = _PAIRS.get((*key, fingerprint))
-    if pairs is None:
-        rows = review_store.disputed_places(store, code_ids, coders, attribute)
-        pairs = pd.DataFrame(rows, columns=PAIR_COLUMNS + PLACE_COLUMNS)
-        for stale in [k for k in _PAIRS if k[:4] == key]:
-            del _PAIRS[stale]
-        if len(_PAIRS) >= _PAIRS_MAX:
-            del _PAIRS[next(iter(_PAIRS))]
-        _PAIRS[(*key, fingerprint)] = pairs
+    pairs = _cached_pairs(store, code_ids, coders, attribute)
     standing = review_store.standing_pairs(store)
     keys = zip(pairs["segment_id"], pairs["code_id"], strict=True)
     found = pairs.assign(resolved=[k in standing for k in keys])
     return found if places else found.drop(columns=PLACE_COLUMNS)
+
+
+def _cached_pairs(
+    store: Store,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None,
+    attribute: ValueFilter | None,
+) -> pd.DataFrame:
+    """The disputed pairs with their places, read again only when the coding fingerprint
+    changed or, under an attribute filter, an import has written values since."""
+    key = (store.target, tuple(code_ids), coders and tuple(coders), attribute)
+    fingerprint = review_store.coding_fingerprint(store)
+    cached = _PAIRS.get((*key, fingerprint))
+    if cached is not None and attribute is not None and values_written_since(store, cached[1]):
+        cached = None
+    if cached is None:
+        before = newest_event(store)
+        rows = review_store.disputed_places(store, code_ids, coders, attribute)
+        cached = (pd.DataFrame(rows, columns=PAIR_COLUMNS + PLACE_COLUMNS), before)
+        for stale in [k for k in _PAIRS if k[:4] == key]:
+            del _PAIRS[stale]
+        if len(_PAIRS) >= _PAIRS_MAX:
+            del _PAIRS[next(iter(_PAIRS))]
+        _PAIRS[(*key, fingerprint)] = cached
+    return cached[0]
 
 
 def disagreement_counts(store: Store, user: str | Operator) -> QueueCounts:

@@ -190,13 +190,20 @@ class ValueFilter:
 VALUE_WRITES = ("import_document", "set_attributes")  # the events that can change a value
 
 
-def values_revision(store: Store) -> int:
-    """The id of the newest event that wrote attribute values or documents (programmes): a
-    cache of filtered reads stays valid while it does not change."""
+def newest_event(store: Store) -> int:
+    """The id of the newest event (0 before any): where :func:`values_written_since` starts."""
     e = t.events
-    query = select(func.max(e.c.id)).where(e.c.action.in_(VALUE_WRITES))
     with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one() or 0)
+        return int(conn.execute(select(func.max(e.c.id))).scalar_one() or 0)
+
+
+def values_written_since(store: Store, event_id: int) -> bool:
+    """Whether an event after ``event_id`` wrote attribute values or documents (programmes):
+    a cache of filtered reads taken then is stale. It reads the newer events only (by key)."""
+    e = t.events
+    query = select(e.c.id).where(e.c.id > event_id, e.c.action.in_(VALUE_WRITES)).limit(1)
+    with store.engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def all_unit_values(store: Store) -> pd.DataFrame:
