@@ -63,8 +63,9 @@ def coder_units(store: Store, coder: str, view: UnitView) -> tuple[pd.DataFrame,
         .limit(view.limit)
         .offset(view.offset)
     )
-    # Without a document the count needs no segment: a scan of the coder's assignments.
-    counted = joined if view.document_id is not None else a
+    # Without a document or an attribute the count needs no segment: the assignments alone.
+    bare = view.document_id is None and view.attribute is None
+    counted = a if bare else joined
     count = select(func.count()).select_from(counted).where(*conditions)
     with store.engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
@@ -91,7 +92,7 @@ def view_conditions(coder: str, view: UnitView) -> list[ColumnElement[bool]]:
     elif view.state == "done":
         conditions.append(a.c.completed_at.is_not(None))
     if view.attribute is not None:
-        conditions.append(view.attribute.holds(a.c.segment_id))
+        conditions.append(view.attribute.holds(a.c.segment_id, s.c.document_id))
     return conditions
 
 

@@ -111,7 +111,7 @@ def disputed_places(
     d, s = disputed(only_codes(store, code_ids), coders), t.segments
     query = select(d, s.c.document_id, s.c.kind, s.c.position).join(s, s.c.id == d.c.segment_id)
     if attribute is not None:
-        query = query.where(attribute.holds(d.c.segment_id))
+        query = query.where(attribute.holds(d.c.segment_id, s.c.document_id))
     with store.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]
 
