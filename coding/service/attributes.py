@@ -22,7 +22,7 @@ from coding.model import Role
 from coding.service.access import Operator, require_role
 from coding.store import Store
 from coding.store import attributes as attribute_store
-from coding.store.attributes import PROGRAMME, TYPES, AttributeWrite
+from coding.store.attributes import PROGRAMME, TYPES, AttributeWrite, ValueFilter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -275,8 +275,11 @@ def _any_member(store: Store, user: str | Operator) -> None:
 
 
 def list_attributes(store: Store, user: str | Operator) -> list[Attribute]:
-    """The study's attributes and their values, for filters (any signed-in user)."""
-    _any_member(store, user)
+    """The study's attributes and their values, for filters (any member of the study)."""
+    try:  # _any_member, spelled out: the role check shows in what the app calls
+        require_role(store, user, Role.REVIEWER)
+    except PermissionDenied:
+        require_role(store, user, Role.CODER)
     return study_attributes(store)
 
 
@@ -299,6 +302,29 @@ def unit_ids_where(
     scope, kind = find_attribute(store, name)
     wanted = [canonical(kind, v.strip()) or v.strip() for v in values]
     return attribute_store.units_where(store, name.strip().lower(), scope, wanted)
+
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    """A filter of the app's views: the units whose attribute ``name`` has one of
+    ``values`` (a document attribute holds for every unit of its document)."""
+
+    name: str
+    values: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name} = {' or '.join(self.values)}"
+
+
+def value_filter(store: Store, chosen: AttributeFilter | None) -> ValueFilter | None:
+    """``chosen`` as the store's condition (None: no filter), its values in their stored
+    form; a CodingError when the study has no such attribute. No role check: for services
+    that have checked one."""
+    if chosen is None:
+        return None
+    scope, kind = find_attribute(store, chosen.name)
+    wanted = tuple(canonical(kind, v.strip()) or v.strip() for v in chosen.values)
+    return ValueFilter(chosen.name.strip().lower(), scope, wanted)
 
 
 def unit_values(store: Store, name: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from coding.codebook import exclusive_groups
 from coding.errors import CodingError, NotFound
 from coding.model import Codebook, Role
 from coding.service.access import require_role
+from coding.service.attributes import AttributeFilter, value_filter
 from coding.service.study import SETTING_SUGGESTIONS_VISIBLE
 from coding.store import Store, coder_search
 from coding.store import coder as coder_store
@@ -97,10 +98,13 @@ def coder_page(
     state: str = "all",
     limit: int = 25,
     offset: int = 0,
+    attribute: AttributeFilter | None = None,
 ) -> CoderPage:
-    """A page of the signed-in coder's units with their own codes (never anyone else's)."""
+    """A page of the signed-in coder's units with their own codes (never anyone else's);
+    ``attribute`` keeps the units with one of its values (in SQL)."""
     coder = require_role(store, user, Role.CODER).name
-    units, total, mode = _units(store, coder, document_id, state, limit, offset)
+    view = _view(store, document_id, state, limit, offset, attribute)
+    units, total, mode = _units(store, coder, view)
     documents = coder_store.coder_documents(store, coder)
     return CoderPage(coder, units, total, offset, documents, mode)
 
@@ -127,10 +131,12 @@ def coder_view(
     state: str = "all",
     limit: int = 25,
     offset: int = 0,
+    attribute: AttributeFilter | None = None,
 ) -> CoderView:
     """Like :func:`coder_page`, with the coder's overall progress instead of per document."""
     coder = require_role(store, user, Role.CODER).name
-    units, total, mode = _units(store, coder, document_id, state, limit, offset)
+    view = _view(store, document_id, state, limit, offset, attribute)
+    units, total, mode = _units(store, coder, view)
     assigned, completed = coder_store.coder_progress(store, coder)
     return CoderView(coder, units, total, offset, assigned, completed, mode)
 
@@ -141,12 +147,24 @@ def coder_documents(store: Store, user: str) -> pd.DataFrame:
     return coder_store.coder_documents(store, coder)
 
 
+def _view(
+    store: Store,
+    document_id: str | None,
+    state: str,
+    limit: int = 25,
+    offset: int = 0,
+    attribute: AttributeFilter | None = None,
+) -> coder_store.UnitView:
+    """The store's view of a coder's units, the attribute's values in their stored form."""
+    chosen = value_filter(store, attribute)
+    return coder_store.UnitView(document_id, state, limit, offset, chosen)
+
+
 def _units(
-    store: Store, coder: str, document_id: str | None, state: str, limit: int, offset: int
+    store: Store, coder: str, view: coder_store.UnitView
 ) -> tuple[list[CoderUnit], int, str]:
     """A page of the coder's units with their own codes and memos, the suggestions where
     the study shows them, the number of units in the view, and the suggestions mode."""
-    view = coder_store.UnitView(document_id, state, limit, offset)
     page, total = coder_store.coder_units(store, coder, view)
     ids = list(page["segment_id"])
     mine = coder_store.own_annotations(store, coder, ids)
@@ -331,9 +349,10 @@ def unit_index(
     *,
     document_id: str | None = None,
     state: str = "all",
+    attribute: AttributeFilter | None = None,
 ) -> int | None:
     """Where one of the coder's units stands in a view of their units (0 is the first),
     None when the view does not hold it."""
     coder = require_role(store, user, Role.CODER).name
-    view = coder_store.UnitView(document_id, state)
+    view = _view(store, document_id, state, attribute=attribute)
     return coder_search.unit_index(store, coder, segment_id, view)

@@ -15,15 +15,18 @@ from coding import review
 from coding.model import Decision, Role
 from coding.review import Choice, ChoiceKind, choices
 from coding.service.access import Operator, require_role
+from coding.service.attributes import AttributeFilter, value_filter
 from coding.service.overview import QueueCounts
 from coding.store import Store
 from coding.store import coder as coder_store
 from coding.store import review as review_store
 from coding.store import units as unit_store
 from coding.store import users as user_store
+from coding.store.attributes import ValueFilter, newest_event, values_written_since
 from coding.store.units import UnitContext
 
 __all__ = [
+    "AttributeFilter",
     "Choice",
     "ChoiceKind",
     "QueueCounts",
@@ -37,7 +40,8 @@ __all__ = [
     "review_queue",
 ]
 
-_PAIRS: dict[tuple[Any, ...], pd.DataFrame] = {}  # (study, codes, coders, fingerprint) -> pairs
+# (study, codes, coders, attribute filter, fingerprint) -> (pairs, the newest event before)
+_PAIRS: dict[tuple[Any, ...], tuple[pd.DataFrame, int]] = {}
 _PAIRS_MAX = 8
 
 
@@ -91,30 +95,48 @@ def disagreement_pairs(
     coders: Sequence[str] | None = None,
     *,
     places: bool = True,
+    attribute: ValueFilter | None = None,
 ) -> pd.DataFrame:
     """Every disagreement (:func:`coding.review.is_disagreement`, in SQL) and whether a
     decision stands on it: segment_id, code_id, applied, submitted, resolved, and with
-    ``places`` the segment's document_id, kind and position.
+    ``places`` the segment's document_id, kind and position; ``attribute`` keeps those on
+    units with one of its values (in SQL).
 
     One query (``store/review.disputed_places``) reads the pairs with their places; they are
-    kept in memory per study until an annotation or a submission changes them, so a
-    reviewer's decision costs two small queries, not a pass over the whole study.
+    kept in memory per study until an annotation or a submission changes them (or, under an
+    attribute filter, an import that writes values), so a reviewer's decision costs two
+    small queries, not a pass over the whole study.
     """
-    key = (store.target, tuple(code_ids), coders and tuple(coders))
-    fingerprint = review_store.coding_fingerprint(store)
-    pairs = _PAIRS.get((*key, fingerprint))
-    if pairs is None:
-        rows = review_store.disputed_places(store, code_ids, coders)
-        pairs = pd.DataFrame(rows, columns=PAIR_COLUMNS + PLACE_COLUMNS)
-        for stale in [k for k in _PAIRS if k[:3] == key]:
-            del _PAIRS[stale]
-        if len(_PAIRS) >= _PAIRS_MAX:
-            del _PAIRS[next(iter(_PAIRS))]
-        _PAIRS[(*key, fingerprint)] = pairs
+    pairs = _cached_pairs(store, code_ids, coders, attribute)
     standing = review_store.standing_pairs(store)
     keys = zip(pairs["segment_id"], pairs["code_id"], strict=True)
     found = pairs.assign(resolved=[k in standing for k in keys])
     return found if places else found.drop(columns=PLACE_COLUMNS)
+
+
+def _cached_pairs(
+    store: Store,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None,
+    attribute: ValueFilter | None,
+) -> pd.DataFrame:
+    """The disputed pairs with their places, read again only when the coding fingerprint
+    changed or, under an attribute filter, an import has written values since."""
+    key = (store.target, tuple(code_ids), coders and tuple(coders), attribute)
+    fingerprint = review_store.coding_fingerprint(store)
+    cached = _PAIRS.get((*key, fingerprint))
+    if cached is not None and attribute is not None and values_written_since(store, cached[1]):
+        cached = None
+    if cached is None:
+        before = newest_event(store)
+        rows = review_store.disputed_places(store, code_ids, coders, attribute)
+        cached = (pd.DataFrame(rows, columns=PAIR_COLUMNS + PLACE_COLUMNS), before)
+        for stale in [k for k in _PAIRS if k[:4] == key]:
+            del _PAIRS[stale]
+        if len(_PAIRS) >= _PAIRS_MAX:
+            del _PAIRS[next(iter(_PAIRS))]
+        _PAIRS[(*key, fingerprint)] = cached
+    return cached[0]
 
 
 def disagreement_counts(store: Store, user: str | Operator) -> QueueCounts:
@@ -132,16 +154,19 @@ def review_queue(
     code_id: str | None = None,
     document_id: str | None = None,
     coder: str | None = None,
+    attribute: AttributeFilter | None = None,
     state: QueueState = QueueState.OPEN,
     limit: int = 25,
     offset: int = 0,
 ) -> tuple[pd.DataFrame, QueueCounts]:
     """A page of segments with disagreements (segment_id, document_id, kind, position, pairs,
     open) in document order, and counts: items in this queue, and resolved of all pairs under
-    the code/document/coder filters (for a progress bar that does not shrink as you work)."""
+    the code/document/coder/attribute filters (for a progress bar that does not shrink as you
+    work). The attribute filter keeps units with one of its values, in SQL."""
     require_role(store, user, Role.REVIEWER)
     state = QueueState(state)
-    pairs = disagreement_pairs(store, store.codebook().codebook.code_ids)
+    chosen = value_filter(store, attribute)
+    pairs = disagreement_pairs(store, store.codebook().codebook.code_ids, attribute=chosen)
     if code_id is not None:
         pairs = pairs[pairs["code_id"] == code_id]
     if document_id is not None:

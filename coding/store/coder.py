@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, se
 from coding.errors import Conflict, NotFound
 from coding.model import utcnow
 from coding.store import schema as t
+from coding.store.attributes import ValueFilter
 from coding.store.base import read_columns
 from coding.store.store import Store
 
@@ -26,12 +27,14 @@ UNIT_STATES = ("all", "todo", "done")
 @dataclass(frozen=True, slots=True)
 class UnitView:
     """Which of a coder's units a page shows: one document (None: all), a state (all, todo:
-    not yet submitted, done), and the page (``limit`` units from ``offset``)."""
+    not yet submitted, done), the page (``limit`` units from ``offset``), and the units with
+    some values of an attribute (None: any)."""
 
     document_id: str | None = None
     state: str = "all"
     limit: int = 25
     offset: int = 0
+    attribute: ValueFilter | None = None
 
     def __post_init__(self) -> None:
         if self.state not in UNIT_STATES:
@@ -60,8 +63,9 @@ def coder_units(store: Store, coder: str, view: UnitView) -> tuple[pd.DataFrame,
         .limit(view.limit)
         .offset(view.offset)
     )
-    # Without a document the count needs no segment: a scan of the coder's assignments.
-    counted = joined if view.document_id is not None else a
+    # Without a document or an attribute the count needs no segment: the assignments alone.
+    bare = view.document_id is None and view.attribute is None
+    counted = a if bare else joined
     count = select(func.count()).select_from(counted).where(*conditions)
     with store.engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
@@ -87,6 +91,8 @@ def view_conditions(coder: str, view: UnitView) -> list[ColumnElement[bool]]:
         conditions.append(a.c.completed_at.is_(None))
     elif view.state == "done":
         conditions.append(a.c.completed_at.is_not(None))
+    if view.attribute is not None:
+        conditions.append(view.attribute.holds(a.c.segment_id, s.c.document_id))
     return conditions
 
 

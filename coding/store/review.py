@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
 
 from coding.model import Decision
 from coding.store import schema as t
+from coding.store.attributes import ValueFilter
 from coding.store.store import Store
 
 if TYPE_CHECKING:
@@ -99,12 +100,18 @@ def standing() -> Subquery:
 
 
 def disputed_places(
-    store: Store, code_ids: Sequence[str], coders: Sequence[str] | None = None
+    store: Store,
+    code_ids: Sequence[str],
+    coders: Sequence[str] | None = None,
+    attribute: ValueFilter | None = None,
 ) -> list[tuple[Any, ...]]:
     """Every disagreement with its segment's place: (segment_id, code_id, applied,
-    submitted, document_id, kind, position), one query."""
+    submitted, document_id, kind, position), one query; ``attribute`` keeps those on units
+    with one of its values."""
     d, s = disputed(only_codes(store, code_ids), coders), t.segments
     query = select(d, s.c.document_id, s.c.kind, s.c.position).join(s, s.c.id == d.c.segment_id)
+    if attribute is not None:
+        query = query.where(attribute.holds(d.c.segment_id, s.c.document_id))
     with store.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(query)]
 

@@ -15,7 +15,9 @@ import streamlit as st
 
 from coding.errors import CodingError, NotFound
 from coding.model import Code
+from coding.service import attributes as attribute_service
 from coding.service import coder as coder_service
+from coding.service.attributes import Attribute
 from coding.store import Store
 from coding.ui import coder_find, coder_form, coder_suggestions, state, widgets
 from coding.ui import render as html
@@ -23,6 +25,7 @@ from coding.ui import render as html
 PAGE_SIZE = 25
 STATES = {"To do": "todo", "Submitted": "done", "All": "all"}
 CONTEXT = 240  # characters of the neighbouring units shown around the unit
+FILTER = coder_find.FILTER  # the attribute filter's session keys start with this
 
 
 def render() -> None:
@@ -31,6 +34,7 @@ def render() -> None:
         with state.study() as store:
             documents = coder_service.coder_documents(store, name)
             codes = store.codebook().codebook.codes
+            attributes = attribute_service.list_attributes(store, name)
     except CodingError as err:
         state.show_error(err)
         return
@@ -38,7 +42,7 @@ def render() -> None:
     if documents.empty:
         st.info(html.md(f"No units are assigned to {name} yet: ask an admin to assign some."))
         return
-    panel(codes, documents)
+    panel(codes, documents, attributes)
 
 
 def _reset_position() -> None:
@@ -47,26 +51,28 @@ def _reset_position() -> None:
 
 
 @st.fragment
-def panel(codes: tuple[Code, ...], documents: pd.DataFrame) -> None:
+def panel(codes: tuple[Code, ...], documents: pd.DataFrame, attributes: list[Attribute]) -> None:
     """The filters, the current unit with its form, and the page of units around it.
 
-    ``documents`` (the coder's documents, read when the page opens) name the filter's
-    choices; every action reruns this fragment alone."""
+    ``documents`` (the coder's documents) and ``attributes`` (the study's), read when the
+    page opens, name the filters' choices; every action reruns this fragment alone."""
     user = state.user_name()
     if not user:  # signed out while this panel's rerun was queued: the page draws sign-in
         return
     state.show_flash_as_toast()
     pos = int(st.session_state.get(state.CODE_POS, 0))
     shown = STATES[st.session_state.get(state.CODE_STATE, "To do")]
-    document = st.session_state.get(state.CODE_DOC) or None
+    view = coder_find.View(
+        st.session_state.get(state.CODE_DOC) or None, shown, widgets.chosen_filter(FILTER)
+    )
     words = coder_find.words()
     with state.study() as store:
-        page, pos = _page_at(store, user, pos, document, shown)
+        page, pos = _page_at(store, user, pos, view)
         unit = page.units[pos - page.offset] if page.units else None
         context = coder_service.unit_context(store, user, unit.segment_id) if unit else None
         found = coder_service.find_units(store, user, words) if words else None
         last = _last_submitted(store, user, unit)
-    _toolbar(documents)
+    _toolbar(documents, attributes)
     st.progress(
         page.completed / page.assigned if page.assigned else 0.0,
         text=f"{html.md(page.coder)}: {page.completed} of {page.assigned} units submitted",
@@ -86,7 +92,7 @@ def panel(codes: tuple[Code, ...], documents: pd.DataFrame) -> None:
         page.total,
         position_key=state.CODE_POS,
         key="code",
-        where="in this view",
+        where="in this view" + widgets.filter_note(FILTER),
         on_move=coder_form.keep_draft,
     )
     left, right = st.columns([3, 2], gap="medium")
@@ -102,8 +108,9 @@ def panel(codes: tuple[Code, ...], documents: pd.DataFrame) -> None:
     _page_table(page)
 
 
-def _toolbar(documents: pd.DataFrame) -> None:
-    """Which units: a document, a state, and the box to open or find one."""
+def _toolbar(documents: pd.DataFrame, attributes: list[Attribute]) -> None:
+    """Which units: a document, a state, values of an attribute (when the study has
+    attributes), and the box to open or find one."""
     labels = {"": "All documents"} | {
         r.document_id: f"{r.title} ({r.assigned} units)" for r in documents.itertuples()
     }
@@ -129,11 +136,12 @@ def _toolbar(documents: pd.DataFrame) -> None:
         width="content",
     )
     with row:
+        widgets.attribute_filter(attributes, key=FILTER, on_change=_reset_position)
         coder_find.box(coder_form.keep_draft)
 
 
 def _page_at(
-    store: Store, user: str, pos: int, document: str | None, shown: str
+    store: Store, user: str, pos: int, view: coder_find.View
 ) -> tuple[coder_service.CoderView, int]:
     """The page of the view holding unit ``pos``, and ``pos`` itself: moved to the view's
     last unit when the view has fewer units than that (say, after a submit)."""
@@ -142,8 +150,9 @@ def _page_at(
         return coder_service.coder_view(
             store,
             user,
-            document_id=document,
-            state=shown,
+            document_id=view.document_id,
+            state=view.state,
+            attribute=view.attribute,
             limit=PAGE_SIZE,
             offset=at - at % PAGE_SIZE,
         )

@@ -1,18 +1,31 @@
 """The Code page's box: a unit number opens that unit of the view; words find the coder's own
-units whose text holds them, and clicking one opens it (in its document, all units shown)."""
+units whose text holds them, and clicking one opens it (in its document, all units shown,
+under the attribute filter when the unit passes it, else without)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import streamlit as st
 
 from coding.errors import CodingError
 from coding.service import coder as coder_service
+from coding.service.attributes import AttributeFilter
 from coding.ui import render as html
-from coding.ui import state
+from coding.ui import state, widgets
 
 SHOWN = 8  # hits listed; more means the words should be narrowed
+FILTER = "code"  # the Code page's attribute filter (``widgets.attribute_filter``)
+
+
+class View(NamedTuple):
+    """Which of the coder's units the page shows: a document (None: all), a state (all,
+    todo, done) and an attribute's values (None: any)."""
+
+    document_id: str | None
+    state: str
+    attribute: AttributeFilter | None
 
 
 def box(on_move: Callable[[], None]) -> None:
@@ -68,11 +81,16 @@ def _clear() -> None:
 
 def _open(segment_id: str, document_id: str, on_move: Callable[[], None]) -> None:
     on_move()
+    user = state.user_name() or ""
+    attribute = widgets.chosen_filter(FILTER)
     try:
         with state.study() as store:
             index = coder_service.unit_index(
-                store, state.user_name() or "", segment_id, document_id=document_id
+                store, user, segment_id, document_id=document_id, attribute=attribute
             )
+            if index is None and attribute is not None:  # the unit does not pass the filter
+                widgets.clear_filter(FILTER)
+                index = coder_service.unit_index(store, user, segment_id, document_id=document_id)
     except CodingError as err:
         state.flash_error(err)
         return

@@ -15,6 +15,7 @@ import streamlit as st
 from coding.errors import CodingError
 from coding.model import Code
 from coding.service import assignment as assignment_service
+from coding.service import attributes as attribute_service
 from coding.service import queue as queue_service
 from coding.service import review as review_service
 from coding.service.queue import QueueCounts, QueueState
@@ -26,6 +27,7 @@ PAGE_SIZE = 25
 STATES = {"Open": QueueState.OPEN, "Resolved": QueueState.RESOLVED, "All": QueueState.ALL}
 PANEL = "resolve-panel"  # the fragment's key: a decision reruns only this panel
 PIN = "queue-pin"  # (segment_id, queue position): a unit kept in view after it left the queue
+FILTER = "queue"  # the queue's attribute filter (``widgets.attribute_filter``)
 
 
 def render() -> None:
@@ -35,10 +37,11 @@ def render() -> None:
             codes = store.codebook().codebook.codes
             coders = store.coders(kind="human")
             document_ids = assignment_service.document_ids(store, state.user_name() or "")
+            attributes = attribute_service.list_attributes(store, state.user_name() or "")
     except CodingError as err:
         state.show_error(err)
         return
-    cols = st.columns([2, 2, 2, 3])
+    cols = st.columns([2, 2, 2, 2, 3] if attributes else [2, 2, 2, 3], vertical_alignment="bottom")
     filters: tuple[tuple[str, list[str], str, str], ...] = (
         ("Code", [c.id for c in codes], state.QUEUE_CODE, "All codes"),
         ("Document", document_ids, state.QUEUE_DOC, "All documents"),
@@ -52,7 +55,10 @@ def render() -> None:
             format_func=_or(everything),
             on_change=_reset,
         )
-    cols[3].radio("Show", list(STATES), horizontal=True, key=state.QUEUE_STATE, on_change=_reset)
+    if attributes:
+        with cols[3]:
+            widgets.attribute_filter(attributes, key=FILTER, on_change=_reset)
+    cols[-1].radio("Show", list(STATES), horizontal=True, key=state.QUEUE_STATE, on_change=_reset)
     panel(codes)
 
 
@@ -76,6 +82,7 @@ def _queue(
         code_id=st.session_state.get(state.QUEUE_CODE) or None,
         document_id=st.session_state.get(state.QUEUE_DOC) or None,
         coder=st.session_state.get(state.QUEUE_CODER) or None,
+        attribute=widgets.chosen_filter(FILTER),
         state=STATES[st.session_state.get(state.QUEUE_STATE, "Open")],
         limit=limit if limit is not None else 2**62,
         offset=offset,
@@ -115,7 +122,11 @@ def panel(codes: tuple[Code, ...]) -> None:
     by_id = {c.id: c for c in codes}
     if counts.items:
         widgets.pager(
-            pos, counts.items, position_key=state.QUEUE_POS, key="queue", where="in the queue"
+            pos,
+            counts.items,
+            position_key=state.QUEUE_POS,
+            key="queue",
+            where="in the queue" + widgets.filter_note(FILTER),
         )
     if pin is not None:
         st.info(
