@@ -253,6 +253,7 @@ def agreement(db: Path, timings: Timings, repeats: int) -> None:
     cold, edited = [], []
     for k in range(repeats):
         st.cache_data.clear()
+        st.cache_resource.clear()  # the page keeps the study's agreement data there
         quiet()
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
         at.session_state["db_path"], at.session_state["user"] = str(db), "rosa"
