@@ -35,7 +35,7 @@ HOMES = {  # command -> the module of coding.cli that defines it
     "suggest": "suggest",
     "users": "users",
 }
-SHARED = ("main", "common", "suggest_llm")  # modules that define no command
+SHARED = ("main", "common", "progress", "suggest_llm")  # modules that define no command
 
 
 def command_modules() -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FORMATS = ("png", "svg")
+
+
+def _label_cells(ax: Any, values: np.ndarray, count: pd.DataFrame) -> None:
+    """Each cell's share and count, white on the dark cells."""
+    limit = float(np.nanmax(values))
+    for i, j in np.ndindex(values.shape):
+        colour = "white" if values[i, j] > 0.6 * limit else "black"
+        text = f"{values[i, j]:.0%}\n(n={int(count.iat[i, j])})"
+        ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
 
 
 def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
@@ -58,19 +67,7 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
         )
         ax.set_xticks(range(len(codes)), [c.replace(" ", "\n", 1) for c in codes], fontsize=8)
         ax.set_yticks(range(len(programmes)), programmes, fontsize=9)
-        limit = float(np.nanmax(values))
-        for i in range(len(programmes)):
-            for j in range(len(codes)):
-                colour = "white" if values[i, j] > 0.6 * limit else "black"
-                ax.text(
-                    j,
-                    i,
-                    f"{values[i, j]:.0%}\n(n={int(count.iat[i, j])})",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color=colour,
-                )
+        _label_cells(ax, values, count)
         label = "programme" if rows == "programme" else f"{rows} value"
         fig.colorbar(image, ax=ax, label=f"share of the {label}'s segments", shrink=0.8)
         if title:

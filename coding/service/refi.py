@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -236,6 +237,15 @@ def _annotations(
     return list(found.values()), unmatched
 
 
+def _new_annotations(
+    annotations: list[Annotation], held: set[tuple[str, str]], have: set[Any]
+) -> tuple[list[Annotation], list[Annotation]]:
+    """The annotations on units no coder holds submitted, and of those the ones not stored."""
+    kept = [a for a in annotations if (a.segment_id, a.coder) not in held]
+    fresh = [a for a in kept if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have]
+    return kept, fresh
+
+
 def import_qdpx(
     store: Store,
     path: str | Path,
@@ -265,10 +275,7 @@ def import_qdpx(
     annotations, unmatched = _annotations(located, plan, version, min_overlap)
     existing = store.annotations_frame()
     held, complete = _completion(store, existing, plan, located, annotations)
-    held_set = set(held)
-    kept = [a for a in annotations if (a.segment_id, a.coder) not in held_set]
-    have = annotation_keys(existing)
-    fresh = [a for a in kept if (a.segment_id, a.code_id, a.coder, a.start, a.end) not in have]
+    kept, fresh = _new_annotations(annotations, set(held), annotation_keys(existing))
     coders_added = sorted(set(project.coders) - set(store.coders()))
     write = ProjectWrite(
         source=source,

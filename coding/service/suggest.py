@@ -86,19 +86,12 @@ def run_suggestions(
     ``context`` is the number of neighbouring units on each side the supervised engine reads
     (None: its default).
     """
-    from coding.suggest import grouped_folds
-
     segments, labels = _units(store, engine)
     units = f"{len(segments)} units"
     on_progress(ProgressEvent("preparing", 0, 1, item=units))  # rule hits and n-gram counts
     models = _Models(store, engine, seed, segments, labels, context)
     on_progress(ProgressEvent("preparing", 1, 1, item=units))
-    # Folds go by document *name*: every version of a manual sits on the same side.
-    name_of = {d.id: d.name or d.id for d in store.documents()}
-    by_id = models.by_id
-    labelled = sorted({name_of[by_id[s].document_id] for s in labels.index if s in by_id})
-    cross_fit = engine != "rules" and len(labelled) >= 2
-    splits = grouped_folds(labelled, min(folds, len(labelled)), seed) if cross_fit else []
+    name_of, labelled, splits = _document_folds(store, models, labels, engine, folds, seed)
     on_progress(ProgressEvent("training", 0, len(splits) + 1, item="every reference unit"))
     suggester = models.fit()
     suggestions, cross_fitted, fold_thresholds = _cross_fit(
@@ -127,6 +120,22 @@ def run_suggestions(
         len(labels),
         dict(suggester.reasons()),
     )
+
+
+def _document_folds(
+    store: Store, models: _Models, labels: pd.DataFrame, engine: str, folds: int, seed: int
+) -> tuple[dict[str, str], list[str], list[Any]]:
+    """Each document id's name, the names of documents with reference codings, and the folds
+    over them (none for the rules, or with fewer than two such documents). Folds go by
+    document *name*: every version of a manual sits on the same side."""
+    from coding.suggest import grouped_folds
+
+    name_of = {d.id: d.name or d.id for d in store.documents()}
+    by_id = models.by_id
+    labelled = sorted({name_of[by_id[s].document_id] for s in labels.index if s in by_id})
+    cross_fit = engine != "rules" and len(labelled) >= 2
+    splits = grouped_folds(labelled, min(folds, len(labelled)), seed) if cross_fit else []
+    return name_of, labelled, splits
 
 
 def _cross_fit(

@@ -285,14 +285,6 @@ V1_TABLES = (
 V2_TABLES = (users, code_notes)
 
 
-def _create_core_tables(conn: Connection) -> None:
-    metadata.create_all(conn, tables=list(V1_TABLES))
-
-
-def _add_users_and_code_notes(conn: Connection) -> None:
-    metadata.create_all(conn, tables=list(V2_TABLES))
-
-
 # Version 3: a coder's own work is read by coder on every page of the app. Plain DDL: an
 # Index object would attach itself to the Table and be created by migration 1 as well.
 V3_INDEXES = (
@@ -301,30 +293,31 @@ V3_INDEXES = (
 )
 
 
-def _index_work_by_coder(conn: Connection) -> None:
-    for ddl in V3_INDEXES:
-        conn.execute(text(ddl))
-
-
+# Each migration runs in its own transaction; schema_version holds one row per applied number.
 Migration = Callable[[Connection], None]
 
 
-# Each migration runs in its own transaction; schema_version holds one row per applied number.
-def _add_unit_memos(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[unit_memos])
+def _tables(*tables: Table) -> Migration:
+    """A migration that creates these tables (and their indexes)."""
+
+    def run(conn: Connection) -> None:
+        metadata.create_all(conn, tables=list(tables))
+
+    return run
 
 
-def _add_history(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[annotation_history, unit_memo_history])
+def _statements(ddl: tuple[str, ...]) -> Migration:
+    """A migration that runs these DDL statements (indexes: plain DDL, see version 3)."""
+
+    def run(conn: Connection) -> None:
+        for statement in ddl:
+            conn.execute(text(statement))
+
+    return run
 
 
 # Version 6: sign-in counts recent failures and lockouts by action and time on every attempt.
 V6_INDEXES = ("CREATE INDEX IF NOT EXISTS ix_events_action_at ON events (action, at)",)
-
-
-def _index_events_by_action(conn: Connection) -> None:
-    for ddl in V6_INDEXES:
-        conn.execute(text(ddl))
 
 
 # Version 7: attributes of units (speaker, site, wave) and of documents (setting, year), each
@@ -360,10 +353,6 @@ document_attributes = Table(
 )
 
 
-def _add_attributes(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[attributes, unit_attributes, document_attributes])
-
-
 # Version 8: answers of a language model (engine "llm"), so that a unit is asked once per
 # model and prompt (the codebook); the endpoint says where the unit's text was sent.
 llm_answers = Table(
@@ -378,10 +367,6 @@ llm_answers = Table(
 )
 
 
-def _add_llm_answers(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[llm_answers])
-
-
 # Version 9: the review's counts join every annotation to its coder's submission of the unit;
 # with completed_at in the index that join (and the count of a unit's submitters) reads the
 # index alone.
@@ -391,19 +376,14 @@ V9_INDEXES = (
 )
 
 
-def _index_submissions(conn: Connection) -> None:
-    for ddl in V9_INDEXES:
-        conn.execute(text(ddl))
-
-
 MIGRATIONS: tuple[Migration, ...] = (
-    _create_core_tables,
-    _add_users_and_code_notes,
-    _index_work_by_coder,
-    _add_unit_memos,
-    _add_history,
-    _index_events_by_action,
-    _add_attributes,
-    _add_llm_answers,
-    _index_submissions,
+    _tables(*V1_TABLES),
+    _tables(*V2_TABLES),
+    _statements(V3_INDEXES),
+    _tables(unit_memos),
+    _tables(annotation_history, unit_memo_history),
+    _statements(V6_INDEXES),
+    _tables(attributes, unit_attributes, document_attributes),
+    _tables(llm_answers),
+    _statements(V9_INDEXES),
 )
