@@ -20,9 +20,8 @@ from coding.model import Decision, Resolution, utcnow
 from coding.service import access
 from coding.service import agreement as agreement_service
 from coding.service import coder as coder_service
-from coding.service.agreement_data import touched_units
-from coding.store import Store
-from coding.store import agreement as agreement_store
+from coding.store import Store, events
+from coding.store.events import touched_units
 from tests import agreement_frames as frames
 from tests import agreement_studies as studies
 
@@ -127,11 +126,11 @@ def test_other_writes_read_the_study_again_and_sign_ins_do_not(study: Store) -> 
 
 
 def test_changes_are_not_trusted_across_studies_or_late_events(study: Store) -> None:
-    count, top, began = agreement_store.event_mark(study)
-    assert agreement_store.changes_since(study, (count, top, began)) is not None
-    assert agreement_store.changes_since(study, (count, top, "another study")) is None
+    count, top, began = events.event_mark(study)
+    assert events.changes_since(study, (count, top, began)) is not None
+    assert events.changes_since(study, (count, top, "another study")) is None
     # one event fewer than the count says: one committed out of id order
-    assert agreement_store.changes_since(study, (count - 2, top - 1, began)) is None
+    assert events.changes_since(study, (count - 2, top - 1, began)) is None
 
 
 def test_edits_touch_the_units_their_events_name() -> None:

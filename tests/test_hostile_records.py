@@ -20,6 +20,7 @@ from coding.store import Store
 from coding.store import coder as coder_store
 from coding.store import schema as t
 from coding.store.engine import make_engine
+from coding.store.migrations import MIGRATIONS
 from tests.conftest import DATA
 from tests.snapshot import snapshot
 
@@ -164,7 +165,7 @@ def test_an_older_study_migrates_with_its_work_on_each_engine(target: str) -> No
     old.migrate(upto=4)
     old.close()
     with Store.open(target) as store:  # opening migrates
-        assert store.schema_version() == len(t.MIGRATIONS)
+        assert store.schema_version() == len(MIGRATIONS)
         with store.engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
             columns = {c["name"] for c in inspect(conn).get_columns("annotation_history")}

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from coding.store import Store
+from coding.store import migrations as m
 from coding.store import schema as t
 from tests.conftest import DATA
 
@@ -31,7 +32,7 @@ def schema_ddl(dialect: Dialect) -> str:
             str(CreateIndex(index).compile(dialect=dialect))
             for index in sorted(table.indexes, key=lambda index: str(index.name))
         ]
-    statements += [*t.V3_INDEXES, *t.V6_INDEXES, *t.V9_INDEXES]
+    statements += [*m.V3_INDEXES, *m.V6_INDEXES, *m.V9_INDEXES, *m.V10_INDEXES]
     return ";\n\n".join(statements) + ";\n"
 
 

@@ -12,13 +12,13 @@ from coding.errors import Conflict
 from coding.model import Annotation
 from coding.service import access
 from coding.store import Store
-from coding.store import schema as t
+from coding.store.migrations import MIGRATIONS
 from tests.conftest import DATA, write_codings
 
 
 def test_the_workflow_runs_end_to_end(target: str, tmp_path: Path) -> None:
     with service.init_study(target, "t", DATA / "codebook_small.yaml") as store:
-        assert store.schema_version() == len(t.MIGRATIONS)
+        assert store.schema_version() == len(MIGRATIONS)
         service.import_documents(store, [DATA / "manual.md"], "t")
         units = [s.id for s in store.segments()]
         service.add_coders(store, ["amira", "ben"], "t")

@@ -288,12 +288,10 @@ def table_text(
     least = widths or {}
     width = {c: max([len(c), least.get(c, 0), *map(len, values)]) for c, values in cells.items()}
 
-    def line(values: dict[str, str]) -> str:
-        parts = [v.ljust(width[c]) if c in left else v.rjust(width[c]) for c, v in values.items()]
-        return " ".join(parts).rstrip()
-
-    rows = [line({c: cells[c][i] for c in cells}) for i in range(len(frame))]
-    return "\n".join([line({c: c for c in cells}), *rows] if header else rows)
+    # one format for every line: "{:<4} {:>2} {:<4}", each column at its width
+    spec = " ".join(f"{{:{'<' if c in left else '>'}{width[c]}}}" for c in cells).format
+    rows = [spec(*values).rstrip() for values in zip(*cells.values(), strict=True)]
+    return "\n".join([spec(*cells).rstrip(), *rows] if header else rows)
 
 
 def _texts(values: list[Any]) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,44 +33,17 @@ from coding.agreement.study import (
 from coding.errors import CodingError
 from coding.store import Store
 from coding.store import agreement as agreement_store
-from coding.store.users import LOCKED, SIGN_IN_FAILED
+from coding.store.events import changes_since, event_mark, touched_units
 
 NLP = "nlp"
 CONSENSUS = "consensus"
 NO_SUGGESTIONS = "no suggestions in this study yet (run 'coding suggest')"
-# Writes that change nothing agreement reads; any action not named here or in UNIT_EDITS
-# (imports, assignments, codebooks, documents, suggestion runs, ...) means a new read.
-NO_AGREEMENT_DATA = frozenset(
-    {"add_user", "set_password", "code_note", "set_setting", SIGN_IN_FAILED, *LOCKED.values()}
-)
-UNIT_EDITS = frozenset({"code_unit", "resolve"})
 
 
 def default_coders(assignments: pd.DataFrame) -> list[str]:
     """Coders who have completed at least one unit of an assignments frame, in name order."""
     done = assignments[assignments["completed"]]
     return sorted(set(done["coder"]))
-
-
-def touched_units(events: Sequence[tuple[str, str, dict[str, Any]]]) -> list[str] | None:
-    """The units some audit events changed for agreement (a coder's save, a reviewer's
-    decisions), or None when one of them may have changed more than units.
-
-    >>> touched_units([("code_unit", "s1", {}), ("resolve", "2 decisions",
-    ...     {"decisions": [["s2", "calm", "apply"], ["s1", "cues", "reject"]]})])
-    ['s1', 's2']
-    >>> touched_units([("code_unit", "s1", {}), ("import_codings", "file.csv", {})]) is None
-    True
-    """
-    found: dict[str, None] = {}
-    for action, subject, detail in events:
-        if action == "code_unit":
-            found[subject] = None
-        elif action == "resolve":
-            found.update((str(d[0]), None) for d in detail.get("decisions", []))
-        elif action not in NO_AGREEMENT_DATA:
-            return None
-    return list(found)
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,7 +118,7 @@ class AgreementData:
 
     @classmethod
     def read(cls, store: Store, memo: RowMemo | None = None) -> AgreementData:
-        mark = agreement_store.event_mark(store)  # before the data: later writes show
+        mark = event_mark(store)  # before the data: later writes show
         code_ids = tuple(store.codebook().codebook.code_ids)
         coders = tuple(sorted(store.coders()))
         ids, documents, starts = agreement_store.units(store)
@@ -279,7 +251,7 @@ class AgreementData:
     def refreshed(self, store: Store) -> AgreementData:
         """The study as it is now: these arrays with the units edited since read again, or a
         new read when the edits were more than units' codings and decisions."""
-        changes = agreement_store.changes_since(store, self.mark)
+        changes = changes_since(store, self.mark)
         touched = None if changes is None else touched_units(changes.events)
         if changes is None or touched is None:
             return AgreementData.read(store, self.memo)

@@ -24,6 +24,7 @@ from coding.service.codings_rows import (
 )
 from coding.store import Store
 from coding.store import coder as coder_store
+from coding.store import review as review_store
 
 AnnotationKey = tuple[str, str, str, int | None, int | None]  # segment, code, coder, span
 COMPLETE_MODES = ("auto", "documents", "segments", "none")
@@ -215,6 +216,10 @@ def import_codings(
         new_coders=rows.new_coders,
         on_progress=on_progress,
     )
+    # The review's counts are kept with the codings (store/disputes.py): brought up to date
+    # here, `coding status` and `coding disagreements` after the import read them at once.
+    on_progress(ProgressEvent("counting disagreements"))
+    review_store.kept_disputes(store)
     return CodingsImport(
         rows=rows.count,
         added=added,

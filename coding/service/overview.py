@@ -120,7 +120,7 @@ def study_overview(store: Store, user: str | Operator) -> Overview:
     documents = overview_store.document_rows(store)
     coders = store.coders(kind="human")
     progress = overview_store.progress_rows(store)
-    counts = QueueCounts(*review_store.disagreement_totals(store, code_ids))
+    counts = QueueCounts(*review_store.kept_totals(store, code_ids))
     steps = _next_steps(bool(versions), documents, coders, progress, counts)
     return Overview(
         study=store.target,

@@ -102,14 +102,19 @@ def disagreements(
     """Disagreements (:func:`coding.review.is_disagreement`) in document order, with who
     applied the code and who did not, the segment's text and the standing decision.
 
-    One query (``store/review.disagreement_list``): the rule, the order and the page
-    (``limit``, ``offset``) are SQL's, and names and texts are read for the page only.
+    One query: the rule, the order and the page (``limit``, ``offset``) are SQL's, and
+    texts are read for the page only; every coder's work is read from the kept table of
+    disagreements (``store/review.kept_page``), some coders' from their codings
+    (``store/review.disagreement_list``).
     """
     code_ids = store.codebook().codebook.code_ids
     codes = code_ids if code_id is None else [c for c in code_ids if c == code_id]
-    rows = review_store.disagreement_list(
-        store, codes, coders, open_only=open_only, limit=limit, offset=offset
-    )
+    if coders is None:  # every coder's work: the kept table answers
+        rows = review_store.kept_page(store, codes, open_only=open_only, limit=limit, offset=offset)
+    else:
+        rows = review_store.disagreement_list(
+            store, codes, coders, open_only=open_only, limit=limit, offset=offset
+        )
     found = pd.DataFrame(
         [
             (sid, doc, code, yes, no, text, start, end, decision or "", decision_id)

@@ -8,11 +8,8 @@ back as bit masks, one grouped row per segment over the covering index of ``anno
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,32 +18,11 @@ from sqlalchemy import BigInteger, and_, case, cast, distinct, func, literal_col
 
 from coding.model import Decision
 from coding.store import schema as t
+from coding.store.cursor import driver_rows
 from coding.store.store import Store
 
 IntArray = npt.NDArray[np.int64]
 MASK_BITS = 62  # codes per mask column: sums of distinct powers of two stay inside int64
-_CHUNK = 50_000  # rows fetched from the cursor at a time
-
-
-@dataclass(frozen=True)
-class Changes:
-    """The audit events after a mark: (action, subject, detail) each, and the new mark."""
-
-    events: list[tuple[str, str, dict[str, Any]]]
-    mark: tuple[int, int, str]  # as :func:`event_mark` gives it
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a read builds many small tuples (they hold no
-    cycles; the collector would walk them again and again as they pile up)."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _fetch(store: Store, query: Any, width: int) -> list[tuple[Any, ...]]:
@@ -55,28 +31,7 @@ def _fetch(store: Store, query: Any, width: int) -> list[tuple[Any, ...]]:
 
     Bound values are sent as they are (no result types are converted), so only for plain
     text and integer columns; IN lists are expanded when the query is compiled."""
-    with _collector_paused():
-        return _columns(_rows(store, query), width)
-
-
-def _rows(store: Store, query: Any) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
-    with store.engine.connect() as conn:
-        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        params = compiled.construct_params()
-        bound: Any = (
-            tuple(params[name] for name in compiled.positiontup or ())
-            if compiled.positional
-            else params
-        )
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(str(compiled), bound)
-            while chunk := cursor.fetchmany(_CHUNK):
-                rows += chunk
-        finally:
-            cursor.close()
-    return rows
+    return _columns(driver_rows(store, query), width)
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
@@ -181,33 +136,3 @@ def newest_suggestions(
     query = select(sg.c.segment_id, code).where(sg.c.run_id == run_id, code.is_not(None))
     ids, codes = _fetch(store, query, 2)
     return scored, list(ids), _ints(codes)
-
-
-def event_mark(store: Store) -> tuple[int, int, str]:
-    """(number of audit events, highest event id, when the first was written): where
-    :func:`changes_since` starts; the first event's time tells studies at one path apart."""
-    e = t.events
-    first = select(e.c.at).order_by(e.c.id).limit(1).scalar_subquery()
-    with store.engine.connect() as conn:
-        count, top, began = conn.execute(select(func.count(), func.max(e.c.id), first)).one()
-    return int(count), int(top or 0), str(began or "")
-
-
-def changes_since(store: Store, mark: tuple[int, int, str]) -> Changes | None:
-    """The events written after ``mark``; None when they cannot be told apart from earlier
-    ones (an event with a lower id committed late, on PostgreSQL; one written meanwhile; or
-    another study now at the same place)."""
-    count, top, began = mark
-    e = t.events
-    query = select(e.c.id, e.c.action, e.c.subject, e.c.detail).where(e.c.id > top)
-    rows = store.frame(query.order_by(e.c.id))
-    now = event_mark(store)
-    if now[0] != count + len(rows) or now[2] != began:
-        return None
-    events = [
-        (str(action), str(subject), json.loads(detail) if detail else {})
-        for action, subject, detail in zip(
-            rows["action"], rows["subject"], rows["detail"], strict=True
-        )
-    ]
-    return Changes(events, now)

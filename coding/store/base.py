@@ -23,6 +23,7 @@ from coding.model import (
 )
 from coding.store import schema as t
 from coding.store.engine import BUSY_TIMEOUT_MS, display_target, is_url, make_engine
+from coding.store.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -212,12 +213,12 @@ class StoreBase:
                 store.migrate()  # also completes an init stopped before its first write
             elif applied == 0:
                 raise NotFound(f"{shown}: not a Concord study (no schema_version table)")
-            elif applied < len(t.MIGRATIONS):
+            elif applied < len(MIGRATIONS):
                 store.migrate()
-            elif applied > len(t.MIGRATIONS):
+            elif applied > len(MIGRATIONS):
                 raise CodingError(
                     f"{shown}: study schema v{applied} is newer than this Concord (v"
-                    f"{len(t.MIGRATIONS)}); upgrade Concord"
+                    f"{len(MIGRATIONS)}); upgrade Concord"
                 )
         except DatabaseError as err:  # not a database, locked, unreachable server, ...
             store.close()
@@ -254,7 +255,7 @@ class StoreBase:
         """Apply pending migrations in order, each in one transaction; return the version."""
         with self._write() as conn:
             t.metadata.create_all(conn, tables=[t.schema_version])
-        target = len(t.MIGRATIONS) if upto is None else upto
+        target = len(MIGRATIONS) if upto is None else upto
         for number in range(1, target + 1):
             with self._write() as conn:
                 # Re-read inside the write transaction: another process may have migrated.
@@ -263,7 +264,7 @@ class StoreBase:
                 applied = conn.execute(select(func.count()).select_from(t.schema_version))
                 if applied.scalar_one() >= number:
                     continue
-                t.MIGRATIONS[number - 1](conn)
+                MIGRATIONS[number - 1](conn)
                 conn.execute(
                     insert(t.schema_version).values(version=number, applied_at=timestamp())
                 )

@@ -46,7 +46,9 @@ def progress_rows(store: Store) -> list[ProgressRow]:
             func.count(a.c.completed_at).label("completed"),
         )
         .select_from(a.join(s, s.c.id == a.c.segment_id))
-        .group_by(a.c.coder, s.c.document_id)
+        # Document first: SQLite then walks the segments of each document from an index
+        # alone (segments (document_id, id)) and finds each one's assignments by index.
+        .group_by(s.c.document_id, a.c.coder)
     ).subquery("per_document")
     p = per_document.c
     query = (

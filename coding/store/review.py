@@ -12,6 +12,8 @@ from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
 from coding.model import Decision
 from coding.store import schema as t
 from coding.store.attributes import ValueFilter
+from coding.store.cursor import driver_rows
+from coding.store.events import event_mark
 from coding.store.store import Store
 
 if TYPE_CHECKING:
@@ -202,6 +204,72 @@ def _with_coders(
                 rows.append((*pair, [], []))
             applied_by, not_applied_by = rows[-1][8:]
             (applied_by if yes else not_applied_by).append(coder)
+    return rows
+
+
+def kept_disputes(store: Store) -> None:
+    """Bring the kept table of disagreements (``coding/store/disputes.py``) up to the audit
+    trail's present, when it is not there already (two small reads when it is)."""
+    if store.disputes_mark() != event_mark(store):
+        store.refresh_disputes()
+
+
+def kept_totals(store: Store, code_ids: Sequence[str]) -> tuple[int, int, int]:
+    """:func:`disagreement_totals` read from the kept table (brought up to date first)."""
+    kept_disputes(store)
+    d, st, codes = t.disputes, standing(), only_codes(store, code_ids)
+    query = (
+        select(func.count(d.c.segment_id.distinct()), func.count(), func.count(st.c.id))
+        .select_from(
+            d.outerjoin(st, and_(st.c.segment_id == d.c.segment_id, st.c.code_id == d.c.code_id))
+        )
+        .where(*([] if codes is None else [d.c.code_id.in_(codes)]))
+    )
+    with store.engine.connect() as conn:
+        segments, pairs, resolved = conn.execute(query).one()
+    return int(segments), int(pairs), int(resolved)
+
+
+def kept_page(
+    store: Store,
+    code_ids: Sequence[str],
+    *,
+    open_only: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[DisagreementRow]:
+    """:func:`disagreement_list` of every coder's work, read from the kept table (brought up
+    to date first): the page is cut from the table in document order, then its texts read."""
+    kept_disputes(store)
+    d, st, s, codes = t.disputes, standing(), t.segments, only_codes(store, code_ids)
+    order = case({c: i for i, c in enumerate(code_ids)}, value=d.c.code_id, else_=len(code_ids))
+    page = (
+        select(d, order.label("code_order"), st.c.id.label("decision_id"), st.c.decision)
+        .outerjoin(st, and_(st.c.segment_id == d.c.segment_id, st.c.code_id == d.c.code_id))
+        .where(
+            *([] if codes is None else [d.c.code_id.in_(codes)]),
+            *([st.c.id.is_(None)] if open_only else []),
+        )
+        .order_by(d.c.document_id, d.c.kind, d.c.position, "code_order", d.c.segment_id)
+        .limit(limit)
+        .offset(offset)
+    ).subquery("page")
+    p = page.c
+    query = (
+        select(p.segment_id, p.document_id, p.code_id, s.c.text, s.c.start, s.c.end)
+        .add_columns(p.decision_id, p.decision, p.applied_by, p.submitters)
+        .join(s, s.c.id == p.segment_id)
+        .order_by(p.document_id, p.kind, p.position, p.code_order, p.segment_id)
+    )
+    names: dict[tuple[str, str], tuple[list[str], list[str]]] = {}  # few distinct pairs
+    rows: list[DisagreementRow] = []
+    for *pair, applied_by, submitters in driver_rows(store, query):
+        if (applied_by, submitters) not in names:
+            applied = applied_by.split(t.DISPUTE_SEP)
+            others = set(submitters.split(t.DISPUTE_SEP)).difference(applied)
+            names[applied_by, submitters] = (sorted(applied), sorted(others))
+        yes, no = names[applied_by, submitters]
+        rows.append((*pair, list(yes), list(no)))
     return rows
 
 

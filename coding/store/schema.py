@@ -1,12 +1,11 @@
-"""Tables (SQLAlchemy Core) and ordered migrations. Times are ISO-8601 UTC TEXT."""
+"""Tables (SQLAlchemy Core); :mod:`coding.store.migrations` creates them in order. Times are
+ISO-8601 UTC TEXT."""
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Connection,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -17,7 +16,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 
@@ -285,41 +283,6 @@ V1_TABLES = (
 V2_TABLES = (users, code_notes)
 
 
-# Version 3: a coder's own work is read by coder on every page of the app. Plain DDL: an
-# Index object would attach itself to the Table and be created by migration 1 as well.
-V3_INDEXES = (
-    "CREATE INDEX ix_assignments_coder ON assignments (coder)",
-    "CREATE INDEX ix_annotations_coder_segment ON annotations (coder, segment_id)",
-)
-
-
-# Each migration runs in its own transaction; schema_version holds one row per applied number.
-Migration = Callable[[Connection], None]
-
-
-def _tables(*tables: Table) -> Migration:
-    """A migration that creates these tables (and their indexes)."""
-
-    def run(conn: Connection) -> None:
-        metadata.create_all(conn, tables=list(tables))
-
-    return run
-
-
-def _statements(ddl: tuple[str, ...]) -> Migration:
-    """A migration that runs these DDL statements (indexes: plain DDL, see version 3)."""
-
-    def run(conn: Connection) -> None:
-        for statement in ddl:
-            conn.execute(text(statement))
-
-    return run
-
-
-# Version 6: sign-in counts recent failures and lockouts by action and time on every attempt.
-V6_INDEXES = ("CREATE INDEX IF NOT EXISTS ix_events_action_at ON events (action, at)",)
-
-
 # Version 7: attributes of units (speaker, site, wave) and of documents (setting, year), each
 # name declared once with its scope and type; values are stored as text in a canonical form
 # (numbers as written by ``float`` without a needless ".0", dates as YYYY-MM-DD).
@@ -367,23 +330,28 @@ llm_answers = Table(
 )
 
 
-# Version 9: the review's counts join every annotation to its coder's submission of the unit;
-# with completed_at in the index that join (and the count of a unit's submitters) reads the
-# index alone.
-V9_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_assignments_submitted "
-    "ON assignments (segment_id, coder, completed_at)",
+# Version 10: what the review counts, kept as a table: the disagreements of every unit, with
+# the coders who applied the code and those who submitted the unit (names joined by
+# DISPUTE_SEP: coder names hold no comma), and the unit's place; ``derived`` holds the audit
+# mark each derived table was read at.
+DISPUTE_SEP = ","
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("segment_id", String(64), primary_key=True),
+    Column("code_id", String(200), primary_key=True),
+    Column("applied", Integer, nullable=False),
+    Column("submitted", Integer, nullable=False),
+    Column("applied_by", Text, nullable=False),
+    Column("submitters", Text, nullable=False),
+    Column("document_id", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("position", Integer, nullable=False),
+    Index("ix_disputes_place", "document_id", "kind", "position", "segment_id"),
 )
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    _tables(*V1_TABLES),
-    _tables(*V2_TABLES),
-    _statements(V3_INDEXES),
-    _tables(unit_memos),
-    _tables(annotation_history, unit_memo_history),
-    _statements(V6_INDEXES),
-    _tables(attributes, unit_attributes, document_attributes),
-    _tables(llm_answers),
-    _statements(V9_INDEXES),
+derived = Table(
+    "derived",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("mark", Text, nullable=False),
 )

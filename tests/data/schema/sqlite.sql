@@ -281,6 +281,27 @@ CREATE TABLE llm_answers (
 	PRIMARY KEY (model, prompt_hash, text_hash)
 );
 
+CREATE TABLE disputes (
+	segment_id VARCHAR(64) NOT NULL, 
+	code_id VARCHAR(200) NOT NULL, 
+	applied INTEGER NOT NULL, 
+	submitted INTEGER NOT NULL, 
+	applied_by TEXT NOT NULL, 
+	submitters TEXT NOT NULL, 
+	document_id VARCHAR(200) NOT NULL, 
+	kind VARCHAR(20) NOT NULL, 
+	position INTEGER NOT NULL, 
+	PRIMARY KEY (segment_id, code_id)
+);
+
+CREATE INDEX ix_disputes_place ON disputes (document_id, kind, position, segment_id);
+
+CREATE TABLE derived (
+	name VARCHAR(50) NOT NULL, 
+	mark TEXT NOT NULL, 
+	PRIMARY KEY (name)
+);
+
 CREATE INDEX ix_assignments_coder ON assignments (coder);
 
 CREATE INDEX ix_annotations_coder_segment ON annotations (coder, segment_id);
@@ -288,3 +309,5 @@ CREATE INDEX ix_annotations_coder_segment ON annotations (coder, segment_id);
 CREATE INDEX IF NOT EXISTS ix_events_action_at ON events (action, at);
 
 CREATE INDEX IF NOT EXISTS ix_assignments_submitted ON assignments (segment_id, coder, completed_at);
+
+CREATE INDEX IF NOT EXISTS ix_segments_document_unit ON segments (document_id, id);
