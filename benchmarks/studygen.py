@@ -36,6 +36,7 @@ from coding.store import schema as tables
 from coding.store.base import timestamp
 from coding.store.bulk import insert_many
 from coding.store.coding import insert_annotations
+from coding.store.review import kept_disputes
 
 CODERS = ("ana", "ben")
 UNITS_PER_DOCUMENT = 1000
@@ -264,6 +265,7 @@ def build_store(
             ]
             for coder in study.applied:
                 _store_coder(store, study, coder, units, version, actor)
+        kept_disputes(store)  # as `coding import-codings` does at its end
 
 
 def _store_coder(

@@ -89,7 +89,7 @@ def _role_without_temporary_tables(url: str) -> str:
         c.execute(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC')
         c.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
         c.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-        c.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
+        c.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
         c.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
     return url.replace("://concord@", f"://{role}@", 1)
 
