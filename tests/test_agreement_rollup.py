@@ -190,9 +190,3 @@ def test_the_command_marks_rolled_up_rows_in_every_format(db: Path) -> None:
     assert csv.output.splitlines()[1].startswith('"code","a",1,True,')
     rows = json.loads(runner.invoke(cli, ["agreement", str(db), "--format", "json"]).output)
     assert {r["code_id"]: (r["level"], r["rolled_up"]) for r in rows}["a.x"] == (2, False)
-
-
-def test_the_command_refuses_a_level_with_the_disagreements_list(db: Path) -> None:
-    result = CliRunner().invoke(cli, ["agreement", str(db), "--disagreements", "--level", "1"])
-    assert result.exit_code != 0
-    assert "--level" in result.output

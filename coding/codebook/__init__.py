@@ -33,6 +33,7 @@ from coding.codebook.fields import (
     MULTILINE_CSV_COLUMNS,
 )
 from coding.codebook.hierarchy import (
+    ancestors_of,
     exclusive_groups,
     has_children,
     levels,
@@ -51,6 +52,7 @@ __all__ = [
     "LIST_SEPARATOR",
     "MAX_DEPTH",
     "MULTILINE_CSV_COLUMNS",
+    "ancestors_of",
     "codebook_to_data",
     "diff_codebooks",
     "exclusive_groups",

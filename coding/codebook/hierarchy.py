@@ -44,6 +44,15 @@ def _ancestors(code_id: str, parents: Mapping[str, str | None]) -> list[str]:
     return out
 
 
+def ancestors_of(parents: Mapping[str, str | None]) -> dict[str, list[str]]:
+    """Each code's ancestors, nearest first.
+
+    >>> ancestors_of({"a": None, "a.x": "a", "a.x.i": "a.x"})
+    {'a': [], 'a.x': ['a'], 'a.x.i': ['a.x', 'a']}
+    """
+    return {code_id: _ancestors(code_id, parents) for code_id in parents}
+
+
 def rollup(codes: Mapping[str, float], parents: Mapping[str, str | None]) -> dict[str, float]:
     """Codes (id -> score) with every ancestor added at the highest score below or at it.
 
