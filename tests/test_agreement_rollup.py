@@ -190,3 +190,12 @@ def test_the_command_marks_rolled_up_rows_in_every_format(db: Path) -> None:
     assert csv.output.splitlines()[1].startswith('"code","a",1,True,')
     rows = json.loads(runner.invoke(cli, ["agreement", str(db), "--format", "json"]).output)
     assert {r["code_id"]: (r["level"], r["rolled_up"]) for r in rows}["a.x"] == (2, False)
+
+
+def test_the_agreement_page_names_a_rolled_up_row(db: Path) -> None:
+    from coding.ui import agreement as page
+
+    with Store.open(db) as store:
+        table = agreement_service.agreement_report(store)
+    shown = page.per_code(table, {"a": "A", "a.x": "X"}, 0, multi=False)
+    assert list(shown["Code"])[:2] == ["A (rolled up)", "X"]
