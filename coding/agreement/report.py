@@ -254,13 +254,17 @@ def study_table(
     seed: int = 0,
     alpha_ci: str = "units",
     memo: RowMemo | None = None,
+    pooled: Study | None = None,
 ) -> pd.DataFrame:
     """:func:`agreement_table` of a :class:`~coding.agreement.study.Study`; rows already in
     ``memo`` (computed from the same unit types, or for pooled rows the same flags, with the
-    same settings) are taken from it, the others computed and kept there."""
+    same settings) are taken from it, the others computed and kept there. The rows pooled
+    over codes (per document, overall) pool the codes of ``pooled`` when given (the same
+    coders and units; say, the codes as coded while ``study`` rolls parents up)."""
     _check_options(by, alpha_ci)
     memo = RowMemo() if memo is None else memo
     cube = study.cube
+    source = study if pooled is None else pooled
     with_document = by != "code"
     rows: list[dict[str, Any]] = []
     settings = (seed, bootstrap, alpha_ci)
@@ -275,10 +279,10 @@ def study_table(
     def add_pooled(scope: str, document_id: str | None, part: slice) -> None:
         code_id = OVERALL if scope == OVERALL else ALL_CODES
         key = f"{scope}\x1f{code_id}\x1f{document_id}"
-        flags = (cube[:, :, part], study.completed[:, part])
+        flags = (source.cube[:, :, part], source.completed[:, part])
 
         def compute() -> dict[str, Any]:
-            ratings = _ratings(_pool(flags[0]), study.coders)
+            ratings = _ratings(_pool(flags[0]), source.coders)
             stats = _row(ratings, bootstrap, _rng(seed, key), alpha_ci)
             _add_set_alpha(stats, flags[0] == 1, flags[1])
             return stats
@@ -290,7 +294,7 @@ def study_table(
         for k, code_id in enumerate(study.code_ids):
             add("code", code_id, None, cube[k])
     elif by == "document":
-        for document_id, part in _document_slices(study.document_ids):
+        for document_id, part in _document_slices(source.document_ids):
             add_pooled("document", document_id, part)
     else:
         for document_id, part in _document_slices(study.document_ids):

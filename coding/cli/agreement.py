@@ -32,6 +32,8 @@ SHOWN = (
     "pair",
     "code_id",
     "document_id",
+    "level",
+    "rolled_up",
     "coders",
     "characters",
     "coded_characters",
@@ -60,8 +62,17 @@ IGNORED_BY = {
         "--by",
         "--bootstrap",
         "--seed",
+        "--level",
     ),
-    "--disagreements": ("--pairwise", "--nlp", "--consensus", "--by", "--bootstrap", "--seed"),
+    "--disagreements": (
+        "--pairwise",
+        "--nlp",
+        "--consensus",
+        "--by",
+        "--bootstrap",
+        "--seed",
+        "--level",
+    ),
     "--pairwise": ("--by",),  # one table per pair, always by code
 }
 AGREEING = {("--pairwise", "--by code")}  # what --pairwise does anyway
@@ -81,6 +92,14 @@ AGREEING = {("--pairwise", "--by code")}  # what --pairwise does anyway
     help="What each row is about: code, document, code-document, or an attribute of units "
     "or documents (the per-code table for each of its values).",
 )
+@click.option(
+    "--level",
+    type=click.IntRange(min=1),
+    help="One level of the code hierarchy alone (1: top-level codes), each parent rolled up; "
+    "the overall row then pools that level's codes. Without it, a codebook with parent codes "
+    "gives every code's row, a parent's rolled up (columns level and rolled_up), and the "
+    "overall row pools the codes as coded.",
+)
 @BOOTSTRAP
 @SEED
 @flag("--nlp", "Add NLP suggestions as coder 'nlp'.", "include_nlp")
@@ -99,6 +118,7 @@ def agreement(
     study: str,
     coders: str | None,
     by: str,
+    level: int | None,
     bootstrap: int,
     seed: int,
     include_nlp: bool,
@@ -110,6 +130,9 @@ def agreement(
 ) -> None:
     """Agreement per code and overall (alpha, kappa, AC1, ... with bootstrap CIs).
 
+    A parent code is rolled up: a coder applied it on a unit where they applied it or any of
+    its descendants. The disagreements stay per code as coded.
+
     Example: coding agreement study.db --bootstrap 1000 --format csv
     """
     names = [c.strip() for c in coders.split(",") if c.strip()] if coders else None
@@ -117,7 +140,15 @@ def agreement(
     with open_study(study) as store:
         if by not in agreement_by.BUILT_IN and not (span_level or list_disagreements or pairwise):
             table = agreement_by.agreement_by_attribute(
-                store, Operator(actor()), by, names, bootstrap, seed, include_nlp, include_consensus
+                store,
+                Operator(actor()),
+                by,
+                names,
+                bootstrap,
+                seed,
+                include_nlp,
+                include_consensus,
+                level,
             )
             keep = [str(table.columns[0])]
         elif span_level:
@@ -126,11 +157,11 @@ def agreement(
             table = service.disagreements(store, names)
         elif pairwise:
             table = agreement_service.pairwise_report(
-                store, names, include_nlp, include_consensus, bootstrap, seed
+                store, names, include_nlp, include_consensus, bootstrap, seed, level
             )
         else:
             table = agreement_service.agreement_report(
-                store, names, by, bootstrap, seed, include_nlp, include_consensus
+                store, names, by, bootstrap, seed, include_nlp, include_consensus, level
             )
     if list_disagreements:
         echo_disagreements(table, fmt)
@@ -172,7 +203,11 @@ def _metrics_view(table: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in SHOWN if c in table.columns and _shown(table[c])]
     shown = table[columns].copy()
     for column in shown.columns:
-        if shown[column].dtype.kind == "f" or column.endswith(("_ci_low", "_ci_high")):
+        if column == "rolled_up":
+            shown[column] = shown[column].map({True: "yes", False: ""})
+        elif column == "level":
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else str(v))
+        elif shown[column].dtype.kind == "f" or column.endswith(("_ci_low", "_ci_high")):
             shown[column] = shown[column].map(_num)
     return shown.rename(columns=RENAMED)
 

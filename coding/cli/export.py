@@ -90,6 +90,18 @@ def _excerpts(value: str) -> int | None:
     "(default: programme).",
 )
 @click.option(
+    "--matrix-columns",
+    metavar="ATTRIBUTE",
+    help="The matrix's columns: the values of this attribute (default: the codes); the codes "
+    "then are its rows, unless --matrix-code names one code to count by rows x columns.",
+)
+@click.option(
+    "--matrix-code",
+    metavar="CODE",
+    help="With --matrix-columns: the one code the matrix counts, in cells of the rows' values "
+    "(--matrix-rows, default programme) x the columns' values.",
+)
+@click.option(
     "--excerpts",
     default=str(export_service.EXCERPTS),
     show_default=True,
@@ -103,6 +115,8 @@ def export(
     only: str | None,
     formats: str | None,
     matrix_rows: str | None,
+    matrix_columns: str | None,
+    matrix_code: str | None,
     excerpts: str,
 ) -> None:
     """Export coded segments, theme report, matrix, agreement, audit log, .qdc and .qdpx.
@@ -133,6 +147,8 @@ def export(
                 excerpts=cap,
                 on_progress=bar,
                 matrix_rows=matrix_rows,
+                matrix_columns=matrix_columns,
+                matrix_code=matrix_code,
             )
     finally:
         bar.close()

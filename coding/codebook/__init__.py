@@ -32,7 +32,16 @@ from coding.codebook.fields import (
     MAX_DEPTH,
     MULTILINE_CSV_COLUMNS,
 )
-from coding.codebook.hierarchy import exclusive_groups, parents_of, rollup, rollup_columns
+from coding.codebook.hierarchy import (
+    ancestors_of,
+    exclusive_groups,
+    has_children,
+    levels,
+    parents_of,
+    rollup,
+    rollup_columns,
+    rollup_rows,
+)
 from coding.codebook.read import parse_codebook, read_codebook
 from coding.codebook.write import codebook_to_data, diff_codebooks, write_codebook
 
@@ -43,13 +52,17 @@ __all__ = [
     "LIST_SEPARATOR",
     "MAX_DEPTH",
     "MULTILINE_CSV_COLUMNS",
+    "ancestors_of",
     "codebook_to_data",
     "diff_codebooks",
     "exclusive_groups",
+    "has_children",
+    "levels",
     "parents_of",
     "parse_codebook",
     "read_codebook",
     "rollup",
     "rollup_columns",
+    "rollup_rows",
     "write_codebook",
 ]

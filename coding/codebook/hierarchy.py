@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from coding.model import Codebook
 
@@ -41,6 +42,15 @@ def _ancestors(code_id: str, parents: Mapping[str, str | None]) -> list[str]:
         out.append(node)
         node = parents.get(node)
     return out
+
+
+def ancestors_of(parents: Mapping[str, str | None]) -> dict[str, list[str]]:
+    """Each code's ancestors, nearest first.
+
+    >>> ancestors_of({"a": None, "a.x": "a", "a.x.i": "a.x"})
+    {'a': [], 'a.x': ['a'], 'a.x.i': ['a.x', 'a']}
+    """
+    return {code_id: _ancestors(code_id, parents) for code_id in parents}
 
 
 def rollup(codes: Mapping[str, float], parents: Mapping[str, str | None]) -> dict[str, float]:
@@ -76,4 +86,49 @@ def rollup_columns(
             if ancestor in column:
                 k = column[ancestor]
                 out[:, k] = np.fmax(out[:, k], values[:, j])
+    return out
+
+
+def levels(parents: Mapping[str, str | None]) -> dict[str, int]:
+    """Each code's level in the hierarchy: 1 for a top-level code, 2 for its children, ...
+
+    >>> levels({"a": None, "a.x": "a", "a.x.i": "a.x", "b": None})
+    {'a': 1, 'a.x': 2, 'a.x.i': 3, 'b': 1}
+    """
+    return {code_id: 1 + len(_ancestors(code_id, parents)) for code_id in parents}
+
+
+def has_children(parents: Mapping[str, str | None]) -> set[str]:
+    """The codes some other code names as its parent.
+
+    >>> sorted(has_children({"a": None, "a.x": "a", "b": None}))
+    ['a']
+    """
+    return {parent for code_id, parent in parents.items() if parent and parent != code_id}
+
+
+def rollup_rows(
+    flags: npt.NDArray[np.bool_],
+    code_ids: Sequence[str],
+    parents: Mapping[str, str | None],
+    every: bool = False,
+) -> npt.NDArray[np.bool_]:
+    """Flags with codes on the first axis, each code's row combined with its descendants':
+    a logical OR (the code applies where it or any descendant applies), or with ``every``
+    a logical AND (it holds where it holds for the code and all its descendants).
+
+    >>> flags = np.array([[False, False], [True, False], [False, True]])
+    >>> rollup_rows(flags, ["a", "a.x", "a.y"], {"a": None, "a.x": "a", "a.y": "a"}).tolist()
+    [[True, True], [True, False], [False, True]]
+    """
+    out = np.array(flags, dtype=bool, copy=True)
+    row = {c: j for j, c in enumerate(code_ids)}
+    for j, code_id in enumerate(code_ids):
+        for ancestor in _ancestors(code_id, parents):
+            if ancestor in row:
+                k = row[ancestor]
+                if every:
+                    out[k] &= flags[j]
+                else:
+                    out[k] |= flags[j]
     return out

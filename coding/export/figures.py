@@ -23,16 +23,26 @@ def _label_cells(ax: Any, values: np.ndarray, count: pd.DataFrame) -> None:
         ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
 
 
-def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
-    """Heatmap of ``matrix`` cells as PNG or SVG bytes; identical input gives identical bytes."""
+def heatmap(
+    cells: pd.DataFrame,
+    fmt: str = "png",
+    title: str = "",
+    rows: str | None = None,
+    columns: str = "code_name",
+    share_of: str | None = None,
+) -> bytes:
+    """Heatmap of ``matrix`` cells as PNG or SVG bytes; identical input gives identical bytes.
+    Rows are the values of the cells' column ``rows`` (default: the first, programme or an
+    attribute), columns those of ``columns``; ``share_of`` says whose segments a share counts
+    (default: the rows')."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown figure format {fmt!r}")
-    rows = str(cells.columns[0])  # programme, or the attribute the rows are by
+    rows = str(cells.columns[0]) if rows is None else rows
     programmes = list(dict.fromkeys(cells[rows]))
-    codes = list(dict.fromkeys(cells["code_name"]))
-    share = cells.pivot(index=rows, columns="code_name", values="share")
+    codes = list(dict.fromkeys(cells[columns]))
+    share = cells.pivot(index=rows, columns=columns, values="share")
     share = share.loc[programmes, codes]
-    count = cells.pivot(index=rows, columns="code_name", values="segments")
+    count = cells.pivot(index=rows, columns=columns, values="segments")
     count = count.loc[programmes, codes]
     values = share.to_numpy(dtype=float)
     # Imported here: matplotlib costs a quarter of a second, which every other command would
@@ -68,7 +78,7 @@ def heatmap(cells: pd.DataFrame, fmt: str = "png", title: str = "") -> bytes:
         ax.set_xticks(range(len(codes)), [c.replace(" ", "\n", 1) for c in codes], fontsize=8)
         ax.set_yticks(range(len(programmes)), programmes, fontsize=9)
         _label_cells(ax, values, count)
-        label = "programme" if rows == "programme" else f"{rows} value"
+        label = share_of or ("programme" if rows == "programme" else f"{rows} value")
         fig.colorbar(image, ax=ax, label=f"share of the {label}'s segments", shrink=0.8)
         if title:
             ax.set_title(title, fontsize=10)

@@ -17,7 +17,7 @@ from typing import IO
 import pandas as pd
 
 from coding.export import document as doc
-from coding.export import report, tables
+from coding.export import matrix, report, tables
 from coding.export.cells import write_csv
 from coding.export.records import write_json
 from coding.export.study import StudyData
@@ -153,8 +153,10 @@ def _matrix(data: StudyData, fmt: str, _options: Options) -> list[File]:
                 f"{name}.xlsx",
                 _xlsx(
                     lambda: {
-                        "counts": tables.matrix_wide(data.matrix_cells, "segments"),
-                        "share": tables.matrix_wide(data.matrix_cells, "share"),
+                        "counts": matrix.matrix_wide(
+                            data.matrix_cells, "segments", *data.matrix_axes
+                        ),
+                        "share": matrix.matrix_wide(data.matrix_cells, "share", *data.matrix_axes),
                         "cells": data.matrix_cells,
                     }
                 ),

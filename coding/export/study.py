@@ -7,7 +7,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from coding.export import document, figures, report, tables
+from coding.export import document, figures, matrix, report, tables
 from coding.model import CodebookVersion, Document
 from coding.refi.cases import StudyAttributes
 
@@ -34,6 +34,10 @@ class StudyData:
     attributes: StudyAttributes = field(default_factory=StudyAttributes)
     # the matrix export's rows: by programme, or by an attribute (segment id -> value)
     matrix_rows: tuple[str, dict[str, str]] | None = None
+    # its columns: the codes, or an attribute's values (the codes then are the rows, unless
+    # ``matrix_code`` names the one code counted in cells of rows x columns)
+    matrix_columns: tuple[str, dict[str, str]] | None = None
+    matrix_code: str | None = None
 
     @cached_property
     def coded(self) -> pd.DataFrame:
@@ -49,21 +53,50 @@ class StudyData:
 
     @cached_property
     def cells(self) -> pd.DataFrame:
-        return tables.matrix(self.coded, self.segments, self.codebook.codebook)
+        return matrix.matrix(self.coded, self.segments, self.codebook.codebook)
 
     @cached_property
     def matrix_cells(self) -> pd.DataFrame:
-        """The matrix export's cells: :attr:`cells`, or by the attribute of ``matrix_rows``."""
-        if self.matrix_rows is None:
+        """The matrix export's cells: :attr:`cells`, or by the attributes of ``matrix_rows``
+        and ``matrix_columns``."""
+        codebook = self.codebook.codebook
+        if self.matrix_columns is not None and self.matrix_code is not None:
+            rows = self.matrix_rows or ("programme", self._programmes)
+            return matrix.matrix_of_code(
+                self.coded, self.segments, codebook, self.matrix_code, rows, self.matrix_columns
+            )
+        by = self.matrix_columns or self.matrix_rows
+        if by is None:
             return self.cells
-        name, values = self.matrix_rows
-        return tables.matrix_by(self.coded, self.segments, self.codebook.codebook, name, values)
+        return matrix.matrix_by(self.coded, self.segments, codebook, *by)
+
+    @property
+    def _programmes(self) -> dict[str, str]:
+        programmes = self.segments["programme"].replace("", tables.NO_PROGRAMME)
+        return dict(zip(self.segments["segment_id"], programmes, strict=True))
+
+    @property
+    def matrix_axes(self) -> tuple[str, str]:
+        """The columns of :attr:`matrix_cells` whose values are the matrix's rows and
+        columns."""
+        first = str(self.matrix_cells.columns[0])
+        if self.matrix_columns is None:
+            return first, "code_id"
+        name = self.matrix_columns[0]
+        return (first, name) if self.matrix_code is not None else ("code_id", name)
 
     def matrix_figure(self, fmt: str) -> bytes:
-        """The matrix export's heatmap (the theme report's, unless rows are by an attribute)."""
-        if self.matrix_rows is None:
+        """The matrix export's heatmap (the theme report's, unless by attributes)."""
+        if self.matrix_rows is None and self.matrix_columns is None:
             return self.figure_png if fmt == "png" else self.figure_svg
-        return figures.heatmap(self.matrix_cells, fmt, title=FIGURE_TITLE)
+        rows, columns = (a.replace("code_id", "code_name") for a in self.matrix_axes)
+        title, share_of = FIGURE_TITLE, None
+        if self.matrix_code is not None:
+            name = self.codebook.codebook.code(self.matrix_code).name
+            title, share_of = f"Share of segments with the final code {name}", "cell"
+        elif self.matrix_columns is not None:
+            share_of = _value_of(self.matrix_columns[0])
+        return figures.heatmap(self.matrix_cells, fmt, title, rows, columns, share_of)
 
     @cached_property
     def audit(self) -> pd.DataFrame:
@@ -100,3 +133,7 @@ class StudyData:
     @cached_property
     def _theme_blocks(self) -> dict[int | None, list[document.Block]]:
         return {}
+
+
+def _value_of(name: str) -> str:
+    return "programme" if name == "programme" else f"{name} value"

@@ -1,4 +1,4 @@
-"""The export tables: coded segments with final codes, the programme x code matrix, audit log.
+"""The export tables: coded segments with final codes and the audit log (the matrix: matrix.py).
 
 Only revealed work is used: an annotation counts once its coder has completed the segment.
 Final codes come from ``coding.review.final_codes``; every row says on what basis it stands.
@@ -194,90 +194,6 @@ def location(row: Mapping[str, Any]) -> str:
         f"{row['document_id']}{section}, unit {int(row['position']) + 1}, "
         f"chars {int(row['start'])}\u2013{int(row['end'])}"
     )
-
-
-STATUS_RANK = {"agreed": 0, "resolved": 1, "single": 2}
-MATRIX_COLUMNS = [
-    "programme",
-    "code_id",
-    "code_name",
-    "segments",
-    "programme_segments",
-    "share",
-    "top_excerpts",
-]
-
-
-def matrix(
-    coded: pd.DataFrame, segments: pd.DataFrame, codebook: Codebook, top: int = 3
-) -> pd.DataFrame:
-    """Programme x code cells: segments with the final code, share of the programme's
-    segments, and the top excerpts (agreed first, then resolved, then single; in order)."""
-    programmes = segments["programme"].replace("", NO_PROGRAMME)
-    totals = programmes.value_counts().to_dict()
-    final = coded[coded["final"] == "yes"] if not coded.empty else coded
-    counts: dict[tuple[str, str], int] = {}
-    excerpts: dict[tuple[str, str], list[str]] = {}
-    if not final.empty:
-        counts = final.groupby(["programme", "code_id"])["segment_id"].nunique().to_dict()
-        ranked = final.assign(_rank=final["status"].map(STATUS_RANK)).sort_values(
-            ["programme", "code_id", "_rank", "document_id", "position"], kind="stable"
-        )
-        for row in (
-            ranked.groupby(["programme", "code_id"], sort=False).head(top).to_dict("records")
-        ):
-            cell = excerpts.setdefault((row["programme"], row["code_id"]), [])
-            cell.append(f"[{location(row)}] {_short(row['text'])}")
-    rows = []
-    for programme in sorted(totals):
-        for code in codebook.codes:
-            count = int(counts.get((programme, code.id), 0))
-            total = int(totals[programme])
-            rows.append(
-                {
-                    "programme": programme,
-                    "code_id": code.id,
-                    "code_name": code.name,
-                    "segments": count,
-                    "programme_segments": total,
-                    "share": round(count / total, 4) if total else None,
-                    "top_excerpts": " || ".join(excerpts.get((programme, code.id), [])),
-                }
-            )
-    return pd.DataFrame(rows, columns=MATRIX_COLUMNS)
-
-
-NO_VALUE = "(no value)"
-
-
-def matrix_by(
-    coded: pd.DataFrame,
-    segments: pd.DataFrame,
-    codebook: Codebook,
-    name: str,
-    values: Mapping[str, str],
-) -> pd.DataFrame:
-    """:func:`matrix` with rows by the attribute ``name`` (``values``: segment id -> its
-    value) instead of programme; its first columns are ``name`` and ``{name}_segments``."""
-    value_of = pd.Series(values, dtype=object)
-    coded = coded.assign(programme=coded["segment_id"].map(value_of).fillna(NO_VALUE))
-    segments = segments.assign(programme=segments["segment_id"].map(value_of).fillna(NO_VALUE))
-    cells = matrix(coded, segments, codebook)
-    return cells.rename(columns={"programme": name, "programme_segments": f"{name}_segments"})
-
-
-def _short(text: str, width: int = 160) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
-
-
-def matrix_wide(cells: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Programmes (or the values of the cells' first column) as rows, codes as columns, in
-    codebook order."""
-    wide = cells.pivot(index=cells.columns[0], columns="code_id", values=value)
-    wide = wide[list(dict.fromkeys(cells["code_id"]))]
-    wide.columns.name = None
-    return wide.reset_index()
 
 
 AUDIT_COLUMNS = [

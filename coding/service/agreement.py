@@ -14,6 +14,8 @@ from enum import StrEnum
 import pandas as pd
 
 from coding.agreement import study_table
+from coding.agreement.study import Study
+from coding.codebook.hierarchy import has_children, levels
 from coding.errors import CodingError
 from coding.model import Role
 from coding.service.access import Operator, require_role
@@ -44,12 +46,19 @@ def agreement_report(
     seed: int = 0,
     include_nlp: bool = False,
     include_consensus: bool = False,
+    level: int | None = None,
 ) -> pd.DataFrame:
     """Per-code (or per-document) agreement among coders, with optional NLP and consensus.
 
     Coders default to everyone who has completed a unit. 'nlp' and 'consensus' join as
     extra coders when asked for; name them in ``coders`` to compare, say, one coder with NLP.
     ``store`` may be the study's :class:`AgreementData`, read once for many tables.
+
+    When the codebook has parent codes, a parent's rows are computed rolled up (a coder
+    applied it on a unit where they applied it or any descendant), and the table has the
+    columns ``level`` (1: top-level codes) and ``rolled_up``; the rows pooled over codes
+    pool the codes as coded. With ``level``, only the codes at that level, rolled up, and
+    the pooled rows pool those.
     """
     data = store if isinstance(store, AgreementData) else AgreementData.read(store)
     wanted = list(coders) if coders else data.default_coders()
@@ -61,7 +70,24 @@ def agreement_report(
     if with_consensus:
         wanted = wanted if CONSENSUS in wanted else [*wanted, CONSENSUS]
     _check_coders(wanted, data, with_nlp, with_consensus)
-    table = study_table(data.study(wanted), by, bootstrap, seed, memo=data.memo)
+    if level is None and not data.hierarchical:
+        return _report(data, wanted, by, bootstrap, seed, with_consensus)
+    rolled = data.rolled_up(level)
+    as_coded = data.study(wanted) if level is None else None
+    table = _report(rolled, wanted, by, bootstrap, seed, with_consensus, as_coded)
+    return with_levels(table, rolled.parents, level)
+
+
+def _report(
+    data: AgreementData,
+    wanted: list[str],
+    by: str,
+    bootstrap: int,
+    seed: int,
+    with_consensus: bool,
+    pooled: Study | None = None,
+) -> pd.DataFrame:
+    table = study_table(data.study(wanted), by, bootstrap, seed, memo=data.memo, pooled=pooled)
     if not with_consensus or by != "code":
         return table
     # Per code, the consensus is known on every unit settled *for that code*, not only on
@@ -71,6 +97,26 @@ def agreement_report(
         part = study_table(data.study(wanted, k), "code", bootstrap, seed, memo=data.memo)
         rows.append(part[part["scope"] == "code"])
     return pd.concat([*rows, table[table["scope"] != "code"]], ignore_index=True)
+
+
+def with_levels(
+    table: pd.DataFrame, parents: dict[str, str | None], level: int | None
+) -> pd.DataFrame:
+    """An agreement table with, after its code (and document) columns, each row's ``level``
+    in the code hierarchy and whether it is ``rolled_up``; a pooled row has ``level`` when
+    it pools one level's codes (rolled up), else none (it pools the codes as coded)."""
+    depth, with_children = levels(parents), has_children(parents)
+    per_code = table["scope"].isin(("code", "code-document")).to_numpy()
+    codes = table["code_id"].tolist()
+    pooled_rolled = level is not None and any(depth.get(c) == level for c in with_children)
+    pairs = list(zip(codes, per_code, strict=True))
+    shown = [depth.get(c, 1) if one else level for c, one in pairs]
+    rolled = [c in with_children if one else pooled_rolled for c, one in pairs]
+    at = table.columns.get_loc("document_id" if "document_id" in table else "code_id")
+    table = table.copy()
+    table.insert(int(at) + 1, "level", pd.array(shown, dtype="Int64"))
+    table.insert(int(at) + 2, "rolled_up", rolled)
+    return table
 
 
 def _check_coders(
@@ -97,9 +143,10 @@ def pairwise_report(
     include_consensus: bool = False,
     bootstrap: int = 0,
     seed: int = 0,
+    level: int | None = None,
 ) -> pd.DataFrame:
     """One agreement table per pair of coders, stacked, with a 'pair' column; the study is
-    read once for all pairs."""
+    read once for all pairs (parents rolled up, ``level`` as :func:`agreement_report`)."""
     data = store if isinstance(store, AgreementData) else AgreementData.read(store)
     names = list(coders) if coders else data.default_coders()
     if include_nlp and NLP not in names:
@@ -109,7 +156,9 @@ def pairwise_report(
     tables = []
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
-            table = agreement_report(data, [first, second], bootstrap=bootstrap, seed=seed)
+            table = agreement_report(
+                data, [first, second], bootstrap=bootstrap, seed=seed, level=level
+            )
             table.insert(0, "pair", f"{first} vs {second}")
             tables.append(table)
     if not tables:

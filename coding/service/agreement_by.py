@@ -30,11 +30,13 @@ def agreement_by_attribute(
     seed: int = 0,
     include_nlp: bool = False,
     include_consensus: bool = False,
+    level: int | None = None,
 ) -> pd.DataFrame:
     """Per-code agreement for each value of attribute ``name`` (reviewers and admins): one
     table per value, stacked, the value in a first column named after the attribute. Units
     without a value take no part; a value whose units give no table (say, one coder) has one
-    row whose note says why. ``store`` may be the study's :class:`AgreementData`."""
+    row whose note says why. ``store`` may be the study's :class:`AgreementData`; parent
+    codes roll up, and ``level`` keeps one level, as in :func:`agreement_report`."""
     data = store if isinstance(store, AgreementData) else AgreementData.read(store)
     require_role(data.store, user, Role.REVIEWER)
     try:
@@ -58,7 +60,7 @@ def agreement_by_attribute(
         part = data.subset(list(groups.get_group(value)))
         try:
             table = agreement_report(
-                part, wanted, "code", bootstrap, seed, include_nlp, include_consensus
+                part, wanted, "code", bootstrap, seed, include_nlp, include_consensus, level
             )
         except CodingError as err:
             table = pd.DataFrame({"scope": ["overall"], "code_id": ["*"], "note": [str(err)]})

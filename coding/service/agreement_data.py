@@ -8,7 +8,9 @@ to date after edits: the audit events since the read name the units a coder's sa
 reviewer's decision touched, and only those units are read again (their columns, and the
 consensus there); any other write means a new read. Rows of tables are kept in a
 :class:`~coding.agreement.memo.RowMemo` by what they are computed from, so a table asked
-for again recomputes only the rows whose data changed.
+for again recomputes only the rows whose data changed. :meth:`AgreementData.rolled_up`
+gives the same study with every parent code rolled up (applied wherever a descendant is),
+computed on these arrays.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from coding.agreement.study import (
     study_of,
     unit_order,
 )
+from coding.codebook.hierarchy import has_children, levels, parents_of, rollup_rows
 from coding.errors import CodingError
 from coding.store import Store
 from coding.store import agreement as agreement_store
@@ -112,6 +115,11 @@ class AgreementData:
     work: Work
     mark: tuple[int, int, str]  # the audit trail when the arrays were read
     memo: RowMemo = field(default_factory=RowMemo, repr=False)
+    parents: dict[str, str | None] = field(default_factory=dict)  # each code's parent
+    _rolled: dict[int | None, AgreementData] = field(default_factory=dict, repr=False)
+    _base: AgreementData | None = field(default=None, repr=False)  # when rolled up: from
+    _level: int | None = field(default=None, repr=False)
+    _keep: list[int] = field(default_factory=list, repr=False)  # its codes among the base's
     _decisions: Int8Array | None = field(default=None, repr=False)
     _nlp: Coder | None = field(default=None, repr=False)
     _consensus: Consensus | None = field(default=None, repr=False)
@@ -119,7 +127,8 @@ class AgreementData:
     @classmethod
     def read(cls, store: Store, memo: RowMemo | None = None) -> AgreementData:
         mark = event_mark(store)  # before the data: later writes show
-        code_ids = tuple(store.codebook().codebook.code_ids)
+        codebook = store.codebook().codebook
+        code_ids = tuple(codebook.code_ids)
         coders = tuple(sorted(store.coders()))
         ids, documents, starts = agreement_store.units(store)
         order = unit_order(ids, documents, starts)
@@ -139,6 +148,7 @@ class AgreementData:
             work,
             mark,
             memo or RowMemo(),
+            parents_of(codebook),
         )
 
     @property
@@ -149,6 +159,53 @@ class AgreementData:
         """Coders who have completed at least one unit, in name order."""
         done = np.flatnonzero(self.work.completed.any(axis=1))
         return [self.coders[g] for g in done.tolist()]
+
+    @property
+    def hierarchical(self) -> bool:
+        """Whether some code of the codebook has children."""
+        return bool(has_children(self.parents))
+
+    def rolled_up(self, level: int | None = None) -> AgreementData:
+        """The study with every parent code rolled up: a coder applied it on a unit where
+        they applied it or any of its descendants (a logical OR of rows of these arrays; NLP
+        likewise). The consensus's final code rolls up the same way, and is settled for a
+        parent where it is settled for the parent and every descendant. With ``level``, the
+        codes at that level of the hierarchy alone (1: top-level codes). Kept until the
+        arrays change."""
+        if self._base is not None:
+            return self if level == self._level else self._base.rolled_up(level)
+        if level not in self._rolled:
+            depth = levels(self.parents)
+            keep = [
+                k
+                for k, code_id in enumerate(self.code_ids)
+                if level is None or depth.get(code_id, 1) == level
+            ]
+            if not keep:
+                deepest = max(depth.values(), default=1)
+                raise CodingError(
+                    f"the codebook has no codes at level {level}; its levels are 1 to {deepest}"
+                )
+            work = self.work
+            part = AgreementData(
+                self.store,
+                tuple(self.code_ids[k] for k in keep),
+                self.coders,
+                self.segment_ids,
+                self.document_ids,
+                self.index,
+                Work(self._roll(work.applied, keep), work.completed, work.assigned),
+                self.mark,
+                self.memo,
+                self.parents,
+            )
+            part._base, part._level, part._keep = self, level, keep
+            self._rolled[level] = part
+        return self._rolled[level]
+
+    def _roll(self, flags: BoolArray, keep: list[int], every: bool = False) -> BoolArray:
+        """Codes x ... flags of this (unrolled) study rolled up, the rows ``keep``."""
+        return rollup_rows(flags, self.code_ids, self.parents, every)[keep]
 
     def decisions(self) -> Int8Array:
         """Codes x units: 1 where a decision to apply stands, -1 to reject, else 0."""
@@ -165,6 +222,13 @@ class AgreementData:
         return decided
 
     def consensus(self) -> Consensus:
+        if self._consensus is None and self._base is not None:
+            found, keep = self._base.consensus(), self._keep
+            self._consensus = Consensus(
+                self._base._roll(found.final, keep),
+                self._base._roll(found.settled_by_code, keep, every=True),
+                found.settled,
+            )
         if self._consensus is None:
             work = self.work
             self._consensus = consensus(work.applied, work.completed, self.decisions())
@@ -173,6 +237,10 @@ class AgreementData:
     def nlp(self) -> Coder:
         """The newest suggestion run as a coder: a stored suggestion is a code, and every unit
         of the documents the run scored counts as completed (no suggestion there is a 0)."""
+        if self._nlp is None and self._base is not None:
+            nlp = self._base.nlp()
+            applied = self._base._roll(nlp.applied, self._keep)
+            self._nlp = Coder(applied, nlp.completed, nlp.assigned)
         if self._nlp is None:
             found = agreement_store.newest_suggestions(self.store, self.code_ids)
             if found is None:
@@ -230,6 +298,8 @@ class AgreementData:
     def subset(self, segment_ids: Sequence[str]) -> AgreementData:
         """The same study restricted to some units (their columns of every array, the
         decisions and, when already read, the suggestions), with rows memoised apart."""
+        if self._base is not None:
+            return self._base.subset(segment_ids).rolled_up(self._level)
         keep = np.asarray(self.index.isin(list(segment_ids)), dtype=bool)
         work = self.work
         part = AgreementData(
@@ -241,6 +311,7 @@ class AgreementData:
             pd.Index(self.segment_ids[keep]),
             Work(work.applied[:, :, keep], work.completed[:, keep], work.assigned[:, keep]),
             self.mark,
+            parents=self.parents,
         )
         part._decisions = self.decisions()[:, keep]
         if self._nlp is not None:
@@ -267,6 +338,7 @@ class AgreementData:
         fresh = read_work(self.store, self.index, self.coders, self.code_ids, segment_ids)
         if fresh is None or (columns < 0).any():
             return False
+        self._rolled.clear()  # rolled up from the arrays as they were
         self.work.applied[:, :, columns] = fresh.applied
         self.work.completed[:, columns] = fresh.completed
         self.work.assigned[:, columns] = fresh.assigned

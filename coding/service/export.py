@@ -201,6 +201,8 @@ def export_study(
     excerpts: int | None = EXCERPTS,
     on_progress: OnProgress = no_progress,
     matrix_rows: str | None = None,
+    matrix_columns: str | None = None,
+    matrix_code: str | None = None,
 ) -> list[Path]:
     """Write the chosen exports (default: all kinds in all their formats) into ``directory``.
 
@@ -209,7 +211,9 @@ def export_study(
     (:mod:`coding.service.folders`). Files of an earlier export that this one does not write
     stay; a folder holding other files is refused. ``excerpts`` caps the theme report's
     excerpts per code and programme (None: all of them). ``matrix_rows`` names an attribute
-    of units or documents whose values are the matrix's rows (default: programme).
+    of units or documents whose values are the matrix's rows (default: programme);
+    ``matrix_columns`` one whose values are its columns, the codes then being the rows, or,
+    with ``matrix_code``, the cells counting that one code by rows x columns of values.
     """
     chosen = list(kinds) if kinds else list(KINDS)
     for kind in chosen:
@@ -218,9 +222,9 @@ def export_study(
     if formats and not any(wanted.values()):
         raise CodingError(f"no chosen export comes in {', '.join(formats)}")
     options = _options(excerpts)
-    rows = matrix_rows_by(store, matrix_rows) if matrix_rows else None
+    layout = _matrix_layout(store, matrix_rows, matrix_columns, matrix_code)
     data = load(store, bool({"themes", "agreement"} & set(chosen)), on_progress)
-    data.matrix_rows = rows
+    data.matrix_rows, data.matrix_columns, data.matrix_code = layout
     files = [
         file
         for kind, fmts in wanted.items()
@@ -228,6 +232,42 @@ def export_study(
         for file in render(data, kind, fmt, options)
     ]
     return write_folder(directory, files, EXPORT_FILES, on_progress)
+
+
+MatrixBy = tuple[str, dict[str, str]]
+
+
+def _matrix_layout(
+    store: Store, rows: str | None, columns: str | None, code: str | None
+) -> tuple[MatrixBy | None, MatrixBy | None, str | None]:
+    """The matrix's rows and columns by attribute (name, segment id -> value) and its one
+    code, checked: known attributes, two different ones, a code of the codebook."""
+    if code is not None and columns is None:
+        raise CodingError(
+            "a matrix of one code needs an attribute for its columns (and, if not "
+            "programme, one for its rows)"
+        )
+    if rows is not None and columns is not None and code is None:
+        raise CodingError(
+            "with attributes on both the matrix's rows and columns, name the code to count "
+            "(--matrix-code)"
+        )
+    by_rows = _matrix_by(store, rows, "rows") if rows else None
+    by_columns = _matrix_by(store, columns, "columns") if columns else None
+    if by_columns and by_columns[0] == (by_rows[0] if by_rows else "programme") and code:
+        raise CodingError(f"the matrix's rows and columns are both {by_columns[0]!r}")
+    if code is not None:
+        known = store.codebook().codebook.code_ids
+        if code not in known:
+            raise CodingError(f"unknown code {code!r}; the codebook has: {', '.join(known)}")
+    return by_rows, by_columns, code
+
+
+def _matrix_by(store: Store, name: str, side: str) -> MatrixBy:
+    try:
+        return matrix_rows_by(store, name)
+    except CodingError as err:
+        raise CodingError(f"cannot put {name!r} on the matrix's {side}: {err}") from err
 
 
 def available_exports() -> list[tuple[str, str, str]]:

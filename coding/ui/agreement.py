@@ -201,7 +201,8 @@ def _code_name(rec: Mapping[str, Any], names: dict[str, str]) -> str:
     if rec.get("scope") == "overall":
         return ALL_CODES
     code_id = str(rec.get("code_id"))
-    return names.get(code_id, code_id)
+    name = names.get(code_id, code_id)
+    return f"{name} (rolled up)" if str(rec.get("rolled_up")) == "True" else name
 
 
 def _figures(rec: Mapping[str, Any], bootstrap: int, multi: bool) -> dict[str, Any]:
