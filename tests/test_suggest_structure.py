@@ -234,6 +234,25 @@ def test_a_fold_never_sees_its_test_labels() -> None:
     assert np.array_equal(d1[test], d2[test], equal_nan=True)
 
 
+@pytest.mark.parametrize("engine", ["supervised", "auto"])
+def test_a_folds_thresholds_are_chosen_without_its_test_labels(engine: str) -> None:
+    """Flipping every label of a fold's test documents leaves its model's thresholds as they
+    were; flipping the labels of its training documents does not."""
+    texts, labels, docs, units = _dialogue()
+    book = parse_codebook(RULED, "talk.yaml")
+    train, test = grouped_folds(docs, 4, 0)[0]
+    flipped_test, flipped_train = labels.copy(), labels.copy()
+    flipped_test.iloc[test] = 1.0 - labels.iloc[test].to_numpy()
+    flipped_train.iloc[train] = 1.0 - labels.iloc[train].to_numpy()
+    params = _settings(engine, None, 0)
+    thresholds = [
+        _Run(book, texts, y, docs, units, 0)._fold(engine, params, train, test)[2].thresholds()
+        for y in (labels, flipped_test, flipped_train)
+    ]
+    assert thresholds[0] and thresholds[0] == thresholds[1]
+    assert thresholds[0] != thresholds[2]
+
+
 def test_ablation_runs_every_step_on_the_same_folds() -> None:
     texts, labels, docs, units = _dialogue(240)
     report = evaluate(
