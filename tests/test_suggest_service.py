@@ -138,6 +138,29 @@ def test_next_orders_the_coders_open_units_and_holds_some_out(demo: Path) -> Non
     assert not set(ordered) & set(out["holdout"])
 
 
+def test_next_scores_units_with_their_neighbours_heading_and_attributes(demo: Path) -> None:
+    """The order reads each unit as a run does: with its context, not its text alone."""
+    from coding.service.suggest_context import contexts
+    from coding.suggest import uncertainty
+
+    with Store.open(demo) as store:
+        result = suggest_service.next_units(store, "chloe", "supervised", limit=1000)
+        segments, labels = suggest_service._reference(store)
+        engine = suggest_service._Models(store, "supervised", 0, segments, labels).fit()
+        units = contexts(store, segments, suggest_service.MAX_CONTEXT)
+    shown = {o["segment_id"]: o["uncertainty"] for o in result["order"]}
+    rows = [i for i, s in enumerate(segments) if s.id in shown]
+    texts = [segments[i].text for i in rows]
+    read = {
+        "context": engine.scores(texts, [units[i] for i in rows]),
+        "text": engine.scores(texts),
+    }
+    closeness = {k: uncertainty(v, engine.thresholds()).round(4) for k, v in read.items()}
+    ids = [segments[i].id for i in rows]
+    assert [shown[s] for s in ids] == closeness["context"].tolist()
+    assert [shown[s] for s in ids] != closeness["text"].tolist()
+
+
 def test_unknown_engine_is_refused(demo: Path) -> None:
     result = CliRunner().invoke(cli, ["suggest", str(demo), "--engine", "magic"])
     assert result.exit_code == 2 and "magic" in result.output

@@ -13,9 +13,15 @@ from click.testing import CliRunner
 from coding.cli import cli
 from coding.codebook import exclusive_groups, parse_codebook, rollup, write_codebook
 from coding.errors import InvalidInput
-from coding.model import Code, Codebook
+from coding.model import Code, Codebook, Segment
 from coding.service.demo import build_demo
-from coding.suggest import SupervisedParams, SupervisedSuggester, evaluate, grouped_folds
+from coding.suggest import (
+    CombinedSuggester,
+    SupervisedParams,
+    SupervisedSuggester,
+    evaluate,
+    grouped_folds,
+)
 from coding.suggest.context import UnitContext, unit_contexts
 from coding.suggest.evaluate import STEPS, _Run, _settings
 
@@ -145,8 +151,6 @@ def test_an_exclusive_group_gets_at_most_one_code_and_its_parent() -> None:
 
 
 def test_suggestions_never_hold_two_codes_of_an_exclusive_group() -> None:
-    from coding.model import Segment
-
     texts, labels, docs, units = _dialogue()
     segments = [Segment(f"s{i}", "d", i * 100, i * 100 + len(t), t) for i, t in enumerate(texts)]
     engine = SupervisedSuggester(_book()).fit(texts, labels, docs, units)
@@ -156,6 +160,62 @@ def test_suggestions_never_hold_two_codes_of_an_exclusive_group() -> None:
     assert by_unit
     assert all(len(c & {"talk.change", "talk.sustain"}) <= 1 for c in by_unit.values())
     assert all("talk" in c for c in by_unit.values() if c & {"talk.change", "talk.sustain"})
+
+
+RULED = GROUPED.replace(
+    "{id: talk.change, name: Change, definition: d,",
+    "{id: talk.change, name: Change, definition: d, indicators: [want to stop, cut down],",
+).replace(
+    "{id: talk.sustain, name: Sustain, definition: d,",
+    "{id: talk.sustain, name: Sustain, definition: d, indicators: [like it, relax],",
+)
+CHILDREN = ["talk.change", "talk.sustain"]
+
+
+def _segments(texts: list[str]) -> list[Segment]:
+    return [Segment(f"s{i}", "d", i * 100, i * 100 + len(t), t) for i, t in enumerate(texts)]
+
+
+def _suggested(suggestions: list) -> dict[str, set[str]]:
+    by_unit: dict[str, set[str]] = {}
+    for s in suggestions:
+        by_unit.setdefault(s.segment_id, set()).add(s.code_id)
+    return by_unit
+
+
+def test_auto_before_any_coding_suggests_the_highest_scoring_code_of_a_group() -> None:
+    texts = [
+        "i want to stop and cut down but i like it",  # change: two indicators, sustain: one
+        "i like it and it helps me relax so i want to stop",  # sustain: two, change: one
+    ]
+    engine = CombinedSuggester(parse_codebook(RULED, "talk.yaml"))
+    rules = engine.rules.scores(texts)[CHILDREN]
+    assert (rules >= 0.5).all(axis=None)  # the rules alone would suggest both children
+    suggested = _suggested(engine.suggest(_segments(texts)))
+    assert suggested["s0"] == {"talk", "talk.change"}
+    assert suggested["s1"] == {"talk", "talk.sustain"}
+    scores = engine.scores(texts)
+    assert (scores["talk"] == rules.max(axis=1)).all()  # the parent rolls up its children
+
+
+def test_auto_keeps_one_code_of_a_group_once_trained_in_evaluation_and_suggestions() -> None:
+    """Trained with too few labels of the group for a model, the group falls back on the
+    rules, which fire for both children; the group still gets one code per unit."""
+    texts, labels, docs, units = _dialogue()
+    texts = [t + " but i like it" if t.startswith("i want to stop") else t for t in texts]
+    labels.iloc[12:, [labels.columns.get_loc(c) for c in CHILDREN]] = np.nan
+    book = parse_codebook(RULED, "talk.yaml")
+    engine = CombinedSuggester(book).fit(texts, labels, docs, units)
+    assert all(engine.reasons()[c].startswith("rules only") for c in CHILDREN)
+    suggested = _suggested(engine.suggest(_segments(texts), units))
+    assert any(c & set(CHILDREN) for c in suggested.values())
+    assert all(len(c & set(CHILDREN)) <= 1 for c in suggested.values())
+    assert all("talk" in c for c in suggested.values() if c & set(CHILDREN))
+    splits = grouped_folds(docs, 3, 0)
+    run = _Run(book, texts, labels, docs, units, 0)
+    _, decided, _ = run.scores("auto", _settings("auto", None, 0), splits)
+    children = decided[:, [book.code_ids.index(c) for c in CHILDREN]]
+    assert np.nansum(children, axis=1).max() == 1
 
 
 def test_a_fold_never_sees_its_test_labels() -> None:
@@ -172,6 +232,25 @@ def test_a_fold_never_sees_its_test_labels() -> None:
     (s1, d1, _), (s2, d2, _) = (run.scores("supervised", params, splits[:1]) for run in runs)
     assert np.array_equal(s1[test], s2[test], equal_nan=True)
     assert np.array_equal(d1[test], d2[test], equal_nan=True)
+
+
+@pytest.mark.parametrize("engine", ["supervised", "auto"])
+def test_a_folds_thresholds_are_chosen_without_its_test_labels(engine: str) -> None:
+    """Flipping every label of a fold's test documents leaves its model's thresholds as they
+    were; flipping the labels of its training documents does not."""
+    texts, labels, docs, units = _dialogue()
+    book = parse_codebook(RULED, "talk.yaml")
+    train, test = grouped_folds(docs, 4, 0)[0]
+    flipped_test, flipped_train = labels.copy(), labels.copy()
+    flipped_test.iloc[test] = 1.0 - labels.iloc[test].to_numpy()
+    flipped_train.iloc[train] = 1.0 - labels.iloc[train].to_numpy()
+    params = _settings(engine, None, 0)
+    thresholds = [
+        _Run(book, texts, y, docs, units, 0)._fold(engine, params, train, test)[2].thresholds()
+        for y in (labels, flipped_test, flipped_train)
+    ]
+    assert thresholds[0] and thresholds[0] == thresholds[1]
+    assert thresholds[0] != thresholds[2]
 
 
 def test_ablation_runs_every_step_on_the_same_folds() -> None:

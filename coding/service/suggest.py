@@ -234,6 +234,15 @@ class _Models:
             suggester.fit([s.text for s in labelled], labels, groups)
         return suggester
 
+    def scores(self, suggester: Suggester, segments: list[Segment]) -> pd.DataFrame:
+        """The engine's scores of ``segments``, read with the same features as its
+        suggestions (neighbours, heading and attributes for the supervised engines)."""
+        from coding.suggest import SharesTexts
+
+        if self.shared is not None and isinstance(suggester, SharesTexts):
+            return suggester.scores_rows(self.shared, [self.row_of[s.id] for s in segments])
+        return suggester.scores([s.text for s in segments])
+
     def suggest(self, suggester: Suggester, segments: list[Segment]) -> list[Suggestion]:
         from coding.suggest import SharesTexts
 
@@ -357,7 +366,8 @@ def next_units(
     """The coder's open units in active-learning order, and the held-out random sample.
 
     The held-out share keeps a random sample aside, coded in its own order, so that
-    evaluation on it stays unbiased by the model's choices.
+    evaluation on it stays unbiased by the model's choices. The engine scores the units with
+    the features ``run_suggestions`` uses (neighbours, heading, attributes).
     """
     from coding.suggest import active_order
 
@@ -368,26 +378,16 @@ def next_units(
     if not open_ids:
         return {"coder": coder, "order": [], "holdout": []}
     segments, labels = _units(store, engine)
-    suggester = _Models(store, engine, seed, segments, labels).fit()
+    models = _Models(store, engine, seed, segments, labels)
+    suggester = models.fit()
     by_id = {s.id: s for s in segments}
     units = [by_id[s] for s in open_ids]
-    texts = [u.text for u in units]
-    order = active_order(
-        [u.id for u in units],
-        texts,
-        suggester.scores(texts),
-        suggester.thresholds(),
-        holdout=holdout,
-        seed=seed,
-    )
-    return {
-        "coder": coder,
-        "order": [
-            {"segment_id": s, "uncertainty": round(order.uncertainty[s], 4)}
-            for s in order.order[:limit]
-        ],
-        "holdout": list(order.holdout),
-    }
+    scores = models.scores(suggester, units)
+    ids, texts = [u.id for u in units], [u.text for u in units]
+    order = active_order(ids, texts, scores, suggester.thresholds(), holdout=holdout, seed=seed)
+    first = order.order[:limit]
+    shown = [{"segment_id": s, "uncertainty": round(order.uncertainty[s], 4)} for s in first]
+    return {"coder": coder, "order": shown, "holdout": list(order.holdout)}
 
 
 def suggestion_evidence(evidence: str) -> Any:

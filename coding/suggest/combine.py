@@ -4,7 +4,9 @@ For a code with a calibrated supervised model, the score is that model's probabi
 scores are already among its features, so they are not counted twice). For any other code the
 score is the rule score, rescaled so that its mean over reference segments with a hit matches the
 precision of the rules on those segments, shrunk toward the rules' own prior. Before any coding
-the rule score is used as it is.
+the rule score is used as it is. The codebook's structure then decides as it does for the
+supervised engine (:mod:`coding.suggest.structure`): within an exclusive group only the
+highest-scoring code at or above its threshold is suggested, and parents roll up.
 """
 
 from __future__ import annotations
@@ -106,11 +108,11 @@ class CombinedSuggester(SupervisedSuggester):
         self, texts: Sequence[str], units: Sequence[UnitContext] | None = None
     ) -> pd.DataFrame:
         if self._calibration is None:
-            return self._combine(None, self.rules.matcher.hits(texts))[0]
+            return self.decide(self._combine(None, self.rules.matcher.hits(texts))[0])[0]
         prediction = self.predict(texts, units)
-        return self._combine(prediction, prediction.hits)[0]
+        return self.decide(self._combine(prediction, prediction.hits)[0])[0]
 
-    def scores_rows(self, shared: SharedTexts, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
+    def undecided_rows(self, shared: SharedTexts, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
         prediction = self.predict_rows(shared, rows)
         return self._combine(prediction, prediction.hits)[0]
 
@@ -159,6 +161,9 @@ class CombinedSuggester(SupervisedSuggester):
         self, prediction: Prediction | None, hits: list[list[Hit]], segments: Sequence[Segment]
     ) -> list[Suggestion]:
         combined, rules = self._combine(prediction, hits)
+        scores, decided = self.decide(combined)
+        structured = self.params.structure and self.structure.active
+        rolled = self.structure.rolled_up_from(decided) if structured else {}
         explain = Explainer(self, prediction, [s.id for s in segments]) if prediction else None
 
         def evidence(row: int, code_id: str) -> str:
@@ -176,10 +181,19 @@ class CombinedSuggester(SupervisedSuggester):
             else:
                 calibration = self.calibration[code_id]
                 out["calibration"] = {"hits": calibration.hits, "applied": calibration.applied}
+            if code_id in rolled:
+                out["rolled_up_from"] = rolled[code_id][row]
             return json.dumps(out, ensure_ascii=False)
 
+        # Only decided pairs are suggested: at most one code per exclusive group and unit.
+        shown = scores.where(decided == 1)
         return suggestions_from_scores(
-            segments, combined, self.thresholds(), evidence, self.name, self.model_version
+            segments,
+            shown,
+            dict.fromkeys(shown.columns, 0.0),
+            evidence,
+            self.name,
+            self.model_version,
         )
 
 

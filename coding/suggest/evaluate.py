@@ -294,10 +294,8 @@ class _Run:
             shared = self._shared[window]
             assert isinstance(shared, SharedTexts)
             model.fit_rows(shared, train, train_labels, train_groups)
-            if model.name == SupervisedSuggester.name:
-                values, decisions = model.decide(model.predict_rows(shared, test).scores)
-                return values.to_numpy(float), decisions.to_numpy(float), model
-            fold_scores = model.scores_rows(shared, test)
+            values, decisions = model.decide(model.undecided_rows(shared, test))
+            return values.to_numpy(float), decisions.to_numpy(float), model
         else:
             model.fit([self.texts[i] for i in train], train_labels, train_groups)
             fold_scores = model.scores([self.texts[i] for i in test])

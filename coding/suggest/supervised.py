@@ -274,7 +274,11 @@ class SupervisedSuggester:
 
     def scores_rows(self, shared: SharedTexts, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
         """:meth:`scores` of the texts at ``rows`` of ``shared``."""
-        return self.decide(self.predict_rows(shared, rows).scores)[0]
+        return self.decide(self.undecided_rows(shared, rows))[0]
+
+    def undecided_rows(self, shared: SharedTexts, rows: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        """Each code's own score for the texts at ``rows``, before :meth:`decide` (no roll-up)."""
+        return self.predict_rows(shared, rows).scores
 
     def decide(self, scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Scores and 1/0/NaN decisions: per-code thresholds, then (with the structure) at most
