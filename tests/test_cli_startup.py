@@ -1,5 +1,6 @@
 """The command line starts lean: a command imports the module that defines it and the
-libraries it uses, no more (``coding status`` reads counts and never loads pandas)."""
+libraries it uses, no more (``coding status`` reads counts and never loads pandas, nor does
+the table of ``coding disagreements``)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ def _imported_by(*args: str) -> list[str]:
 def test_status_imports_no_heavy_library(coded_db: Path) -> None:
     assert _imported_by("status", str(coded_db)) == []
     assert _imported_by("status", str(coded_db), "--format", "json") == []
+
+
+@pytest.mark.sqlite_only("the study is a file the subprocess opens")
+def test_the_disagreements_table_imports_no_heavy_library(coded_db: Path) -> None:
+    """The table of disagreements prints from plain rows; CSV and JSON go through a frame."""
+    assert _imported_by("disagreements", str(coded_db)) == []
+    assert "pandas" in _imported_by("disagreements", str(coded_db), "--format", "csv")
 
 
 def test_every_command_is_found_in_its_module() -> None:

@@ -11,7 +11,7 @@ from coding.cli.common import (
     FORMAT,
     STUDY,
     actor,
-    echo_disagreements,
+    echo_disagreement_rows,
     echo_json,
     friendly,
     open_study,
@@ -20,6 +20,7 @@ from coding.cli.main import cli
 from coding.errors import Conflict
 from coding.model import Decision
 from coding.service.access import Operator
+from coding.service.review_list import disagreement_rows
 
 
 @cli.command()
@@ -87,10 +88,10 @@ def disagreements(
     Example: coding disagreements study.db --code emotion_regulation
     """
     with open_study(study) as store:
-        found = service.disagreements(
+        found = disagreement_rows(
             store, code_id=code_id, open_only=open_only, limit=limit, offset=offset
         )
-    echo_disagreements(found, fmt)
+    echo_disagreement_rows(found, fmt)
 
 
 @cli.command()

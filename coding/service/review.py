@@ -13,6 +13,7 @@ from coding.errors import CodingError, Conflict, NotFound, PermissionDenied
 from coding.model import Decision, Role, utcnow
 from coding.service import queue
 from coding.service.access import get_user, require_role
+from coding.service.review_list import DISAGREEMENT_COLUMNS, Disagreement, disagreement_rows
 from coding.store import Store
 from coding.store import review as review_store
 from coding.store import users as user_store
@@ -99,41 +100,19 @@ def disagreements(
     limit: int | None = None,
     offset: int = 0,
 ) -> pd.DataFrame:
-    """Disagreements (:func:`coding.review.is_disagreement`) in document order, with who
-    applied the code and who did not, the segment's text and the standing decision.
-
-    One query: the rule, the order and the page (``limit``, ``offset``) are SQL's, and
-    texts are read for the page only; every coder's work is read from the kept table of
-    disagreements (``store/review.kept_page``), some coders' from their codings
-    (``store/review.disagreement_list``).
-    """
-    code_ids = store.codebook().codebook.code_ids
-    codes = code_ids if code_id is None else [c for c in code_ids if c == code_id]
-    if coders is None:  # every coder's work: the kept table answers
-        rows = review_store.kept_page(store, codes, open_only=open_only, limit=limit, offset=offset)
-    else:
-        rows = review_store.disagreement_list(
-            store, codes, coders, open_only=open_only, limit=limit, offset=offset
-        )
-    found = pd.DataFrame(
-        [
-            (sid, doc, code, yes, no, text, start, end, decision or "", decision_id)
-            for sid, doc, code, text, start, end, decision_id, decision, yes, no in rows
-        ],
-        columns=DISAGREEMENT_COLUMNS,
+    """:func:`coding.service.review_list.disagreement_rows` as a frame, with the columns of
+    :data:`DISAGREEMENT_COLUMNS` (``decision_id`` a nullable integer)."""
+    rows = disagreement_rows(
+        store, coders, code_id=code_id, open_only=open_only, limit=limit, offset=offset
     )
+    return disagreement_frame(rows)
+
+
+def disagreement_frame(rows: Sequence[Disagreement]) -> pd.DataFrame:
+    """Rows of :func:`~coding.service.review_list.disagreement_rows` as a frame."""
+    found = pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
     found["decision_id"] = pd.array(found["decision_id"], dtype="Int64")
     return found
-
-
-DISAGREEMENT_COLUMNS = [
-    *review.DISAGREEMENT_COLUMNS,
-    "text",
-    "start",
-    "end",
-    "decision",
-    "decision_id",
-]
 
 
 def standing_decision(store: Store, user: str, segment_id: str, code_id: str) -> int | None:
