@@ -26,6 +26,7 @@ from coding.store.base import StoreBase, serialise
 if TYPE_CHECKING:
     from coding.store.events import Mark
 
+PLACE = (t.segments.c.document_id, t.segments.c.kind, t.segments.c.position, t.segments.c.id)
 NAME = "disputes"  # the row of ``derived`` that marks the table
 _CHUNK = 500  # units per statement when some are read again
 COLUMNS = (
@@ -127,9 +128,10 @@ class DisputesMixin(StoreBase):
 def _reread(conn: Connection, units: list[str] | None) -> None:
     """Replace the rows of these units (None: of every unit) by a new read."""
     d, dialect = t.disputes, conn.dialect.name
-    if units is None:
+    if units is None:  # rows in the order they are listed: a list reads the table in order
+        query = disputes_query(None, dialect).order_by(*PLACE)
         conn.execute(delete(d))
-        conn.execute(insert(d).from_select(list(COLUMNS), disputes_query(None, dialect)))
+        conn.execute(insert(d).from_select(list(COLUMNS), query))
         return
     for start in range(0, len(units), _CHUNK):
         chunk = units[start : start + _CHUNK]

@@ -258,7 +258,9 @@ def kept_page(
     query = (
         select(p.segment_id, p.document_id, p.code_id, s.c.text, s.c.start, s.c.end)
         .add_columns(p.decision_id, p.decision, p.applied_by, p.submitters)
-        .join(s, s.c.id == p.segment_id)
+        # by (document, unit): in document order, SQLite finds each unit's text nearby
+        # through the index segments (document_id, id)
+        .join(s, and_(s.c.document_id == p.document_id, s.c.id == p.segment_id))
         .order_by(p.document_id, p.kind, p.position, p.code_order, p.segment_id)
     )
     names: dict[tuple[str, str], tuple[list[str], list[str]]] = {}  # few distinct pairs
