@@ -213,6 +213,21 @@ def test_streamed_json_is_what_json_dumps_writes() -> None:
         assert out.getvalue().decode("utf-8") == expected
 
 
+def test_a_table_longer_than_a_sheet_goes_on_over_more_sheets() -> None:
+    frame = pd.DataFrame({"n": range(7), "text": [f"row {i}" for i in range(7)]})
+    out = io.BytesIO()
+    write_workbook({"coded segments of a long study": frame}, out, max_rows=4)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == [
+        "coded segments of a long study",
+        "coded segments of a long st (2)",
+        "coded segments of a long st (3)",
+    ]
+    assert all([c.value for c in sheet[1]] == ["n", "text"] for sheet in book.worksheets)
+    rows = [row for sheet in book.worksheets for row in sheet.iter_rows(2, values_only=True)]
+    assert rows == list(frame.itertuples(index=False, name=None))
+
+
 def test_streamed_xlsx_keeps_values_types_styles_and_layout() -> None:
     wide = pd.DataFrame({"long": ["x" * 80, "short"], "=head": [1, 2]})
     chunked = io.BytesIO()

@@ -185,3 +185,19 @@ def test_stream_qdpx_writes_into_a_file(tmp_path: Path) -> None:
     with path.open("wb") as out:
         stream_qdpx(content, out)
     assert path.read_bytes() == qdpx_reference.write_qdpx(content)
+
+
+def test_a_streamed_member_over_the_zip64_limit_gets_a_zip64_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 10_000)  # stands for 2 GiB
+    big = bytes(range(256)) * 100
+
+    def member(out: io.BufferedIOBase) -> None:
+        out.write(big)
+
+    streamed = io.BytesIO()
+    stream_archive([("big.bin", member)], streamed)
+    assert streamed.getvalue() == write_archive([("big.bin", big)])
+    with zipfile.ZipFile(streamed) as archive:
+        assert archive.read("big.bin") == big
