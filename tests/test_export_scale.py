@@ -3,6 +3,7 @@ and the CLI's progress bar, and the streamed writers (same output a chunk at a t
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
@@ -144,6 +145,20 @@ def test_export_reports_each_stage_and_every_file(coded_db: Path, tmp_path: Path
     writing = [e for e in events if e.stage == "writing"]
     assert [e.item for e in writing[:-1]] == [p.name for p in written]
     assert writing[-1].total == len(written)
+
+
+def test_the_cycle_collector_pauses_during_an_export_and_comes_back(
+    coded_db: Path, tmp_path: Path
+) -> None:
+    seen: list[bool] = []
+    with Store.open(coded_db) as store:
+        export_study(store, tmp_path / "out", on_progress=lambda _: seen.append(gc.isenabled()))
+        assert gc.isenabled()
+        (tmp_path / "a file").write_text("not a folder")
+        with pytest.raises(CodingError, match="not a folder"):  # failing inside the pause
+            export_study(store, tmp_path / "a file")
+        assert gc.isenabled()
+    assert seen and not any(seen)
 
 
 def test_a_download_reports_its_progress(coded_db: Path) -> None:

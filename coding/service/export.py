@@ -7,7 +7,9 @@ annotations on segments their coder has completed. Long exports report their pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -153,6 +155,21 @@ def load(
     )
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a whole export is read and written, then back as
+    it was. The tables hold tens of millions of objects and no reference cycles, and every
+    full collection walks them all: at a million units the read alone took four times as long
+    with it on. A cycle freed meanwhile waits for the next collection."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _check(kind: str, fmt: str) -> None:
     if kind not in FORMATS:
         raise CodingError(f"unknown export {kind!r}; choose from {', '.join(KINDS)}")
@@ -219,15 +236,16 @@ def export_study(
         raise CodingError(f"no chosen export comes in {', '.join(formats)}")
     options = _options(excerpts)
     rows = matrix_rows_by(store, matrix_rows) if matrix_rows else None
-    data = load(store, bool({"themes", "agreement"} & set(chosen)), on_progress)
-    data.matrix_rows = rows
-    files = [
-        file
-        for kind, fmts in wanted.items()
-        for fmt in fmts
-        for file in render(data, kind, fmt, options)
-    ]
-    return write_folder(directory, files, EXPORT_FILES, on_progress)
+    with _collector_paused():
+        data = load(store, bool({"themes", "agreement"} & set(chosen)), on_progress)
+        data.matrix_rows = rows
+        files = [
+            file
+            for kind, fmts in wanted.items()
+            for fmt in fmts
+            for file in render(data, kind, fmt, options)
+        ]
+        return write_folder(directory, files, EXPORT_FILES, on_progress)
 
 
 def available_exports() -> list[tuple[str, str, str]]:
