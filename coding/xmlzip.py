@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import IO
 
 from coding.errors import InvalidInput, Problem
 
@@ -151,17 +154,38 @@ def _inflate(
     return out.getvalue(), total
 
 
+Member = tuple[str, bytes | Callable[[IO[bytes]], None]]  # a name, and its bytes or a writer
+
+
 def write_archive(entries: Iterable[tuple[str, bytes]]) -> bytes:
     """A deflated zip of ``entries`` in the given order with fixed timestamps: same input,
     same bytes."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    stream_archive(entries, buffer)
+    return buffer.getvalue()
+
+
+def stream_archive(entries: Iterable[Member], out: IO[bytes]) -> None:
+    """:func:`write_archive` into the seekable stream ``out``, one member at a time.
+
+    A member given as a function is written by it to a temporary file first, so that its
+    size is known before its header is written: the archive is byte for byte the one the
+    same member given as bytes makes (a member over 2 GiB gets its zip64 header either way).
+    """
+    with zipfile.ZipFile(out, "w") as archive:
         for name, content in entries:
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, content)
-    return buffer.getvalue()
+            if isinstance(content, bytes):
+                archive.writestr(info, content)
+                continue
+            with tempfile.TemporaryFile() as spool:
+                content(spool)
+                info.file_size = spool.tell()
+                spool.seek(0)
+                with archive.open(info, "w") as member:
+                    shutil.copyfileobj(spool, member, _CHUNK * 16)
 
 
 def fix_timestamps(data: bytes) -> bytes:

@@ -3,6 +3,7 @@ and the CLI's progress bar, and the streamed writers (same output a chunk at a t
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
@@ -146,6 +147,20 @@ def test_export_reports_each_stage_and_every_file(coded_db: Path, tmp_path: Path
     assert writing[-1].total == len(written)
 
 
+def test_the_cycle_collector_pauses_during_an_export_and_comes_back(
+    coded_db: Path, tmp_path: Path
+) -> None:
+    seen: list[bool] = []
+    with Store.open(coded_db) as store:
+        export_study(store, tmp_path / "out", on_progress=lambda _: seen.append(gc.isenabled()))
+        assert gc.isenabled()
+        (tmp_path / "a file").write_text("not a folder")
+        with pytest.raises(CodingError, match="not a folder"):  # failing inside the pause
+            export_study(store, tmp_path / "a file")
+        assert gc.isenabled()
+    assert seen and not any(seen)
+
+
 def test_a_download_reports_its_progress(coded_db: Path) -> None:
     events: list[ProgressEvent] = []
     with Store.open(coded_db) as store:
@@ -211,6 +226,21 @@ def test_streamed_json_is_what_json_dumps_writes() -> None:
         out = io.BytesIO()
         write_json(fields, out, chunk_rows=size)
         assert out.getvalue().decode("utf-8") == expected
+
+
+def test_a_table_longer_than_a_sheet_goes_on_over_more_sheets() -> None:
+    frame = pd.DataFrame({"n": range(7), "text": [f"row {i}" for i in range(7)]})
+    out = io.BytesIO()
+    write_workbook({"coded segments of a long study": frame}, out, max_rows=4)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == [
+        "coded segments of a long study",
+        "coded segments of a long st (2)",
+        "coded segments of a long st (3)",
+    ]
+    assert all([c.value for c in sheet[1]] == ["n", "text"] for sheet in book.worksheets)
+    rows = [row for sheet in book.worksheets for row in sheet.iter_rows(2, values_only=True)]
+    assert rows == list(frame.itertuples(index=False, name=None))
 
 
 def test_streamed_xlsx_keeps_values_types_styles_and_layout() -> None:

@@ -23,7 +23,7 @@ from coding.export.records import write_json
 from coding.export.study import StudyData
 from coding.export.xlsx import write_workbook
 from coding.refi.qdc import write_qdc
-from coding.refi.qdpx_write import ProjectContent, write_qdpx
+from coding.refi.qdpx_write import ProjectContent, stream_qdpx
 
 FORMATS: dict[str, tuple[str, ...]] = {
     "segments": ("csv", "xlsx", "json"),
@@ -230,7 +230,7 @@ def _qdpx(data: StudyData, _fmt: str, _options: Options) -> list[File]:
             attributes=data.attributes,
             units=data.segments,
         )
-        out.write(write_qdpx(content))
+        stream_qdpx(content, out)
 
     return [(f"{BASENAME['qdpx']}.qdpx", qdpx_file)]
 

@@ -180,11 +180,23 @@ def coded_segments(
 
 def _taken(values: object, take: npt.NDArray[np.intp]) -> pd.Series:
     """A column's values in the rows ``take`` picks: numbers as they are, anything else as
-    Python objects (text is copied by reference, not into a new string array)."""
+    Python objects. A column of text holds one object per distinct text (a code id or a
+    status repeats on many rows), not one per row; any other column's objects are copied by
+    reference.
+
+    >>> column = _taken(pd.Series(["a", "b", "a"], dtype="str"), np.array([2, 0, 1]))
+    >>> column.tolist(), column.iloc[0] is column.iloc[1]
+    (['a', 'a', 'b'], True)
+    """
     if isinstance(values, np.ndarray) and values.dtype.kind in "iufb":
         return pd.Series(values[take])
-    array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
-    return pd.Series(np.asarray(array, dtype=object)[take], dtype=object)
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if pd.api.types.is_object_dtype(series.dtype) and (
+        pd.api.types.infer_dtype(series, skipna=False) != "string"
+    ):  # mixed values (1 and True are one value to a hash table): by reference
+        return pd.Series(series.to_numpy(dtype=object)[take], dtype=object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    return pd.Series(np.asarray(uniques, dtype=object)[codes[take]], dtype=object)
 
 
 def location(row: Mapping[str, Any]) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import io
 import math
-import zipfile
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import IO
 from xml.sax.saxutils import quoteattr
 
@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from coding.export.cells import CHUNK_ROWS, FORMULA_START, by_value, formula_like
-from coding.xmlzip import FIXED_TIME, xml_text
+from coding.xmlzip import Member, stream_archive, xml_text
 
 MAX_WIDTH = 60
+SHEET_ROWS = 1_048_576  # a spreadsheet program's most rows per sheet, the header included
 FIXED = "2000-01-01T00:00:00Z"
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -243,11 +244,27 @@ def _package(names: list[str], title: str) -> list[tuple[str, str]]:
     ]
 
 
-def _entry(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
+def _parts(sheets: Mapping[str, pd.DataFrame], max_rows: int) -> list[tuple[str, pd.DataFrame]]:
+    """Each sheet's name (cut to 31 characters) and rows; a table with more rows than a sheet
+    holds goes on as many sheets as it needs, the later ones named ``name (2)`` and so on.
+
+    >>> [(n, len(f)) for n, f in _parts({"t": pd.DataFrame({"a": range(5)})}, 3)]
+    [('t', 2), ('t (2)', 2), ('t (3)', 1)]
+    """
+    found = []
+    for name, frame in sheets.items():
+        clean, per_sheet = xml_text(name), max_rows - 1
+        for number, begin in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
+            suffix = f" ({number})" if number > 1 else ""
+            found.append(
+                (clean[: 31 - len(suffix)] + suffix, frame.iloc[begin : begin + per_sheet])
+            )
+    return found
+
+
+def _sheet(frame: pd.DataFrame, chunk_rows: int, out: IO[bytes]) -> None:
+    for part in _sheet_parts(frame, chunk_rows):
+        out.write(part.encode("utf-8"))
 
 
 def write_workbook(
@@ -255,17 +272,20 @@ def write_workbook(
     stream: IO[bytes],
     title: str = "Concord export",
     chunk_rows: int = CHUNK_ROWS,
+    max_rows: int = SHEET_ROWS,
 ) -> None:
-    """Write an .xlsx with one sheet per table (names cut to 31 characters) to ``stream``,
-    a chunk of rows at a time; same input, same bytes."""
-    names = [xml_text(name)[:31] for name in sheets]
-    with zipfile.ZipFile(stream, "w") as archive:
-        for name, text in _package(names, title):
-            archive.writestr(_entry(name), text.encode("utf-8"))
-        for number, frame in enumerate(sheets.values(), start=1):
-            with archive.open(_entry(f"xl/worksheets/sheet{number}.xml"), "w") as out:
-                for part in _sheet_parts(frame, chunk_rows):
-                    out.write(part.encode("utf-8"))
+    """Write an .xlsx with one sheet per table (names cut to 31 characters; a table longer
+    than ``max_rows`` with its header over several sheets) to ``stream``, a chunk of rows at
+    a time; same input, same bytes. A sheet over 2 GiB gets a zip64 entry."""
+    parts = _parts(sheets, max_rows)
+    members: list[Member] = [
+        (name, text.encode("utf-8")) for name, text in _package([n for n, _ in parts], title)
+    ]
+    members += [
+        (f"xl/worksheets/sheet{number}.xml", partial(_sheet, frame, chunk_rows))
+        for number, (_, frame) in enumerate(parts, start=1)
+    ]
+    stream_archive(members, stream)
 
 
 def workbook_bytes(sheets: Mapping[str, pd.DataFrame], title: str = "Concord export") -> bytes:

@@ -8,27 +8,37 @@ A source is named by its document name; its version travels as the Integer varia
 ``document_version`` (so ``doc`` v1 and ``doc`` v2 are two sources named ``doc``). Strings XML
 cannot hold (control characters) are replaced by spaces in the XML; source texts are written
 unchanged, so positions stay exact.
+
+``project.qde`` is written as it is made (:class:`coding.refi.xml_write.XmlStream`), one
+source at a time from one sort of the codings, so a project of millions of codings never
+exists whole in memory, as a tree or as text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
+from typing import IO
 
+import numpy as np
 import pandas as pd
-from lxml import etree
 
-from coding.model import Codebook, Document
+from coding.model import Code, Codebook, Document
 from coding.refi import cases as attribute_cases
-from coding.refi.cases import StudyAttributes, UnitCase, unit_selection_guid
-from coding.refi.qdc import ORIGIN, add_codes, code_guid
-from coding.refi.xml import PROJECT_NS, guid, serialise
-from coding.xmlzip import write_archive, xml_text
+from coding.refi.cases import VALUE_TAGS, StudyAttributes, UnitCase, refi_value
+from coding.refi.cases import unit_selection_guid as unit_selection_guid
+from coding.refi.qdc import ORIGIN, code_guid, description_for
+from coding.refi.xml import PROJECT_NS, guid
+from coding.refi.xml_write import XmlStream, attribute
+from coding.xmlzip import Member, stream_archive
 
-P = f"{{{PROJECT_NS}}}"
 PROGRAMME_VARIABLE = "programme"
 VERSION_VARIABLE = "document_version"
+_COLUMNS = ("start", "end", "coder", "code_id", "created_at")
 
 
 @lru_cache(maxsize=4096)  # a project export asks once per selection
@@ -53,76 +63,206 @@ class ProjectContent:
     units: pd.DataFrame | None = None  # segment_id, document_id, start, end (cases' units)
 
 
-def _el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
-    return etree.SubElement(parent, P + tag, {k: xml_text(v) for k, v in attrs.items()})
-
-
-def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
-    element = _el(parent, tag)
-    element.text = xml_text(text)
-    return element
-
-
-def project_xml(content: ProjectContent) -> bytes:
-    """The ``project.qde`` document."""
-    root = etree.Element(
-        P + "Project", {"name": xml_text(content.name), "origin": ORIGIN}, nsmap={None: PROJECT_NS}
-    )
+def write_project(content: ProjectContent, out: IO[bytes]) -> None:
+    """The ``project.qde`` document, written to ``out`` as it is made."""
+    xml = XmlStream(out)
+    xml.start("Project", {"xmlns": PROJECT_NS, "name": content.name, "origin": ORIGIN})
     if content.coders:
-        users = _el(root, "Users")
+        xml.start("Users", {})
         for coder in content.coders:
-            _el(users, "User", guid=user_guid(coder), name=coder, id=coder)
+            xml.empty("User", {"guid": user_guid(coder), "name": coder, "id": coder})
+        xml.end()
     if content.codebook.codes:
-        add_codes(_el(_el(root, "CodeBook"), "Codes"), content.codebook, PROJECT_NS)
+        xml.start("CodeBook", {})
+        xml.start("Codes", {})
+        _codes(xml, content.codebook)
+        xml.end()
+        xml.end()
+    attributes = content.attributes
+    types = {n: attributes.refi_type(n, k) for n, _, k in attributes.declared}
     programmes = sorted({d.programme for d in content.documents if d.programme})
-    variable = guid("variable", PROGRAMME_VARIABLE)
     if content.documents:
-        variables = _el(root, "Variables")
-        if programmes:
-            _el(
-                variables, "Variable", guid=variable, name=PROGRAMME_VARIABLE, typeOfVariable="Text"
-            )
-        _el(
-            variables,
-            "Variable",
-            guid=guid("variable", VERSION_VARIABLE),
-            name=VERSION_VARIABLE,
-            typeOfVariable="Integer",
-        )
-        attribute_cases.add_variables(variables, _el, content.attributes)
-    types = {n: content.attributes.refi_type(n, k) for n, _, k in content.attributes.declared}
-    unit_cases = attribute_cases.unit_cases(content.attributes) if content.units is not None else []
+        _variables(xml, bool(programmes), types)
+    unit_cases = attribute_cases.unit_cases(attributes) if content.units is not None else []
     if programmes or unit_cases:
-        cases = _el(root, "Cases")
-        for programme in programmes:
-            case = _el(cases, "Case", guid=guid("programme", programme), name=programme)
-            for document in content.documents:
-                if document.programme == programme:
-                    _el(case, "SourceRef", targetGUID=source_guid(document.id))
-        attribute_cases.add_cases(cases, _el, unit_cases, types)
+        xml.start("Cases", {})
+        _programme_cases(xml, programmes, content.documents)
+        _unit_cases(xml, unit_cases, types)
+        xml.end()
     if content.documents:
-        _add_sources(_el(root, "Sources"), content, variable, types, unit_cases)
-    return serialise(root)
+        _sources(xml, content, types, unit_cases)
+    xml.end()
+    xml.close()
 
 
-def _add_sources(
-    sources: etree._Element,
+def _codes(xml: XmlStream, codebook: Codebook) -> None:
+    """``Code`` elements, nested by parent, each with its Description."""
+    ids = set(codebook.code_ids)
+    kids: dict[str | None, list[Code]] = {}
+    for code in codebook.codes:
+        kids.setdefault(code.parent if code.parent in ids else None, []).append(code)
+
+    def add(code: Code) -> None:
+        attrs = {"guid": code_guid(code.id), "name": code.name, "isCodable": "true"}
+        if code.colour:
+            attrs["color"] = code.colour
+        xml.start("Code", attrs)
+        xml.leaf("Description", {}, description_for(code))
+        for kid in kids.get(code.id, []):
+            add(kid)
+        xml.end()
+
+    for code in kids.get(None, []):
+        add(code)
+
+
+def _variables(xml: XmlStream, programmes: bool, types: dict[str, str]) -> None:
+    xml.start("Variables", {})
+    if programmes:
+        xml.empty(
+            "Variable",
+            {
+                "guid": guid("variable", PROGRAMME_VARIABLE),
+                "name": PROGRAMME_VARIABLE,
+                "typeOfVariable": "Text",
+            },
+        )
+    version = {"guid": guid("variable", VERSION_VARIABLE), "name": VERSION_VARIABLE}
+    xml.empty("Variable", {**version, "typeOfVariable": "Integer"})
+    for name, refi_type in types.items():
+        attrs = {"guid": guid("variable", name), "name": name, "typeOfVariable": refi_type}
+        xml.empty("Variable", attrs)
+    xml.end()
+
+
+def _value(xml: XmlStream, variable: str, refi_type: str, value: str) -> None:
+    """A ``VariableValue``: the variable's GUID and the value in its type's element."""
+    xml.start("VariableValue", {})
+    xml.empty("VariableRef", {"targetGUID": variable})
+    xml.leaf(VALUE_TAGS[refi_type], {}, refi_value(refi_type, value))
+    xml.end()
+
+
+def _programme_cases(
+    xml: XmlStream, programmes: Sequence[str], documents: Sequence[Document]
+) -> None:
+    """A case per programme, referring to its documents' sources."""
+    members: dict[str, list[str]] = {}
+    for document in documents:
+        members.setdefault(document.programme, []).append(document.id)
+    for programme in programmes:
+        xml.start("Case", {"guid": guid("programme", programme), "name": programme})
+        for document_id in members[programme]:
+            xml.empty("SourceRef", {"targetGUID": source_guid(document_id)})
+        xml.end()
+
+
+def _unit_cases(xml: XmlStream, cases: Sequence[UnitCase], types: dict[str, str]) -> None:
+    """A case per combination of unit attribute values, referring to its units' selections."""
+    for case in cases:
+        xml.start("Case", {"guid": guid("case", case.name), "name": case.name})
+        for name, value in case.values:
+            _value(xml, guid("variable", name), types[name], value)
+        pad = xml.indent
+        xml.lines(
+            "".join(
+                f'{pad}<SelectionRef targetGUID="{unit_selection_guid(s)}"/>\n' for s in case.units
+            )
+        )
+        xml.end()
+
+
+def _sources(
+    xml: XmlStream,
     content: ProjectContent,
-    variable: str,
     types: dict[str, str],
     unit_cases: Sequence[UnitCase],
 ) -> None:
     """Each document as a TextSource: its codings' selections, its units in cases, the
     programme, version and document attribute values."""
-    selections = _selections(content.annotations)
+    codings = _CodingsByDocument(content.annotations)
     spans = _case_units(unit_cases, content.units)
+    programme = guid("variable", PROGRAMME_VARIABLE)
+    version = guid("variable", VERSION_VARIABLE)
+    xml.start("Sources", {})
     for document in content.documents:
-        _add_source(sources, document, selections.get(document.id, []), variable)
-        source = sources[-1]
-        _add_unit_selections(source, document, spans.get(document.id, []))
+        key = source_guid(document.id)
+        attrs = {"guid": key, "name": document.name or document.id}
+        xml.start("TextSource", {**attrs, "plainTextPath": f"internal://{key}.txt"})
+        if document.title:
+            xml.leaf("Description", {}, document.title)
+        pad = xml.indent
+        xml.lines("".join(_selections(document, codings.of(document.id), pad)))
+        xml.lines("".join(_unit_selections(document, spans.get(document.id, []), pad)))
+        if document.programme:
+            _value(xml, programme, "Text", document.programme)
+        _value(xml, version, "Integer", str(document.version))
         values = content.attributes.documents.get(document.id, {})
         for name, value in sorted(values.items()):
-            attribute_cases.add_value(source, _el, name, types[name], value)
+            _value(xml, guid("variable", name), types[name], value)
+        xml.end()
+    xml.end()
+
+
+Row = tuple[int, int, str, str, object]  # start, end, coder, code_id, created_at
+
+
+class _CodingsByDocument:
+    """The codings sorted once by (document, start, end, coder, code); each document's rows
+    are made into Python values only when its source is written."""
+
+    def __init__(self, annotations: pd.DataFrame) -> None:
+        self._frame = annotations
+        documents, values = pd.factorize(annotations["document_id"], sort=True)
+        coders, _ = pd.factorize(annotations["coder"], sort=True)
+        codes, _ = pd.factorize(annotations["code_id"], sort=True)
+        starts = annotations["start"].to_numpy(dtype=np.int64)
+        ends = annotations["end"].to_numpy(dtype=np.int64)
+        self._order = np.lexsort((codes, coders, ends, starts, documents))
+        bounds = np.searchsorted(documents[self._order], np.arange(len(values) + 1)).tolist()
+        self._slices = {str(v): (bounds[i], bounds[i + 1]) for i, v in enumerate(values)}
+
+    def of(self, document_id: str) -> Iterator[Row]:
+        first, last = self._slices.get(document_id, (0, 0))
+        rows = self._frame.iloc[self._order[first:last]]
+        columns = [rows[c].tolist() for c in _COLUMNS]
+        for start, end, coder, code_id, created in zip(*columns, strict=True):
+            yield int(start), int(end), str(coder), str(code_id), created
+
+
+def _selections(document: Document, rows: Iterable[Row], pad: str) -> Iterator[str]:
+    """Each coder's selection of one span with its codings (in code order), as XML lines."""
+    for (start, end, coder), group in itertools.groupby(rows, key=itemgetter(0, 1, 2)):
+        codings = [(code_id, created) for _, _, _, code_id, created in group]
+        user = user_guid(coder)
+        key = guid("selection", document.id, str(start), str(end), coder)
+        first = _earliest([created for _, created in codings])
+        when = f' creationDateTime="{attribute(first)}"' if first else ""
+        name = attribute(_excerpt(document.text[start:end]))
+        yield (
+            f'{pad}<PlainTextSelection guid="{key}" name="{name}" startPosition="{start}" '
+            f'endPosition="{end}" creatingUser="{user}"{when}>\n'
+        )
+        for code_id, created in codings:
+            stamp = f' creationDateTime="{attribute(str(created))}"' if created else ""
+            yield (
+                f'{pad}  <Coding guid="{guid("coding", key, code_id)}" creatingUser="{user}"'
+                f'{stamp}>\n{pad}    <CodeRef targetGUID="{code_guid(code_id)}"/>\n'
+                f"{pad}  </Coding>\n"
+            )
+        yield f"{pad}</PlainTextSelection>\n"
+
+
+def _unit_selections(
+    document: Document, spans: list[tuple[str, int, int]], pad: str
+) -> Iterator[str]:
+    """A selection with no coding over each unit a case refers to."""
+    for segment_id, start, end in spans:
+        name = attribute(_excerpt(document.text[start:end]))
+        yield (
+            f'{pad}<PlainTextSelection guid="{unit_selection_guid(segment_id)}" name="{name}" '
+            f'startPosition="{start}" endPosition="{end}"/>\n'
+        )
 
 
 def _case_units(
@@ -141,98 +281,6 @@ def _case_units(
     return spans
 
 
-def _add_unit_selections(
-    source: etree._Element, document: Document, spans: list[tuple[str, int, int]]
-) -> None:
-    """A selection with no coding over each unit a case refers to, before the source's
-    variable values (the XSD's order)."""
-    first_value = next((i for i, e in enumerate(source) if e.tag == P + "VariableValue"), None)
-    for segment_id, start, end in spans:
-        selection = etree.Element(
-            P + "PlainTextSelection",
-            {
-                "guid": unit_selection_guid(segment_id),
-                "name": xml_text(_excerpt(document.text[start:end])),
-                "startPosition": str(start),
-                "endPosition": str(end),
-            },
-        )
-        if first_value is None:
-            source.append(selection)
-        else:
-            source.insert(first_value, selection)
-            first_value += 1
-
-
-Coding = tuple[str, str]  # code_id, created_at
-Selection = tuple[int, int, str, list[Coding]]  # start, end, coder, codings
-
-
-def _selections(annotations: pd.DataFrame) -> dict[str, list[Selection]]:
-    """Per document, its selections in order of (start, end, coder), each with its codings
-    in order of code; one pass over the annotations, whatever the number of documents."""
-    ordered = annotations.sort_values(
-        ["document_id", "start", "end", "coder", "code_id"], kind="stable"
-    )
-    found: dict[str, list[Selection]] = {}
-    last: tuple[str, int, int, str] | None = None
-    columns = ("document_id", "start", "end", "coder", "code_id", "created_at")
-    for document_id, start, end, coder, code_id, created_at in zip(
-        *(ordered[c].tolist() for c in columns), strict=True
-    ):
-        key = (str(document_id), int(start), int(end), str(coder))
-        if key != last:
-            found.setdefault(key[0], []).append((key[1], key[2], key[3], []))
-            last = key
-        found[key[0]][-1][3].append((str(code_id), created_at))
-    return found
-
-
-def _add_source(
-    sources: etree._Element, document: Document, selections: list[Selection], variable: str
-) -> None:
-    key = source_guid(document.id)
-    source = _el(
-        sources,
-        "TextSource",
-        guid=key,
-        name=document.name or document.id,
-        plainTextPath=f"internal://{key}.txt",
-    )
-    if document.title:
-        _text(source, "Description", document.title)
-    for start, end, coder, codings in selections:
-        user = user_guid(coder)
-        sel_key = guid("selection", document.id, str(start), str(end), coder)
-        first = _earliest([created for _, created in codings])
-        selection = _el(
-            source,
-            "PlainTextSelection",
-            guid=sel_key,
-            name=_excerpt(document.text[start:end]),
-            startPosition=str(start),
-            endPosition=str(end),
-            creatingUser=user,
-        )
-        if first:
-            selection.set("creationDateTime", first)
-        for code_id, created in codings:  # GUIDs need no xml_text: a million codings
-            coding = etree.SubElement(
-                selection, P + "Coding", {"guid": guid("coding", sel_key, code_id)}
-            )
-            coding.set("creatingUser", user)
-            if created:
-                coding.set("creationDateTime", str(created))
-            etree.SubElement(coding, P + "CodeRef", {"targetGUID": code_guid(code_id)})
-    if document.programme:
-        value = _el(source, "VariableValue")
-        _el(value, "VariableRef", targetGUID=variable)
-        _text(value, "TextValue", document.programme)
-    value = _el(source, "VariableValue")
-    _el(value, "VariableRef", targetGUID=guid("variable", VERSION_VARIABLE))
-    _text(value, "IntegerValue", str(document.version))
-
-
 def _earliest(times: list[object]) -> str:
     """The earliest creation time of a selection's codings, as ``Series.min`` gives it: the
     smallest of the times given, or "" when none is."""
@@ -245,10 +293,22 @@ def _excerpt(text: str, width: int = 60) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
 
 
+def stream_qdpx(content: ProjectContent, out: IO[bytes]) -> None:
+    """The .qdpx archive into ``out``: ``project.qde``, then ``sources/<guid>.txt`` per
+    document, each source's text encoded only as its turn comes."""
+
+    def project(spool: IO[bytes]) -> None:
+        write_project(content, spool)
+
+    members: Iterator[Member] = itertools.chain(
+        [("project.qde", project)],
+        ((f"sources/{source_guid(d.id)}.txt", d.text.encode("utf-8")) for d in content.documents),
+    )
+    stream_archive(members, out)
+
+
 def write_qdpx(content: ProjectContent) -> bytes:
-    """The .qdpx archive: ``project.qde`` then one ``sources/<guid>.txt`` per document."""
-    entries = [("project.qde", project_xml(content))]
-    entries += [
-        (f"sources/{source_guid(d.id)}.txt", d.text.encode("utf-8")) for d in content.documents
-    ]
-    return write_archive(entries)
+    """The .qdpx archive as bytes (:func:`stream_qdpx`)."""
+    buffer = io.BytesIO()
+    stream_qdpx(content, buffer)
+    return buffer.getvalue()

@@ -15,6 +15,7 @@ CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 # Fixed namespace for our uuid5 GUIDs: the same study id always gives the same GUID.
 GUID_NAMESPACE = uuid.UUID("6f1d8a52-3c7e-5b0a-9e44-0c0c0a7d2b11")
 _NAMESPACE_BYTES = GUID_NAMESPACE.bytes
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 _GUID_RE = re.compile(
     r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{12})\}?$"
@@ -34,11 +35,12 @@ def guid(kind: str, *parts: str) -> str:
     True
     """
     name = ":".join((kind, *parts)).encode("utf-8")
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).hexdigest()
+    # Version 5 in the 13th hex digit; the RFC 4122 variant in the top bits of the 17th.
+    return (
+        f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-"
+        f"{_VARIANT[digest[16]]}{digest[17:20]}-{digest[20:32]}"
+    )
 
 
 def norm_guid(value: str | None) -> str | None:

@@ -76,8 +76,7 @@ def from_timestamp(value: str | None) -> datetime | None:
 
 
 def serialise(conn: Connection, key: str) -> None:
-    """On PostgreSQL, queue writers that read-then-write ``key`` (SQLite's BEGIN IMMEDIATE
-    already serialises every writer)."""
+    """On PostgreSQL, queue writers that read-then-write ``key`` (SQLite serialises them all)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
@@ -349,10 +348,12 @@ class StoreBase:
 
         with self.engine.connect() as conn:
             result = conn.execute(query)
-            keys, rows = list(result.keys()), result.fetchall()
-        # Built by columns: pandas inspects every row of a list of rows (about twice as slow).
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(keys)
-        return pd.DataFrame({k: list(c) for k, c in zip(keys, columns, strict=True)}, columns=keys)
+            keys = list(result.keys())
+            columns: list[list[Any]] = [[] for _ in keys]  # by columns: twice as quick
+            for rows in result.partitions(50_000):  # never all the rows at once
+                for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+                    column.extend(values)
+        return pd.DataFrame(dict(zip(keys, columns, strict=True)), columns=keys)
 
     def plain_frame(self, query: Any) -> pd.DataFrame:
         """:meth:`frame` for large reads of plain text and integer columns: the database
