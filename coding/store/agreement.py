@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, and_, case, cast, distinct, func, literal_col
 
 from coding.model import Decision
 from coding.store import schema as t
-from coding.store.cursor import driver_rows
+from coding.store.cursor import collector_paused, driver_rows
 from coding.store.store import Store
 
 IntArray = npt.NDArray[np.int64]
@@ -31,7 +31,8 @@ def _fetch(store: Store, query: Any, width: int) -> list[tuple[Any, ...]]:
 
     Bound values are sent as they are (no result types are converted), so only for plain
     text and integer columns; IN lists are expanded when the query is compiled."""
-    return _columns(driver_rows(store, query), width)
+    with collector_paused():  # the columns are many tuples too
+        return _columns(driver_rows(store, query), width)
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
 from coding.model import Decision
 from coding.store import schema as t
 from coding.store.attributes import ValueFilter
-from coding.store.cursor import driver_rows
+from coding.store.cursor import collector_paused, driver_rows
 from coding.store.events import event_mark
 from coding.store.store import Store
 
@@ -265,13 +265,14 @@ def kept_page(
     )
     names: dict[tuple[str, str], tuple[list[str], list[str]]] = {}  # few distinct pairs
     rows: list[DisagreementRow] = []
-    for *pair, applied_by, submitters in driver_rows(store, query):
-        if (applied_by, submitters) not in names:
-            applied = applied_by.split(t.DISPUTE_SEP)
-            others = set(submitters.split(t.DISPUTE_SEP)).difference(applied)
-            names[applied_by, submitters] = (sorted(applied), sorted(others))
-        yes, no = names[applied_by, submitters]
-        rows.append((*pair, list(yes), list(no)))
+    with collector_paused():  # many small tuples and lists, no cycles
+        for *pair, applied_by, submitters in driver_rows(store, query):
+            if (applied_by, submitters) not in names:
+                applied = applied_by.split(t.DISPUTE_SEP)
+                others = set(submitters.split(t.DISPUTE_SEP)).difference(applied)
+                names[applied_by, submitters] = (sorted(applied), sorted(others))
+            yes, no = names[applied_by, submitters]
+            rows.append((*pair, list(yes), list(no)))
     return rows
 
 
