@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from coding.model import Code, Codebook, Segment
-from coding.suggest import SupervisedParams, SupervisedSuggester
+from coding.suggest import SupervisedParams, SupervisedSuggester, explain
 from coding.suggest.context import UnitContext, unit_contexts
 from coding.suggest.explain import Explainer
 from coding.suggest.features import CharWbTfidf, NgramCounts, WordTfidf, word_tfidf
@@ -222,6 +222,21 @@ def test_evidence_computed_in_one_batch_equals_evidence_pair_by_pair(
     assert sum(bool(batched(r, c)["neighbours"]) for r, c in pairs) > len(pairs) // 3
     for row, code_id in pairs:
         assert batched(row, code_id) == one_by_one(row, code_id)
+
+
+def test_a_large_reference_is_searched_for_neighbours_in_an_even_sample(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(explain, "NEAR_MAX_REFERENCES", 10)
+    engine = fit()
+    near = engine.neighbours
+    train_ids = list(TRAIN["segment_id"])
+    assert len(train_ids) > 20
+    assert near.ids == [train_ids[i * len(train_ids) // 10] for i in range(10)]
+    assert near.train_t.shape[1] == 10
+    suggestions = engine.suggest(segments_of(TEST))
+    found = [n["segment_id"] for s in suggestions for n in json.loads(s.evidence)["neighbours"]]
+    assert found and set(found) <= set(near.ids)
 
 
 def test_predicting_before_fit_is_an_error() -> None:

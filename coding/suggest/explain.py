@@ -3,7 +3,9 @@
 Terms are the word n-grams, rule scores and context features whose weight times value added
 most to a code's decision value (char n-grams have no readable name and are left out).
 Neighbours are the reference segments with the highest cosine of word TF-IDF, without the
-n-grams too common to tell segments apart (see :data:`NEAR_MAX_DF`).
+n-grams too common to tell segments apart (see :data:`NEAR_MAX_DF`). A reference larger than
+:data:`NEAR_MAX_REFERENCES` segments is searched in that many of them, spread evenly over it:
+every segment compared with every reference segment would grow with the square of the study.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from coding.suggest.supervised import CodeModel, SupervisedSuggester
 
 NEAR_MAX_DF = 0.05  # n-grams in more segments than this share are left out of neighbour search
+NEAR_MAX_REFERENCES = 10_000  # reference segments searched for neighbours, at most
 BLOCK = 256  # rows whose neighbours are found with one product
 
 
@@ -52,9 +55,14 @@ class Neighbours:
         """N-grams in more than NEAR_MAX_DF of the segments add little to a cosine but make
         the segment x segment product dense; leaving them out keeps evidence fast. When every
         n-gram is that common there is no neighbour search (and no neighbour in the evidence).
+        Past NEAR_MAX_REFERENCES segments, the search covers that many, evenly spaced.
         """
+        n = words.shape[0]
         df = np.bincount(words.indices, minlength=words.shape[1])
-        columns = np.flatnonzero(df <= max(2.0, NEAR_MAX_DF * words.shape[0]))
+        columns = np.flatnonzero(df <= max(2.0, NEAR_MAX_DF * n))
+        if n > NEAR_MAX_REFERENCES:
+            rows = np.arange(NEAR_MAX_REFERENCES) * n // NEAR_MAX_REFERENCES
+            words, ids, codes = words[rows], [ids[i] for i in rows], [codes[i] for i in rows]
         kept = words[:, columns]
         train_t = (normalize(kept) if columns.size else kept).T.tocsr()
         return cls(columns, train_t, ids, {s: i for i, s in enumerate(ids)}, codes)
@@ -137,7 +145,7 @@ class Explainer:
         blocks = [words, sp.csr_matrix(self.prediction.rules)]
         if extra is not None:
             blocks.append(extra)
-        return sp.hstack(blocks, format="csr", dtype=np.float64), words.shape[1]
+        return sp.hstack(blocks, format="csr"), words.shape[1]
 
     def _terms_of(
         self, readable: sp.csr_matrix, n_words: int, rows: np.ndarray, model: CodeModel
@@ -150,7 +158,7 @@ class Explainer:
         names = self._feature_names()
         part = readable[rows]
         index = np.where(part.indices < n_words, part.indices, part.indices - n_words + rules_at)
-        weights = part.data * model.coef[index]
+        weights = part.data * model.coef[index]  # in the precision :meth:`terms` uses
         owner = np.repeat(np.arange(len(rows)), np.diff(part.indptr))
         keep = weights > 0
         index, weights, owner = index[keep], weights[keep], owner[keep]
