@@ -13,7 +13,9 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from coding.model import Code, Codebook, Segment
-from coding.suggest import SupervisedParams, SupervisedSuggester
+from coding.suggest import SupervisedParams, SupervisedSuggester, explain
+from coding.suggest.context import UnitContext, unit_contexts
+from coding.suggest.explain import Explainer
 from coding.suggest.features import CharWbTfidf, NgramCounts, WordTfidf, word_tfidf
 from coding.suggest.supervised import best_threshold, grouped_splits
 
@@ -181,6 +183,60 @@ def test_a_segment_is_never_its_own_neighbour(engine: SupervisedSuggester) -> No
     for suggestion in suggestions:
         neighbours = json.loads(suggestion.evidence)["neighbours"]
         assert suggestion.segment_id not in {n["segment_id"] for n in neighbours}
+
+
+def _units_of(frame: pd.DataFrame) -> list[UnitContext]:
+    positions = frame.groupby("document_id").cumcount().tolist()
+    speakers = [{"speaker": f"s{i % 3}"} for i in range(len(frame))]
+    return unit_contexts(
+        list(frame["text"]), list(frame["document_id"]), positions, attributes=speakers
+    )
+
+
+@pytest.mark.parametrize("with_context", [False, True])
+def test_evidence_computed_in_one_batch_equals_evidence_pair_by_pair(
+    with_context: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    units = _units_of(FRAME) if with_context else None
+    in_train = FRAME["document_id"] <= "doc07"
+    train_units = [u for u, keep in zip(units or [], in_train, strict=False) if keep]
+    engine = SupervisedSuggester(CODEBOOK, seed=0).fit(
+        list(TRAIN["text"]),
+        labels_for(TRAIN, CODEBOOK),
+        list(TRAIN["document_id"]),
+        train_units or None,
+    )
+    prediction = engine.predict(list(FRAME["text"]), units)
+    assert (prediction.extra is not None) == with_context  # the context block is covered
+    ids = list(FRAME["segment_id"])
+    scores, decided = engine.decide(prediction.scores)
+    wanted = scores.where(decided == 1).notna()
+    # Every code's pairs, also those of codes without a model and undecided pairs.
+    wanted.iloc[::7] = True
+    one_by_one = Explainer(engine, prediction, ids)
+    batched = Explainer(engine, prediction, ids)
+    batched.prepare(wanted)
+    monkeypatch.setattr(batched, "terms", None)  # every pair's terms come from the batch
+    pairs = [(r, str(c)) for c in wanted.columns for r in np.flatnonzero(wanted[c])]
+    assert sum(bool(batched(r, c)["terms"]) for r, c in pairs) > len(pairs) // 3
+    assert sum(bool(batched(r, c)["neighbours"]) for r, c in pairs) > len(pairs) // 3
+    for row, code_id in pairs:
+        assert batched(row, code_id) == one_by_one(row, code_id)
+
+
+def test_a_large_reference_is_searched_for_neighbours_in_an_even_sample(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(explain, "NEAR_MAX_REFERENCES", 10)
+    engine = fit()
+    near = engine.neighbours
+    train_ids = list(TRAIN["segment_id"])
+    assert len(train_ids) > 20
+    assert near.ids == [train_ids[i * len(train_ids) // 10] for i in range(10)]
+    assert near.train_t.shape[1] == 10
+    suggestions = engine.suggest(segments_of(TEST))
+    found = [n["segment_id"] for s in suggestions for n in json.loads(s.evidence)["neighbours"]]
+    assert found and set(found) <= set(near.ids)
 
 
 def test_predicting_before_fit_is_an_error() -> None:

@@ -97,7 +97,8 @@ def run_suggestions(
     suggestions, cross_fitted, fold_thresholds = _cross_fit(
         models, segments, name_of, labelled, splits, on_progress
     )
-    rest = [s for s in segments if s.document_id not in set(cross_fitted)]
+    scored = set(cross_fitted)
+    rest = [s for s in segments if s.document_id not in scored]
     suggestions += models.suggest(suggester, rest)
     suggestions.sort(key=lambda g: (-g.score, g.code_id, g.segment_id))
     params = {
@@ -154,7 +155,8 @@ def _cross_fit(
     for done, (train, test) in enumerate(splits, start=1):
         item = f"fold {done} of {len(splits)}"
         on_progress(ProgressEvent("training", done, len(splits) + 1, item=item))
-        trained_on = {d for d, n in name_of.items() if n in {labelled[i] for i in train}}
+        training = {labelled[i] for i in train}
+        trained_on = {d for d, n in name_of.items() if n in training}
         fold_model = models.fit(trained_on)
         fold_thresholds.append(fold_model.thresholds())
         held = {labelled[i] for i in test}

@@ -187,6 +187,9 @@ class CombinedSuggester(SupervisedSuggester):
 
         # Only decided pairs are suggested: at most one code per exclusive group and unit.
         shown = scores.where(decided == 1)
+        if explain is not None:
+            supervised = [c for c in shown.columns if self._uses_supervised(str(c))]
+            explain.prepare(shown[supervised].notna())
         return suggestions_from_scores(
             segments,
             shown,

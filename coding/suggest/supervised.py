@@ -342,6 +342,7 @@ class SupervisedSuggester:
 
         # Only decided pairs are suggested: the others' scores are hidden from the threshold.
         shown = scores.where(decided == 1)
+        explain.prepare(shown.notna())
         return suggestions_from_scores(
             segments,
             shown,
