@@ -15,6 +15,7 @@ from coding.model import ProgressEvent
 from coding.service import suggest as suggest_service
 from coding.service.agreement import agreement_report
 from coding.service.demo import build_demo
+from coding.service.suggest_models import Models
 from coding.store import Store
 from tests.conftest import new_target
 
@@ -146,7 +147,7 @@ def test_next_scores_units_with_their_neighbours_heading_and_attributes(demo: Pa
     with Store.open(demo) as store:
         result = suggest_service.next_units(store, "chloe", "supervised", limit=1000)
         segments, labels = suggest_service._reference(store)
-        engine = suggest_service._Models(store, "supervised", 0, segments, labels).fit()
+        engine = Models(store, "supervised", 0, segments, labels).fit()
         units = contexts(store, segments, suggest_service.MAX_CONTEXT)
     shown = {o["segment_id"]: o["uncertainty"] for o in result["order"]}
     rows = [i for i, s in enumerate(segments) if s.id in shown]

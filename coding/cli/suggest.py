@@ -25,6 +25,7 @@ from coding.cli.common import (
 )
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
+from coding.suggest.settings import MAX_TRAINING as DEFAULT_MAX_TRAINING
 
 ENGINE = choice("--engine", suggest_service.ENGINES, "auto", help="The suggestion engine.")
 ENGINE_OR_LLM = choice(  # run and evaluate also take the llm engine, with its options
@@ -38,6 +39,15 @@ CONTEXT = click.option(
     type=click.IntRange(0, suggest_service.MAX_CONTEXT),
     default=None,
     help="Neighbouring units on each side the supervised engine reads (default: its own).",
+)
+MAX_TRAINING = click.option(
+    "--max-training",
+    type=click.IntRange(min=0),
+    default=None,
+    help=(
+        "Fit each supervised model on at most this many reference units, a seeded random"
+        f" sample past it (default {DEFAULT_MAX_TRAINING:,}; 0: all of them)."
+    ),
 )
 EVALUATED = (  # the columns of suggest evaluate's table, after the code
     "n",
@@ -76,21 +86,30 @@ def suggest() -> None:
 @SEED
 @suggest_llm.llm_options
 @CONTEXT
+@MAX_TRAINING
 @friendly
 @refusing(suggest_llm.ignored_by(suggest_service.ENGINES))
-def run(study: str, engine: str, seed: int, context: int | None, **llm: Any) -> None:
+def run(
+    study: str, engine: str, seed: int, context: int | None, max_training: int | None, **llm: Any
+) -> None:
     """Store NLP code suggestions for every unit (they never become codes by themselves).
 
     Example: coding suggest study.db --engine rules
     """
     if engine == suggest_llm.NAME:
-        _no_context_for_llm(context)
+        _no_context_for_llm(context, max_training=max_training)
         with open_study(study) as store:
             suggest_llm.run(store, llm)
         return
     with open_study(study) as store, progress_shown() as on_progress:
         result = suggest_service.run_suggestions(
-            store, actor(), engine, seed, on_progress=on_progress, context=context
+            store,
+            actor(),
+            engine,
+            seed,
+            on_progress=on_progress,
+            context=context,
+            max_training=max_training,
         )
     click.echo(
         f"run #{result.run_id}: {result.engine} ({result.model_version}), codebook "
@@ -101,9 +120,17 @@ def run(study: str, engine: str, seed: int, context: int | None, **llm: Any) -> 
         note(f"  {code_id}: {reason}")
 
 
-def _no_context_for_llm(context: int | None, ablation: bool = False) -> None:
-    """The llm engine reads each unit alone: --context and --ablation are refused with it."""
-    for given, flag in ((context is not None, "--context"), (ablation, "--ablation")):
+def _no_context_for_llm(
+    context: int | None, ablation: bool = False, max_training: int | None = None
+) -> None:
+    """The llm engine reads each unit alone and fits nothing: --context, --ablation and
+    --max-training are refused with it."""
+    given_flags = (
+        (context is not None, "--context"),
+        (ablation, "--ablation"),
+        (max_training is not None, "--max-training"),
+    )
+    for given, flag in given_flags:
         if given:
             raise click.UsageError(f"{flag} is for the supervised engines, not --engine llm")
 
@@ -114,6 +141,7 @@ def _no_context_for_llm(context: int | None, ablation: bool = False) -> None:
 @SEED
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @CONTEXT
+@MAX_TRAINING
 @click.option(
     "--ablation",
     is_flag=True,
@@ -129,6 +157,7 @@ def evaluate(
     seed: int,
     folds: int,
     context: int | None,
+    max_training: int | None,
     ablation: bool,
     fmt: str,
     **llm: Any,
@@ -140,11 +169,17 @@ def evaluate(
     """
     with open_study(study) as store:
         if engine == suggest_llm.NAME:
-            _no_context_for_llm(context, ablation)
+            _no_context_for_llm(context, ablation, max_training)
             result = suggest_llm.evaluate(store, folds, seed, llm)
         else:
             result = suggest_service.evaluate_suggestions(
-                store, engine, folds, seed, context=context, ablation=ablation
+                store,
+                engine,
+                folds,
+                seed,
+                context=context,
+                ablation=ablation,
+                max_training=max_training,
             )
     if "folds_note" in result:
         note(f"note: {result['folds_note']}")

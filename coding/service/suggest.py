@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -14,13 +13,14 @@ from coding.errors import CodingError, NotFound
 from coding.model import OnProgress, ProgressEvent, Segment, Suggestion, no_progress
 from coding.service.agreement import agreement_report
 from coding.service.suggest_context import contexts
+from coding.service.suggest_models import MAX_CONTEXT as MAX_CONTEXT
+from coding.service.suggest_models import Models, engine_params
 from coding.store import Store
 
 if TYPE_CHECKING:
     from coding.suggest.base import Suggester, SuggesterFactory
 
 ENGINES = ("rules", "supervised", "auto")
-MAX_CONTEXT = 5  # the widest window of neighbouring units (coding.suggest.context.MAX_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ def run_suggestions(
     folds: int = 5,
     on_progress: OnProgress = no_progress,
     context: int | None = None,
+    max_training: int | None = None,
 ) -> SuggestRun:
     """Fit ``engine`` on the study's reference coding and store its suggestions for every unit.
 
@@ -84,12 +85,15 @@ def run_suggestions(
     per-code thresholds and why a code has no model. Suggestions never become annotations.
     Rule hits and n-gram counts of every unit are computed once and shared by every model.
     ``context`` is the number of neighbouring units on each side the supervised engine reads
-    (None: its default).
+    and ``max_training`` the most reference units each of its models is fitted on, a seeded
+    random sample past that (None: the defaults; 0: every unit).
     """
     segments, labels = _units(store, engine)
     units = f"{len(segments)} units"
     on_progress(ProgressEvent("preparing", 0, 1, item=units))  # rule hits and n-gram counts
-    models = _Models(store, engine, seed, segments, labels, context)
+    models = Models(
+        store, engine, seed, segments, labels, engine_params(seed, context, max_training)
+    )
     on_progress(ProgressEvent("preparing", 1, 1, item=units))
     name_of, labelled, splits = _document_folds(store, models, labels, engine, folds, seed)
     on_progress(ProgressEvent("training", 0, len(splits) + 1, item="every reference unit"))
@@ -106,6 +110,7 @@ def run_suggestions(
         "thresholds": suggester.thresholds(),
         "reasons": suggester.reasons(),
         "reference_segments": len(labels),
+        "training": getattr(suggester, "training", None) or None,
         "scored_documents": sorted({s.document_id for s in segments}),
         "cross_fitted_documents": cross_fitted,
         "fold_thresholds": fold_thresholds,
@@ -124,7 +129,7 @@ def run_suggestions(
 
 
 def _document_folds(
-    store: Store, models: _Models, labels: pd.DataFrame, engine: str, folds: int, seed: int
+    store: Store, models: Models, labels: pd.DataFrame, engine: str, folds: int, seed: int
 ) -> tuple[dict[str, str], list[str], list[Any]]:
     """Each document id's name, the names of documents with reference codings, and the folds
     over them (none for the rules, or with fewer than two such documents). Folds go by
@@ -140,7 +145,7 @@ def _document_folds(
 
 
 def _cross_fit(
-    models: _Models,
+    models: Models,
     segments: list[Segment],
     name_of: dict[str, str],
     labelled: list[str],
@@ -186,82 +191,6 @@ def _store_run(
     return run_id, current.version
 
 
-class _Models:
-    """Fits and applies one engine on a study's units. Engines that share texts (supervised,
-    auto) count the n-grams and rule hits of every unit once, for all their models."""
-
-    def __init__(
-        self,
-        store: Store,
-        engine: str,
-        seed: int,
-        segments: list[Segment],
-        labels: pd.DataFrame,
-        context: int | None = None,
-    ) -> None:
-        from coding.suggest import SUGGESTERS, SharesTexts, SupervisedSuggester
-
-        codebook = store.codebook().codebook
-        params = _params(seed, context)
-        factory = SUGGESTERS[engine]
-        self.make: Callable[[], Suggester] = functools.partial(factory, codebook, seed=seed)
-        if isinstance(factory, type) and issubclass(factory, SupervisedSuggester):
-            self.make = functools.partial(factory, codebook, seed=seed, params=params)
-        self.labels = labels
-        self.by_id = {s.id: s for s in segments}
-        self.row_of = {s.id: i for i, s in enumerate(segments)}
-        first = self.make()
-        texts = [s.text for s in segments]
-        self.shared = None
-        if isinstance(first, SupervisedSuggester):
-            units = contexts(store, segments, MAX_CONTEXT)
-            self.shared = first.share(texts, units)
-        elif isinstance(first, SharesTexts):
-            self.shared = first.share(texts)
-
-    def fit(self, documents: set[str] | None = None) -> Suggester:
-        """An engine fitted on the reference units (of ``documents`` only, when given)."""
-        from coding.suggest import SharesTexts
-
-        labelled = [self.by_id[s] for s in self.labels.index if s in self.by_id]
-        if documents is not None:
-            labelled = [s for s in labelled if s.document_id in documents]
-        suggester = self.make()
-        labels = self.labels.loc[[s.id for s in labelled]]
-        groups = [s.document_id for s in labelled]
-        if self.shared is not None and isinstance(suggester, SharesTexts):
-            rows = [self.row_of[s.id] for s in labelled]
-            suggester.fit_rows(self.shared, rows, labels, groups)
-        else:
-            suggester.fit([s.text for s in labelled], labels, groups)
-        return suggester
-
-    def scores(self, suggester: Suggester, segments: list[Segment]) -> pd.DataFrame:
-        """The engine's scores of ``segments``, read with the same features as its
-        suggestions (neighbours, heading and attributes for the supervised engines)."""
-        from coding.suggest import SharesTexts
-
-        if self.shared is not None and isinstance(suggester, SharesTexts):
-            return suggester.scores_rows(self.shared, [self.row_of[s.id] for s in segments])
-        return suggester.scores([s.text for s in segments])
-
-    def suggest(self, suggester: Suggester, segments: list[Segment]) -> list[Suggestion]:
-        from coding.suggest import SharesTexts
-
-        if self.shared is not None and isinstance(suggester, SharesTexts):
-            rows = [self.row_of[s.id] for s in segments]
-            return suggester.suggest_rows(self.shared, rows, segments)
-        return suggester.suggest(segments)
-
-
-def _params(seed: int, context: int | None) -> Any:
-    """The supervised engine's settings, with ``context`` neighbours when given."""
-    from coding.suggest import SupervisedParams
-
-    params = SupervisedParams(seed=seed)
-    return params if context is None else replace(params, context=context)
-
-
 def evaluate_suggestions(
     store: Store,
     engine: str = "auto",
@@ -270,6 +199,7 @@ def evaluate_suggestions(
     context: int | None = None,
     ablation: bool = False,
     factory: SuggesterFactory | None = None,
+    max_training: int | None = None,
 ) -> dict[str, Any]:
     """Grouped-by-document cross-validation over the reference coding, next to human kappa.
 
@@ -277,7 +207,8 @@ def evaluate_suggestions(
     ``human``: kappa between the first two coders of each double-coded unit. ``context`` sets
     the supervised engine's window of neighbouring units; ``ablation`` adds the engine's
     figures with text only, then context, attributes and codebook structure, on the same folds;
-    ``factory`` builds an engine not in ENGINES (``suggest_llm.evaluate_llm`` passes its own).
+    ``factory`` builds an engine not in ENGINES (``suggest_llm.evaluate_llm`` passes its own);
+    ``max_training`` is as for :func:`run_suggestions`.
     """
     from coding.suggest import evaluate
 
@@ -293,7 +224,7 @@ def evaluate_suggestions(
             f"evaluation needs reference codings in 2+ documents; have "
             f"{len(documents)} (folds are grouped by document)"
         )
-    params = _params(seed, context)
+    params = engine_params(seed, context, max_training)
     units = contexts(store, segments, MAX_CONTEXT)  # the engine reads its own window of it
     row_of = {s.id: i for i, s in enumerate(segments)}
     result: dict[str, Any] = evaluate(
@@ -380,7 +311,7 @@ def next_units(
     if not open_ids:
         return {"coder": coder, "order": [], "holdout": []}
     segments, labels = _units(store, engine)
-    models = _Models(store, engine, seed, segments, labels)
+    models = Models(store, engine, seed, segments, labels)
     suggester = models.fit()
     by_id = {s.id: s for s in segments}
     units = [by_id[s] for s in open_ids]

@@ -12,6 +12,10 @@ from coding.suggest.features import NgramCounts
 from coding.suggest.rules import Hit
 
 DEFAULT_CONTEXT = 1  # neighbouring units on each side (chosen by measurement, docs/suggestions.md)
+# Past this many reference units a model is fitted on a seeded random sample of them, so that
+# fitting costs the same at any study size (the learning curve is flat well before it:
+# benchmarks/suggest_sample.py, docs/suggestions.md).
+MAX_TRAINING = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class SupervisedParams:
     heading: bool = True  # the words of the section heading path
     attributes: bool = True  # the unit's categorical attributes, one-hot
     structure: bool = True  # exclusive groups as one problem, parents rolled up
+    max_training: int | None = MAX_TRAINING  # reference units a model is fitted on (None: all)
 
     def describe(self) -> str:
         """What the engine's models look at, in words."""
@@ -45,6 +50,8 @@ class SupervisedParams:
             parts.append("unit attributes")
         if self.structure:
             parts.append("codebook structure (exclusive groups, parent roll-up)")
+        if self.max_training:
+            parts.append(f"fitted on at most {self.max_training:,} reference units (sampled)")
         return ", ".join(parts)
 
 
@@ -77,3 +84,18 @@ def neighbourhood(
     own = np.asarray([pool[t] for t in texts], dtype=np.int64)
     contexts = list(units) if units is not None else [UnitContext()] * len(texts)
     return pool_texts, own, Neighbourhood.of(contexts, pool, params.context)
+
+
+def training_sample(n: int, cap: int | None, seed: int) -> np.ndarray | None:
+    """Positions of the ``cap`` rows (of ``n``) a model is fitted on, in order; None for all.
+
+    A uniform random sample without replacement, the same for the same ``n``, ``cap`` and
+    ``seed``.
+
+    >>> training_sample(5, 3, 0).tolist(), training_sample(5, 5, 0)
+    ([2, 3, 4], None)
+    """
+    if not cap or n <= cap:
+        return None
+    picked: np.ndarray = np.sort(np.random.default_rng(seed).choice(n, size=cap, replace=False))
+    return picked

@@ -61,6 +61,7 @@ from coding.suggest.settings import (
     SharedTexts,
     SupervisedParams,
     neighbourhood,
+    training_sample,
 )
 from coding.suggest.structure import Structure, threshold_decisions
 
@@ -100,6 +101,7 @@ class SupervisedSuggester:
         self.code_models: dict[str, CodeModel] = {}
         self.group_models: list[tuple[list[int], GroupModel]] = []
         self._fingerprint = ""
+        self.training: dict[str, int] = {}  # reference units given and fitted on, by fit_rows
 
     # -- fitting ------------------------------------------------------------------------------
 
@@ -152,6 +154,12 @@ class SupervisedSuggester:
         """Fit on the texts at ``rows`` of ``shared``; ``labels`` and ``groups`` follow rows."""
         rows = _rows(rows)
         check_training_input(rows, labels, groups, self.codebook)
+        self.training = {"reference_units": len(rows), "fitted_on": len(rows)}
+        picked = training_sample(len(rows), self.params.max_training, self.seed)
+        if picked is not None:
+            rows, labels = rows[picked], labels.iloc[picked]
+            groups = [groups[i] for i in picked]
+            self.training["fitted_on"] = len(rows)
         code_ids = list(self.codebook.code_ids)
         y_all = label_matrix(labels, code_ids)
         self._fingerprint = _fingerprint([shared.texts[i] for i in rows], y_all, groups)
@@ -192,6 +200,14 @@ class SupervisedSuggester:
         for j, code_id in enumerate(code_ids):
             if j not in grouped:
                 self.code_models[code_id] = fitter(features, y[:, j], groups)
+        if self.training["fitted_on"] < self.training["reference_units"]:
+            sample = (
+                f" in the random sample of {self.training['fitted_on']:,} of"
+                f" {self.training['reference_units']:,} reference units the model is fitted on"
+            )
+            for code_id, model in self.code_models.items():
+                if model.reason.startswith("too few reference labels"):
+                    self.code_models[code_id] = replace(model, reason=model.reason + sample)
 
     # -- predicting ---------------------------------------------------------------------------
 
