@@ -62,9 +62,8 @@ def main() -> None:
         f" training on {len(train_at):,} units of {len(sessions) - len(held)} sessions,"
         f" held out {len(test_at):,} units of {len(held)} sessions"
     )
-    print(
-        f"{'max_training':>13s} {'fitted on':>10s} {'fit s':>8s} {'kappa/coder':>12s} {'kappa/true':>11s}"
-    )
+    header = ("max_training", "fitted on", "fit s", "kappa/coder", "kappa/true")
+    print(" ".join(f"{h:>{w}s}" for h, w in zip(header, (13, 10, 8, 12, 11), strict=True)))
     for cap in (int(c) for c in args.caps.split(",")):
         params = replace(SupervisedParams(seed=args.seed), max_training=cap or None)
         engine = SupervisedSuggester(study.codebook, seed=args.seed, params=params)

@@ -25,7 +25,6 @@ from coding.cli.common import (
 )
 from coding.cli.main import cli
 from coding.service import suggest as suggest_service
-from coding.suggest.settings import MAX_TRAINING as DEFAULT_MAX_TRAINING
 
 ENGINE = choice("--engine", suggest_service.ENGINES, "auto", help="The suggestion engine.")
 ENGINE_OR_LLM = choice(  # run and evaluate also take the llm engine, with its options
@@ -46,7 +45,7 @@ MAX_TRAINING = click.option(
     default=None,
     help=(
         "Fit each supervised model on at most this many reference units, a seeded random"
-        f" sample past it (default {DEFAULT_MAX_TRAINING:,}; 0: all of them)."
+        " sample past it (default 20,000; 0: all of them)."
     ),
 )
 EVALUATED = (  # the columns of suggest evaluate's table, after the code
@@ -111,9 +110,12 @@ def run(
             context=context,
             max_training=max_training,
         )
+    trained = f"{result.reference_segments}"
+    if result.fitted_on is not None:
+        trained = f"a seeded sample of {result.fitted_on} of {trained}"
     click.echo(
         f"run #{result.run_id}: {result.engine} ({result.model_version}), codebook "
-        f"v{result.codebook_version}, trained on {result.reference_segments} reference "
+        f"v{result.codebook_version}, trained on {trained} reference "
         f"units; {result.suggestions} suggestions over {result.segments} units"
     )
     for code_id, reason in sorted(result.reasons.items()):

@@ -33,6 +33,7 @@ class SuggestRun:
     suggestions: int
     reference_segments: int
     reasons: dict[str, str]
+    fitted_on: int | None = None  # reference units the full model was fitted on, when sampled
 
 
 def _reference(store: Store) -> tuple[list[Segment], pd.DataFrame]:
@@ -125,7 +126,15 @@ def run_suggestions(
         len(suggestions),
         len(labels),
         dict(suggester.reasons()),
+        _sampled(getattr(suggester, "training", None)),
     )
+
+
+def _sampled(training: dict[str, int] | None) -> int | None:
+    """How many reference units the models were fitted on, when a sample of them."""
+    if not training or training["fitted_on"] == training["reference_units"]:
+        return None
+    return training["fitted_on"]
 
 
 def _document_folds(

@@ -50,8 +50,6 @@ class SupervisedParams:
             parts.append("unit attributes")
         if self.structure:
             parts.append("codebook structure (exclusive groups, parent roll-up)")
-        if self.max_training:
-            parts.append(f"fitted on at most {self.max_training:,} reference units (sampled)")
         return ", ".join(parts)
 
 

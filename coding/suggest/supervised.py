@@ -152,14 +152,8 @@ class SupervisedSuggester:
         groups: Sequence[str],
     ) -> Self:
         """Fit on the texts at ``rows`` of ``shared``; ``labels`` and ``groups`` follow rows."""
-        rows = _rows(rows)
         check_training_input(rows, labels, groups, self.codebook)
-        self.training = {"reference_units": len(rows), "fitted_on": len(rows)}
-        picked = training_sample(len(rows), self.params.max_training, self.seed)
-        if picked is not None:
-            rows, labels = rows[picked], labels.iloc[picked]
-            groups = [groups[i] for i in picked]
-            self.training["fitted_on"] = len(rows)
+        rows, labels, groups = self._sample(_rows(rows), labels, groups)
         code_ids = list(self.codebook.code_ids)
         y_all = label_matrix(labels, code_ids)
         self._fingerprint = _fingerprint([shared.texts[i] for i in rows], y_all, groups)
@@ -183,6 +177,18 @@ class SupervisedSuggester:
             group_array = np.asarray([str(g) for g in groups], dtype=object)
             self._fit_models(features, y_all, group_array)
         return self
+
+    def _sample(
+        self, rows: np.ndarray, labels: pd.DataFrame, groups: Sequence[str]
+    ) -> tuple[np.ndarray, pd.DataFrame, Sequence[str]]:
+        """The rows, labels and groups the models are fitted on: all of them, or a seeded
+        sample of ``max_training`` of them (recorded in ``training``)."""
+        self.training = {"reference_units": len(rows), "fitted_on": len(rows)}
+        picked = training_sample(len(rows), self.params.max_training, self.seed)
+        if picked is None:
+            return rows, labels, groups
+        self.training["fitted_on"] = len(picked)
+        return rows[picked], labels.iloc[picked], [groups[i] for i in picked]
 
     def _fit_models(self, features: sp.csr_matrix, y: np.ndarray, groups: np.ndarray) -> None:
         """Every code's model; with the structure, one multinomial model per exclusive group."""
