@@ -83,17 +83,19 @@ def demo(
 
 
 @pytest.mark.both_engines
-def test_a_run_records_what_its_models_were_fitted_on(demo: Path | str) -> None:
+@pytest.mark.parametrize("kind", ["supervised", "auto"])
+def test_a_run_records_what_its_models_were_fitted_on(demo: Path | str, kind: str) -> None:
     with Store.open(demo) as store:
-        capped = suggest_service.run_suggestions(store, "tester", "supervised", max_training=40)
+        capped = suggest_service.run_suggestions(store, "tester", kind, max_training=40)
         first = json.loads(store.suggestion_runs().iloc[-1]["params"])
-        every = suggest_service.run_suggestions(store, "tester", "supervised", max_training=0)
+        every = suggest_service.run_suggestions(store, "tester", kind, max_training=0)
         second = json.loads(store.suggestion_runs().iloc[-1]["params"])
     reference = first["reference_segments"]
     assert reference > 40
     assert first["training"] == {"reference_units": reference, "fitted_on": 40}
     assert second["training"] == {"reference_units": reference, "fitted_on": reference}
     assert capped.model_version != every.model_version
+    assert capped.fitted_on == 40 and every.fitted_on is None
 
 
 def test_the_cli_takes_the_cap_and_the_llm_engine_refuses_it(tmp_path: Path) -> None:
@@ -118,3 +120,15 @@ def test_the_cli_takes_the_cap_and_the_llm_engine_refuses_it(tmp_path: Path) -> 
 def test_the_help_names_the_engines_default_cap() -> None:
     shown = CliRunner().invoke(cli, ["suggest", "run", "--help"], terminal_width=200).output
     assert f"(default {MAX_TRAINING:,}; 0: all of them)" in " ".join(shown.split())
+
+
+def test_evaluation_fits_its_folds_on_the_sample_too(tmp_path: Path) -> None:
+    study = str(tmp_path / "demo.db")
+    build_demo(study, suggest=False)
+    with Store.open(study) as store:
+        capped = suggest_service.evaluate_suggestions(store, "supervised", 2, max_training=30)
+        every = suggest_service.evaluate_suggestions(store, "supervised", 2, max_training=0)
+        default = suggest_service.evaluate_suggestions(store, "supervised", 2)
+    kappas = [[c["cohen_kappa"] for c in r["codes"]] for r in (capped, every, default)]
+    assert kappas[0] != kappas[1]
+    assert kappas[1] == kappas[2]  # the demo's reference is far below the default cap

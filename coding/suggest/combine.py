@@ -78,7 +78,9 @@ class CombinedSuggester(SupervisedSuggester):
         groups: Sequence[str],
     ) -> Self:
         super().fit_rows(shared, rows, labels, groups)
-        rule_scores = self.rules.scores_from_hits(self.train_hits).to_numpy()
+        # The rules are calibrated on every reference unit, also when the models had a sample.
+        every = [shared.hits[int(i)] for i in np.asarray(rows).reshape(-1)]
+        rule_scores = self.rules.scores_from_hits(every).to_numpy()
         y = label_matrix(labels, self.codebook.code_ids)
         self._calibration = {
             code_id: calibrate_rules(rule_scores[:, j], y[:, j])
