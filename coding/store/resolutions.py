@@ -13,6 +13,7 @@ from coding.errors import Conflict
 from coding.model import Decision, Resolution, Suggestion
 from coding.store import schema as t
 from coding.store.base import StoreBase, serialise, timestamp
+from coding.store.bulk import insert_many
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,19 +49,7 @@ class ResolutionMixin(StoreBase):
                 .returning(t.suggestion_runs.c.id)
             ).scalar_one()
             if suggestions:
-                conn.execute(
-                    insert(t.suggestions),
-                    [
-                        {
-                            "run_id": run_id,
-                            "segment_id": s.segment_id,
-                            "code_id": s.code_id,
-                            "score": s.score,
-                            "evidence": s.evidence,
-                        }
-                        for s in suggestions
-                    ],
-                )
+                insert_many(conn, t.suggestions, _suggestion_rows(int(run_id), suggestions))
         return int(run_id)
 
     def suggestion_runs(self) -> pd.DataFrame:
@@ -180,3 +169,18 @@ class ResolutionMixin(StoreBase):
             return frame
         newest = frame.groupby(["segment_id", "code_id"], sort=False).tail(1)
         return newest[newest["decision"] != Decision.WITHDRAW].reset_index(drop=True)
+
+
+def _suggestion_rows(run_id: int, suggestions: Sequence[Suggestion]) -> pd.DataFrame:
+    """The rows of a run's suggestions, one column at a time (in bulk, in the given order)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "run_id": [run_id] * len(suggestions),
+            "segment_id": [s.segment_id for s in suggestions],
+            "code_id": [s.code_id for s in suggestions],
+            "score": [s.score for s in suggestions],
+            "evidence": [s.evidence for s in suggestions],
+        }
+    )
