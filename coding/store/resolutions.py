@@ -172,15 +172,19 @@ class ResolutionMixin(StoreBase):
 
 
 def _suggestion_rows(run_id: int, suggestions: Sequence[Suggestion]) -> pd.DataFrame:
-    """The rows of a run's suggestions, one column at a time (in bulk, in the given order)."""
+    """The rows of a run's suggestions, one column at a time (in bulk, in the given order).
+    Text columns stay Python objects: a string column would copy every evidence text."""
     import pandas as pd
+
+    def texts(values: list[str]) -> pd.Series:
+        return pd.Series(values, dtype=object)
 
     return pd.DataFrame(
         {
             "run_id": [run_id] * len(suggestions),
-            "segment_id": [s.segment_id for s in suggestions],
-            "code_id": [s.code_id for s in suggestions],
+            "segment_id": texts([s.segment_id for s in suggestions]),
+            "code_id": texts([s.code_id for s in suggestions]),
             "score": [s.score for s in suggestions],
-            "evidence": [s.evidence for s in suggestions],
+            "evidence": texts([s.evidence for s in suggestions]),
         }
     )
