@@ -85,16 +85,15 @@ def run_suggestions(
     the engine, model version, codebook version, the study revision it was trained on, the
     per-code thresholds and why a code has no model. Suggestions never become annotations.
     Rule hits and n-gram counts of every unit are computed once and shared by every model.
-    ``context`` is the number of neighbouring units on each side the supervised engine reads
-    and ``max_training`` the most reference units each of its models is fitted on, a seeded
-    random sample past that (None: the defaults; 0: every unit).
+    ``context``: neighbouring units on each side the supervised engine reads; ``max_training``:
+    the most reference units each model is fitted on, a seeded random sample past that (None:
+    the defaults; 0: every unit).
     """
     segments, labels = _units(store, engine)
     units = f"{len(segments)} units"
     on_progress(ProgressEvent("preparing", 0, 1, item=units))  # rule hits and n-gram counts
-    models = Models(
-        store, engine, seed, segments, labels, engine_params(seed, context, max_training)
-    )
+    settings = engine_params(seed, context, max_training)
+    models = Models(store, engine, seed, segments, labels, settings)
     on_progress(ProgressEvent("preparing", 1, 1, item=units))
     name_of, labelled, splits = _document_folds(store, models, labels, engine, folds, seed)
     on_progress(ProgressEvent("training", 0, len(splits) + 1, item="every reference unit"))
@@ -117,24 +116,16 @@ def run_suggestions(
         "fold_thresholds": fold_thresholds,
     }
     run_id, version = _store_run(store, actor, engine, suggester, params, suggestions, on_progress)
-    return SuggestRun(
-        run_id,
-        engine,
-        suggester.model_version,
-        version,
-        len(segments),
-        len(suggestions),
-        len(labels),
-        dict(suggester.reasons()),
-        _sampled(getattr(suggester, "training", None)),
-    )
+    counts = (len(segments), len(suggestions), len(labels))
+    reasons, sampled = dict(suggester.reasons()), _sampled(params["training"])
+    return SuggestRun(run_id, engine, suggester.model_version, version, *counts, reasons, sampled)
 
 
-def _sampled(training: dict[str, int] | None) -> int | None:
+def _sampled(training: Any) -> int | None:
     """How many reference units the models were fitted on, when a sample of them."""
     if not training or training["fitted_on"] == training["reference_units"]:
         return None
-    return training["fitted_on"]
+    return int(training["fitted_on"])
 
 
 def _document_folds(
