@@ -58,6 +58,17 @@ def disputes_query(units: Sequence[str] | None, dialect: str) -> Select[Any]:
     a, s = t.annotations, t.segments
     mine, done = t.assignments.alias("mine"), t.assignments.alias("done")
     only = [] if units is None else [a.c.segment_id.in_(list(units))]
+    # Coders can only disagree on a unit two or more of them submitted: the others' codes are
+    # never read (after the first coder's import, none are).
+    shared = t.assignments.alias("shared")
+    only.append(
+        a.c.segment_id.in_(
+            select(shared.c.segment_id)
+            .where(shared.c.completed_at.is_not(None), *_within(shared, units))
+            .group_by(shared.c.segment_id)
+            .having(func.count() >= 2)
+        )
+    )
     submitted = and_(done.c.segment_id == a.c.segment_id, done.c.completed_at.is_not(None))
     counted = (
         select(
@@ -91,6 +102,10 @@ def disputes_query(units: Sequence[str] | None, dialect: str) -> Select[Any]:
         .join(s, s.c.id == counted.c.segment_id)
         .where(counted.c.applied < counted.c.submitted)
     )
+
+
+def _within(assignments: Any, units: Sequence[str] | None) -> list[Any]:
+    return [] if units is None else [assignments.c.segment_id.in_(list(units))]
 
 
 class DisputesMixin(StoreBase):

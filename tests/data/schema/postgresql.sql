@@ -111,8 +111,6 @@ CREATE TABLE annotations (
 	FOREIGN KEY(coder) REFERENCES coders (name)
 );
 
-CREATE INDEX ix_annotations_segment_id ON annotations (segment_id);
-
 CREATE TABLE assignments (
 	segment_id VARCHAR(64) NOT NULL, 
 	coder VARCHAR(100) NOT NULL, 
