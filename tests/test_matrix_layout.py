@@ -149,3 +149,25 @@ def test_the_command_takes_the_matrix_columns_and_code(db: Path, tmp_path: Path)
     refused = runner.invoke(cli, [*args, "--matrix-columns", "nowhere"])
     assert refused.exit_code != 0
     assert "the study has:" in refused.output
+
+
+def test_rows_of_a_number_attribute_go_by_value_and_no_value_last(tmp_path: Path) -> None:
+    book = tmp_path / "tree.yaml"
+    book.write_text(BOOK, encoding="utf-8")
+    units = tmp_path / "units.csv"
+    waves = {"u1": "10", "u2": "9", "u3": "2", "u4": "10", "u5": "", "u6": "1.5"}
+    lines = ["document_id,segment_id,text,programme,wave"]
+    lines += [f"d1,{u},Unit {u} text.,P1,{w}" for u, w in waves.items()]
+    units.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with service.init_study(tmp_path / "s.db", "t", book) as store:
+        service.import_documents(store, [units], "t")
+        ids = {s.text.split()[1]: s.id for s in store.segments()}
+        service.add_coders(store, ["ann"], "t")
+        rows = [(ids[u], "ann", "b") for u in waves]
+        service.import_codings(store, write_codings(tmp_path / "c.csv", rows), "t")
+    cells = pd.read_csv(
+        _export(tmp_path / "s.db", tmp_path / "out", matrix_rows="wave") / "matrix.csv", dtype=str
+    )
+    assert list(dict.fromkeys(cells["wave"])) == ["1.5", "2", "9", "10", "(no value)"]
+    b = cells[cells["code_id"] == "b"].set_index("wave")["segments"].to_dict()
+    assert b == {"1.5": "1", "2": "1", "9": "1", "10": "2", "(no value)": "1"}

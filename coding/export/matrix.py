@@ -6,6 +6,7 @@ it or any of its descendants is final once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -16,6 +17,9 @@ from coding.export.tables import NO_PROGRAMME, location
 from coding.model import Codebook
 
 STATUS_RANK = {"agreed": 0, "resolved": 1, "single": 2}
+NO_VALUE = "(no value)"
+CELL = "\x1f"  # joins a segment's two values into one key while the cells are counted
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 MATRIX_COLUMNS = [
     "programme",
     "code_id",
@@ -51,7 +55,7 @@ def matrix(
             cell = excerpts.setdefault((row["programme"], row["code_id"]), [])
             cell.append(f"[{location(row)}] {_short(row['text'])}")
     rows = []
-    for programme in sorted(totals):
+    for programme in sorted(totals, key=_row_order):
         for code in codebook.codes:
             count = int(counts.get((programme, code.id), 0))
             total = int(totals[programme])
@@ -81,9 +85,6 @@ def rolled_up(final: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     ranked = ranked.explode("code_id").sort_values("_first", kind="stable")
     unique = ranked.drop_duplicates(["segment_id", "code_id"]).drop(columns="_first")
     return unique.sort_index(kind="stable").reset_index(drop=True)
-
-
-NO_VALUE = "(no value)"
 
 
 def matrix_by(
@@ -131,7 +132,23 @@ def matrix_of_code(
     return cells.rename(columns={"programme_segments": "cell_segments"})
 
 
-CELL = "\x1f"  # joins a segment's two values into one key while the cells are counted
+def value_order(value: str) -> tuple[int, float, str]:
+    """Sort key of a row's programme or attribute value: numbers by value, then text, the
+    missing value last.
+
+    >>> sorted(["10", "9", "b", NO_VALUE, "a", "-1.5"], key=value_order)
+    ['-1.5', '9', '10', 'a', 'b', '(no value)']
+    """
+    if value == NO_VALUE:
+        return (2, 0.0, "")
+    if _NUMBER.fullmatch(value):
+        return (0, float(value), value)
+    return (1, 0.0, value)
+
+
+def _row_order(key: str) -> tuple[tuple[int, float, str], ...]:
+    """Sort key of a matrix row: of its value, or of each of its two values in turn."""
+    return tuple(value_order(part) for part in key.split(CELL))
 
 
 def _short(text: str, width: int = 160) -> str:
