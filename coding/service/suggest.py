@@ -16,6 +16,7 @@ from coding.service.suggest_context import contexts
 from coding.service.suggest_models import MAX_CONTEXT as MAX_CONTEXT
 from coding.service.suggest_models import Models, engine_params
 from coding.store import Store
+from coding.store import reference as reference_store
 
 if TYPE_CHECKING:
     from coding.suggest.base import Suggester, SuggesterFactory
@@ -45,8 +46,8 @@ def _reference(store: Store) -> tuple[list[Segment], pd.DataFrame]:
     if resolutions.empty:
         resolutions = pd.DataFrame(columns=["segment_id", "code_id", "decision"])
     labels = reference_labels(
-        store.annotations_frame(),
-        store.assignments_frame(),
+        reference_store.applied_codes(store),
+        reference_store.unit_submissions(store),
         resolutions[["segment_id", "code_id", "decision"]],
         codebook.code_ids,
     )
