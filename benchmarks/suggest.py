@@ -236,13 +236,19 @@ def features_section(timer: Timer, texts: list[str], new_texts: list[str]) -> No
 
 def with_blas_threads(threads: int | None, action: Callable[[], object]) -> Callable[[], object]:
     """``action`` run with the supervised engine's BLAS thread limit set to ``threads``."""
+    return with_setting("BLAS_THREADS", threads, action)
+
+
+def with_setting(name: str, value: object, action: Callable[[], object]) -> Callable[[], object]:
+    """``action`` run with the supervised module's setting ``name`` set to ``value``."""
 
     def run() -> object:
-        saved, supervised.BLAS_THREADS = supervised.BLAS_THREADS, threads
+        saved = getattr(supervised, name)
+        setattr(supervised, name, value)
         try:
             return action()
         finally:
-            supervised.BLAS_THREADS = saved
+            setattr(supervised, name, saved)
 
     return run
 
@@ -281,6 +287,20 @@ def supervised_section(timer: Timer, book: Codebook, args: argparse.Namespace) -
         "(target < 5 s)",
         args.baseline_repeats,
     )
+    in_turn = with_setting("FIT_THREADS", 1, lambda: engine.fit(texts, labels, groups))
+    timer.versus(
+        f"supervised fit {len(texts):,}",
+        lambda: engine.fit(texts, labels, groups),
+        "codes fitted one at a time",
+        in_turn,
+        "(two at a time in threads)",
+        args.baseline_repeats,
+    )
+    threaded = engine.scores(many)
+    in_turn()
+    if not threaded.equals(engine.scores(many)):
+        raise SystemExit("models fitted in threads and one at a time disagree")
+    engine.fit(texts, labels, groups)
     scores = engine.scores(many)
     if not scores.equals(with_blas_threads(None, lambda: engine.scores(many))()):
         raise SystemExit("predictions with one and with many BLAS threads disagree")
